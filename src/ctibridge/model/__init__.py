@@ -1,0 +1,1 @@
+"""The domain: calls, agents, interactions and events. No I/O lives here."""

@@ -1,0 +1,74 @@
+"""One error hierarchy for the whole hub.
+
+Every error a user can see carries a stable kebab-case ``code`` (what clients
+switch on) and a sentence naming what was wrong. REST and WebSocket render
+them the same way: ``{"code": ..., "message": ...}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class CtiError(Exception):
+    code: str = "internal-error"
+    status: int = 500
+
+    def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.details = details
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details:
+            out["details"] = self.details
+        return out
+
+
+class BadRequest(CtiError):
+    code = "bad-request"
+    status = 400
+
+
+class IllegalTransition(CtiError):
+    """A state change the model forbids (e.g. ready while logged out)."""
+
+    code = "illegal-transition"
+    status = 409
+
+
+class NotFound(CtiError):
+    code = "not-found"
+    status = 404
+
+
+class Forbidden(CtiError):
+    code = "forbidden"
+    status = 403
+
+
+class Unauthorized(CtiError):
+    code = "unauthorized"
+    status = 401
+
+
+class CapabilityMissing(CtiError):
+    """The platform behind the device cannot do what was asked."""
+
+    code = "capability-missing"
+    status = 501
+
+
+class PlatformError(CtiError):
+    """The telephony platform refused or failed a command."""
+
+    code = "platform-error"
+    status = 502
+
+
+class ConfigError(CtiError):
+    code = "config-error"
+    status = 500

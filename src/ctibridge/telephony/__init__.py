@@ -1,0 +1,1 @@
+"""Telephony connectors: one module or package per platform, one interface."""

@@ -1,0 +1,136 @@
+"""The contract every telephony connector honours.
+
+A connector turns a platform's native traffic into :mod:`ctibridge.model.events`
+and carries out commands on devices. It never touches the store, the sockets
+or business rules: the core decides, the connector executes.
+
+Contract:
+
+* ``start()`` connects (and keeps reconnecting with backoff); ``stop()`` ends
+  cleanly. Link changes are reported as :class:`PlatformStatus` events.
+* After every (re)connection the connector emits :class:`PlatformResynced`
+  with every live call and agent state, so the core can drop ghost calls.
+* ``events()`` is a single async stream of normalized events, in platform order.
+* Commands raise :class:`PlatformError` with the platform's reason when the
+  platform refuses, and :class:`CapabilityMissing` for what it cannot do;
+  they never pretend to have succeeded.
+* ``capabilities`` declares what the platform can do; the hub refuses other
+  commands before calling and the agent bar greys them out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
+
+from ..model.agent import AgentStatus
+from ..model.errors import CapabilityMissing
+from ..model.events import PlatformEvent
+
+
+class Capability(StrEnum):
+    MAKE_CALL = "make_call"
+    ANSWER = "answer"
+    HANGUP = "hangup"
+    HOLD = "hold"  # hold and retrieve
+    BLIND_TRANSFER = "blind_transfer"
+    CONSULT = "consult"  # consult and complete_transfer
+    CONFERENCE = "conference"
+    DTMF = "dtmf"
+    MUTE = "mute"
+    AGENT_STATE = "agent_state"
+
+
+ALL_CAPABILITIES = frozenset(Capability)
+
+# Which capability each command op needs. One table, used by the hub to refuse
+# early and by the bar to grey out buttons.
+OP_CAPABILITY: dict[str, Capability] = {
+    "call.dial": Capability.MAKE_CALL,
+    "call.answer": Capability.ANSWER,
+    "call.hangup": Capability.HANGUP,
+    "call.hold": Capability.HOLD,
+    "call.retrieve": Capability.HOLD,
+    "call.blind_transfer": Capability.BLIND_TRANSFER,
+    "call.consult": Capability.CONSULT,
+    "call.complete_transfer": Capability.CONSULT,
+    "call.conference": Capability.CONFERENCE,
+    "call.dtmf": Capability.DTMF,
+    "call.mute": Capability.MUTE,
+    "call.unmute": Capability.MUTE,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    up: bool
+    detail: str = ""
+
+
+@runtime_checkable
+class TelephonyConnector(Protocol):
+    """What the core needs from a platform. Refs are the connector's call ids."""
+
+    name: str
+    capabilities: frozenset[Capability]
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    def events(self) -> AsyncIterator[PlatformEvent]: ...
+
+    def health(self) -> Health: ...
+
+    async def make_call(
+        self, device: str, number: str, *, attached: dict[str, str] | None = None
+    ) -> str:
+        """Dial ``number`` from ``device``; returns the new call's ref."""
+        ...
+
+    async def answer(self, ref: str, device: str) -> None: ...
+
+    async def hangup(self, ref: str, device: str) -> None: ...
+
+    async def hold(self, ref: str, device: str) -> None: ...
+
+    async def retrieve(self, ref: str, device: str) -> None: ...
+
+    async def blind_transfer(self, ref: str, device: str, target: str) -> None: ...
+
+    async def consult(self, ref: str, device: str, target: str) -> str:
+        """Hold ``ref`` and call ``target``; returns the consultation call's ref."""
+        ...
+
+    async def complete_transfer(self, ref: str, consult_ref: str, device: str) -> None: ...
+
+    async def conference(self, ref: str, consult_ref: str, device: str) -> None: ...
+
+    async def dtmf(self, ref: str, device: str, digits: str) -> None: ...
+
+    async def mute(self, ref: str, device: str, on: bool) -> None: ...
+
+    async def set_agent_state(
+        self, device: str, status: AgentStatus, reason: str | None = None
+    ) -> None:
+        """Tell the platform whether to route calls to ``device``.
+
+        Platforms know only logged out / ready / not ready; the hub maps busy
+        and wrap-up onto them.
+        """
+        ...
+
+
+def require(connector: TelephonyConnector, capability: Capability) -> None:
+    if capability not in connector.capabilities:
+        raise CapabilityMissing(
+            f"the platform {connector.name!r} cannot {capability.value.replace('_', ' ')}",
+            capability=capability.value,
+            platform=connector.name,
+        )
+
+
+def capabilities_dict(connector: TelephonyConnector) -> dict[str, Any]:
+    return {c.value: (c in connector.capabilities) for c in Capability}
