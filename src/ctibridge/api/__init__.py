@@ -1,0 +1,1 @@
+"""HTTP and WebSocket surface: REST for integrations, the agent socket for bars."""

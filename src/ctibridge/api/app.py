@@ -1,0 +1,175 @@
+"""The ASGI application: wires store, connectors, hub and routes.
+
+``create_app(settings)`` builds everything from configuration; tests and
+embedders may pass ready-made ``connectors`` (e.g. a simulator they drive)
+and a ``clock``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter
+from collections.abc import AsyncIterator
+from importlib.resources import files
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from .. import __version__
+from ..clock import Clock, SystemClock
+from ..config import Settings
+from ..core.commands import Commands
+from ..core.hub import Hub
+from ..metrics import Metrics
+from ..model.errors import CtiError
+from ..telephony import registry
+from ..telephony.base import TelephonyConnector
+from .auth import TicketBook, TokenService
+from .rest import router as rest_router
+from .ws import router as ws_router
+
+log = structlog.get_logger("ctibridge.app")
+
+DEMO_USERS = [
+    # username, roles, agent id
+    ("alice", ["agent"], "alice"),
+    ("bob", ["agent"], "bob"),
+    ("carol", ["agent"], "carol"),
+    ("sam", ["supervisor"], None),
+    ("admin", ["admin", "supervisor"], None),
+]
+
+
+class Services:
+    """Everything a request handler may need, typed (no string-keyed lookups)."""
+
+    def __init__(self, settings: Settings, hub: Hub, store: Any, clock: Clock) -> None:
+        self.settings = settings
+        self.hub = hub
+        self.store = store
+        self.clock = clock
+        self.commands = Commands(hub)
+        self.tokens = TokenService(settings.auth.secret_key, settings.auth.token_ttl_seconds,
+                                   clock)
+        self.tickets = TicketBook(settings.auth.ticket_ttl_seconds, clock)
+        self.metrics = Metrics()
+        self.traffic: Any = None
+        self.ready = False
+
+
+def create_app(
+    settings: Settings,
+    *,
+    connectors: dict[str, TelephonyConnector] | None = None,
+    clock: Clock | None = None,
+    store: Any | None = None,
+) -> FastAPI:
+    clock = clock or SystemClock()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from ..store import Database, Store
+
+        db = None
+        the_store = store
+        if the_store is None:
+            db = Database(settings.database.url)
+            await db.start()
+            the_store = Store(db)
+        conns = connectors if connectors is not None else {
+            spec.name: registry.build(spec, clock) for spec in settings.telephony
+        }
+        services = Services(settings, Hub(settings, conns, clock=clock, store=the_store),
+                            the_store, clock)
+        services.hub._on_event = lambda name: services.metrics.events.labels(name).inc()
+        services.metrics.watch_calls(lambda: _call_states(services.hub))
+        app.state.services = services
+        app.state.hub = services.hub
+        await _seed(settings, services)
+        await services.hub.start()
+        services.traffic = _start_traffic(settings, services)
+        services.ready = True
+        log.info("hub.started", version=__version__, platforms=list(conns))
+        try:
+            yield
+        finally:
+            services.ready = False
+            if services.traffic is not None:
+                services.traffic.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await services.traffic
+            await services.hub.stop()
+            if db is not None:
+                await db.stop()
+            log.info("hub.stopped")
+
+    app = FastAPI(
+        title="ctibridge",
+        version=__version__,
+        description="CTI hub: agents, calls and commands. The agent WebSocket protocol is "
+        "described in docs/protocol/asyncapi.yaml.",
+        lifespan=lifespan,
+    )
+
+    @app.exception_handler(CtiError)
+    async def cti_error(_: Request, exc: CtiError) -> JSONResponse:
+        return JSONResponse(exc.to_dict(), status_code=exc.status)
+
+    app.include_router(rest_router)
+    app.include_router(ws_router)
+    web = files("ctibridge") / "web"
+    for folder in ("agentbar", "supervisor", "democrm"):
+        path = web / folder
+        if path.is_dir():
+            app.mount(f"/{folder}", StaticFiles(directory=str(path), html=True), name=folder)
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        return RedirectResponse("/agentbar/")
+
+    return app
+
+
+def _call_states(hub: Hub) -> Counter[str]:
+    count: Counter[str] = Counter()
+    for call in hub.calls.live():
+        for conn in call.live_connections():
+            count[str(conn.state)] += 1
+    return count
+
+
+async def _seed(settings: Settings, services: Services) -> None:
+    if services.store is None:
+        return
+    for agent in services.hub.agents.values():
+        await services.store.agents.upsert(agent)
+    if settings.demo:
+        agent_ids = set(services.hub.agents)
+        for username, roles, agent_id in DEMO_USERS:
+            if agent_id is not None and agent_id not in agent_ids:
+                continue
+            name = services.hub.agents[agent_id].name if agent_id else username.capitalize()
+            await services.store.users.ensure(username, username, roles, display_name=name,
+                                              agent_id=agent_id)
+
+
+def _start_traffic(settings: Settings, services: Services) -> asyncio.Task[None] | None:
+    t = settings.traffic
+    if t is None or t.calls_per_minute <= 0:
+        return None
+    sim = services.hub.connectors.get(t.platform)
+    from ..telephony.simulator import SimulatorConnector, TrafficGenerator
+
+    if not isinstance(sim, SimulatorConnector):
+        log.warning("traffic.skipped", reason=f"{t.platform} is not a simulator")
+        return None
+    gen = TrafficGenerator(
+        sim, clock=services.clock, calls_per_second=t.calls_per_minute / 60.0,
+        handle_time=(t.handle_time_seconds, t.handle_time_seconds / 3),
+        patience=(t.patience_seconds, t.patience_seconds / 3),
+    )
+    return asyncio.create_task(gen.run(), name="traffic")

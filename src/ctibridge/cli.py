@@ -1,0 +1,232 @@
+"""The ``ctibridge`` command: demo, serve, config check, user add, agent."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import socket
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from . import __version__
+from .model.errors import CtiError
+
+app = typer.Typer(
+    help="ctibridge: connect any telephony or contact-center platform to any CRM.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(help="Check configuration files.", no_args_is_help=True)
+user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(user_app, name="user")
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file")]
+LogJson = Annotated[bool, typer.Option("--log-json", help="log JSON lines (production)")]
+
+
+def fail(message: str, code: int = 2) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+def step(message: str) -> None:
+    typer.secho(f"» {message}", fg=typer.colors.CYAN, err=True)
+
+
+def _port_free(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            fail(f"cannot listen on {host}:{port} ({exc.strerror}); "
+                 "choose another with --port or stop what uses it")
+
+
+def _run(settings: Any, *, banner: list[str] | None = None) -> None:
+    import uvicorn
+
+    from .api.app import create_app
+    from .logs import configure
+
+    configure(json_format=settings.log.json_format, level=settings.log.level)
+    host, port = settings.server.host, settings.server.port
+    _port_free(host, port)
+    step(f"starting the hub on {host}:{port} (database {settings.database.url})")
+    app_ = create_app(settings)
+    config = uvicorn.Config(
+        app_, host=host, port=port, log_config=None, lifespan="on",
+        ws_max_size=1024 * 1024,  # the protocol answers >64 KiB with an error frame
+        ws_ping_interval=20, ws_ping_timeout=20, access_log=False,
+    )
+    server = uvicorn.Server(config)
+
+    if banner:
+        original = server.startup
+
+        async def startup(sockets: Any = None) -> None:
+            await original(sockets)
+            if server.started:
+                typer.echo("\n".join(banner), err=True)
+
+        server.startup = startup  # type: ignore[method-assign]
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    if not server.started:
+        raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    db: Annotated[str, typer.Option(help="SQLite file for the demo")] = "ctibridge-demo.db",
+    calls_per_minute: Annotated[float, typer.Option(help="simulated inbound calls")] = 4.0,
+    log_json: LogJson = False,
+) -> None:
+    """Hub + simulated contact center + demo users, all in one process."""
+    from .config import Settings
+
+    try:
+        settings = Settings.demo_settings(
+            server={"host": host, "port": port},
+            database={"url": f"sqlite:///{db}"},
+            traffic={"platform": "sim", "calls_per_minute": calls_per_minute,
+                     "handle_time_seconds": 60},
+            log={"json": log_json},
+        )
+    except CtiError as exc:
+        fail(exc.message)
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
+    banner = [
+        "",
+        f"  ctibridge {__version__} demo is running: open {url}",
+        "  logins (password = username): agents alice, bob, carol; supervisor sam; admin admin",
+        f"  terminal agent: ctibridge agent --url {url} --user bob --password bob",
+        f"  simulated calls: {calls_per_minute:g} per minute. Ctrl-C stops.",
+        "",
+    ]
+    _run(settings, banner=banner)
+
+
+@app.command()
+def serve(config: ConfigOpt = None, log_json: LogJson = False) -> None:
+    """Run the hub from a configuration file (plus CTIBRIDGE_* overrides)."""
+    from .config import Settings
+
+    try:
+        settings = Settings.load(config)
+    except CtiError as exc:
+        fail(exc.message)
+    if log_json:
+        settings.log.json_format = True
+    _run(settings)
+
+
+@config_app.command("check")
+def config_check(file: Annotated[Path, typer.Argument(help="YAML config file")]) -> None:
+    """Validate FILE; print every error with its field and what is expected."""
+    from .config import Settings
+    from .telephony import registry
+
+    try:
+        settings = Settings.load(file)
+    except CtiError as exc:
+        fail(exc.message)
+    kinds = registry.available()
+    problems = [f"telephony {t.name!r}: unknown type {t.type!r} (installed: "
+                f"{', '.join(sorted(kinds))})" for t in settings.telephony if t.type not in kinds]
+    if problems:
+        fail("; ".join(problems))
+    typer.echo(f"{file}: OK ({len(settings.telephony)} platform(s), "
+               f"{len(settings.agents)} agent(s))")
+
+
+@user_app.command("add")
+def user_add(
+    username: str,
+    role: Annotated[list[str], typer.Option("--role", help="agent, supervisor or admin")] = [
+        "agent"],  # noqa: B006 - typer needs a literal default
+    agent: Annotated[str | None, typer.Option(help="the agent id this user logs in as")] = None,
+    name: Annotated[str | None, typer.Option(help="display name")] = None,
+    password: Annotated[str | None, typer.Option(help="prompted when omitted")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Create a user in the hub's database."""
+    from .config import Settings
+    from .model.agent import Role
+
+    try:
+        settings = Settings.load(config)
+    except CtiError as exc:
+        fail(exc.message)
+    for r in role:
+        if r not in {x.value for x in Role}:
+            fail(f"unknown role {r!r}; use agent, supervisor or admin")
+    if agent is not None and agent not in {a.id for a in settings.agents}:
+        fail(f"agent {agent!r} is not in the configuration's agents")
+    if password is None:
+        password = getpass.getpass(f"password for {username}: ")
+    if len(password) < 8:
+        fail("the password must have at least 8 characters")
+
+    async def create() -> None:
+        from .store import Database, Store
+
+        db = Database(settings.database.url)
+        await db.start()
+        try:
+            await Store(db).users.create(username, password, list(role),
+                                         display_name=name, agent_id=agent)
+        finally:
+            await db.stop()
+
+    try:
+        asyncio.run(create())
+    except CtiError as exc:
+        fail(exc.message)
+    typer.echo(f"user {username} created ({', '.join(role)})")
+
+
+@app.command()
+def agent(
+    url: Annotated[str, typer.Option(help="hub URL")] = "http://127.0.0.1:8000/",
+    user: Annotated[str, typer.Option(help="username")] = "alice",
+    password: Annotated[str | None, typer.Option(help="prompted when omitted")] = None,
+) -> None:
+    """A terminal agent: prints events and sends commands you type (help lists them)."""
+    from .terminal import run_terminal_agent
+
+    if password is None:
+        password = getpass.getpass(f"password for {user}: ")
+    try:
+        asyncio.run(run_terminal_agent(url, user, password))
+    except CtiError as exc:
+        fail(exc.message)
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    try:
+        app()
+    except CtiError as exc:  # last resort: one line, not a traceback
+        typer.secho(f"error: {exc.message}", fg=typer.colors.RED, err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

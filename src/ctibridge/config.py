@@ -1,0 +1,249 @@
+"""Configuration: one YAML file plus ``CTIBRIDGE_*`` environment overrides.
+
+Environment variables use ``__`` to reach nested fields, e.g.
+``CTIBRIDGE_SERVER__PORT=9000`` or ``CTIBRIDGE_DATABASE__URL=postgresql://…``.
+Errors are collected by pydantic and reported all at once, each with the
+field's path and what was expected (see :func:`format_errors`).
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from .model.errors import ConfigError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Label(_Strict):
+    en: str
+    fr: str
+
+
+class Coded(_Strict):
+    code: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,39}$")
+    label: Label
+
+
+class ServerSettings(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    public_url: str | None = None
+    # Origins allowed to open the agent WebSocket and to embed the bar
+    # (postMessage). The hub's own origin is always allowed.
+    allowed_origins: list[str] = Field(default_factory=list)
+    max_message_bytes: int = Field(64 * 1024, ge=1024)
+    # Per-socket command budget: a burst of `rate_burst`, refilled at `rate_per_second`.
+    rate_per_second: float = Field(20.0, gt=0)
+    rate_burst: int = Field(40, ge=1)
+    # Events kept per agent for `resume`; older resumes get a fresh snapshot.
+    replay_events: int = Field(500, ge=10)
+    # A socket whose outgoing queue exceeds this is closed (4008) and resumes.
+    send_queue: int = Field(1000, ge=10)
+
+
+class AuthSettings(_Strict):
+    secret_key: str = Field(default_factory=lambda: secrets.token_urlsafe(32), min_length=16)
+    token_ttl_seconds: int = Field(8 * 3600, ge=60)
+    ticket_ttl_seconds: int = Field(30, ge=1, le=600)
+
+
+class DatabaseSettings(_Strict):
+    url: str = "sqlite:///ctibridge.db"
+
+
+class AgentConfig(_Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9_.@-]{1,64}$")
+    name: str
+    extension: str = Field(pattern=r"^[0-9A-Za-z*#+_-]{1,32}$")
+    platform: str = "sim"
+    skills: list[str] = Field(default_factory=list)
+
+
+class TelephonySettings(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")
+    type: str  # entry point name in group ctibridge.telephony, e.g. "simulator"
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class TrafficSettings(_Strict):
+    platform: str = "sim"
+    calls_per_minute: float = Field(3.0, ge=0)
+    handle_time_seconds: float = Field(90.0, gt=0)
+    patience_seconds: float = Field(120.0, gt=0)
+
+
+class LogSettings(_Strict):
+    json_format: bool = Field(False, alias="json")
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+DEFAULT_REASONS = [
+    Coded(code="break", label=Label(en="Break", fr="Pause")),
+    Coded(code="lunch", label=Label(en="Lunch", fr="Déjeuner")),
+    Coded(code="meeting", label=Label(en="Meeting", fr="Réunion")),
+    Coded(code="training", label=Label(en="Training", fr="Formation")),
+    Coded(code="admin", label=Label(en="Back office", fr="Travail administratif")),
+]
+DEFAULT_DISPOSITIONS = [
+    Coded(code="resolved", label=Label(en="Resolved", fr="Résolu")),
+    Coded(code="callback", label=Label(en="Call back", fr="À rappeler")),
+    Coded(code="escalated", label=Label(en="Escalated", fr="Escaladé")),
+    Coded(code="info", label=Label(en="Information given", fr="Information donnée")),
+    Coded(code="wrong-number", label=Label(en="Wrong number", fr="Faux numéro")),
+]
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self._data = data
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._data)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CTIBRIDGE_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    telephony: list[TelephonySettings] = Field(
+        default_factory=lambda: [TelephonySettings(name="sim", type="simulator")]
+    )
+    agents: list[AgentConfig] = Field(default_factory=list)
+    reason_codes: list[Coded] = Field(default_factory=lambda: list(DEFAULT_REASONS))
+    dispositions: list[Coded] = Field(default_factory=lambda: list(DEFAULT_DISPOSITIONS))
+    wrap_up_seconds: float = Field(30.0, ge=0, le=3600)
+    traffic: TrafficSettings | None = None
+    log: LogSettings = Field(default_factory=LogSettings)
+    demo: bool = False
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment wins over the file; init kwargs (the file) come last.
+        return (env_settings, init_settings)
+
+    @field_validator("telephony")
+    @classmethod
+    def _unique_platforms(cls, v: list[TelephonySettings]) -> list[TelephonySettings]:
+        names = [t.name for t in v]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"telephony names must be unique, repeated: {', '.join(sorted(dup))}")
+        return v
+
+    @model_validator(mode="after")
+    def _agents_consistent(self) -> Settings:
+        platforms = {t.name for t in self.telephony}
+        seen_ids: set[str] = set()
+        seen_ext: set[tuple[str, str]] = set()
+        problems = []
+        for a in self.agents:
+            if a.platform not in platforms:
+                problems.append(
+                    f"agent {a.id!r} is on platform {a.platform!r}, which is not configured "
+                    f"(configured: {', '.join(sorted(platforms)) or 'none'})"
+                )
+            if a.id in seen_ids:
+                problems.append(f"agent id {a.id!r} is used twice")
+            if (a.platform, a.extension) in seen_ext:
+                problems.append(f"extension {a.extension} on {a.platform} is given to two agents")
+            seen_ids.add(a.id)
+            seen_ext.add((a.platform, a.extension))
+        if self.traffic and self.traffic.platform not in platforms:
+            problems.append(f"traffic.platform {self.traffic.platform!r} is not configured")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def reason_label(self, code: str) -> Coded | None:
+        return next((r for r in self.reason_codes if r.code == code), None)
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, **overrides: Any) -> Settings:
+        """Read ``path`` (YAML) and the environment; raise ConfigError listing every problem."""
+        data: dict[str, Any] = {}
+        if path is not None:
+            p = Path(path)
+            try:
+                raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                raise ConfigError(f"config file {p} does not exist", code="config-missing")
+            except yaml.YAMLError as exc:
+                where = getattr(exc, "problem_mark", None)
+                at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+                raise ConfigError(f"{p}{at}: not valid YAML ({exc})", code="config-invalid")
+            if raw is None:
+                raw = {}
+            if not isinstance(raw, dict):
+                raise ConfigError(f"{p}: the top level must be a mapping of settings",
+                                  code="config-invalid")
+            data = raw
+        data.update(overrides)
+        try:
+            return cls(**data)
+        except ValidationError as exc:
+            raise ConfigError(
+                f"{path or 'configuration'} has {exc.error_count()} error(s):\n"
+                + format_errors(exc),
+                code="config-invalid",
+                errors=[_error_dict(e) for e in exc.errors()],
+            ) from None
+
+    @classmethod
+    def demo_settings(cls, **overrides: Any) -> Settings:
+        """The embedded demo: simulator, three agents, a few calls a minute."""
+        base: dict[str, Any] = {
+            "demo": True,
+            "database": {"url": "sqlite:///ctibridge-demo.db"},
+            "telephony": [{"name": "sim", "type": "simulator", "options": {
+                "devices": ["1001", "1002", "1003"], "queues": ["support", "sales"]}}],
+            "agents": [
+                {"id": "alice", "name": "Alice Martin", "extension": "1001", "platform": "sim"},
+                {"id": "bob", "name": "Bob Durand", "extension": "1002", "platform": "sim"},
+                {"id": "carol", "name": "Carol Lefèvre", "extension": "1003", "platform": "sim"},
+            ],
+            "traffic": {"platform": "sim", "calls_per_minute": 4.0, "handle_time_seconds": 60},
+        }
+        for k, v in overrides.items():
+            if isinstance(v, dict) and isinstance(base.get(k), dict):
+                base[k] = {**base[k], **v}
+            else:
+                base[k] = v
+        return cls.load(None, **base)
+
+
+def _error_dict(e: Any) -> dict[str, Any]:
+    return {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+
+
+def format_errors(exc: ValidationError) -> str:
+    lines = []
+    for e in exc.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        got = e.get("input")
+        shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+        lines.append(f"  - {loc}: {e['msg']}{shown}")
+    return "\n".join(lines)

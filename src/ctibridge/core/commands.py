@@ -1,0 +1,331 @@
+"""Commands from agents, supervisors and integrations: one entry point for WS and REST.
+
+Each op checks, in order: the arguments, who may do it, that the agent's state
+allows it, that the platform can do it; only then does it call the connector,
+with a deadline. An error leaves every state as it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from ..model.agent import Agent, AgentStatus, transition
+from ..model.call import Call
+from ..model.errors import BadRequest, CtiError, NotFound, PlatformError
+from ..model.party import Direction, Party
+from ..telephony.base import OP_CAPABILITY, Capability, TelephonyConnector, require
+from .hub import Hub
+from .permissions import Principal, acting_agent, check_call
+
+COMMAND_TIMEOUT = 10.0
+_DIGITS = re.compile(r"^[0-9*#A-D]{1,32}$")
+_NUMBER = re.compile(r"^\+?[0-9A-Za-z*#().\s-]{1,40}$")
+
+Handler = Callable[["Commands", Principal, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+OPS: dict[str, Handler] = {}
+
+
+def op(name: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        OPS[name] = fn
+        return fn
+
+    return register
+
+
+def _str(args: dict[str, Any], key: str, *, required: bool = True, limit: int = 200) -> str | None:
+    value = args.get(key)
+    if value is None:
+        if required:
+            raise BadRequest(f"the field {key!r} is required", code="bad-message", field=key)
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > limit:
+        raise BadRequest(
+            f"the field {key!r} must be a non-empty string of at most {limit} characters",
+            code="bad-message", field=key,
+        )
+    return value.strip()
+
+
+class Commands:
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+
+    @staticmethod
+    def ops() -> list[str]:
+        return sorted(OPS)
+
+    async def execute(self, principal: Principal, name: str, args: dict[str, Any]) -> dict[str, Any]:
+        handler = OPS.get(name)
+        if handler is None:
+            raise BadRequest(
+                f"unknown op {name!r}; known ops: {', '.join(sorted(OPS))}", code="unknown-op"
+            )
+        return await handler(self, principal, args)
+
+    def capabilities(self, agent: Agent) -> dict[str, bool]:
+        conn = self.hub.connectors.get(agent.platform)
+        caps = conn.capabilities if conn else frozenset()
+        out = {name: True for name in OPS}
+        for name, cap in OP_CAPABILITY.items():
+            out[name] = cap in caps
+        return out
+
+    # ----------------------------------------------------------- helpers
+
+    def _agent(self, principal: Principal, args: dict[str, Any]) -> Agent:
+        agent_id = _str(args, "agent_id", required=False, limit=64)
+        return self.hub.require_agent(acting_agent(principal, agent_id))
+
+    def _my_call(self, principal: Principal, args: dict[str, Any], key: str = "call_id"
+                 ) -> tuple[Agent, Call, TelephonyConnector, str]:
+        agent = self._agent(principal, args)
+        call_id = _str(args, key, limit=64)
+        assert call_id is not None
+        call = self.hub.calls.require(call_id)
+        check_call(principal, call, agent.agent_id)
+        platform, ref = self.hub.calls.ref_of(call.call_id)
+        return agent, call, self.hub.connectors[platform], ref
+
+    def _connector(self, agent: Agent, op_name: str) -> TelephonyConnector:
+        conn = self.hub.connector_for(agent)
+        cap = OP_CAPABILITY.get(op_name)
+        if cap is not None:
+            require(conn, cap)
+        info = self.hub.platforms.get(agent.platform)
+        if info is not None and not info.up and self.hub.started:
+            raise PlatformError(
+                f"the telephony platform {agent.platform!r} is unreachable ({info.detail})",
+                code="platform-down",
+            )
+        return conn
+
+    async def _platform(self, coro: Awaitable[Any], what: str) -> Any:
+        try:
+            return await asyncio.wait_for(coro, COMMAND_TIMEOUT)
+        except TimeoutError:
+            raise PlatformError(
+                f"the platform did not answer {what} within {COMMAND_TIMEOUT:.0f} s",
+                code="platform-timeout",
+            ) from None
+        except CtiError:
+            raise
+        except Exception as exc:  # a connector bug must still come back as an error frame
+            raise PlatformError(f"{what} failed: {exc}", code="platform-error") from exc
+
+    def _target(self, agent: Agent, args: dict[str, Any]) -> str:
+        target = _str(args, "target", limit=40)
+        assert target is not None
+        other = self.hub.agents.get(target)
+        if other is not None:
+            if other.platform != agent.platform:
+                raise BadRequest(
+                    f"agent {target} is on platform {other.platform}, not {agent.platform}",
+                    code="bad-target",
+                )
+            return other.extension
+        if not _NUMBER.match(target):
+            raise BadRequest(f"{target!r} is neither an agent nor a phone number",
+                             code="bad-target")
+        return target
+
+    # ---------------------------------------------------------- agent ops
+
+    async def _state_change(self, principal: Principal, args: dict[str, Any],
+                            status: AgentStatus, reason: str | None) -> dict[str, Any]:
+        agent = self._agent(principal, args)
+        hub = self.hub
+        if agent.state.status == AgentStatus.BUSY and status in (
+                AgentStatus.READY, AgentStatus.NOT_READY):
+            # On a call: takes effect when the call ends.
+            agent.after_call = transition(agent.state, status, hub.clock.now(), reason=reason)
+            hub.tell_platform(agent)
+            return {"agent": agent.to_dict(), "pending": True}
+        # Check first: an illegal move must not reach the platform.
+        transition(agent.state, status, hub.clock.now(), reason=reason)
+        conn = self._connector(agent, "agent.state")
+        if Capability.AGENT_STATE in conn.capabilities:
+            await self._platform(conn.set_agent_state(agent.extension, status, reason),
+                                 f"setting {agent.agent_id} {status}")
+        hub.set_state(agent, status, reason=reason)
+        return {"agent": agent.to_dict()}
+
+    def _reason(self, args: dict[str, Any]) -> str:
+        reason = _str(args, "reason", limit=40)
+        assert reason is not None
+        if self.hub.settings.reason_label(reason) is None:
+            known = ", ".join(r.code for r in self.hub.settings.reason_codes)
+            raise BadRequest(f"unknown reason code {reason!r}; configured: {known}",
+                             code="unknown-reason")
+        return reason
+
+    @op("agent.login")
+    async def _login(self, p: Principal, args: dict[str, Any]) -> dict[str, Any]:
+        agent = self._agent(p, args)
+        reason = "login"
+        if args.get("reason") is not None:
+            reason = self._reason(args)
+        if agent.state.status != AgentStatus.LOGGED_OUT:
+            return {"agent": agent.to_dict()}  # already in: idempotent
+        return await self._state_change(p, args, AgentStatus.NOT_READY, reason)
+
+    @op("agent.logout")
+    async def _logout(self, p: Principal, args: dict[str, Any]) -> dict[str, Any]:
+        agent = self._agent(p, args)
+        if agent.state.status == AgentStatus.LOGGED_OUT:
+            return {"agent": agent.to_dict()}
+        return await self._state_change(p, args, AgentStatus.LOGGED_OUT, None)
+
+    @op("agent.ready")
+    async def _ready(self, p: Principal, args: dict[str, Any]) -> dict[str, Any]:
+        return await self._state_change(p, args, AgentStatus.READY, None)
+
+    @op("agent.not_ready")
+    async def _not_ready(self, p: Principal, args: dict[str, Any]) -> dict[str, Any]:
+        return await self._state_change(p, args, AgentStatus.NOT_READY, self._reason(args))
+
+    @op("interaction.wrap_up")
+    async def _wrap_up(self, p: Principal, args: dict[str, Any]) -> dict[str, Any]:
+        agent = self._agent(p, args)
+        iid = _str(args, "interaction_id", limit=64)
+        assert iid is not None
+        it = self.hub.interactions.get(iid)
+        if it is None or it.agent_id != agent.agent_id:
+            raise NotFound(f"interaction {iid} is not one of {agent.agent_id}'s",
+                           code="no-such-interaction")
+        disposition = _str(args, "disposition", limit=40)
+        codes = [d.code for d in self.hub.settings.dispositions]
+        if disposition not in codes:
+            raise BadRequest(f"unknown disposition {disposition!r}; configured: "
+                             f"{', '.join(codes)}", code="unknown-disposition")
+        notes = args.get("notes")
+        if notes is not None and (not isinstance(notes, str) or len(notes) > 4000):
+            raise BadRequest("notes must be text of at most 4000 characters", code="bad-message")
+        it.disposition = disposition
+        it.notes = notes or None
+        self.hub._persist_interaction(it)
+        self.hub._publish_interaction(it)
+        return {"interaction": it.to_dict()}
+
+    # ----------------------------------------------------------- call ops
+
+    @op("call.dial")
+    async def _dial(self, p: Principal, args: dict[str, Any]) -> dict[str, Any]:
+        agent = self._agent(p, args)
+        if agent.state.status == AgentStatus.LOGGED_OUT:
+            raise BadRequest(f"{agent.agent_id} must log in before dialling",
+                             code="agent-not-logged-in")
+        number = _str(args, "number", limit=40)
+        assert number is not None
+        if not _NUMBER.match(number):
+            raise BadRequest(f"{number!r} is not a phone number", code="bad-number")
+        attached = args.get("attached") or {}
+        if not isinstance(attached, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in attached.items()):
+            raise BadRequest("attached must map strings to strings", code="bad-message")
+        conn = self._connector(agent, "call.dial")
+        ref = await self._platform(conn.make_call(agent.extension, number, attached=attached),
+                                   f"dialling {number}")
+        internal = self.hub.agent_at(agent.platform, number) is not None
+        call, _ = self.hub.calls.open(
+            agent.platform, ref, at=self.hub.clock.now(), customer=Party(number=number),
+            direction=Direction.INTERNAL if internal else Direction.OUTBOUND, attached=attached)
+        return {"call_id": call.call_id}
+
+    async def _simple(self, p: Principal, args: dict[str, Any], op_name: str,
+                      action: Callable[[TelephonyConnector, str, str], Awaitable[Any]],
+                      what: str) -> dict[str, Any]:
+        agent, call, _, ref = self._my_call(p, args)
+        conn = self._connector(agent, op_name)
+        await self._platform(action(conn, ref, agent.extension), f"{what} {call.call_id}")
+        return {"call_id": call.call_id}
+
+    @op("call.answer")
+    async def _answer(self, p: Principal, args: dict[str, Any]) -> dict[str, Any]:
+        return await self._simple(p, args, "call.answer", lambda c, r, d: c.answer(r, d),
+                                  "answering")
+
+    @op("call.hangup")
+    async def _hangup(self, p: Principal, args: dict[str, Any]) -> dict[str, Any]:
+        return await self._simple(p, args, "call.hangup", lambda c, r, d: c.hangup(r, d),
+                                  "hanging up")
+
+    @op("call.hold")
+    async def _hold(self, p: Principal, args: dict[str, Any]) -> dict[str, Any]:
+        return await self._simple(p, args, "call.hold", lambda c, r, d: c.hold(r, d), "holding")
+
+    @op("call.retrieve")
+    async def _retrieve(self, p: Principal, args: dict[str, Any]) -> dict[str, Any]:
+        return await self._simple(p, args, "call.retrieve", lambda c, r, d: c.retrieve(r, d),
+                                  "retrieving")
+
+    @op("call.mute")
+    async def _mute(self, p: Principal, args: dict[str, Any]) -> dict[str, Any]:
+        return await self._simple(p, args, "call.mute", lambda c, r, d: c.mute(r, d, True),
+                                  "muting")
+
+    @op("call.unmute")
+    async def _unmute(self, p: Principal, args: dict[str, Any]) -> dict[str, Any]:
+        return await self._simple(p, args, "call.unmute", lambda c, r, d: c.mute(r, d, False),
+                                  "unmuting")
+
+    @op("call.dtmf")
+    async def _dtmf(self, p: Principal, args: dict[str, Any]) -> dict[str, Any]:
+        digits = _str(args, "digits", limit=32)
+        assert digits is not None
+        if not _DIGITS.match(digits):
+            raise BadRequest(f"{digits!r} are not DTMF digits (0-9 * # A-D)", code="bad-digits")
+        return await self._simple(p, args, "call.dtmf",
+                                  lambda c, r, d: c.dtmf(r, d, digits), "sending DTMF on")
+
+    @op("call.blind_transfer")
+    async def _blind(self, p: Principal, args: dict[str, Any]) -> dict[str, Any]:
+        agent, call, _, ref = self._my_call(p, args)
+        target = self._target(agent, args)
+        conn = self._connector(agent, "call.blind_transfer")
+        await self._platform(conn.blind_transfer(ref, agent.extension, target),
+                             f"transferring {call.call_id}")
+        return {"call_id": call.call_id}
+
+    @op("call.consult")
+    async def _consult(self, p: Principal, args: dict[str, Any]) -> dict[str, Any]:
+        agent, call, _, ref = self._my_call(p, args)
+        target = self._target(agent, args)
+        conn = self._connector(agent, "call.consult")
+        consult_ref = await self._platform(conn.consult(ref, agent.extension, target),
+                                           f"consulting {target}")
+        internal = self.hub.agent_at(agent.platform, target) is not None
+        consult, _ = self.hub.calls.open(
+            agent.platform, consult_ref, at=self.hub.clock.now(), customer=Party(number=target),
+            direction=Direction.INTERNAL if internal else Direction.OUTBOUND,
+            consult_of=call.call_id)
+        return {"call_id": consult.call_id}
+
+    def _consult_pair(self, p: Principal, args: dict[str, Any]
+                      ) -> tuple[Agent, Call, str, str]:
+        agent, call, _, ref = self._my_call(p, args)
+        _, consult, _, consult_ref = self._my_call(p, args, "consult_call_id")
+        if consult.consult_of not in (None, call.call_id) or consult is call:
+            raise BadRequest(f"call {consult.call_id} is not a consultation of {call.call_id}",
+                             code="bad-message")
+        return agent, call, ref, consult_ref
+
+    @op("call.complete_transfer")
+    async def _complete(self, p: Principal, args: dict[str, Any]) -> dict[str, Any]:
+        agent, call, ref, consult_ref = self._consult_pair(p, args)
+        conn = self._connector(agent, "call.complete_transfer")
+        await self._platform(conn.complete_transfer(ref, consult_ref, agent.extension),
+                             f"completing the transfer of {call.call_id}")
+        return {"call_id": call.call_id}
+
+    @op("call.conference")
+    async def _conference(self, p: Principal, args: dict[str, Any]) -> dict[str, Any]:
+        agent, call, ref, consult_ref = self._consult_pair(p, args)
+        conn = self._connector(agent, "call.conference")
+        await self._platform(conn.conference(ref, consult_ref, agent.extension),
+                             f"conferencing {call.call_id}")
+        return {"call_id": call.call_id}

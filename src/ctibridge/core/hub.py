@@ -1,0 +1,680 @@
+"""The hub: connectors in, state in the middle, notifier out.
+
+Platform events are applied synchronously (no await on the hot path): the
+call registry, agents and interactions are updated, then hub events are
+published. Anything slow (telling a platform an agent's new state, writing to
+the store) is handed to background tasks so one slow thing never delays
+event delivery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+
+from ..clock import Clock, SystemClock
+from ..config import Settings
+from ..model.agent import Agent, AgentState, AgentStatus, transition
+from ..model.call import TERMINAL, Call, ConnectionState
+from ..model.errors import CtiError, NotFound, PlatformError
+from ..model.events import (
+    AgentStateChanged,
+    CallAnswered,
+    CallConferenced,
+    CallDtmf,
+    CallEnded,
+    CallEvent,
+    CallFailed,
+    CallHeld,
+    CallInitiated,
+    CallOffered,
+    CallQueued,
+    CallRetrieved,
+    CallTransferred,
+    HubEvent,
+    PlatformEvent,
+    PlatformResynced,
+    PlatformStatus,
+)
+from ..model.interaction import Interaction
+from ..model.party import Party
+from ..telephony.base import TelephonyConnector
+from .calls import CallRegistry
+from .interactions import InteractionBook, is_customer_call
+from .notifier import Notifier
+
+log = structlog.get_logger("ctibridge.hub")
+
+_STATE_BY_NAME = {s.value: s for s in ConnectionState}
+
+
+@dataclass
+class PlatformInfo:
+    up: bool = False
+    detail: str = "not started"
+    events: int = 0
+
+
+class Hub:
+    """Owns calls, agents and interactions; the only publisher of hub events."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        connectors: dict[str, TelephonyConnector],
+        *,
+        clock: Clock | None = None,
+        store: Any | None = None,
+        on_event: Callable[[str], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.connectors = connectors
+        self.clock = clock or SystemClock()
+        self.store = store
+        self.calls = CallRegistry()
+        self.interactions = InteractionBook()
+        self.notifier = Notifier(
+            replay=settings.server.replay_events, queue_size=settings.server.send_queue
+        )
+        self.platforms = {name: PlatformInfo() for name in connectors}
+        self.agents: dict[str, Agent] = {}
+        self._by_device: dict[tuple[str, str], str] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._consumers: list[asyncio.Task[None]] = []
+        self._wrap_timers: dict[str, asyncio.Task[None]] = {}
+        self._writes_interactions: dict[str, Interaction] = {}
+        self._writes_states: list[tuple[str, AgentState]] = []
+        self._write_wakeup = asyncio.Event()
+        self._writer: asyncio.Task[None] | None = None
+        self._on_event = on_event
+        self.started = False
+        now = self.clock.now()
+        for a in settings.agents:
+            self.add_agent(Agent(
+                agent_id=a.id, name=a.name, extension=a.extension, platform=a.platform,
+                state=AgentState(AgentStatus.LOGGED_OUT, now), skills=frozenset(a.skills),
+            ))
+
+    # ------------------------------------------------------------------ wiring
+
+    def add_agent(self, agent: Agent) -> None:
+        self.agents[agent.agent_id] = agent
+        self._by_device[(agent.platform, agent.extension)] = agent.agent_id
+
+    def agent_at(self, platform: str, device: str | None) -> Agent | None:
+        if device is None:
+            return None
+        aid = self._by_device.get((platform, device))
+        return self.agents.get(aid) if aid else None
+
+    def require_agent(self, agent_id: str) -> Agent:
+        agent = self.agents.get(agent_id)
+        if agent is None:
+            raise NotFound(f"there is no agent {agent_id!r}", code="no-such-agent")
+        return agent
+
+    def connector_for(self, agent: Agent) -> TelephonyConnector:
+        try:
+            return self.connectors[agent.platform]
+        except KeyError:
+            raise PlatformError(
+                f"agent {agent.agent_id} is on platform {agent.platform!r}, which is not running",
+                code="platform-down",
+            ) from None
+
+    async def start(self) -> None:
+        if self.store is not None:
+            self._writer = asyncio.create_task(self._write_loop(), name="hub-writer")
+        for name, conn in self.connectors.items():
+            self._consumers.append(
+                asyncio.create_task(self._consume(name, conn), name=f"consume-{name}")
+            )
+            await conn.start()
+        self.started = True
+
+    async def stop(self) -> None:
+        for name, conn in self.connectors.items():
+            try:
+                await conn.stop()
+            except Exception:  # a connector failing to stop must not block shutdown
+                log.exception("connector.stop_failed", platform=name)
+        for t in [*self._consumers, *self._wrap_timers.values(), *self._tasks]:
+            t.cancel()
+        for t in [*self._consumers, *self._wrap_timers.values(), *self._tasks]:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+            await self._flush()
+        self.started = False
+
+    def spawn(self, coro: Any, name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            log.warning("hub.background_failed", task=task.get_name(), error=str(exc))
+
+    async def _consume(self, platform: str, connector: TelephonyConnector) -> None:
+        async for event in connector.events():
+            try:
+                self.apply(platform, event)
+            except CtiError as exc:
+                # A platform event that contradicts our model is logged, never fatal:
+                # the next resync puts things right.
+                log.warning("event.rejected", platform=platform, event=event.name,
+                            code=exc.code, error=exc.message)
+            except Exception:
+                log.exception("event.failed", platform=platform, event=event.name)
+
+    # ------------------------------------------------------------ publication
+
+    def publish(self, name: str, data: dict[str, Any], agents: set[str] | frozenset[str]) -> None:
+        self.notifier.publish(HubEvent(name, data, frozenset(agents)))
+        if self._on_event is not None:
+            self._on_event(name)
+
+    def _publish_call(self, name: str, call: Call, **extra: Any) -> None:
+        self.publish(name, {"call": call.to_dict(), **extra}, set(call.agents()))
+
+    def _publish_agent(self, agent: Agent) -> None:
+        self.publish("agent.state", {"agent": agent.to_dict()}, {agent.agent_id})
+
+    def _publish_interaction(self, it: Interaction) -> None:
+        if it.agent_id:
+            self.publish("interaction.updated", {"interaction": it.to_dict()}, {it.agent_id})
+
+    # ------------------------------------------------------------ persistence
+
+    def _persist_interaction(self, it: Interaction) -> None:
+        if self.store is None:
+            return
+        self._writes_interactions[it.interaction_id] = it
+        self._write_wakeup.set()
+
+    def _persist_state(self, agent: Agent) -> None:
+        if self.store is None:
+            return
+        self._writes_states.append((agent.agent_id, agent.state))
+        self._write_wakeup.set()
+
+    async def _write_loop(self) -> None:
+        while True:
+            await self._write_wakeup.wait()
+            self._write_wakeup.clear()
+            await asyncio.sleep(0.05)  # gather a batch: one transaction, many rows
+            try:
+                await self._flush()
+            except Exception:
+                log.exception("store.write_failed")
+                await asyncio.sleep(1.0)
+                self._write_wakeup.set()
+
+    async def _flush(self) -> None:
+        if self.store is None or not (self._writes_interactions or self._writes_states):
+            return
+        interactions = list(self._writes_interactions.values())
+        states = list(self._writes_states)
+        await self.store.write(interactions=interactions, states=states)
+        # Only forget what was written; rows queued meanwhile stay.
+        for it in interactions:
+            if self._writes_interactions.get(it.interaction_id) is it:
+                del self._writes_interactions[it.interaction_id]
+        del self._writes_states[: len(states)]
+
+    # ---------------------------------------------------------- agent states
+
+    def set_state(
+        self, agent: Agent, status: AgentStatus, *, reason: str | None = None,
+        deadline: datetime | None = None, force: bool = False,
+    ) -> None:
+        """Apply a state change (checked unless ``force``) and announce it."""
+        now = self.clock.now()
+        if force:
+            new = AgentState(status, now, reason if status == AgentStatus.NOT_READY else None,
+                             deadline if status == AgentStatus.WRAP_UP else None)
+        else:
+            new = transition(agent.state, status, now, reason=reason, deadline=deadline)
+        old = agent.state
+        if old.status == new.status and old.reason == new.reason and old.deadline == new.deadline:
+            return
+        if old.status == AgentStatus.WRAP_UP and new.status != AgentStatus.WRAP_UP:
+            self._end_wrap_up(agent)
+        agent.state = new
+        if new.status == AgentStatus.LOGGED_OUT:
+            agent.after_call = None
+        self._persist_state(agent)
+        self._publish_agent(agent)
+
+    def platform_view(self, agent: Agent) -> tuple[AgentStatus, str | None]:
+        """What a platform (which knows no busy or wrap-up) should be told."""
+        state = agent.state
+        if state.status == AgentStatus.BUSY:
+            state = agent.after_call or AgentState(AgentStatus.READY, self.clock.now())
+        if state.status == AgentStatus.WRAP_UP:
+            return AgentStatus.NOT_READY, "wrap-up"
+        return state.status, state.reason
+
+    def tell_platform(self, agent: Agent) -> None:
+        """Push the agent's state to their platform, in the background."""
+        conn = self.connectors.get(agent.platform)
+        if conn is None:
+            return
+        status, reason = self.platform_view(agent)
+
+        async def push() -> None:
+            try:
+                await asyncio.wait_for(conn.set_agent_state(agent.extension, status, reason), 10)
+            except Exception as exc:
+                log.warning("platform.agent_state_failed", agent=agent.agent_id,
+                            status=str(status), error=str(exc))
+
+        self.spawn(push(), f"agent-state-{agent.agent_id}")
+
+    def _make_busy(self, agent: Agent) -> None:
+        st = agent.state.status
+        if st in (AgentStatus.BUSY, AgentStatus.LOGGED_OUT):
+            return
+        if st == AgentStatus.WRAP_UP:
+            after = agent.after_call or AgentState(AgentStatus.READY, self.clock.now())
+        else:
+            after = agent.state
+        self.set_state(agent, AgentStatus.BUSY)
+        agent.after_call = after
+
+    def _after_calls(self, agent: Agent) -> None:
+        """The agent's last call ended: wrap-up, or back to where they were."""
+        now = self.clock.now()
+        if agent.state.status == AgentStatus.BUSY:
+            pending = self.interactions.awaiting_wrap_up(agent.agent_id)
+            wrap = self.settings.wrap_up_seconds
+            if pending and wrap > 0:
+                self.set_state(agent, AgentStatus.WRAP_UP,
+                               deadline=now + timedelta(seconds=wrap))
+                self._wrap_timers[agent.agent_id] = asyncio.create_task(
+                    self._wrap_up_timer(agent, wrap), name=f"wrap-up-{agent.agent_id}")
+            else:
+                after = agent.after_call or AgentState(AgentStatus.READY, now)
+                self.set_state(agent, after.status, reason=after.reason, force=True)
+                self._wrap_interactions(agent)
+        # Platforms pause a device after each call (after-call work); tell them
+        # where the agent stands now so calls are routed again when they should.
+        self.tell_platform(agent)
+
+    async def _wrap_up_timer(self, agent: Agent, seconds: float) -> None:
+        await self.clock.sleep(seconds)
+        self._wrap_timers.pop(agent.agent_id, None)
+        if agent.state.status == AgentStatus.WRAP_UP:
+            after = agent.after_call or AgentState(AgentStatus.READY, self.clock.now())
+            self.set_state(agent, after.status, reason=after.reason)
+            self.tell_platform(agent)
+
+    def _end_wrap_up(self, agent: Agent) -> None:
+        timer = self._wrap_timers.pop(agent.agent_id, None)
+        if timer is not None and timer is not asyncio.current_task():
+            timer.cancel()
+        self._wrap_interactions(agent)
+
+    def _wrap_interactions(self, agent: Agent) -> None:
+        now = self.clock.now()
+        for it in self.interactions.awaiting_wrap_up(agent.agent_id):
+            self.interactions.close(it, now)
+            self._persist_interaction(it)
+            self._publish_interaction(it)
+
+    # ------------------------------------------------------- platform events
+
+    def apply(self, platform: str, event: PlatformEvent) -> None:
+        info = self.platforms.setdefault(platform, PlatformInfo())
+        info.events += 1
+        handler = _HANDLERS.get(type(event))
+        if handler is None:
+            log.debug("event.ignored", platform=platform, event=type(event).__name__)
+            return
+        handler(self, platform, event)
+
+    def _call(self, platform: str, event: CallEvent) -> Call | None:
+        call = self.calls.by_ref(platform, event.ref)
+        if call is None or call.ended:
+            log.debug("event.unknown_call", platform=platform, ref=event.ref, event=event.name)
+            return None
+        return call
+
+    def _connect(self, call: Call, platform: str, device: str, state: ConnectionState,
+                 at: datetime) -> Agent | None:
+        agent = self.agent_at(platform, device)
+        call.set_connection(device, state, at, agent.agent_id if agent else None)
+        return agent
+
+    def _consult_id(self, platform: str, ref: str | None) -> str | None:
+        if ref is None:
+            return None
+        call = self.calls.by_ref(platform, ref)
+        return call.call_id if call else None
+
+    def _party_for_device(self, platform: str, party: Party) -> Party:
+        """Name internal parties after the agent on that extension."""
+        agent = self.agent_at(platform, party.number)
+        if agent and not party.name:
+            return Party(number=party.number, name=agent.name)
+        return party
+
+    def _sync_agents(self, call: Call) -> None:
+        """Keep each agent's live-call set in step; run after-call when it empties."""
+        for conn in call.connections.values():
+            if conn.agent_id is None:
+                continue
+            agent = self.agents.get(conn.agent_id)
+            if agent is None:
+                continue
+            if conn.state in TERMINAL or call.ended:
+                if call.call_id in agent.calls:
+                    agent.calls.discard(call.call_id)
+                    if not agent.calls:
+                        self._after_calls(agent)
+            else:
+                agent.calls.add(call.call_id)
+                if conn.state in (ConnectionState.CONNECTED, ConnectionState.HELD,
+                                  ConnectionState.INITIATED):
+                    self._make_busy(agent)
+
+    def _finish_if_empty(self, call: Call, cause: str) -> bool:
+        if call.ended or call.live_connections():
+            return False
+        self._end_call(call, cause)
+        return True
+
+    def _end_call(self, call: Call, cause: str) -> None:
+        now = self.clock.now()
+        call.end(now, cause)
+        for agent_id in {None, *call.agents()}:
+            it = self.interactions.find(call.call_id, agent_id)
+            if it is not None:
+                self._end_interaction(it, now, cause)
+        self.calls.close(call)
+        self._publish_call("call.ended", call, cause=cause)
+        self._sync_agents(call)
+
+    def _end_interaction(self, it: Interaction, at: datetime, cause: str) -> None:
+        if it.ended_at is not None:
+            return
+        it.ended_at = at
+        it.end_cause = cause
+        if it.accepted_at is None:
+            # Missed offers and abandoned calls need no wrap-up.
+            self.interactions.close(it, at)
+        self._persist_interaction(it)
+        self._publish_interaction(it)
+
+    def _on_queued(self, platform: str, ev: CallQueued) -> None:
+        call, _ = self.calls.open(platform, ev.ref, direction=ev.direction, customer=ev.caller,
+                                  at=ev.at, queue=ev.queue, attached=ev.attached)
+        call.queue = ev.queue
+        call.attached.update(ev.attached)
+        call.set_connection(f"queue:{ev.queue}", ConnectionState.QUEUED, ev.at)
+        if is_customer_call(call):
+            it = self.interactions.for_call(call, None, ev.at)
+            it.queued_at = it.queued_at or ev.at
+        self._publish_call("call.queued", call)
+
+    def _on_initiated(self, platform: str, ev: CallInitiated) -> None:
+        callee = self._party_for_device(platform, ev.callee)
+        call, _ = self.calls.open(platform, ev.ref, direction=ev.direction, customer=callee,
+                                  at=ev.at, attached=ev.attached,
+                                  consult_of=self._consult_id(platform, ev.consult_of))
+        call.direction = ev.direction
+        agent = self._connect(call, platform, ev.device, ConnectionState.INITIATED, ev.at)
+        if agent and is_customer_call(call):
+            it = self.interactions.for_call(call, agent.agent_id, ev.at)
+            it.offered_at = it.offered_at or ev.at
+        self._sync_agents(call)
+        self._publish_call("call.initiated", call)
+
+    def _on_offered(self, platform: str, ev: CallOffered) -> None:
+        caller = self._party_for_device(platform, ev.caller)
+        call, _ = self.calls.open(platform, ev.ref, direction=ev.direction, customer=caller,
+                                  at=ev.at, queue=ev.queue, attached=ev.attached,
+                                  consult_of=self._consult_id(platform, ev.consult_of))
+        if ev.attached:
+            call.attached.update(ev.attached)
+        agent = self._connect(call, platform, ev.device, ConnectionState.ALERTING, ev.at)
+        if agent and is_customer_call(call):
+            it = self.interactions.for_call(call, agent.agent_id, ev.at)
+            it.offered_at = ev.at
+        self._sync_agents(call)
+        self._publish_call("call.offered", call)
+
+    def _on_answered(self, platform: str, ev: CallAnswered) -> None:
+        call = self._call(platform, ev)
+        if call is None:
+            return
+        agent = self._connect(call, platform, ev.device, ConnectionState.CONNECTED, ev.at)
+        if call.answered_at is None:
+            call.answered_at = ev.at
+        for conn in call.live_connections():
+            if conn.device.startswith("queue:"):
+                conn.move(ConnectionState.ENDED, ev.at)
+        if agent and is_customer_call(call):
+            it = self.interactions.for_call(call, agent.agent_id, ev.at)
+            it.accepted_at = it.accepted_at or ev.at
+            self.interactions.drop(call.call_id, None)
+            self._publish_interaction(it)
+        self._sync_agents(call)
+        self._publish_call("call.answered", call)
+
+    def _on_held(self, platform: str, ev: CallHeld) -> None:
+        call = self._call(platform, ev)
+        if call is not None:
+            self._connect(call, platform, ev.device, ConnectionState.HELD, ev.at)
+            self._publish_call("call.held", call)
+
+    def _on_retrieved(self, platform: str, ev: CallRetrieved) -> None:
+        call = self._call(platform, ev)
+        if call is not None:
+            self._connect(call, platform, ev.device, ConnectionState.CONNECTED, ev.at)
+            self._publish_call("call.retrieved", call)
+
+    def _on_transferred(self, platform: str, ev: CallTransferred) -> None:
+        call = self._call(platform, ev)
+        if call is None:
+            return
+        leaving = call.connection(ev.from_device)
+        if leaving is not None and leaving.state not in TERMINAL:
+            leaving.move(ConnectionState.ENDED, ev.at)
+        from_agent = self.agent_at(platform, ev.from_device)
+        if from_agent is not None:
+            it = self.interactions.find(call.call_id, from_agent.agent_id)
+            if it is not None:
+                self._end_interaction(it, ev.at, "transferred")
+        consult = self.calls.by_ref(platform, ev.consult_ref) if ev.consult_ref else None
+        to_agent = self.agent_at(platform, ev.to_device)
+        if consult is not None or to_agent is None:
+            # Attended: the target already talks to us; external: off our agents.
+            self._connect(call, platform, ev.to_device, ConnectionState.CONNECTED, ev.at)
+            for conn in call.live_connections():
+                if conn.state == ConnectionState.HELD and conn.agent_id is None:
+                    conn.move(ConnectionState.CONNECTED, ev.at)
+            if to_agent is not None and is_customer_call(call):
+                it = self.interactions.for_call(call, to_agent.agent_id, ev.at)
+                it.offered_at = it.offered_at or ev.at
+                it.accepted_at = it.accepted_at or ev.at
+                self._publish_interaction(it)
+        self._sync_agents(call)
+        self._publish_call("call.transferred", call,
+                           from_agent=from_agent.agent_id if from_agent else None,
+                           to_agent=to_agent.agent_id if to_agent else None)
+        if consult is not None and not consult.ended:
+            self._end_call(consult, "transferred")
+
+    def _on_conferenced(self, platform: str, ev: CallConferenced) -> None:
+        call = self._call(platform, ev)
+        if call is None:
+            return
+        for device in ev.devices:
+            agent = self._connect(call, platform, device, ConnectionState.CONNECTED, ev.at)
+            if agent and is_customer_call(call):
+                it = self.interactions.for_call(call, agent.agent_id, ev.at)
+                it.offered_at = it.offered_at or ev.at
+                it.accepted_at = it.accepted_at or ev.at
+        self._sync_agents(call)
+        self._publish_call("call.conferenced", call)
+        consult = self.calls.by_ref(platform, ev.consult_ref) if ev.consult_ref else None
+        if consult is not None and not consult.ended:
+            self._end_call(consult, "conferenced")
+
+    def _on_dtmf(self, platform: str, ev: CallDtmf) -> None:
+        call = self._call(platform, ev)
+        if call is not None:
+            self._publish_call("call.dtmf", call, digits=ev.digits, device=ev.device)
+
+    def _on_ended(self, platform: str, ev: CallEnded) -> None:
+        call = self._call(platform, ev)
+        if call is None:
+            return
+        if ev.device is None:
+            self._end_call(call, ev.cause)
+            return
+        conn = call.connection(ev.device)
+        if conn is None or conn.state in TERMINAL:
+            return
+        conn.move(ConnectionState.ENDED, ev.at)
+        if conn.agent_id:
+            it = self.interactions.find(call.call_id, conn.agent_id)
+            if it is not None:
+                self._end_interaction(it, ev.at, ev.cause)
+        if self._finish_if_empty(call, ev.cause):
+            return
+        self._sync_agents(call)
+        self._publish_call("call.updated", call, device=ev.device, cause=ev.cause)
+
+    def _on_failed(self, platform: str, ev: CallFailed) -> None:
+        call = self._call(platform, ev)
+        if call is None:
+            return
+        if ev.device is not None:
+            conn = call.connection(ev.device)
+            if conn is not None and conn.state not in TERMINAL:
+                if ConnectionState.FAILED in _can_fail(conn.state):
+                    conn.move(ConnectionState.FAILED, ev.at)
+                else:
+                    conn.move(ConnectionState.ENDED, ev.at)
+        else:
+            for conn in call.live_connections():
+                conn.state = ConnectionState.FAILED
+        self._publish_call("call.failed", call, device=ev.device, cause=ev.cause)
+        if not self._finish_if_empty(call, ev.cause):
+            self._sync_agents(call)
+
+    def _on_agent_state(self, platform: str, ev: AgentStateChanged) -> None:
+        agent = self.agent_at(platform, ev.device)
+        if agent is None:
+            return
+        self._apply_platform_agent_state(agent, ev.status, ev.reason)
+
+    def _apply_platform_agent_state(
+        self, agent: Agent, status: AgentStatus, reason: str | None
+    ) -> None:
+        """A state the platform reports, perhaps changed elsewhere (feature code)."""
+        if self.platform_view(agent) == (status, reason):
+            return  # our own echo
+        if status == AgentStatus.NOT_READY and reason == "wrap-up":
+            return  # the platform's after-call pause; wrap-up is ours to run
+        now = self.clock.now()
+        if agent.state.status == AgentStatus.BUSY and status != AgentStatus.LOGGED_OUT:
+            agent.after_call = AgentState(status, now, reason)
+            return
+        self.set_state(agent, status, reason=reason, force=True)
+
+    def _on_status(self, platform: str, ev: PlatformStatus) -> None:
+        info = self.platforms.setdefault(platform, PlatformInfo())
+        info.up, info.detail = ev.up, ev.detail
+        log.info("platform.status", platform=platform, up=ev.up, detail=ev.detail)
+        audience = {a.agent_id for a in self.agents.values() if a.platform == platform}
+        self.publish("platform.status",
+                     {"platform": platform, "up": ev.up, "detail": ev.detail}, audience)
+
+    def _on_resynced(self, platform: str, ev: PlatformResynced) -> None:
+        """Make our view equal the platform's: end ghosts, add what we missed."""
+        seen = {snap.ref for snap in ev.calls}
+        for ref, call in self.calls.refs_for_platform(platform).items():
+            if ref not in seen:
+                self._end_call(call, "gone-after-resync")
+        for snap in ev.calls:
+            call, created = self.calls.open(
+                platform, snap.ref, direction=snap.direction, customer=snap.customer,
+                at=ev.at, queue=snap.queue, attached=snap.attached)
+            for device, state_name in snap.devices.items():
+                state = _STATE_BY_NAME.get(state_name)
+                if state is None:
+                    continue
+                agent = self.agent_at(platform, device)
+                conn = call.connection(device)
+                if conn is None or conn.state != state:
+                    call.set_connection(device, ConnectionState.INITIATED, ev.at,
+                                        agent.agent_id if agent else None)
+                    call.connections[device].state = state  # platform is the truth here
+                if agent and is_customer_call(call):
+                    it = self.interactions.for_call(call, agent.agent_id, ev.at)
+                    if state in (ConnectionState.CONNECTED, ConnectionState.HELD):
+                        it.accepted_at = it.accepted_at or ev.at
+            for device, conn in list(call.connections.items()):
+                if device not in snap.devices and conn.state not in TERMINAL:
+                    conn.state = ConnectionState.ENDED
+            if not self._finish_if_empty(call, "gone-after-resync"):
+                self._sync_agents(call)
+                self._publish_call("call.updated", call)
+        for device, (status, reason) in ev.agents.items():
+            agent = self.agent_at(platform, device)
+            if agent is not None:
+                self._apply_platform_agent_state(agent, status, reason)
+
+    # --------------------------------------------------------------- views
+
+    def calls_of(self, agent_id: str) -> list[Call]:
+        agent = self.agents.get(agent_id)
+        if agent is None:
+            return []
+        return [c for cid in agent.calls if (c := self.calls.get(cid)) is not None]
+
+    def directory(self) -> list[dict[str, Any]]:
+        return [
+            {"agent_id": a.agent_id, "name": a.name, "extension": a.extension,
+             "platform": a.platform, "status": str(a.state.status)}
+            for a in self.agents.values()
+        ]
+
+
+def _can_fail(state: ConnectionState) -> frozenset[ConnectionState]:
+    from ..model.call import CONNECTION_TRANSITIONS
+
+    return CONNECTION_TRANSITIONS[state]
+
+
+_HANDLERS: dict[type, Callable[[Hub, str, Any], None]] = {
+    CallQueued: Hub._on_queued,
+    CallInitiated: Hub._on_initiated,
+    CallOffered: Hub._on_offered,
+    CallAnswered: Hub._on_answered,
+    CallHeld: Hub._on_held,
+    CallRetrieved: Hub._on_retrieved,
+    CallTransferred: Hub._on_transferred,
+    CallConferenced: Hub._on_conferenced,
+    CallDtmf: Hub._on_dtmf,
+    CallEnded: Hub._on_ended,
+    CallFailed: Hub._on_failed,
+    AgentStateChanged: Hub._on_agent_state,
+    PlatformStatus: Hub._on_status,
+    PlatformResynced: Hub._on_resynced,
+}

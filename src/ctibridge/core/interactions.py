@@ -1,0 +1,104 @@
+"""Interactions as the hub tracks them: one per agent per customer call.
+
+Internal calls and consultations make no interaction (nothing to log in a
+CRM); a caller who leaves the queue before any agent took the call makes one
+without an agent, so abandoned calls are in the history too.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import deque
+from datetime import datetime
+
+from ..model.call import Call
+from ..model.interaction import Interaction
+from ..model.party import Channel, Direction
+
+
+def new_interaction_id() -> str:
+    return "i-" + uuid.uuid4().hex[:20]
+
+
+def is_customer_call(call: Call) -> bool:
+    return call.direction != Direction.INTERNAL and call.consult_of is None
+
+
+class InteractionBook:
+    def __init__(self, recent: int = 10) -> None:
+        self.open: dict[str, Interaction] = {}  # not yet wrapped
+        self._by_call: dict[str, dict[str | None, str]] = {}
+        self._recent: dict[str, deque[Interaction]] = {}
+        self._recent_size = recent
+
+    def for_call(self, call: Call, agent_id: str | None, at: datetime) -> Interaction:
+        """The open interaction of ``agent_id`` on ``call``, created if needed."""
+        per_call = self._by_call.setdefault(call.call_id, {})
+        iid = per_call.get(agent_id)
+        if iid is not None and iid in self.open:
+            it = self.open[iid]
+            if it.ended_at is None:
+                return it
+        it = Interaction(
+            interaction_id=new_interaction_id(),
+            channel=Channel.VOICE,
+            direction=call.direction,
+            customer=call.customer,
+            created_at=at,
+            call_id=call.call_id,
+            agent_id=agent_id,
+            queue=call.queue,
+            attached=dict(call.attached),
+            queued_at=call.created_at if call.queue else None,
+        )
+        self.open[it.interaction_id] = it
+        per_call[agent_id] = it.interaction_id
+        return it
+
+    def find(self, call_id: str, agent_id: str | None) -> Interaction | None:
+        iid = self._by_call.get(call_id, {}).get(agent_id)
+        return self.open.get(iid) if iid else None
+
+    def get(self, interaction_id: str) -> Interaction | None:
+        it = self.open.get(interaction_id)
+        if it is not None:
+            return it
+        for dq in self._recent.values():
+            for r in dq:
+                if r.interaction_id == interaction_id:
+                    return r
+        return None
+
+    def drop(self, call_id: str, agent_id: str | None) -> None:
+        """Forget an interaction that turned out to be nothing (queue leg once answered)."""
+        iid = self._by_call.get(call_id, {}).pop(agent_id, None)
+        if iid:
+            self.open.pop(iid, None)
+
+    def awaiting_wrap_up(self, agent_id: str) -> list[Interaction]:
+        return [
+            it for it in self.open.values()
+            if it.agent_id == agent_id and it.ended_at is not None and it.accepted_at is not None
+        ]
+
+    def close(self, it: Interaction, at: datetime) -> None:
+        """Wrap an interaction: it leaves the open set for the agent's recent list."""
+        if it.wrapped_at is None:
+            it.wrapped_at = at
+        self.open.pop(it.interaction_id, None)
+        per_call = self._by_call.get(it.call_id or "", {})
+        if per_call.get(it.agent_id) == it.interaction_id:
+            del per_call[it.agent_id]
+            if not per_call:
+                self._by_call.pop(it.call_id or "", None)
+        if it.agent_id:
+            dq = self._recent.setdefault(it.agent_id, deque(maxlen=self._recent_size))
+            dq.appendleft(it)
+
+    def recent(self, agent_id: str) -> list[Interaction]:
+        pending = sorted(
+            (it for it in self.open.values() if it.agent_id == agent_id),
+            key=lambda i: i.created_at,
+            reverse=True,
+        )
+        return pending + list(self._recent.get(agent_id, ()))

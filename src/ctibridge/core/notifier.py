@@ -1,0 +1,106 @@
+"""Fan-out of hub events to the sockets allowed to see them.
+
+Each agent has a stream with its own monotonic ``seq`` and a bounded replay
+buffer for ``resume``; supervisors share one stream. A subscriber is a bounded
+queue: a socket that cannot keep up is told to go away (and resume) instead of
+slowing everyone else down. Only the hub publishes, through :meth:`publish`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ..model.events import HubEvent
+
+SUPERVISORS = "*supervisors*"
+
+
+class SlowConsumer(Exception):
+    """Raised in a subscriber that overflowed; its socket must be closed."""
+
+
+@dataclass(eq=False)
+class Subscriber:
+    stream: str
+    queue: asyncio.Queue[tuple[int, str] | None]
+    overflowed: bool = False
+
+    def offer(self, seq: int, frame: str) -> None:
+        if self.overflowed:
+            return
+        try:
+            self.queue.put_nowait((seq, frame))
+        except asyncio.QueueFull:
+            self.overflowed = True
+            # Wake the sender so it notices and closes the socket.
+            self.queue._queue.clear()  # type: ignore[attr-defined]
+            self.queue.put_nowait(None)
+
+
+@dataclass
+class Stream:
+    name: str
+    replay: int
+    seq: int = 0
+    buffer: deque[tuple[int, str]] = field(default_factory=deque)
+    subscribers: set[Subscriber] = field(default_factory=set)
+
+    def push(self, event: HubEvent) -> None:
+        self.seq += 1
+        frame = json.dumps(
+            {"type": "event", "seq": self.seq, "name": event.name, "data": event.data},
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        self.buffer.append((self.seq, frame))
+        if len(self.buffer) > self.replay:
+            self.buffer.popleft()
+        for sub in self.subscribers:
+            sub.offer(self.seq, frame)
+
+    def since(self, seq: int) -> list[tuple[int, str]] | None:
+        """Frames after ``seq``, or None when some are no longer buffered."""
+        if seq >= self.seq:
+            return []
+        if seq < 0 or not self.buffer or self.buffer[0][0] > seq + 1:
+            return None
+        return [(s, frame) for s, frame in self.buffer if s > seq]
+
+
+class Notifier:
+    def __init__(self, *, replay: int = 500, queue_size: int = 1000) -> None:
+        self._streams: dict[str, Stream] = {}
+        self._replay = replay
+        self._queue_size = queue_size
+        self.published = 0
+
+    def stream(self, name: str) -> Stream:
+        s = self._streams.get(name)
+        if s is None:
+            s = self._streams[name] = Stream(name, self._replay)
+        return s
+
+    def publish(self, event: HubEvent) -> None:
+        self.published += 1
+        for agent_id in event.agents:
+            self.stream(agent_id).push(event)
+        if event.supervisors:
+            self.stream(SUPERVISORS).push(event)
+
+    def subscribe(self, stream: str) -> Subscriber:
+        sub = Subscriber(stream, asyncio.Queue(self._queue_size))
+        self.stream(stream).subscribers.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        self.stream(sub.stream).subscribers.discard(sub)
+
+    def subscriber_count(self) -> int:
+        return sum(len(s.subscribers) for s in self._streams.values())
+
+    def streams(self) -> Iterable[Stream]:
+        return self._streams.values()

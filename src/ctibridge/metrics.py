@@ -1,0 +1,41 @@
+"""Prometheus metrics, one registry per app (so tests can build many apps)."""
+
+from __future__ import annotations
+
+from collections import Counter as _Count
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.sockets = Gauge("ctibridge_websockets", "Open agent WebSockets",
+                             registry=self.registry)
+        self.events = Counter("ctibridge_events_total", "Hub events published, by name",
+                              ["name"], registry=self.registry)
+        self.commands = Histogram(
+            "ctibridge_command_seconds", "Command latency, by op and outcome",
+            ["op", "outcome"], registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
+        )
+        self.refused = Counter("ctibridge_ws_errors_total", "Error frames sent, by code",
+                               ["code"], registry=self.registry)
+
+    def watch_calls(self, states: Callable[[], _Count[str]]) -> None:
+        self.registry.register(_CallsCollector(states))
+
+
+class _CallsCollector(Collector):
+    def __init__(self, states: Callable[[], _Count[str]]) -> None:
+        self._states = states
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        g = GaugeMetricFamily("ctibridge_calls", "Live calls, by connection state",
+                              labels=["state"])
+        for state, n in sorted(self._states().items()):
+            g.add_metric([state], n)
+        yield g
