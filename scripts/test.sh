@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what the tests need, then runs the whole suite (unit, integration, e2e).
+# Extra arguments go to pytest, e.g. `bash scripts/test.sh tests/unit -x`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# A real Chromium from Debian for the browser tests (never a downloaded build).
+if [ ! -x /usr/bin/chromium ]; then
+  echo "» installing Debian's chromium for the browser tests"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+
+# PostgreSQL for the store tests (they also run on SQLite).
+if command -v pg_isready >/dev/null && ! pg_isready -h 127.0.0.1 -p 5432 -q; then
+  echo "» starting PostgreSQL"
+  as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+  for _ in $(seq 1 20); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 0.5; done
+fi
+
+# Python dependencies in a virtual environment of the project's own.
+if [ ! -x .venv/bin/python ]; then
+  echo "» creating .venv"
+  python3 -m venv .venv
+fi
+echo "» installing ctibridge with its test dependencies"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+
+set +e
+.venv/bin/python -m pytest "$@"
+rc=$?
+set -e
+if [ "$rc" -eq 5 ]; then
+  echo "pytest collected no tests" >&2
+  exit 1
+fi
+exit "$rc"
