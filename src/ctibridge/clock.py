@@ -51,6 +51,8 @@ class FakeClock:
     async def advance(self, seconds: float) -> None:
         """Move time forward, waking sleepers in order and letting them run."""
         target = self._now + timedelta(seconds=seconds)
+        for _ in range(5):  # let tasks just created reach their first sleep
+            await asyncio.sleep(0)
         while self._sleepers and self._sleepers[0][0] <= target:
             when, _, fut = heapq.heappop(self._sleepers)
             self._now = max(self._now, when)
