@@ -230,6 +230,8 @@ class Session:
                                   "too many messages; slow down and retry")
                 continue
             await self._handle(text)
+            # Yield between frames so one client's burst never monopolizes the loop.
+            await asyncio.sleep(0)
 
     async def _handle(self, text: str) -> None:
         try:

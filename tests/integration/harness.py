@@ -1,0 +1,196 @@
+"""A real hub on a real port, with the simulator, and real WebSocket clients.
+
+The hub runs in the test's event loop (uvicorn), on a FakeClock shared with
+the simulator, so tests move time instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+import websockets
+
+from ctibridge.api.app import create_app
+from ctibridge.clock import Clock, FakeClock
+from ctibridge.config import Settings
+from ctibridge.telephony.simulator import SimulatorConnector
+
+AGENTS = [
+    {"id": "alice", "name": "Alice Martin", "extension": "1001"},
+    {"id": "bob", "name": "Bob Durand", "extension": "1002"},
+    {"id": "carol", "name": "Carol Lefèvre", "extension": "1003"},
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class RunningHub:
+    url: str
+    app: Any
+    sim: SimulatorConnector
+    clock: Clock
+    settings: Settings
+
+    @property
+    def hub(self) -> Any:
+        return self.app.state.hub
+
+    async def token(self, user: str, password: str | None = None) -> str:
+        async with httpx.AsyncClient(base_url=self.url) as http:
+            r = await http.post("/api/login", json={"username": user,
+                                                    "password": password or user})
+            r.raise_for_status()
+            return str(r.json()["token"])
+
+    async def ticket(self, user: str) -> str:
+        token = await self.token(user)
+        async with httpx.AsyncClient(base_url=self.url) as http:
+            r = await http.post("/api/ws-ticket", headers={"Authorization": f"Bearer {token}"})
+            r.raise_for_status()
+            return str(r.json()["ticket"])
+
+    def ws_url(self, ticket: str) -> str:
+        return self.url.replace("http://", "ws://") + f"/ws?ticket={ticket}"
+
+    async def agent(self, user: str, **kw: Any) -> AgentClient:
+        client = AgentClient(self, user)
+        await client.connect(**kw)
+        return client
+
+    def call_of(self, ref: str) -> str:
+        call = self.hub.calls.by_ref("sim", ref)
+        assert call is not None, f"the hub does not know the simulator's call {ref}"
+        return str(call.call_id)
+
+
+@dataclass
+class AgentClient:
+    """A bar, reduced to the protocol: sends commands, collects frames."""
+
+    hub: RunningHub
+    user: str
+    ws: Any = None
+    frames: list[dict[str, Any]] = field(default_factory=list)
+    snapshot: dict[str, Any] = field(default_factory=dict)
+    _reader: asyncio.Task[None] | None = None
+    _arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    _ids: int = 0
+
+    async def connect(self, origin: str | None = None) -> None:
+        ticket = await self.hub.ticket(self.user)
+        headers = {"Origin": origin} if origin else None
+        self.ws = await websockets.connect(self.hub.ws_url(ticket), additional_headers=headers,
+                                           max_size=2**22)
+        hello = json.loads(await self.ws.recv())
+        assert hello["type"] == "hello", hello
+        self.snapshot = json.loads(await self.ws.recv())
+        assert self.snapshot["type"] == "snapshot", self.snapshot
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        with contextlib.suppress(websockets.ConnectionClosed):
+            async for raw in self.ws:
+                self.frames.append(json.loads(raw))
+                self._arrived.set()
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+        if self._reader is not None:
+            await self._reader
+
+    async def send(self, frame: dict[str, Any] | str) -> None:
+        await self.ws.send(frame if isinstance(frame, str) else json.dumps(frame))
+
+    async def wait_for(self, pred: Callable[[dict[str, Any]], bool], what: str,
+                       timeout: float = 5.0, start: int = 0) -> dict[str, Any]:
+        async def scan() -> dict[str, Any]:
+            seen = start
+            while True:
+                for frame in self.frames[seen:]:
+                    seen += 1
+                    if pred(frame):
+                        return frame
+                self._arrived.clear()
+                await self._arrived.wait()
+
+        try:
+            return await asyncio.wait_for(scan(), timeout)
+        except TimeoutError:
+            names = [f.get("name") or f.get("type") for f in self.frames[start:]]
+            raise AssertionError(f"{self.user} never got {what}; got {names}") from None
+
+    async def event(self, name: str, *, timeout: float = 5.0,
+                    where: Callable[[dict[str, Any]], bool] = lambda d: True) -> dict[str, Any]:
+        frame = await self.wait_for(
+            lambda f: f.get("type") == "event" and f["name"] == name and where(f["data"]),
+            f"event {name}", timeout)
+        return dict(frame["data"])
+
+    async def command(self, op: str, **args: Any) -> dict[str, Any]:
+        self._ids += 1
+        fid = f"{self.user}-{self._ids}"
+        await self.send({"type": "command", "id": fid, "op": op, **args})
+        return await self.wait_for(lambda f: f.get("id") == fid and f["type"] in ("ack", "error"),
+                                   f"the answer to {op}")
+
+    async def ok(self, op: str, **args: Any) -> dict[str, Any]:
+        reply = await self.command(op, **args)
+        assert reply["type"] == "ack", reply
+        return dict(reply["result"])
+
+    def my_state(self, call: dict[str, Any]) -> str | None:
+        agent_id = self.user
+        for conn in call["connections"]:
+            if conn["agent_id"] == agent_id:
+                return str(conn["state"])
+        return None
+
+
+@contextlib.asynccontextmanager
+async def running_hub(
+    tmp_path: Path, *, clock: Clock | None = None, sim: SimulatorConnector | None = None,
+    port: int | None = None, **overrides: Any,
+) -> AsyncIterator[RunningHub]:
+    clock = clock or FakeClock()
+    port = port or free_port()
+    base: dict[str, Any] = {
+        "demo": True,
+        "database": {"url": f"sqlite:///{tmp_path / 'hub.db'}"},
+        "server": {"host": "127.0.0.1", "port": port},
+        "agents": AGENTS,
+        "wrap_up_seconds": 10,
+    }
+    base.update(overrides)
+    settings = Settings.load(None, **base)
+    if sim is None:
+        sim = SimulatorConnector("sim", clock=clock, seed=7, devices=["1001", "1002", "1003"],
+                                 ring_timeout=20.0, answer_delay=(1.0, 2.0))
+    app = create_app(settings, connectors={"sim": sim}, clock=clock)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", log_config=None,
+                            ws_max_size=2**20, access_log=False)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    try:
+        yield RunningHub(f"http://127.0.0.1:{port}", app, sim, clock, settings)
+    finally:
+        server.should_exit = True
+        await task
