@@ -1,0 +1,102 @@
+"""Interactions: the call log and agents' history."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..model.interaction import Interaction
+from ..model.party import Channel, Direction, Party
+from .db import Database
+from .tables import InteractionRow
+from .upsert import upsert
+
+MAX_LIMIT = 1000
+
+
+def _values(it: Interaction) -> dict[str, Any]:
+    return {
+        "interaction_id": it.interaction_id,
+        "call_id": it.call_id,
+        "channel": str(it.channel),
+        "direction": str(it.direction),
+        "customer_number": it.customer.number,
+        "customer_name": it.customer.name,
+        "agent_id": it.agent_id,
+        "queue": it.queue,
+        "attached": dict(it.attached),
+        "created_at": it.created_at,
+        "queued_at": it.queued_at,
+        "offered_at": it.offered_at,
+        "accepted_at": it.accepted_at,
+        "ended_at": it.ended_at,
+        "wrapped_at": it.wrapped_at,
+        "disposition": it.disposition,
+        "notes": it.notes,
+        "end_cause": it.end_cause,
+    }
+
+
+def _model(row: InteractionRow) -> Interaction:
+    return Interaction(
+        interaction_id=row.interaction_id,
+        channel=Channel(row.channel),
+        direction=Direction(row.direction),
+        customer=Party(row.customer_number, row.customer_name),
+        created_at=row.created_at,
+        call_id=row.call_id,
+        agent_id=row.agent_id,
+        queue=row.queue,
+        attached=dict(row.attached or {}),
+        queued_at=row.queued_at,
+        offered_at=row.offered_at,
+        accepted_at=row.accepted_at,
+        ended_at=row.ended_at,
+        wrapped_at=row.wrapped_at,
+        disposition=row.disposition,
+        notes=row.notes,
+        end_cause=row.end_cause,
+    )
+
+
+class InteractionStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def save_many(self, interactions: Sequence[Interaction]) -> None:
+        """Insert new interactions and overwrite every field of known ones."""
+        if not interactions:
+            return
+        async with self._db.session() as s:
+            await self._save(s, interactions)
+
+    async def get(self, interaction_id: str) -> Interaction | None:
+        async with self._db.session() as s:
+            row = await s.get(InteractionRow, interaction_id)
+            return _model(row) if row is not None else None
+
+    async def list(
+        self, agent_id: str | None = None, limit: int = 50, before: datetime | None = None
+    ) -> builtins.list[Interaction]:
+        """Newest first; ``before`` (exclusive, on ``created_at``) pages back in time."""
+        limit = max(1, min(limit, MAX_LIMIT))
+        q = select(InteractionRow)
+        if agent_id is not None:
+            q = q.where(InteractionRow.agent_id == agent_id)
+        if before is not None:
+            q = q.where(InteractionRow.created_at < before)
+        q = q.order_by(
+            InteractionRow.created_at.desc(), InteractionRow.interaction_id.desc()
+        ).limit(limit)
+        async with self._db.session() as s:
+            return [_model(r) for r in (await s.execute(q)).scalars()]
+
+    async def _save(self, s: AsyncSession, interactions: Sequence[Interaction]) -> None:
+        # The last version of an interaction wins when the batch holds several.
+        latest = {it.interaction_id: it for it in interactions}
+        await upsert(s, InteractionRow, [_values(it) for it in latest.values()])

@@ -1,0 +1,136 @@
+"""The tables, as SQLAlchemy 2 typed declarative models.
+
+The schema itself is owned by the migrations (``migrations/versions``); a
+test checks that these models and the migrated database agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on every backend.
+
+    PostgreSQL has ``timestamptz``; SQLite has no time zones, so we store
+    naive UTC there and put the zone back when reading. A naive datetime is
+    refused: it would silently mean local time somewhere.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value.isoformat()} given; ctibridge stores UTC")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+# JSONB on PostgreSQL (indexable, compact); JSON text on SQLite.
+Json = JSON().with_variant(JSONB(), "postgresql")
+# SQLite only auto-increments an INTEGER PRIMARY KEY, PostgreSQL wants room to grow.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("username", name="uq_users_username"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(150))
+    display_name: Mapped[str] = mapped_column(String)
+    password_hash: Mapped[str] = mapped_column(String)
+    roles: Mapped[str] = mapped_column(String)  # comma-separated Role values
+    # The agent this user logs in as. No foreign key: users may be created
+    # (``ctibridge user add``) before the hub has seeded its agents.
+    agent_id: Mapped[str | None] = mapped_column(String)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AgentRow(Base):
+    __tablename__ = "agents"
+
+    agent_id: Mapped[str] = mapped_column(String, primary_key=True)
+    name: Mapped[str] = mapped_column(String)
+    extension: Mapped[str] = mapped_column(String)
+    platform: Mapped[str] = mapped_column(String)
+    skills: Mapped[list[str]] = mapped_column(Json, default=list)
+
+
+class InteractionRow(Base):
+    __tablename__ = "interactions"
+    __table_args__ = (
+        # "An agent's history, newest first" and "everyone's, newest first".
+        Index("ix_interactions_agent_created", "agent_id", "created_at"),
+        Index("ix_interactions_created", "created_at"),
+    )
+
+    # Text without length limits: these come from platforms and customers, and
+    # a row refused for being long would stall the hub's write queue.
+    interaction_id: Mapped[str] = mapped_column(String, primary_key=True)
+    call_id: Mapped[str | None] = mapped_column(String, index=True)
+    channel: Mapped[str] = mapped_column(String)
+    direction: Mapped[str] = mapped_column(String)
+    customer_number: Mapped[str | None] = mapped_column(String)
+    customer_name: Mapped[str | None] = mapped_column(String)
+    agent_id: Mapped[str | None] = mapped_column(String)
+    queue: Mapped[str | None] = mapped_column(String)
+    attached: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    created_at: Mapped[datetime]
+    queued_at: Mapped[datetime | None]
+    offered_at: Mapped[datetime | None]
+    accepted_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    wrapped_at: Mapped[datetime | None]
+    disposition: Mapped[str | None] = mapped_column(String)
+    notes: Mapped[str | None] = mapped_column(Text)
+    end_cause: Mapped[str | None] = mapped_column(String)
+
+
+class AgentStateRow(Base):
+    __tablename__ = "agent_state_changes"
+    __table_args__ = (Index("ix_agent_state_changes_agent_at", "agent_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    agent_id: Mapped[str] = mapped_column(String)
+    status: Mapped[str] = mapped_column(String)
+    reason: Mapped[str | None] = mapped_column(String)
+    deadline: Mapped[datetime | None]  # end of wrap-up, so the state can be rebuilt
+    at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]

@@ -1,0 +1,209 @@
+"""Users: who may log in, with which roles, as which agent.
+
+Passwords are hashed with argon2id. Hashing and verifying take tens of
+milliseconds of CPU on purpose, so they run in a worker thread, never on the
+event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..model.agent import Role
+from ..model.errors import BadRequest, NotFound
+from .db import Database
+from .tables import UserRow
+
+MAX_USERNAME = 150
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    """A user as the rest of the hub sees them. The password hash never leaves the store."""
+
+    username: str
+    display_name: str
+    roles: tuple[str, ...]
+    agent_id: str | None
+    disabled: bool
+
+
+def _record(row: UserRow) -> UserRecord:
+    return UserRecord(
+        username=row.username,
+        display_name=row.display_name,
+        roles=tuple(r for r in row.roles.split(",") if r),
+        agent_id=row.agent_id,
+        disabled=row.disabled,
+    )
+
+
+def _roles(roles: Iterable[str]) -> str:
+    out: list[str] = []
+    for r in roles:
+        try:
+            role = Role(r)
+        except ValueError:
+            known = ", ".join(x.value for x in Role)
+            raise BadRequest(f"unknown role {r!r}; use one of {known}", code="bad-role") from None
+        if role.value not in out:
+            out.append(role.value)
+    if not out:
+        raise BadRequest("a user needs at least one role", code="bad-role")
+    return ",".join(out)
+
+
+def _check_username(username: str) -> None:
+    if not username or username != username.strip() or len(username) > MAX_USERNAME:
+        raise BadRequest(
+            f"the username {username!r} is not valid: 1 to {MAX_USERNAME} characters, "
+            "no leading or trailing spaces",
+            code="bad-username",
+        )
+
+
+def _check_password(password: str) -> None:
+    if not password:
+        raise BadRequest("the password must not be empty", code="bad-password")
+
+
+class UserStore:
+    def __init__(self, db: Database, hasher: PasswordHasher | None = None) -> None:
+        self._db = db
+        # Tests may pass cheaper parameters; production keeps argon2-cffi's defaults.
+        self._hasher = hasher or PasswordHasher()
+        self._dummy_hash: str | None = None
+
+    async def create(
+        self,
+        username: str,
+        password: str,
+        roles: Iterable[str],
+        display_name: str | None = None,
+        agent_id: str | None = None,
+    ) -> UserRecord:
+        """Create a user; ``BadRequest`` with code ``user-exists`` if the name is taken."""
+        _check_username(username)
+        _check_password(password)
+        role_text = _roles(roles)
+        if await self.get(username) is not None:
+            raise self._exists(username)  # before paying for a hash
+        row = UserRow(
+            username=username,
+            display_name=display_name or username,
+            password_hash=await asyncio.to_thread(self._hasher.hash, password),
+            roles=role_text,
+            agent_id=agent_id,
+            disabled=False,
+        )
+        try:
+            async with self._db.session() as s:
+                s.add(row)
+        except IntegrityError:  # created concurrently since our check
+            raise self._exists(username) from None
+        return _record(row)
+
+    async def ensure(
+        self,
+        username: str,
+        password: str,
+        roles: Iterable[str],
+        display_name: str | None = None,
+        agent_id: str | None = None,
+    ) -> UserRecord:
+        """Create the user unless one by that name exists (left untouched)."""
+        existing = await self.get(username)
+        if existing is not None:
+            return existing
+        try:
+            return await self.create(username, password, roles, display_name, agent_id)
+        except BadRequest as exc:
+            if exc.code != "user-exists":
+                raise
+        existing = await self.get(username)
+        assert existing is not None
+        return existing
+
+    async def authenticate(self, username: str, password: str) -> UserRecord | None:
+        """The user if the password is right and the account enabled, else None.
+
+        Takes about as long whether the user exists or not, so timing does not
+        tell an attacker which usernames are real.
+        """
+        async with self._db.session() as s:
+            row = (await s.execute(select(UserRow).where(UserRow.username == username))).scalar()
+        if row is None:
+            await asyncio.to_thread(self._verify, await self._dummy(), password)
+            return None
+        if not await asyncio.to_thread(self._verify, row.password_hash, password):
+            return None
+        if row.disabled:
+            return None
+        if self._hasher.check_needs_rehash(row.password_hash):
+            await self._rehash(row, password)
+        return _record(row)
+
+    async def get(self, username: str) -> UserRecord | None:
+        async with self._db.session() as s:
+            row = (await s.execute(select(UserRow).where(UserRow.username == username))).scalar()
+        return _record(row) if row is not None else None
+
+    async def list(self) -> list[UserRecord]:
+        async with self._db.session() as s:
+            rows = (await s.execute(select(UserRow).order_by(UserRow.username))).scalars()
+            return [_record(r) for r in rows]
+
+    async def set_password(self, username: str, password: str) -> None:
+        _check_password(password)
+        new_hash = await asyncio.to_thread(self._hasher.hash, password)
+        await self._update(username, password_hash=new_hash)
+
+    async def disable(self, username: str) -> None:
+        """Refuse this user's future logins (tokens already issued live out their TTL)."""
+        await self._update(username, disabled=True)
+
+    # ------------------------------------------------------------ internals
+
+    async def _update(self, username: str, **values: object) -> None:
+        async with self._db.session() as s:
+            result = await s.execute(
+                update(UserRow).where(UserRow.username == username).values(**values)
+            )
+            if result.rowcount == 0:
+                raise NotFound(f"there is no user {username!r}", code="no-such-user")
+
+    async def _rehash(self, row: UserRow, password: str) -> None:
+        # The hashing parameters were raised since this hash was made.
+        new_hash = await asyncio.to_thread(self._hasher.hash, password)
+        async with self._db.session() as s:
+            # Only if unchanged meanwhile: never overwrite a password just set.
+            await s.execute(
+                update(UserRow)
+                .where(UserRow.id == row.id, UserRow.password_hash == row.password_hash)
+                .values(password_hash=new_hash)
+            )
+
+    def _verify(self, password_hash: str, password: str) -> bool:
+        try:
+            return self._hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    async def _dummy(self) -> str:
+        if self._dummy_hash is None:
+            self._dummy_hash = await asyncio.to_thread(
+                self._hasher.hash, secrets.token_urlsafe(16)
+            )
+        return self._dummy_hash
+
+    @staticmethod
+    def _exists(username: str) -> BadRequest:
+        return BadRequest(f"a user named {username!r} already exists", code="user-exists")
