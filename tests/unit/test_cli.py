@@ -1,0 +1,33 @@
+"""The command line: clear one-line errors, config check on the shipped example."""
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from ctibridge.cli import app
+
+ROOT = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+
+def test_the_shipped_example_configuration_is_valid() -> None:
+    result = runner.invoke(app, ["config", "check", str(ROOT / "examples/ctibridge.yaml")])
+    assert result.exit_code == 0, result.output
+    assert "OK" in result.output
+
+
+def test_config_check_lists_every_error_with_its_field(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("server: {port: 70000}\ntelephony:\n  - {name: pbx, type: nosuch}\n")
+    result = runner.invoke(app, ["config", "check", str(bad)])
+    assert result.exit_code == 2
+    assert "server.port" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_an_unknown_connector_type_is_named(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("telephony:\n  - {name: pbx, type: nosuch}\n")
+    result = runner.invoke(app, ["config", "check", str(bad)])
+    assert result.exit_code == 2
+    assert "unknown type 'nosuch'" in result.output and "simulator" in result.output
