@@ -42,7 +42,7 @@ def mask_url(url: str) -> str:
     """The URL with its password replaced by ``***`` (for messages and logs)."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: e.g. a port that is not a number
         # Unparseable: mask whatever sits between "user:" and "@".
         return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
 
@@ -55,7 +55,7 @@ def async_url(url: str) -> URL:
     """
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: e.g. a port that is not a number
         raise ConfigError(
             f"the database URL {mask_url(url)!r} is not a valid URL; "
             "use sqlite:///path/to/file.db or postgresql://user:password@host/dbname",
@@ -106,13 +106,7 @@ class Database:
         engine = self._create_engine()
         try:
             await self._check_connection(engine)
-            async with engine.begin() as conn:
-                if self.dialect == "postgresql":
-                    # Held until this transaction ends: concurrent starts queue up.
-                    await conn.execute(
-                        text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK}
-                    )
-                await conn.run_sync(_upgrade)
+            await self._migrate(engine)
         except BaseException:
             await engine.dispose()
             raise
@@ -154,6 +148,22 @@ class Database:
         if self.dialect == "sqlite":
             _sqlite_setup(engine)
         return engine
+
+    async def _migrate(self, engine: AsyncEngine) -> None:
+        # Two processes may start together on one database (the server and a
+        # `ctibridge user add`): make the second wait, then find nothing to do.
+        async with engine.connect() as conn:
+            if self.dialect == "sqlite":
+                # Take the write lock at BEGIN: a read-then-write transaction
+                # could otherwise fail at once with SQLITE_BUSY_SNAPSHOT.
+                await conn.execution_options(sqlite_begin="BEGIN IMMEDIATE")
+            async with conn.begin():
+                if self.dialect == "postgresql":
+                    # Released when this transaction ends.
+                    await conn.execute(
+                        text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK}
+                    )
+                await conn.run_sync(_upgrade)
 
     def _make_parent(self, path: Path) -> None:
         try:
@@ -199,7 +209,7 @@ def _sqlite_setup(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql(conn.get_execution_options().get("sqlite_begin", "BEGIN"))
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import ColumnCollection, Table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql.dml import Insert
 
 
 async def upsert(
@@ -17,14 +19,18 @@ async def upsert(
     """Write ``rows`` (every column given), replacing rows with the same key."""
     if not rows:
         return
-    table = model.__table__
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(table)  # type: ignore[arg-type]
-    keys = [c.name for c in table.primary_key]  # type: ignore[attr-defined]
-    stmt = stmt.on_conflict_do_update(
-        index_elements=keys,
-        set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys},
-    )
+    table = cast(Table, model.__table__)
+    keys = [c.name for c in table.primary_key]
+
+    def changes(excluded: ColumnCollection[str, Any]) -> dict[str, Any]:
+        return {c.name: excluded[c.name] for c in table.columns if c.name not in keys}
+
+    stmt: Insert
+    if session.get_bind().dialect.name == "postgresql":
+        pg = pg_insert(table)
+        stmt = pg.on_conflict_do_update(index_elements=keys, set_=changes(pg.excluded))
+    else:
+        lite = sqlite_insert(table)
+        stmt = lite.on_conflict_do_update(index_elements=keys, set_=changes(lite.excluded))
     # One statement, many parameter sets: the driver batches them.
     await session.execute(stmt, list(rows))

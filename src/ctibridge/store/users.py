@@ -11,10 +11,11 @@ import asyncio
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..model.agent import Role
@@ -174,9 +175,9 @@ class UserStore:
 
     async def _update(self, username: str, **values: object) -> None:
         async with self._db.session() as s:
-            result = await s.execute(
+            result = cast(CursorResult[Any], await s.execute(
                 update(UserRow).where(UserRow.username == username).values(**values)
-            )
+            ))
             if result.rowcount == 0:
                 raise NotFound(f"there is no user {username!r}", code="no-such-user")
 
