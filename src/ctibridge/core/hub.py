@@ -211,16 +211,39 @@ class Hub:
         self._write_wakeup.set()
 
     async def _write_loop(self) -> None:
+        failures = 0
         while True:
             await self._write_wakeup.wait()
             self._write_wakeup.clear()
             await asyncio.sleep(0.05)  # gather a batch: one transaction, many rows
             try:
                 await self._flush()
-            except Exception:
-                log.exception("store.write_failed")
-                await asyncio.sleep(1.0)
+                failures = 0
+            except Exception as exc:
+                failures += 1
+                log.error("store.write_failed", error=str(exc), attempt=failures)
+                if failures >= 3:
+                    # The database may be fine and one row bad: write rows one by one
+                    # so a single bad row cannot block every later write.
+                    await self._flush_one_by_one()
+                    failures = 0
+                await asyncio.sleep(min(30.0, 2.0**failures))
                 self._write_wakeup.set()
+
+    async def _flush_one_by_one(self) -> None:
+        assert self.store is not None
+        for it in list(self._writes_interactions.values()):
+            try:
+                await self.store.write(interactions=[it], states=[])
+            except Exception as exc:
+                log.error("store.row_dropped", interaction=it.interaction_id, error=str(exc))
+            self._writes_interactions.pop(it.interaction_id, None)
+        for change in list(self._writes_states):
+            try:
+                await self.store.write(interactions=[], states=[change])
+            except Exception as exc:
+                log.error("store.row_dropped", agent=change[0], error=str(exc))
+            self._writes_states.remove(change)
 
     async def _flush(self) -> None:
         if self.store is None or not (self._writes_interactions or self._writes_states):

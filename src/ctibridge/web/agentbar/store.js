@@ -1,0 +1,277 @@
+// What the bar knows, built from the hub's snapshot and events (no DOM, no I/O).
+//
+// The snapshot is authoritative: it replaces every call, so a bar that was away
+// never shows a call that no longer exists. Events carry whole objects (a call,
+// an agent, an interaction), so applying one is a replacement, never a patch.
+// Each change dispatches a "change" event whose detail lists the effects the
+// rest of the bar reacts to: a call starts ringing, is answered, leaves, the
+// agent's state changes.
+
+const LIVE = new Set(["initiated", "queued", "alerting", "connected", "held"]);
+const CALL_EVENTS = new Set([
+  "call.queued", "call.initiated", "call.offered", "call.answered", "call.held",
+  "call.retrieved", "call.transferred", "call.conferenced", "call.updated", "call.ended",
+  "call.failed", "call.dtmf",
+]);
+const RECENT_MAX = 20;
+
+const isObj = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+const isStr = (v) => typeof v === "string" && v.length > 0 && v.length <= 200;
+
+/** A call as the protocol describes it, or null (with a warning) if it is not one. */
+export function validCall(c) {
+  if (!isObj(c) || !isStr(c.call_id) || !Array.isArray(c.connections)) return null;
+  if (!c.connections.every((x) => isObj(x) && typeof x.state === "string")) return null;
+  if (c.customer !== undefined && c.customer !== null && !isObj(c.customer)) return null;
+  if (c.attached !== undefined && c.attached !== null && !isObj(c.attached)) return null;
+  return c;
+}
+
+export function validInteraction(i) {
+  return isObj(i) && isStr(i.interaction_id) ? i : null;
+}
+
+export function validAgent(a) {
+  return isObj(a) && isStr(a.agent_id) && isObj(a.state) && typeof a.state.status === "string"
+    ? a : null;
+}
+
+const list = (v) => (Array.isArray(v) ? v : []);
+const coded = (v) => list(v).filter((x) => isObj(x) && isStr(x.code));
+
+export class BarStore extends EventTarget {
+  constructor() {
+    super();
+    this.reset();
+  }
+
+  reset() {
+    this.user = null;           // from hello
+    this.agent = null;          // <agent>, or null for a user who is not an agent
+    this.calls = new Map();     // call_id -> <call>, only calls where I have a live leg
+    this.interactions = [];     // newest first, those awaiting wrap-up first
+    this.capabilities = {};
+    this.reasonCodes = [];
+    this.dispositions = [];
+    this.directory = [];
+    this.wrapUpSeconds = 0;
+    this.platforms = {};
+    this.seq = 0;
+    this.loaded = false;        // a snapshot has been applied
+    this.muted = new Set();     // call ids muted from this bar (the protocol carries no mute state)
+    this.dtmf = new Map();      // call_id -> digits seen on the call
+    this._seen = new Map();     // call_id -> my connection state, to derive effects
+    this._answered = new Set(); // call ids already reported as answered
+  }
+
+  get agentId() {
+    return this.agent?.agent_id ?? this.user?.agent_id ?? null;
+  }
+
+  // ------------------------------------------------------------ reading
+
+  /** My connection on a call: the live one if any, else the last one. */
+  myConnection(call) {
+    const me = this.agentId;
+    if (!call || !me) return null;
+    const mine = call.connections.filter((c) => c.agent_id === me);
+    return mine.find((c) => LIVE.has(c.state)) ?? mine[mine.length - 1] ?? null;
+  }
+
+  myState(call) {
+    return this.myConnection(call)?.state ?? null;
+  }
+
+  /** Calls in the order the bar shows them (oldest first). */
+  liveCalls() {
+    return [...this.calls.values()].sort((a, b) => String(a.created_at).localeCompare(String(b.created_at)));
+  }
+
+  ringing() {
+    return this.liveCalls().filter((c) => this.myState(c) === "alerting");
+  }
+
+  /** The call the agent is talking on (connected), else dialling (initiated). */
+  activeCall() {
+    const calls = this.liveCalls();
+    return calls.filter((c) => this.myState(c) === "connected").pop()
+      ?? calls.find((c) => this.myState(c) === "initiated") ?? null;
+  }
+
+  heldCalls() {
+    return this.liveCalls().filter((c) => this.myState(c) === "held");
+  }
+
+  /** The live consultation made from `callId`, if any. */
+  consultOf(callId) {
+    return this.liveCalls().find((c) => c.consult_of === callId) ?? null;
+  }
+
+  /** Interactions ended and answered, not yet wrapped: the wrap-up form's work. */
+  pendingWrapUps() {
+    return this.interactions.filter((i) => i.ended_at && i.accepted_at && !i.wrapped_at
+      && (!this.agentId || i.agent_id === this.agentId));
+  }
+
+  recent() {
+    return this.interactions.filter((i) => i.ended_at);
+  }
+
+  can(op) {
+    // Unknown ops count as possible: the hub answers a clear error if not.
+    return this.capabilities[op] !== false;
+  }
+
+  // ------------------------------------------------------------ writing
+
+  applyHello(frame) {
+    if (!isObj(frame.user)) return warn("hello without a user", frame);
+    this.user = frame.user;
+    return true;
+  }
+
+  applySnapshot(snap) {
+    if (!Number.isInteger(snap.seq) || snap.seq < 0) return warn("snapshot without a seq", snap);
+    if (snap.agent !== null && snap.agent !== undefined && !validAgent(snap.agent)) {
+      return warn("snapshot with a malformed agent", snap);
+    }
+    const hadAgent = this.agent;
+    this.agent = snap.agent ?? null;
+    this.seq = snap.seq;
+    this.capabilities = isObj(snap.capabilities) ? snap.capabilities : {};
+    this.reasonCodes = coded(snap.reason_codes);
+    this.dispositions = coded(snap.dispositions);
+    this.directory = list(snap.directory).filter((d) => isObj(d) && isStr(d.agent_id));
+    this.wrapUpSeconds = Number(snap.wrap_up_seconds) || 0;
+    this.platforms = isObj(snap.platforms) ? snap.platforms : {};
+    this.interactions = list(snap.interactions).filter(validInteraction).slice(0, RECENT_MAX);
+    this.calls = new Map();
+    for (const c of list(snap.calls)) {
+      if (!validCall(c)) { warn("snapshot call ignored", c); continue; }
+      if (LIVE.has(this.myState(c) ?? "") && !c.ended_at) this.calls.set(c.call_id, c);
+    }
+    for (const id of this.muted) if (!this.calls.has(id)) this.muted.delete(id);
+    this.loaded = true;
+    const effects = this._diff();
+    if (this.agent && !sameState(hadAgent, this.agent)) effects.push({ kind: "agent", agent: this.agent });
+    this._emit(effects, "snapshot");
+    return true;
+  }
+
+  /** Apply one event frame; false when it is malformed or already applied. */
+  applyEvent(frame) {
+    if (!Number.isInteger(frame.seq) || typeof frame.name !== "string" || !isObj(frame.data)) {
+      return warn("malformed event", frame);
+    }
+    if (this.loaded && frame.seq <= this.seq) return false; // replayed: the snapshot has it
+    if (this.loaded && frame.seq > this.seq + 1) {
+      console.warn("ctibridge: events %d..%d were missed; applying the newer one", this.seq + 1, frame.seq - 1);
+    }
+    this.seq = frame.seq;
+    const { name, data } = frame;
+    const effects = [];
+    const causes = new Map();
+    if (CALL_EVENTS.has(name)) {
+      const call = validCall(data.call);
+      if (!call) return warn(`${name} without a valid call`, frame);
+      const mine = this.myState(call);
+      const gone = call.ended_at || name === "call.ended" || !LIVE.has(mine ?? "");
+      if (gone) {
+        if (this.calls.has(call.call_id)) {
+          causes.set(call.call_id, typeof data.cause === "string" ? data.cause : (call.end_cause ?? null));
+        }
+        this.calls.delete(call.call_id);
+        this.muted.delete(call.call_id);
+        this.dtmf.delete(call.call_id);
+      } else {
+        this.calls.set(call.call_id, call);
+      }
+      if (name === "call.dtmf" && typeof data.digits === "string") {
+        this.dtmf.set(call.call_id, ((this.dtmf.get(call.call_id) ?? "") + data.digits).slice(-32));
+      }
+    } else if (name === "agent.state") {
+      const agent = validAgent(data.agent);
+      if (!agent) return warn("agent.state without a valid agent", frame);
+      if (this.agentId && agent.agent_id !== this.agentId) return warn("agent.state for someone else", frame);
+      this.agent = agent;
+      effects.push({ kind: "agent", agent });
+    } else if (name === "interaction.updated") {
+      const it = validInteraction(data.interaction);
+      if (!it) return warn("interaction.updated without a valid interaction", frame);
+      this._upsertInteraction(it);
+      effects.push({ kind: "interaction", interaction: it });
+    } else if (name === "platform.status") {
+      if (!isStr(data.platform)) return warn("platform.status without a platform", frame);
+      this.platforms = { ...this.platforms, [data.platform]: { up: !!data.up, detail: String(data.detail ?? "") } };
+      effects.push({ kind: "platform", platform: data.platform, up: !!data.up });
+    } else if (name === "screenpop" || name === "call.screenpop") {
+      effects.push({ kind: "screenpop", data });
+    } else {
+      console.info("ctibridge: event %s not handled by this bar", name);
+    }
+    effects.unshift(...this._diff(causes));
+    this._emit(effects, name);
+    return true;
+  }
+
+  /** Forget a call the hub says does not exist (e.g. an error no-such-call). */
+  dropCall(callId) {
+    if (!this.calls.delete(callId)) return;
+    this.muted.delete(callId);
+    this._emit(this._diff(new Map([[callId, "gone"]])), "drop");
+  }
+
+  setMuted(callId, muted) {
+    if (muted) this.muted.add(callId); else this.muted.delete(callId);
+    this._emit([], "mute");
+  }
+
+  _upsertInteraction(it) {
+    const rest = this.interactions.filter((i) => i.interaction_id !== it.interaction_id);
+    rest.push(it);
+    const pending = (i) => (i.wrapped_at ? 1 : 0);
+    rest.sort((a, b) => pending(a) - pending(b) || String(b.created_at).localeCompare(String(a.created_at)));
+    this.interactions = rest.slice(0, RECENT_MAX);
+  }
+
+  // What changed for me, call by call, since the last change.
+  _diff(causes = new Map()) {
+    const prev = this._seen;
+    const effects = [];
+    const now = new Map();
+    for (const call of this.calls.values()) {
+      const state = this.myState(call);
+      now.set(call.call_id, state);
+      if (state === "alerting" && prev.get(call.call_id) !== "alerting") {
+        effects.push({ kind: "offered", call });
+      }
+      if (state === "connected" && !this._answered.has(call.call_id)) {
+        this._answered.add(call.call_id);
+        effects.push({ kind: "answered", call });
+      }
+    }
+    for (const [id] of prev) {
+      if (!now.has(id)) {
+        effects.push({ kind: "ended", call_id: id, cause: causes.get(id) ?? null });
+        this._answered.delete(id);
+      }
+    }
+    this._seen = now;
+    return effects;
+  }
+
+  _emit(effects, reason) {
+    this.dispatchEvent(new CustomEvent("change", { detail: { effects, reason } }));
+  }
+}
+
+function sameState(a, b) {
+  if (!a || !b) return false;
+  const x = a.state, y = b.state;
+  return x.status === y.status && x.reason === y.reason && x.since === y.since;
+}
+
+function warn(what, frame) {
+  console.warn(`ctibridge: ignored ${what}`, frame);
+  return false;
+}
