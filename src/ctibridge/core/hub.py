@@ -232,12 +232,7 @@ class Hub:
 
     async def _flush_one_by_one(self) -> None:
         assert self.store is not None
-        try:
-            from sqlalchemy import text
-
-            async with self.store.db.session() as session:
-                await session.execute(text("SELECT 1"))
-        except Exception:
+        if not await self.store.ping():
             return  # the database is down: keep every row until it is back
         for it in list(self._writes_interactions.values()):
             try:

@@ -38,3 +38,14 @@ class Store:
         async with self.db.session() as s:
             await self.interactions._save(s, interactions)
             await self.agent_states._record(s, states)
+
+    async def ping(self) -> bool:
+        """Whether the database answers (tells an outage from a bad row)."""
+        from sqlalchemy import text
+
+        try:
+            async with self.db.session() as s:
+                await s.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
