@@ -1,0 +1,837 @@
+// <ctibridge-bar>: the agent bar. Signs in, keeps the WebSocket, shows state,
+// calls, wrap-up and recent calls, and turns clicks, shortcuts and host-page
+// commands into protocol commands (docs/protocol/agent-websocket.md).
+
+import { Attention } from "./attention.js";
+import { CallCard, partyText } from "./call-card.js";
+import { HubClient, HubError } from "./connection.js";
+import { enable, fill, h, isEnabled, onActivate, setText } from "./dom.js";
+import { Embed } from "./embed.js";
+import { codeLabel, dialable, formatDuration, formatTime } from "./format.js";
+import { LANGUAGES, detectLanguage, getLanguage, has, setLanguage, t } from "./i18n/index.js";
+import { BarStore } from "./store.js";
+
+const SESSION_KEY = "ctibridge.session";
+// The bar is served at <hub>/agentbar/: the API is one level up.
+const HUB_BASE = new URL("../", import.meta.url);
+const RECENT_SHOWN = 8;
+const KEYPAD = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"];
+
+export class AgentBar extends HTMLElement {
+  connectedCallback() {
+    if (!this.started) this.start();
+  }
+
+  async start() {
+    this.started = true;
+    const hub = this.getAttribute("hub");
+    this.client = new HubClient({ base: hub ? new URL(hub, location.href).href : HUB_BASE.href });
+    this.store = new BarStore();
+    this.attention = new Attention(window);
+    this.embed = new Embed(window, (cmd) => this.hostCommand(cmd));
+    this.config = { demo: false, demo_logins: [], embed_origins: [], default_language: "en" };
+    this.cards = new Map();
+    this.inflight = new Set();
+    this.drafts = new Map();   // interaction_id -> {disposition, notes}
+    this.view = "loading";
+    this.session = null;
+    this.connStatus = { status: "idle" };
+    this.applyLanguage(detectLanguage({ languages: navigator.languages ?? [navigator.language] }), false);
+
+    this.client.addEventListener("status", (e) => { this.connStatus = e.detail; this.renderStatus(); this.render(); });
+    this.client.addEventListener("hello", (e) => this.store.applyHello(e.detail.frame));
+    this.client.addEventListener("snapshot", (e) => this.store.applySnapshot(e.detail.frame));
+    this.client.addEventListener("event", (e) => this.store.applyEvent(e.detail.frame));
+    this.client.addEventListener("server-error", (e) => this.showError(e.detail));
+    this.client.addEventListener("auth-lost", (e) => this.authLost(e.detail));
+    this.store.addEventListener("change", (e) => this.onChange(e.detail));
+    window.addEventListener("online", () => this.client.nudge());
+    window.addEventListener("keydown", (e) => this.shortcut(e));
+    this.addEventListener("bar-action", (e) => this.cardAction(e.detail));
+    this.ticker = setInterval(() => this.tick(), 1000);
+    this.build();
+
+    try {
+      this.config = { ...this.config, ...(await this.client.publicConfig()) };
+    } catch (err) {
+      console.warn("ctibridge: public config unavailable", err);
+      this.configError = err;
+    }
+    this.embed.setAllowedOrigins(this.config.embed_origins);
+    let stored = null;
+    try { stored = localStorage.getItem("ctibridge.lang"); } catch { /* private mode */ }
+    if (!stored) {
+      this.applyLanguage(detectLanguage({ stored: null, languages: navigator.languages ?? [navigator.language],
+        fallback: this.config.default_language }), false);
+    }
+
+    const wanted = new URLSearchParams(location.search).get("user");
+    const demo = this.demoLogin(wanted);
+    const saved = loadSession();
+    if (demo && (!saved || saved.username !== demo.username)) {
+      await this.signIn(demo.username, demo.password, { demo: true });
+    } else if (saved) {
+      this.session = saved;
+      this.client.token = saved.token;
+      this.showMain();
+      this.client.start();
+    } else {
+      this.showLogin(this.configError ? this.errorText(this.configError) : "");
+    }
+  }
+
+  demoLogin(username) {
+    if (!username || !this.config.demo) return null;
+    return (this.config.demo_logins ?? []).find((d) => d && d.username === username) ?? null;
+  }
+
+  // ------------------------------------------------------------ language
+
+  applyLanguage(lang, remember = true) {
+    setLanguage(lang, { remember });
+    document.documentElement.lang = getLanguage();
+  }
+
+  switchLanguage(lang) {
+    this.applyLanguage(lang, true);
+    const focusLang = document.activeElement === this.langSel;
+    this.build();
+    this.render();
+    if (focusLang) this.langSel.focus();
+  }
+
+  // ------------------------------------------------------------ skeleton
+
+  build() {
+    this.langSel = h("select", { class: "lang", attrs: { "aria-label": t("lang.label") },
+      on: { change: () => this.switchLanguage(this.langSel.value) } },
+    ...LANGUAGES.map((l) => h("option", { value: l, text: t(`lang.${l}`), selected: l === getLanguage() })));
+    this.connEl = h("span", { class: "conn", attrs: { role: "status" } },
+      h("span", { class: "dot", attrs: { "aria-hidden": "true" } }), h("span", { class: "conn-text" }));
+    this.signOutBtn = onActivate(h("button", { type: "button", class: "btn ghost signout", text: t("signout") }),
+      () => this.signOut());
+    this.errorText_ = h("span", { class: "msg" });
+    this.banner = h("div", { class: "banner error", hidden: true, attrs: { role: "alert" } },
+      this.errorText_, h("button", { type: "button", class: "btn ghost close",
+        attrs: { "aria-label": t("dismiss") }, text: "×", on: { click: () => this.hideError() } }));
+    this.platformBanner = h("div", { class: "banner warn", hidden: true, attrs: { role: "status" } });
+    this.content = h("main", { class: "content", id: "ctib-main" });
+    this.politeEl = h("div", { class: "sr-only", attrs: { "aria-live": "polite" } });
+    this.assertiveEl = h("div", { class: "sr-only", attrs: { "aria-live": "assertive" } });
+    fill(this,
+      h("header", { class: "topbar" },
+        h("span", { class: "brand", text: "ctibridge" }), this.connEl,
+        h("span", { class: "spacer" }), this.langSel, this.signOutBtn),
+      this.banner, this.platformBanner, this.content, this.politeEl, this.assertiveEl);
+    this.cards = new Map();
+    this.wrapFor = null;
+    this._recentKey = null;
+    if (this.view === "login") this.buildLogin(this.loginMessage);
+    else if (this.view === "main") this.buildMain();
+    else fill(this.content, h("p", { class: "loading", text: t("loading") }));
+    this.renderStatus();
+  }
+
+  // ------------------------------------------------------------ sign in
+
+  showLogin(message = "") {
+    this.view = "login";
+    this.loginMessage = message;
+    this.buildLogin(message);
+    this.renderStatus();
+  }
+
+  buildLogin(message) {
+    const user = h("input", { id: "ctib-user", name: "username", autocomplete: "username", required: true,
+      attrs: { autocapitalize: "none", spellcheck: "false" } });
+    const pass = h("input", { id: "ctib-pass", name: "password", type: "password",
+      autocomplete: "current-password", required: true });
+    const err = h("p", { class: "login-error", attrs: { role: "alert" }, text: message || "" });
+    const submit = h("button", { type: "submit", class: "btn primary", text: t("login.submit") });
+    const form = h("form", { class: "login", attrs: { "aria-labelledby": "ctib-login-h" },
+      on: { submit: async (ev) => {
+        ev.preventDefault();
+        this.attention.askOnce();
+        submit.disabled = true;
+        await this.signIn(user.value.trim(), pass.value, { demo: false });
+        submit.disabled = false;
+      } } },
+    h("h1", { id: "ctib-login-h", text: t("login.title") }),
+    h("label", { attrs: { for: "ctib-user" }, text: t("login.username") }), user,
+    h("label", { attrs: { for: "ctib-pass" }, text: t("login.password") }), pass,
+    submit, err);
+    const demos = (this.config.demo && Array.isArray(this.config.demo_logins)) ? this.config.demo_logins
+      .filter((d) => d && typeof d.username === "string" && typeof d.password === "string") : [];
+    const demo = demos.length ? h("section", { class: "demo", attrs: { "aria-labelledby": "ctib-demo-h" } },
+      h("h2", { id: "ctib-demo-h", text: t("login.demo") }),
+      h("div", { class: "row" }, ...demos.map((d) => h("button", {
+        type: "button", class: "btn demo-login", dataset: { user: d.username },
+        text: typeof d.display_name === "string" && d.display_name ? d.display_name : d.username,
+        on: { click: () => { this.attention.askOnce(); this.signIn(d.username, d.password, { demo: true }); } },
+      })))) : null;
+    fill(this.content, form, demo);
+    this.loginError = err;
+  }
+
+  async signIn(username, password, { demo }) {
+    let data;
+    try {
+      data = await this.client.login(username, password);
+    } catch (err) {
+      const text = this.errorText(err);
+      if (this.view !== "login") this.showLogin(text);
+      else setText(this.loginError, text);
+      return false;
+    }
+    const u = data.user ?? {};
+    this.session = {
+      token: data.token, username: u.username ?? username, display_name: u.display_name ?? username,
+      demo, password: demo ? password : undefined,
+      exp: Date.now() + (Number(data.expires_in) || 3600) * 1000,
+    };
+    saveSession(this.session);
+    this.store.reset();
+    this.showMain();
+    this.client.start();
+    return true;
+  }
+
+  signOut() {
+    this.client.stop();
+    this.client.token = null;
+    this.client.lastSeq = 0;
+    this.store.reset();
+    this.session = null;
+    clearSession();
+    this.attention.ringing([], "");
+    this.showLogin("");
+    this.content.querySelector("#ctib-user")?.focus();
+  }
+
+  async authLost(detail) {
+    const s = this.session;
+    if (s?.demo && s.password) {
+      // Demo accounts are public: sign in again without bothering the agent.
+      if (await this.signIn(s.username, s.password, { demo: true })) return;
+    }
+    this.store.reset();
+    this.session = null;
+    clearSession();
+    this.showLogin(this.errorText(detail));
+  }
+
+  // ------------------------------------------------------------ main view
+
+  showMain() {
+    this.view = "main";
+    this.buildMain();
+    this.render();
+  }
+
+  buildMain() {
+    this.cards = new Map();
+    this.wrapFor = null;
+    this._recentKey = null;
+    this.toasts = h("section", { class: "toasts", attrs: { "aria-label": t("toasts.label") } });
+    // Agent state.
+    this.whoEl = h("div", { class: "who" });
+    this.stateLabel = h("span", { class: "state-label" });
+    this.stateTimer = h("span", { class: "timer", attrs: { role: "timer", "aria-live": "off" } });
+    this.agentLoginBtn = this.button("btn primary agent-login", t("agent.login"), () => {
+      this.attention.askOnce(); this.run("agent.login");
+    });
+    this.readyBtn = this.button("btn ready", t("agent.ready"), () => {
+      this.attention.askOnce(); this.run("agent.ready");
+    }, "Alt+R");
+    this.reasonSel = h("select", { class: "reason", id: "ctib-reason" });
+    this.notReadyBtn = this.button("btn not-ready", t("agent.not_ready"), () => {
+      const reason = this.reasonSel.value;
+      if (reason) this.run("agent.not_ready", { reason });
+    });
+    this.agentLogoutBtn = this.button("btn ghost agent-logout", t("agent.logout"), () => this.run("agent.logout"));
+    this.stateEl = h("div", { class: "state" }, this.stateLabel, this.stateTimer);
+    this.agentSec = h("section", { class: "agent", attrs: { "aria-labelledby": "ctib-agent-h" } },
+      h("h2", { class: "sr-only", id: "ctib-agent-h", text: t("agent.heading") }),
+      this.whoEl, this.stateEl,
+      h("div", { class: "row state-actions" }, this.agentLoginBtn, this.readyBtn,
+        h("span", { class: "nr" },
+          h("label", { class: "sr-only", attrs: { for: "ctib-reason" }, text: t("agent.reason") }),
+          this.reasonSel, this.notReadyBtn),
+        this.agentLogoutBtn));
+    this.notAgent = h("p", { class: "notice", hidden: true, text: t("agent.not_an_agent") });
+    this.callsSec = h("section", { class: "calls", attrs: { "aria-label": t("calls.label") } });
+    this.wrapSec = h("section", { class: "wrapup", hidden: true, attrs: { "aria-labelledby": "ctib-wrap-h" } });
+    // Dialler.
+    this.dialInput = h("input", { id: "ctib-dial", type: "tel", name: "number", autocomplete: "off",
+      placeholder: t("dial.placeholder"), attrs: { "aria-keyshortcuts": "Alt+D" } });
+    this.dialBtn = h("button", { type: "submit", class: "btn primary dial" , text: t("dial.call") });
+    this.dialPadBtn = h("button", { type: "button", class: "btn keypad-toggle", text: t("action.keypad"),
+      attrs: { "aria-expanded": "false", "aria-controls": "ctib-dialpad" } });
+    this.dialPad = h("div", { class: "panel keypad", id: "ctib-dialpad", hidden: true },
+      h("div", { class: "keys", attrs: { role: "group", "aria-label": t("action.keypad") } },
+        ...KEYPAD.map((k) => h("button", { type: "button", class: "key", text: k,
+          attrs: { "aria-label": t("keypad.key", { key: k }) },
+          on: { click: () => { this.dialInput.value += k; } } }))));
+    this.dialPadBtn.addEventListener("click", () => {
+      this.dialPad.hidden = !this.dialPad.hidden;
+      this.dialPadBtn.setAttribute("aria-expanded", String(!this.dialPad.hidden));
+    });
+    this.dialForm = h("form", { class: "dialer", attrs: { "aria-labelledby": "ctib-dial-h" },
+      on: { submit: (ev) => { ev.preventDefault(); this.dial(this.dialInput.value, this.dialBtn); } } },
+    h("h2", { id: "ctib-dial-h", class: "sr-only", text: t("dial.heading") }),
+    h("label", { attrs: { for: "ctib-dial" }, class: "sr-only", text: t("dial.label") }),
+    h("div", { class: "row" }, this.dialInput, this.dialBtn, this.dialPadBtn), this.dialPad);
+    // Recent calls.
+    this.recentList = h("ul", { class: "recent-list" });
+    this.recentEmpty = h("p", { class: "muted", text: t("recent.empty") });
+    this.recentSec = h("section", { class: "recent", attrs: { "aria-labelledby": "ctib-recent-h" } },
+      h("h2", { id: "ctib-recent-h", text: t("recent.heading") }), this.recentEmpty, this.recentList);
+    // Help and demo links.
+    const keys = [["Alt+A", "keys.answer"], ["Alt+H", "keys.hangup"], ["Alt+O", "keys.hold"],
+      ["Alt+M", "keys.mute"], ["Alt+R", "keys.ready"], ["Alt+D", "keys.dial"]];
+    const help = h("details", { class: "help" }, h("summary", { text: t("keys.heading") }),
+      h("dl", {}, ...keys.flatMap(([k, label]) => [h("dt", {}, h("kbd", { text: k })), h("dd", { text: t(label) })])));
+    const others = this.config.demo ? (this.config.demo_logins ?? [])
+      .filter((d) => d && typeof d.username === "string" && d.username !== this.session?.username
+        && (!Array.isArray(d.roles) || d.roles.includes("agent"))) : [];
+    const demo = others.length ? h("p", { class: "demo-links muted" }, t("demo.others"), " ",
+      ...others.flatMap((d, i) => [i ? " · " : "", h("a", { href: `?user=${encodeURIComponent(d.username)}`,
+        target: "_blank", rel: "noopener", text: d.display_name || d.username })])) : null;
+    fill(this.content, this.toasts, this.agentSec, this.notAgent, this.callsSec, this.wrapSec,
+      this.dialForm, this.recentSec, help, demo);
+  }
+
+  button(cls, text, fn, hint) {
+    const b = h("button", { type: "button", class: cls, text });
+    if (hint) { b.dataset.hint = hint; b.title = hint; b.setAttribute("aria-keyshortcuts", hint); }
+    return onActivate(b, fn);
+  }
+
+  get online() {
+    return this.connStatus.status === "online" && this.store.loaded;
+  }
+
+  // ------------------------------------------------------------ rendering
+
+  onChange({ effects }) {
+    for (const fx of effects) this.effect(fx);
+    this.render();
+    const offered = effects.filter((fx) => fx.kind === "offered");
+    if (offered.length) {
+      const card = this.cards.get(offered[offered.length - 1].call.call_id);
+      requestAnimationFrame(() => card?.focusPrimary());
+    }
+  }
+
+  effect(fx) {
+    const callData = (call) => ({
+      call_id: call.call_id, direction: call.direction ?? null,
+      number: call.customer?.number ?? null, name: call.customer?.name ?? null,
+      queue: call.queue ?? null, attached: call.attached ?? {}, consult_of: call.consult_of ?? null,
+    });
+    if (fx.kind === "offered") {
+      const p = partyText(fx.call.customer);
+      this.say(t(fx.call.consult_of ? "announce.consult" : "announce.offered", { name: p.title }), true);
+      this.embed.post("call.offered", callData(fx.call));
+      if (!fx.call.consult_of && fx.call.direction !== "internal") {
+        this.embed.post("screenpop", callData(fx.call));
+      }
+    } else if (fx.kind === "answered") {
+      this.embed.post("call.answered", callData(fx.call));
+    } else if (fx.kind === "ended") {
+      this.say(t("announce.ended"));
+      this.embed.post("call.ended", { call_id: fx.call_id, cause: fx.cause });
+    } else if (fx.kind === "agent") {
+      const s = fx.agent.state;
+      this.embed.post("agent.state", { agent_id: fx.agent.agent_id, status: s.status,
+        reason: s.reason ?? null, since: s.since ?? null });
+    } else if (fx.kind === "screenpop") {
+      this.embed.post("screenpop", fx.data);
+    }
+  }
+
+  say(text, urgent = false) {
+    const el = urgent ? this.assertiveEl : this.politeEl;
+    if (!el) return;
+    el.textContent = "";
+    requestAnimationFrame(() => { el.textContent = text; });
+  }
+
+  render() {
+    if (this.view !== "main") return;
+    const store = this.store;
+    const agent = store.agent;
+    this.classList.toggle("offline", !this.online);
+    this.notAgent.hidden = !(store.loaded && !agent);
+    this.agentSec.hidden = !agent;
+    this.dialForm.hidden = !agent;
+    this.recentSec.hidden = !agent;
+    this.renderAgent();
+    this.renderCalls();
+    this.renderWrapUp();
+    this.renderRecent();
+    this.renderDial();
+    this.renderPlatform();
+    const ringing = store.ringing().map((c) => {
+      const p = partyText(c.customer);
+      return { call_id: c.call_id, title: t("notify.title"), body: p.name ? `${p.name} — ${p.number}` : p.title };
+    });
+    this.attention.ringing(ringing, t("notify.blink", { name: ringing[0]?.body ?? "" }));
+    const status = agent ? this.agentStatusText(agent.state) : "";
+    this.attention.setBaseTitle(status ? `${status} · ctibridge` : "ctibridge");
+  }
+
+  renderStatus() {
+    if (!this.connEl) return;
+    const { status, retryIn } = this.connStatus;
+    const shown = this.view !== "main" ? "signed-out" : status;
+    this.connEl.dataset.status = shown;
+    let text;
+    if (shown === "online") text = t("conn.online");
+    else if (shown === "connecting") text = t("conn.connecting");
+    else if (shown === "reconnecting") text = retryIn > 0 ? t("conn.retry", { s: Math.ceil(retryIn / 1000) }) : t("conn.reconnecting");
+    else if (shown === "signed-out") text = t("conn.signed_out");
+    else text = t("conn.offline");
+    setText(this.connEl.querySelector(".conn-text"), text);
+    this.signOutBtn.hidden = this.view !== "main";
+  }
+
+  agentStatusText(state) {
+    const base = t(`state.agent.${state.status}`);
+    if (state.status === "not_ready" && state.reason) {
+      const r = this.store.reasonCodes.find((x) => x.code === state.reason);
+      return `${base} — ${r ? codeLabel(r, getLanguage()) : state.reason}`;
+    }
+    return base;
+  }
+
+  renderAgent() {
+    const agent = this.store.agent;
+    if (!agent) return;
+    const st = agent.state;
+    setText(this.whoEl, agent.extension ? `${agent.name ?? agent.agent_id} · ${agent.extension}` : (agent.name ?? agent.agent_id));
+    this.stateEl.dataset.status = st.status;
+    setText(this.stateLabel, this.agentStatusText(st));
+    const out = st.status === "logged_out";
+    const online = this.online;
+    this.agentLoginBtn.hidden = !out;
+    this.readyBtn.hidden = out;
+    this.notReadyBtn.parentElement.hidden = out;
+    this.agentLogoutBtn.hidden = out;
+    this.readyBtn.setAttribute("aria-pressed", String(st.status === "ready"));
+    const why = online ? "" : t("why.offline");
+    enable(this.agentLoginBtn, online, why);
+    enable(this.readyBtn, online && st.status !== "ready" && st.status !== "busy",
+      online ? (st.status === "busy" ? t("why.busy") : "") : why);
+    enable(this.notReadyBtn, online, why);
+    enable(this.agentLogoutBtn, online && st.status !== "busy", online ? t("why.busy") : why);
+    const codes = this.store.reasonCodes;
+    const key = getLanguage() + JSON.stringify(codes.map((c) => c.code));
+    if (this._reasonKey !== key || this.reasonSel.options.length !== codes.length) {
+      this._reasonKey = key;
+      const keep = this.reasonSel.value;
+      fill(this.reasonSel, ...codes.map((c) => h("option", { value: c.code, text: codeLabel(c, getLanguage()) })));
+      if (keep && codes.some((c) => c.code === keep)) this.reasonSel.value = keep;
+    }
+    this.reasonSel.disabled = !online;
+    this.tick();
+  }
+
+  renderCalls() {
+    const store = this.store;
+    const ctx = { store, online: this.online, now: this.now() };
+    const ringing = [];
+    const others = [];
+    for (const call of store.liveCalls()) (store.myState(call) === "alerting" ? ringing : others).push(call);
+    // Show a consultation right after the call it was made from.
+    others.sort((a, b) => orderKey(a, store) .localeCompare(orderKey(b, store)));
+    const seen = new Set();
+    const place = (container, calls) => {
+      calls.forEach((call, i) => {
+        let card = this.cards.get(call.call_id);
+        if (!card) {
+          card = document.createElement("ctib-call");
+          this.cards.set(call.call_id, card);
+        }
+        seen.add(call.call_id);
+        card.classList.toggle("toast", container === this.toasts);
+        if (container.children[i] !== card) {
+          const hadFocus = card.contains(document.activeElement);
+          container.insertBefore(card, container.children[i] ?? null);
+          if (hadFocus) requestAnimationFrame(() => card.focusPrimary());
+        }
+        card.update(call, ctx);
+      });
+    };
+    place(this.toasts, ringing);
+    place(this.callsSec, others);
+    for (const [id, card] of this.cards) {
+      if (!seen.has(id)) {
+        const hadFocus = card.contains(document.activeElement);
+        card.remove();
+        this.cards.delete(id);
+        if (hadFocus) requestAnimationFrame(() => this.focusSomething());
+      }
+    }
+    this.toasts.hidden = ringing.length === 0;
+    this.callsSec.hidden = others.length === 0;
+  }
+
+  focusSomething() {
+    const card = this.callsSec.querySelector("ctib-call") ?? this.toasts.querySelector("ctib-call");
+    if (card) { card.focusPrimary(); return; }
+    const sel = this.wrapSec.hidden ? null : this.wrapSec.querySelector("select");
+    (sel ?? this.readyBtn)?.focus();
+  }
+
+  renderWrapUp() {
+    const store = this.store;
+    const pending = store.pendingWrapUps();
+    const target = pending.find((i) => !i.disposition) ?? pending[0] ?? null;
+    if (!target || !store.agent) {
+      this.wrapSec.hidden = true;
+      if (this.wrapFor) fill(this.wrapSec);
+      this.wrapFor = null;
+      return;
+    }
+    this.wrapSec.hidden = false;
+    const key = `${target.interaction_id}|${target.disposition ?? ""}|${getLanguage()}|${store.dispositions.map((d) => d.code).join()}`;
+    if (this.wrapFor !== key) {
+      const hadFocus = this.wrapSec.contains(document.activeElement);
+      this.wrapFor = key;
+      this.buildWrapUp(target, pending.length);
+      if (hadFocus) this.wrapSec.querySelector("select")?.focus();
+    }
+    const online = this.online;
+    for (const b of this.wrapSec.querySelectorAll("button")) enable(b, online, online ? "" : t("why.offline"));
+    this.tick();
+  }
+
+  buildWrapUp(it, count) {
+    const id = it.interaction_id;
+    const draft = this.drafts.get(id) ?? { disposition: it.disposition ?? "", notes: it.notes ?? "" };
+    this.drafts.set(id, draft);
+    const p = partyText(it.customer);
+    const sel = h("select", { id: "ctib-disposition", required: true,
+      on: { change: () => { draft.disposition = sel.value; } } },
+    h("option", { value: "", text: t("wrapup.choose") }),
+    ...this.store.dispositions.map((d) => h("option", { value: d.code, text: codeLabel(d, getLanguage()) })));
+    sel.value = draft.disposition;
+    const notes = h("textarea", { id: "ctib-notes", maxLength: 4000, rows: 3,
+      on: { input: () => { draft.notes = notes.value; } } });
+    notes.value = draft.notes;
+    const saveReady = h("button", { type: "submit", class: "btn primary save-ready", text: t("wrapup.save_ready") });
+    const save = h("button", { type: "button", class: "btn save-only", text: t("wrapup.save") });
+    this.wrapCountdown = h("span", { class: "timer countdown", attrs: { role: "timer", "aria-live": "off" } });
+    const submit = async (ready) => {
+      if (!sel.value) {
+        this.showError({ code: "no-disposition" });
+        sel.focus();
+        return;
+      }
+      const ok = await this.run("interaction.wrap_up", { interaction_id: id, disposition: sel.value,
+        notes: notes.value.trim() || undefined });
+      if (!ok) return;
+      this.drafts.delete(id);
+      const left = this.store.pendingWrapUps().filter((i) => i.interaction_id !== id && !i.disposition);
+      if (ready && !left.length) await this.run("agent.ready");
+      else this.say(t("wrapup.saved"));
+    };
+    onActivate(save, () => submit(false));
+    const form = h("form", { class: "wrap-form", on: { submit: (ev) => {
+      ev.preventDefault();
+      if (isEnabled(saveReady)) submit(true);
+    } } },
+    h("div", { class: "wrap-head" },
+      h("h2", { id: "ctib-wrap-h", text: t("wrapup.heading") }), this.wrapCountdown),
+    h("p", { class: "wrap-who" }, p.title, p.name && p.number ? h("span", { class: "muted", text: ` · ${p.number}` }) : null,
+      count > 1 ? h("span", { class: "muted", text: ` (${t("wrapup.more", { n: count - 1 })})` }) : null),
+    it.disposition ? h("p", { class: "saved", text: t("wrapup.saved_as", {
+      label: codeLabel(this.store.dispositions.find((d) => d.code === it.disposition) ?? { code: it.disposition }, getLanguage()),
+    }) }) : null,
+    h("label", { attrs: { for: "ctib-disposition" }, text: t("wrapup.disposition") }), sel,
+    h("label", { attrs: { for: "ctib-notes" }, text: t("wrapup.notes") }), notes,
+    h("div", { class: "row" }, saveReady, save));
+    fill(this.wrapSec, form);
+  }
+
+  renderRecent() {
+    const store = this.store;
+    const items = store.recent().slice(0, RECENT_SHOWN);
+    const online = this.online;
+    const canDial = store.can("call.dial");
+    const key = getLanguage() + JSON.stringify(items.map((i) => [i.interaction_id, i.disposition, i.wrapped_at, i.ended_at]));
+    if (key !== this._recentKey) {
+      this._recentKey = key;
+      const lang = getLanguage();
+      fill(this.recentList, ...items.map((it) => {
+        const p = partyText(it.customer);
+        const missed = !it.accepted_at;
+        const disp = it.disposition ? store.dispositions.find((d) => d.code === it.disposition) : null;
+        const back = h("button", { type: "button", class: "btn small callback", text: t("recent.call_back"),
+          dataset: { number: it.customer?.number ?? "" },
+          attrs: { "aria-label": t("recent.call_back_who", { name: p.title }) } });
+        onActivate(back, () => this.dial(it.customer?.number ?? "", back));
+        const bits = [formatTime(it.created_at, lang),
+          missed ? t("recent.missed") : formatDuration(it.talk_seconds ?? 0),
+          disp ? codeLabel(disp, lang) : (it.disposition ?? "")].filter(Boolean);
+        return h("li", { class: missed ? "missed" : "" },
+          h("span", { class: "dir", attrs: { "aria-hidden": "true" }, text: it.direction === "outbound" ? "↗" : "↘" }),
+          h("span", { class: "who" }, h("span", { class: "name", text: p.title }),
+            p.name && p.number ? h("span", { class: "number muted", text: p.number }) : null),
+          h("span", { class: "meta muted", text: bits.join(" · ") }), back);
+      }));
+    }
+    this.recentEmpty.hidden = items.length > 0;
+    for (const b of this.recentList.querySelectorAll("button.callback")) {
+      const ok = online && canDial && !!b.dataset.number;
+      enable(b, ok, !online ? t("why.offline") : !canDial ? t("why.capability") : t("why.no_number"));
+    }
+  }
+
+  renderDial() {
+    const online = this.online;
+    const can = this.store.can("call.dial");
+    enable(this.dialBtn, online && can, !online ? t("why.offline") : t("why.capability"));
+  }
+
+  renderPlatform() {
+    const agent = this.store.agent;
+    const info = agent ? this.store.platforms[agent.platform] : null;
+    const down = info && info.up === false;
+    this.platformBanner.hidden = !down;
+    if (down) setText(this.platformBanner, t("platform.down", { platform: agent.platform }));
+  }
+
+  now() {
+    return Date.now() + (this.client?.skewMs ?? 0);
+  }
+
+  tick() {
+    if (this.view !== "main" || !this.store.agent) return;
+    const now = this.now();
+    const st = this.store.agent.state;
+    if (st.status === "wrap_up" && st.deadline) {
+      const left = (Date.parse(st.deadline) - now) / 1000;
+      setText(this.stateTimer, formatDuration(left));
+      if (this.wrapCountdown) setText(this.wrapCountdown, t("wrapup.left", { time: formatDuration(left) }));
+    } else {
+      const since = Date.parse(st.since ?? "");
+      setText(this.stateTimer, Number.isNaN(since) ? "" : formatDuration((now - since) / 1000));
+      if (this.wrapCountdown) setText(this.wrapCountdown, "");
+    }
+    for (const card of this.cards.values()) card.tick(now);
+  }
+
+  // ------------------------------------------------------------ commands
+
+  /** Run a command; errors are shown to the agent. Resolves with the result, or null. */
+  async run(op, args = {}, { key } = {}) {
+    const k = key ?? `${op}:${args.call_id ?? ""}`;
+    if (this.inflight.has(k)) return null; // a double click: the first one is on its way
+    this.inflight.add(k);
+    try {
+      return await this.client.command(op, stripUndefined(args));
+    } catch (err) {
+      if (err.code === "no-such-call" && args.call_id) this.store.dropCall(args.call_id);
+      this.showError(err);
+      return null;
+    } finally {
+      this.inflight.delete(k);
+    }
+  }
+
+  /** Put the other calls I am talking on, on hold (before answering or retrieving one). */
+  async holdOthers(callId) {
+    if (!this.store.can("call.hold")) return true;
+    for (const call of this.store.liveCalls()) {
+      if (call.call_id !== callId && this.store.myState(call) === "connected") {
+        if (!(await this.run("call.hold", { call_id: call.call_id }))) return false;
+      }
+    }
+    return true;
+  }
+
+  async cardAction(d) {
+    const store = this.store;
+    const call = store.calls.get(d.call_id);
+    if (d.action === "invalid") { this.showError({ code: d.code }); return; }
+    if (!call) { this.showError({ code: "no-such-call" }); return; }
+    const id = call.call_id;
+    switch (d.action) {
+      case "answer":
+        if (await this.holdOthers(id)) await this.run("call.answer", { call_id: id });
+        break;
+      case "retrieve":
+        if (await this.holdOthers(id)) await this.run("call.retrieve", { call_id: id });
+        break;
+      case "hangup":
+      case "hold":
+        await this.run(`call.${d.action}`, { call_id: id });
+        break;
+      case "mute":
+      case "unmute":
+        if (await this.run(`call.${d.action}`, { call_id: id })) store.setMuted(id, d.action === "mute");
+        break;
+      case "dtmf":
+        if (/^[0-9*#A-D]$/.test(d.digits)) {
+          await this.run("call.dtmf", { call_id: id, digits: d.digits }, { key: `dtmf:${id}:${Math.random()}` });
+        }
+        break;
+      case "blind_transfer":
+      case "consult":
+        await this.run(`call.${d.action}`, { call_id: id, target: d.target });
+        break;
+      case "complete_transfer":
+      case "conference":
+        if (call.consult_of) {
+          await this.run(`call.${d.action}`, { call_id: call.consult_of, consult_call_id: id });
+        }
+        break;
+      case "cancel_consult":
+        await this.cancelConsult(call);
+        break;
+      default:
+        console.warn("ctibridge: unknown card action", d);
+    }
+  }
+
+  /** Back to the held caller: hang the consultation up, then retrieve the call. */
+  async cancelConsult(consult) {
+    const parentId = consult.consult_of;
+    if (!(await this.run("call.hangup", { call_id: consult.call_id }))) return;
+    await this.until(() => !this.store.calls.has(consult.call_id), 3000);
+    const parent = this.store.calls.get(parentId);
+    if (parent && this.store.myState(parent) === "held") {
+      await this.run("call.retrieve", { call_id: parentId });
+    }
+  }
+
+  /** Wait for the store to satisfy `pred`, at most `ms`. */
+  until(pred, ms) {
+    if (pred()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (ok) => { clearTimeout(timer); this.store.removeEventListener("change", check); resolve(ok); };
+      const check = () => { if (pred()) done(true); };
+      const timer = setTimeout(() => done(false), ms);
+      this.store.addEventListener("change", check);
+    });
+  }
+
+  async dial(text, button) {
+    const number = dialable(text);
+    if (!number) {
+      this.showError({ code: "bad-number" });
+      this.dialInput?.focus();
+      return null;
+    }
+    const result = await this.run("call.dial", { number });
+    if (result && button === this.dialBtn) this.dialInput.value = "";
+    return result;
+  }
+
+  async hostCommand(cmd) {
+    if (cmd.type === "hello") {
+      return { version: this.config.version ?? null, signed_in: !!this.session,
+        agent_id: this.store.agentId, status: this.store.agent?.state.status ?? null };
+    }
+    if (!this.online) throw new HubError("not-connected", t("why.offline"));
+    let op;
+    let args = {};
+    if (cmd.type === "dial") {
+      op = "call.dial";
+      args = { number: cmd.number };
+    } else if (cmd.status === "ready") op = "agent.ready";
+    else if (cmd.status === "logged_out") op = "agent.logout";
+    else { op = "agent.not_ready"; args = { reason: cmd.reason }; }
+    try {
+      return await this.client.command(op, args);
+    } catch (err) {
+      this.showError(err);
+      throw err;
+    }
+  }
+
+  // ------------------------------------------------------------ keyboard
+
+  shortcut(e) {
+    if (!e.altKey || e.ctrlKey || e.metaKey || this.view !== "main") return;
+    const letter = /^[a-z]$/i.test(e.key) ? e.key.toLowerCase()
+      : (e.code?.startsWith("Key") ? e.code.slice(3).toLowerCase() : "");
+    const store = this.store;
+    const active = store.activeCall();
+    const cardOf = (call) => call && this.cards.get(call.call_id);
+    const press = (card, name) => {
+      const b = card?.els?.[name];
+      if (b && !b.hidden) { b.click(); return true; }
+      return false;
+    };
+    let done = false;
+    switch (letter) {
+      case "a": done = press(cardOf(store.ringing()[0]), "answer"); break;
+      case "h": {
+        const card = cardOf(active) ?? cardOf(store.heldCalls()[0]);
+        done = press(card, "hangup") || press(card, "cancel");
+        break;
+      }
+      case "o":
+        done = active && store.myState(active) === "connected" ? press(cardOf(active), "hold")
+          : press(cardOf(store.heldCalls()[0]), "retrieve");
+        break;
+      case "m": done = press(cardOf(active), "mute"); break;
+      case "r": if (!this.readyBtn.hidden) { this.readyBtn.click(); done = true; } break;
+      case "d": this.dialInput.focus(); done = true; break;
+      default: return;
+    }
+    if (done) e.preventDefault();
+  }
+
+  // ------------------------------------------------------------ errors
+
+  errorText(err) {
+    const code = err?.code;
+    if (code && has(`error.${code}`)) return t(`error.${code}`);
+    if (err?.message) return err.message;
+    return t("error.generic", { code: code ?? "?" });
+  }
+
+  showError(err) {
+    if (!this.banner) return;
+    setText(this.errorText_, this.errorText(err));
+    this.banner.hidden = false;
+    clearTimeout(this._errTimer);
+    this._errTimer = setTimeout(() => this.hideError(), 10000);
+  }
+
+  hideError() {
+    if (this.banner) this.banner.hidden = true;
+  }
+}
+
+function orderKey(call, store) {
+  const root = call.consult_of && store.calls.get(call.consult_of) ? store.calls.get(call.consult_of) : call;
+  return `${root.created_at ?? ""}|${root.call_id}|${call.consult_of ? 1 : 0}`;
+}
+
+function stripUndefined(o) {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}
+
+function loadSession() {
+  try {
+    const s = JSON.parse(sessionStorage.getItem(SESSION_KEY) ?? "null");
+    if (s && typeof s.token === "string" && typeof s.exp === "number" && s.exp > Date.now()) return s;
+  } catch { /* unreadable: sign in again */ }
+  return null;
+}
+
+function saveSession(s) {
+  try { sessionStorage.setItem(SESSION_KEY, JSON.stringify(s)); } catch { /* private mode */ }
+}
+
+function clearSession() {
+  try { sessionStorage.removeItem(SESSION_KEY); } catch { /* private mode */ }
+}
+
+customElements.define("ctibridge-bar", AgentBar);
+export { CallCard };

@@ -1,0 +1,268 @@
+// <ctib-call>: one call, its data and what the agent can do with it.
+// The card never talks to the hub: it dispatches a bubbling "bar-action" event
+// ({action, call_id, ...}) that the bar turns into commands.
+
+import { enable, fill, h, onActivate, setText } from "./dom.js";
+import { formatDuration, formatPhone } from "./format.js";
+import { t } from "./i18n/index.js";
+
+const KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"];
+let serial = 0;
+
+/** The caller's (or callee's) name and number as shown everywhere. */
+export function partyText(party) {
+  const name = typeof party?.name === "string" ? party.name.trim() : "";
+  const number = typeof party?.number === "string" ? formatPhone(party.number) : "";
+  return { name, number, title: name || number || t("call.unknown") };
+}
+
+export class CallCard extends HTMLElement {
+  constructor() {
+    super();
+    this.uid = `c${++serial}`;
+    this.call = null;
+    this.ctx = null;
+    this.built = false;
+  }
+
+  connectedCallback() {
+    if (!this.built) this.build();
+  }
+
+  build() {
+    this.built = true;
+    const id = this.uid;
+    this.els = {};
+    const e = this.els;
+    e.heading = h("h3", { class: "call-title", id: `${id}-t` },
+      e.dir = h("span", { class: "dir", attrs: { "aria-hidden": "true" } }),
+      e.name = h("span", { class: "name" }));
+    e.number = h("div", { class: "number", attrs: { dir: "ltr" } });
+    e.state = h("span", { class: "call-state" });
+    e.timer = h("span", { class: "timer", attrs: { role: "timer", "aria-live": "off" } });
+    e.queue = h("span", { class: "queue" });
+    e.badge = h("span", { class: "badge", hidden: true });
+    e.attached = h("dl", { class: "attached", attrs: { "aria-label": t("call.attached") } });
+    const btn = (name, cls, hint) => {
+      const b = h("button", { type: "button", class: `btn ${cls}`, dataset: { action: name } });
+      if (hint) { b.dataset.hint = hint; b.title = hint; b.setAttribute("aria-keyshortcuts", hint); }
+      return onActivate(b, () => this.act(name));
+    };
+    e.answer = btn("answer", "primary answer", "Alt+A");
+    e.hold = btn("hold", "hold", "Alt+O");
+    e.retrieve = btn("retrieve", "retrieve", "Alt+O");
+    e.mute = btn("mute", "mute", "Alt+M");
+    e.keypadBtn = btn("keypad", "keypad-toggle");
+    e.transferBtn = btn("transfer", "transfer-toggle");
+    e.hangup = btn("hangup", "danger hangup", "Alt+H");
+    e.complete = btn("complete_transfer", "primary complete");
+    e.conference = btn("conference", "conference");
+    e.cancel = btn("cancel_consult", "cancel-consult");
+    e.keypadBtn.setAttribute("aria-expanded", "false");
+    e.transferBtn.setAttribute("aria-expanded", "false");
+    e.keypadBtn.setAttribute("aria-controls", `${id}-k`);
+    e.transferBtn.setAttribute("aria-controls", `${id}-x`);
+
+    e.actions = h("div", { class: "actions", attrs: { role: "group", "aria-labelledby": `${id}-t` } },
+      e.answer, e.retrieve, e.hold, e.mute, e.keypadBtn, e.transferBtn,
+      e.complete, e.conference, e.cancel, e.hangup);
+
+    // Transfer / consultation panel.
+    e.target = h("input", { type: "text", class: "target", id: `${id}-target`, autocomplete: "off",
+      attrs: { list: `${id}-dir`, inputmode: "tel" } });
+    e.dirList = h("datalist", { id: `${id}-dir` });
+    e.chips = h("div", { class: "chips", attrs: { role: "group" } });
+    e.blind = h("button", { type: "button", class: "btn blind" });
+    e.consult = h("button", { type: "button", class: "btn primary consult" });
+    onActivate(e.blind, () => this.transfer("blind_transfer"));
+    onActivate(e.consult, () => this.transfer("consult"));
+    e.targetLabel = h("label", { attrs: { for: `${id}-target` } });
+    e.transferPanel = h("form", { class: "panel transfer-panel", id: `${id}-x`, hidden: true,
+      on: { submit: (ev) => { ev.preventDefault(); this.transfer("consult"); } } },
+    e.targetLabel, e.target, e.dirList, e.chips, h("div", { class: "row" }, e.blind, e.consult));
+
+    // DTMF keypad.
+    e.digits = h("output", { class: "digits", attrs: { "aria-live": "polite" } });
+    e.keys = KEYS.map((k) => onActivate(
+      h("button", { type: "button", class: "key", text: k, dataset: { key: k } }),
+      () => this.emit({ action: "dtmf", digits: k })));
+    e.keypad = h("div", { class: "panel keypad", id: `${id}-k`, hidden: true },
+      e.digits, h("div", { class: "keys", attrs: { role: "group" } }, ...e.keys));
+
+    fill(this,
+      h("article", { class: "call-body", attrs: { "aria-labelledby": `${id}-t` } },
+        e.heading, e.number,
+        h("div", { class: "call-meta" }, e.state, e.timer, e.queue, e.badge),
+        e.attached, e.actions, e.transferPanel, e.keypad));
+    this.translate();
+    if (this.call) this.update(this.call, this.ctx);
+  }
+
+  /** Put the texts of the current language on the fixed parts. */
+  translate() {
+    const e = this.els;
+    if (!e) return;
+    setText(e.answer, t("action.answer"));
+    setText(e.hold, t("action.hold"));
+    setText(e.retrieve, t("action.retrieve"));
+    setText(e.keypadBtn, t("action.keypad"));
+    setText(e.transferBtn, t("action.transfer"));
+    setText(e.hangup, t("action.hangup"));
+    setText(e.complete, t("action.complete_transfer"));
+    setText(e.conference, t("action.conference"));
+    setText(e.cancel, t("action.cancel_consult"));
+    setText(e.blind, t("action.blind_transfer"));
+    setText(e.consult, t("action.consult"));
+    setText(e.targetLabel, t("transfer.target"));
+    e.target.placeholder = t("transfer.placeholder");
+    e.attached.setAttribute("aria-label", t("call.attached"));
+    e.chips.setAttribute("aria-label", t("transfer.agents"));
+    e.keys.forEach((k) => k.setAttribute("aria-label", t("keypad.key", { key: k.dataset.key })));
+    if (this.call) this.update(this.call, this.ctx);
+  }
+
+  emit(detail) {
+    this.dispatchEvent(new CustomEvent("bar-action", { bubbles: true, detail: { call_id: this.call?.call_id, ...detail } }));
+  }
+
+  act(name) {
+    if (name === "keypad" || name === "transfer") {
+      this.toggle(name);
+      return;
+    }
+    this.emit({ action: name === "mute" && this.muted ? "unmute" : name });
+  }
+
+  toggle(which, open) {
+    const e = this.els;
+    const panel = which === "keypad" ? e.keypad : e.transferPanel;
+    const button = which === "keypad" ? e.keypadBtn : e.transferBtn;
+    const show = open ?? panel.hidden;
+    panel.hidden = !show;
+    button.setAttribute("aria-expanded", String(show));
+    if (show) (which === "keypad" ? e.keys[0] : e.target).focus();
+  }
+
+  transfer(kind) {
+    const target = this.els.target.value.trim();
+    if (!target) {
+      this.els.target.focus();
+      this.emit({ action: "invalid", code: "no-target" });
+      return;
+    }
+    this.emit({ action: kind, target });
+  }
+
+  /** Show `call` as seen by the agent; ctx = {store, online, now}. */
+  update(call, ctx) {
+    this.call = call;
+    this.ctx = ctx;
+    if (!this.built || !ctx) return;
+    const { store, online } = ctx;
+    const e = this.els;
+    const mine = store.myConnection(call);
+    const state = mine?.state ?? "ended";
+    const parent = call.consult_of ? store.calls.get(call.consult_of) : null;
+    const consult = store.consultOf(call.call_id);
+    const party = partyText(call.customer);
+    this.dataset.state = state;
+    this.dataset.callId = call.call_id;
+    this.classList.toggle("is-consult", !!call.consult_of);
+    this.muted = store.muted.has(call.call_id);
+
+    setText(e.dir, call.direction === "outbound" ? "↗" : call.direction === "internal" ? "↔" : "↘");
+    setText(e.name, party.title);
+    setText(e.number, party.name ? party.number : "");
+    e.number.hidden = !party.name || !party.number;
+    const label = call.consult_of ? (state === "alerting" ? t("call.consult_from", { name: party.title })
+      : t("call.consult_with", { name: party.title })) : party.title;
+    this.setAttribute("aria-label", t(`state.call.${state}`) + " — " + label);
+    setText(e.state, t(`state.call.${state}`));
+    setText(e.queue, call.queue ? t("call.queue", { queue: call.queue }) : "");
+    e.queue.hidden = !call.queue;
+    e.badge.hidden = !consult && !call.consult_of;
+    setText(e.badge, consult ? t("call.consulting", { name: partyText(consult.customer).title })
+      : call.consult_of ? t("call.consultation") : "");
+    this.since = Date.parse(mine?.since ?? call.created_at ?? "");
+    this.tick(ctx.now ?? Date.now());
+
+    // IVR / attached data, as text.
+    const entries = Object.entries(call.attached ?? {}).slice(0, 12);
+    const key = JSON.stringify(entries);
+    if (this._attachedKey !== key) {
+      this._attachedKey = key;
+      fill(e.attached, ...entries.flatMap(([k, v]) => [
+        h("dt", { text: String(k).slice(0, 60) }),
+        h("dd", { text: (typeof v === "string" ? v : JSON.stringify(v)).slice(0, 200) }),
+      ]));
+    }
+    e.attached.hidden = entries.length === 0;
+
+    // Which buttons, and whether they may be used.
+    const show = (el, yes) => { el.hidden = !yes; };
+    const isConsultOfMine = !!parent;
+    show(e.answer, state === "alerting");
+    show(e.hold, state === "connected");
+    show(e.retrieve, state === "held");
+    show(e.mute, state === "connected");
+    show(e.keypadBtn, state === "connected");
+    show(e.transferBtn, state === "connected" && !isConsultOfMine && !consult);
+    show(e.hangup, state !== "alerting" && !isConsultOfMine);
+    show(e.complete, isConsultOfMine && (state === "connected" || state === "initiated"));
+    show(e.conference, isConsultOfMine && state === "connected");
+    show(e.cancel, isConsultOfMine);
+    if (state !== "connected") {
+      if (!e.keypad.hidden) this.toggle("keypad", false);
+      if (!e.transferPanel.hidden) this.toggle("transfer", false);
+    }
+    setText(e.mute, this.muted ? t("action.unmute") : t("action.mute"));
+    e.mute.setAttribute("aria-pressed", String(this.muted));
+
+    const offline = t("why.offline");
+    const gate = (el, op) => {
+      if (!online) enable(el, false, offline);
+      else if (op && !store.can(op)) enable(el, false, t("why.capability"));
+      else enable(el, true);
+    };
+    gate(e.answer, "call.answer");
+    gate(e.hold, "call.hold");
+    gate(e.retrieve, "call.retrieve");
+    gate(e.mute, "call.mute");
+    gate(e.keypadBtn, "call.dtmf");
+    gate(e.transferBtn, store.can("call.blind_transfer") || store.can("call.consult") ? null : "call.consult");
+    gate(e.hangup, "call.hangup");
+    gate(e.complete, "call.complete_transfer");
+    gate(e.conference, "call.conference");
+    gate(e.cancel, "call.hangup");
+    gate(e.blind, "call.blind_transfer");
+    gate(e.consult, "call.consult");
+    e.keys.forEach((k) => gate(k, "call.dtmf"));
+    setText(e.digits, store.dtmf.get(call.call_id) ?? "");
+
+    // Transfer targets: the other agents.
+    const others = store.directory.filter((d) => d.agent_id !== store.agentId);
+    const dirKey = JSON.stringify(others.map((d) => [d.agent_id, d.name, d.extension]));
+    if (this._dirKey !== dirKey) {
+      this._dirKey = dirKey;
+      fill(e.dirList, ...others.map((d) => h("option", { value: d.extension || d.agent_id, label: `${d.name ?? d.agent_id}` })));
+      fill(e.chips, ...others.map((d) => h("button", {
+        type: "button", class: "chip", text: d.name || d.agent_id, dataset: { agent: d.agent_id },
+        attrs: { title: d.extension ? `${d.name} (${d.extension})` : d.name },
+        on: { click: () => { e.target.value = d.extension || d.agent_id; e.consult.focus(); } },
+      })));
+    }
+  }
+
+  tick(now) {
+    if (!this.els) return;
+    setText(this.els.timer, Number.isNaN(this.since) ? "" : formatDuration((now - this.since) / 1000));
+  }
+
+  focusPrimary() {
+    const e = this.els;
+    const b = [e.answer, e.retrieve, e.hangup, e.cancel].find((x) => !x.hidden);
+    b?.focus();
+  }
+}
+
+customElements.define("ctib-call", CallCard);
