@@ -105,3 +105,13 @@ test("capabilities: false means no, absent means ask the hub", () => {
   assert.equal(s.can("call.mute"), false);
   assert.equal(s.can("call.hold"), true);
 });
+
+test("a malformed event with a big seq does not make the store skip the real ones", (t) => {
+  t.mock.method(console, "warn", () => {});
+  const s = new BarStore();
+  s.applySnapshot(snapshot(1));
+  assert.equal(s.applyEvent(ev(10_000, "call.offered", { call: { call_id: {}, connections: "x" } })), false);
+  assert.equal(s.seq, 1);
+  assert.equal(s.applyEvent(ev(2, "call.offered", { call: call("c-1", "alerting") })), true);
+  assert.equal(s.ringing().length, 1);
+});

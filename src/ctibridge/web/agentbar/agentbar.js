@@ -25,8 +25,9 @@ export class AgentBar extends HTMLElement {
   async start() {
     this.started = true;
     const hub = this.getAttribute("hub");
-    this.client = new HubClient({ base: hub ? new URL(hub, location.href).href : HUB_BASE.href });
     this.store = new BarStore();
+    this.client = new HubClient({ base: hub ? new URL(hub, location.href).href : HUB_BASE.href,
+      seq: () => this.store.seq });
     this.attention = new Attention(window);
     this.embed = new Embed(window, (cmd) => this.hostCommand(cmd));
     this.config = { demo: false, demo_logins: [], embed_origins: [], default_language: "en" };
@@ -143,7 +144,7 @@ export class AgentBar extends HTMLElement {
 
   buildLogin(message) {
     const user = h("input", { id: "ctib-user", name: "username", autocomplete: "username", required: true,
-      attrs: { autocapitalize: "none", spellcheck: "false" } });
+      autofocus: true, attrs: { autocapitalize: "none", spellcheck: "false" } });
     const pass = h("input", { id: "ctib-pass", name: "password", type: "password",
       autocomplete: "current-password", required: true });
     const err = h("p", { class: "login-error", attrs: { role: "alert" }, text: message || "" });
@@ -171,6 +172,7 @@ export class AgentBar extends HTMLElement {
       })))) : null;
     fill(this.content, form, demo);
     this.loginError = err;
+    requestAnimationFrame(() => { if (this.view === "login" && !this.contains(document.activeElement)) user.focus(); });
   }
 
   async signIn(username, password, { demo }) {
@@ -193,6 +195,7 @@ export class AgentBar extends HTMLElement {
     this.store.reset();
     this.showMain();
     this.client.start();
+    this.focusState();
     return true;
   }
 
@@ -237,8 +240,9 @@ export class AgentBar extends HTMLElement {
     this.whoEl = h("div", { class: "who" });
     this.stateLabel = h("span", { class: "state-label" });
     this.stateTimer = h("span", { class: "timer", attrs: { role: "timer", "aria-live": "off" } });
-    this.agentLoginBtn = this.button("btn primary agent-login", t("agent.login"), () => {
-      this.attention.askOnce(); this.run("agent.login");
+    this.agentLoginBtn = this.button("btn primary agent-login", t("agent.login"), async () => {
+      this.attention.askOnce();
+      if (await this.run("agent.login")) this.focusState(() => this.store.agent?.state.status !== "logged_out");
     });
     this.readyBtn = this.button("btn ready", t("agent.ready"), () => {
       this.attention.askOnce(); this.run("agent.ready");
@@ -248,7 +252,9 @@ export class AgentBar extends HTMLElement {
       const reason = this.reasonSel.value;
       if (reason) this.run("agent.not_ready", { reason });
     });
-    this.agentLogoutBtn = this.button("btn ghost agent-logout", t("agent.logout"), () => this.run("agent.logout"));
+    this.agentLogoutBtn = this.button("btn ghost agent-logout", t("agent.logout"), async () => {
+      if (await this.run("agent.logout")) this.focusState(() => this.store.agent?.state.status === "logged_out");
+    });
     this.stateEl = h("div", { class: "state" }, this.stateLabel, this.stateTimer);
     this.agentSec = h("section", { class: "agent", attrs: { "aria-labelledby": "ctib-agent-h" } },
       h("h2", { class: "sr-only", id: "ctib-agent-h", text: t("agent.heading") }),
@@ -299,6 +305,15 @@ export class AgentBar extends HTMLElement {
         target: "_blank", rel: "noopener", text: d.display_name || d.username })])) : null;
     fill(this.content, this.toasts, this.agentSec, this.notAgent, this.callsSec, this.wrapSec,
       this.dialForm, this.recentSec, help, demo);
+  }
+
+  /** Focus the state panel's first usable button (after sign-in, agent log in/out). */
+  async focusState(pred = () => this.store.loaded) {
+    await this.until(pred, 5000);
+    this.render();
+    if (this.contains(document.activeElement) && document.activeElement.offsetParent !== null) return;
+    const b = [this.agentLoginBtn, this.readyBtn, this.notReadyBtn].find((x) => x && !x.hidden && isEnabled(x));
+    b?.focus();
   }
 
   button(cls, text, fn, hint) {
@@ -400,7 +415,8 @@ export class AgentBar extends HTMLElement {
     const base = t(`state.agent.${state.status}`);
     if (state.status === "not_ready" && state.reason) {
       const r = this.store.reasonCodes.find((x) => x.code === state.reason);
-      return `${base} — ${r ? codeLabel(r, getLanguage()) : state.reason}`;
+      const text = r ? codeLabel(r, getLanguage()) : has(`reason.${state.reason}`) ? t(`reason.${state.reason}`) : state.reason;
+      return `${base} — ${text}`;
     }
     return base;
   }

@@ -23,7 +23,7 @@ export class HubClient extends EventTarget {
    * @param {string} opts.base   the hub's base URL ("http://host:port/"), API and /ws are under it
    */
   constructor({ base, fetchImpl, WebSocketImpl, random = Math.random, timers = globalThis,
-    backoff = { first: 500, max: 15000 }, commandTimeout = 12000, heartbeat = 20000 } = {}) {
+    backoff = { first: 500, max: 15000 }, commandTimeout = 12000, heartbeat = 20000, seq = null } = {}) {
     super();
     this.base = new URL(base ?? "/", globalThis.location?.href ?? "http://localhost/");
     this.fetch = fetchImpl ?? ((...a) => globalThis.fetch(...a));
@@ -36,7 +36,8 @@ export class HubClient extends EventTarget {
     this.token = null;
     this.status = "idle";
     this.attempt = 0;
-    this.lastSeq = 0;          // the last seq applied, for resume
+    this.lastSeq = 0;          // the last seq seen, for resume
+    this.seqSource = seq;      // or, better, the last seq the bar applied
     this.skewMs = 0;           // server time minus local time (from the Date header)
     this.ws = null;
     this.pending = new Map();  // command id -> {resolve, reject, timer, op}
@@ -158,7 +159,7 @@ export class HubClient extends EventTarget {
       return;
     }
     this.ws = ws;
-    const resumeFrom = this.lastSeq;
+    const resumeFrom = this.seqSource ? this.seqSource() : this.lastSeq;
     let gotSnapshot = false;
     ws.onmessage = (m) => {
       if (this.ws !== ws) return;
@@ -256,6 +257,8 @@ export class HubClient extends EventTarget {
           this.dispatchEvent(new CustomEvent("server-error", {
             detail: { code: String(frame.code ?? "error"), message: String(frame.message ?? "") },
           }));
+        } else {
+          console.warn("ctibridge: ignored an answer to no command of ours", frame);
         }
         return;
       }

@@ -164,16 +164,29 @@ export class BarStore extends EventTarget {
       return warn("malformed event", frame);
     }
     if (this.loaded && frame.seq <= this.seq) return false; // replayed: the snapshot has it
+    const { name, data } = frame;
+    // Check the payload before touching anything (a bad frame must not move `seq`).
+    let call = null, agent = null, it = null;
+    if (CALL_EVENTS.has(name)) {
+      call = validCall(data.call);
+      if (!call) return warn(`${name} without a valid call`, frame);
+    } else if (name === "agent.state") {
+      agent = validAgent(data.agent);
+      if (!agent) return warn("agent.state without a valid agent", frame);
+      if (this.agentId && agent.agent_id !== this.agentId) return warn("agent.state for someone else", frame);
+    } else if (name === "interaction.updated") {
+      it = validInteraction(data.interaction);
+      if (!it) return warn("interaction.updated without a valid interaction", frame);
+    } else if (name === "platform.status" && !isStr(data.platform)) {
+      return warn("platform.status without a platform", frame);
+    }
     if (this.loaded && frame.seq > this.seq + 1) {
       console.warn("ctibridge: events %d..%d were missed; applying the newer one", this.seq + 1, frame.seq - 1);
     }
     this.seq = frame.seq;
-    const { name, data } = frame;
     const effects = [];
     const causes = new Map();
-    if (CALL_EVENTS.has(name)) {
-      const call = validCall(data.call);
-      if (!call) return warn(`${name} without a valid call`, frame);
+    if (call) {
       const mine = this.myState(call);
       const gone = call.ended_at || name === "call.ended" || !LIVE.has(mine ?? "");
       if (gone) {
@@ -189,19 +202,13 @@ export class BarStore extends EventTarget {
       if (name === "call.dtmf" && typeof data.digits === "string") {
         this.dtmf.set(call.call_id, ((this.dtmf.get(call.call_id) ?? "") + data.digits).slice(-32));
       }
-    } else if (name === "agent.state") {
-      const agent = validAgent(data.agent);
-      if (!agent) return warn("agent.state without a valid agent", frame);
-      if (this.agentId && agent.agent_id !== this.agentId) return warn("agent.state for someone else", frame);
+    } else if (agent) {
       this.agent = agent;
       effects.push({ kind: "agent", agent });
-    } else if (name === "interaction.updated") {
-      const it = validInteraction(data.interaction);
-      if (!it) return warn("interaction.updated without a valid interaction", frame);
+    } else if (it) {
       this._upsertInteraction(it);
       effects.push({ kind: "interaction", interaction: it });
     } else if (name === "platform.status") {
-      if (!isStr(data.platform)) return warn("platform.status without a platform", frame);
       this.platforms = { ...this.platforms, [data.platform]: { up: !!data.up, detail: String(data.detail ?? "") } };
       effects.push({ kind: "platform", platform: data.platform, up: !!data.up });
     } else if (name === "screenpop" || name === "call.screenpop") {

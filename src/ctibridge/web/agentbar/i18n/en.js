@@ -34,6 +34,8 @@ export default {
   "state.agent.busy": "On a call",
   "state.agent.wrap_up": "Wrap-up",
 
+  "reason.login": "Just logged in",
+
   "state.call.initiated": "Calling…",
   "state.call.queued": "Queued",
   "state.call.alerting": "Incoming call",

@@ -34,6 +34,8 @@ export default {
   "state.agent.busy": "En communication",
   "state.agent.wrap_up": "Post-appel",
 
+  "reason.login": "Connexion",
+
   "state.call.initiated": "Appel en cours…",
   "state.call.queued": "En file d'attente",
   "state.call.alerting": "Appel entrant",

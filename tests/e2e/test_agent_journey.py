@@ -1,0 +1,159 @@
+"""An agent's calls, end to end: real hub, simulated customers, the bar in Chromium."""
+
+from __future__ import annotations
+
+from playwright.async_api import expect
+
+from .conftest import Bar, RunningHub, screenshot_path
+
+
+async def test_an_agent_answers_holds_consults_transfers_and_wraps_up(hub: RunningHub,
+                                                                       open_bar) -> None:
+    alice: Bar = await open_bar("alice")
+    await alice.agent_ready()
+    bob: Bar = await open_bar("bob")
+    await bob.agent_login()  # logged in but not ready: the customer call is Alice's
+
+    ref = hub.sim.customer_calls("support", number="+33612345678", name="Camille Petit",
+                                 attached={"customer_id": "C-1042", "reason": "billing"})
+    toast = alice.toast
+    await expect(toast).to_contain_text("Camille Petit")
+    await expect(toast).to_contain_text("+33 6 12 34 56 78")
+    await expect(toast.locator(".attached")).to_contain_text("C-1042")
+    await expect(toast.locator(".attached")).to_contain_text("billing")
+    answer = toast.get_by_role("button", name="Answer")
+    await expect(answer).to_be_focused()
+    await alice.page.screenshot(path=screenshot_path("ringing"))
+    await answer.click()
+
+    call = alice.card("Camille Petit")
+    await expect(call).to_have_attribute("data-state", "connected")
+    await expect(alice.toast).to_have_count(0)
+    await expect(alice.state).to_have_text("On a call")
+    await call.get_by_role("button", name="Hold").click()
+    await expect(call).to_have_attribute("data-state", "held")
+    await call.get_by_role("button", name="Retrieve").click()
+    await expect(call).to_have_attribute("data-state", "connected")
+
+    # Consult Bob: Alice's caller waits on hold while Bob answers.
+    await call.get_by_role("button", name="Transfer…").click()
+    await call.get_by_role("button", name="Bob Durand").click()
+    await call.get_by_role("button", name="Consult first").click()
+    await expect(call).to_have_attribute("data-state", "held")
+    await expect(bob.toast).to_contain_text("Alice Martin")
+    await bob.toast.get_by_role("button", name="Answer").click()
+    consult = alice.page.locator("ctib-call.is-consult")
+    await expect(consult).to_have_attribute("data-state", "connected")
+    await expect(call.locator(".badge")).to_contain_text("Bob Durand")
+    await alice.page.screenshot(path=screenshot_path("consultation"))
+
+    # Complete the transfer: the caller is Bob's now, Alice wraps up.
+    await consult.get_by_role("button", name="Complete transfer").click()
+    await expect(alice.page.locator("ctib-call")).to_have_count(0)
+    await expect(bob.card("Camille Petit")).to_have_attribute("data-state", "connected")
+    await expect(bob.page.locator("ctib-call")).to_have_count(1)  # the consultation is gone
+    wrap = alice.page.locator(".wrapup")
+    await expect(wrap).to_contain_text("Camille Petit")
+    await expect(alice.page.locator(".state")).to_have_attribute("data-status", "wrap_up")
+    await wrap.get_by_label("Outcome").select_option("escalated")
+    await wrap.get_by_label("Notes").fill("Passed to Bob for the refund")
+    await alice.page.screenshot(path=screenshot_path("wrapup"))
+    await wrap.get_by_role("button", name="Save and go ready").click()
+    await expect(alice.page.locator(".state")).to_have_attribute("data-status", "ready")
+    await expect(wrap).to_be_hidden()
+    first = alice.page.locator(".recent-list li").first
+    await expect(first).to_contain_text("Camille Petit")
+    await expect(first).to_contain_text("Escalated")
+
+    # The customer hangs up on Bob, who wraps up in turn.
+    hub.sim.customer_hangs_up(ref)
+    await expect(bob.page.locator("ctib-call")).to_have_count(0)
+    bwrap = bob.page.locator(".wrapup")
+    await bwrap.get_by_label("Outcome").select_option("resolved")
+    await bwrap.get_by_role("button", name="Save and go ready").click()
+    await expect(bob.page.locator(".state")).to_have_attribute("data-status", "ready")
+
+    # The hub recorded both outcomes.
+    def outcomes() -> dict[str, str | None]:
+        return {i.agent_id: i.disposition
+                for a in ("alice", "bob") for i in hub.hub.interactions.recent(a)
+                if i.customer.number == "+33612345678"}
+
+    await hub.until(lambda: outcomes() == {"alice": "escalated", "bob": "resolved"},
+                    "both outcomes in the hub")
+    await alice.page.locator("ctibridge-bar").evaluate("el => document.activeElement.blur()")
+    await alice.page.screenshot(path=screenshot_path("idle"))
+
+
+async def test_a_blind_transfer_hands_the_call_over_at_once(hub: RunningHub, open_bar) -> None:
+    alice: Bar = await open_bar("alice")
+    bob: Bar = await open_bar("bob")
+    await alice.agent_ready()
+    await bob.agent_login()
+    hub.sim.customer_calls("sales", number="+41446681800", name="Lukas Meier")
+    await alice.toast.get_by_role("button", name="Answer").click()
+    call = alice.card("Lukas Meier")
+    await expect(call).to_have_attribute("data-state", "connected")
+
+    await call.get_by_role("button", name="Transfer…").click()
+    await call.get_by_label("Transfer to").fill("1002")
+    await call.get_by_role("button", name="Transfer now").click()
+    await expect(alice.page.locator("ctib-call")).to_have_count(0)
+    await expect(bob.toast).to_contain_text("Lukas Meier")
+    await expect(bob.toast).to_contain_text("+41 44 668 18 00")
+    await bob.toast.get_by_role("button", name="Answer").click()
+    await expect(bob.card("Lukas Meier")).to_have_attribute("data-state", "connected")
+    await expect(alice.page.locator(".wrapup")).to_contain_text("Lukas Meier")
+
+
+async def test_a_caller_who_hangs_up_while_ringing_leaves_a_missed_call(hub: RunningHub,
+                                                                         open_bar) -> None:
+    alice: Bar = await open_bar("alice")
+    await alice.agent_ready()
+    ref = hub.sim.customer_calls("support", number="+33145678901", name="Jean Dupont")
+    await expect(alice.toast).to_contain_text("Jean Dupont")
+    hub.sim.customer_hangs_up(ref)
+    await expect(alice.toast).to_have_count(0)
+    await expect(alice.page.locator("ctib-call")).to_have_count(0)
+    missed = alice.page.locator(".recent-list li.missed")
+    await expect(missed).to_contain_text("Jean Dupont")
+    await expect(missed).to_contain_text("Missed")
+    await expect(alice.page.locator(".wrapup")).to_be_hidden()
+    await expect(alice.page.locator(".state")).to_have_attribute("data-status", "ready")
+
+    # Call back from the recent calls.
+    hub.sim.set_outcome("+33145678901", "answer")
+    await missed.get_by_role("button", name="Call back Jean Dupont").click()
+    back = alice.page.locator(".calls ctib-call")
+    await expect(back).to_contain_text("+33 1 45 67 89 01")
+    await expect(back).to_have_attribute("data-state", "connected")
+    await back.get_by_role("button", name="Hang up").click()
+    await expect(alice.page.locator("ctib-call")).to_have_count(0)
+
+
+async def test_two_calls_at_once_one_held(hub: RunningHub, open_bar) -> None:
+    alice: Bar = await open_bar("alice")
+    carol: Bar = await open_bar("carol")
+    await alice.agent_ready()
+    await carol.agent_login()
+    hub.sim.customer_calls("support", number="+33612345678", name="Camille Petit")
+    await alice.toast.get_by_role("button", name="Answer").click()
+    first = alice.card("Camille Petit")
+    await expect(first).to_have_attribute("data-state", "connected")
+
+    # Carol calls Alice's extension while Alice talks: answering holds the first call.
+    await carol.page.locator("#ctib-dial").fill("1001")
+    await carol.page.get_by_role("button", name="Call", exact=True).click()
+    await expect(alice.toast).to_contain_text("Carol")
+    await alice.toast.get_by_role("button", name="Answer").click()
+    second = alice.card("Carol")
+    await expect(second).to_have_attribute("data-state", "connected")
+    await expect(first).to_have_attribute("data-state", "held")
+    # Retrieving the first holds the second.
+    await first.get_by_role("button", name="Retrieve").click()
+    await expect(first).to_have_attribute("data-state", "connected")
+    await expect(second).to_have_attribute("data-state", "held")
+    await second.get_by_role("button", name="Hang up").click()
+    await expect(alice.card()).to_have_count(1)
+    await first.get_by_role("button", name="Hang up").click()
+    await expect(alice.card()).to_have_count(0)

@@ -1,0 +1,206 @@
+"""Hostile and stale input: markup in caller data, bad socket frames, bad host messages."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from playwright.async_api import expect
+
+from .conftest import Bar, Browsers, RunningHub
+
+EVIL_NAME = '<img src=x onerror="window.__pwned=1"><b>Eve</b>'
+EVIL_NOTE = "<script>window.__pwned=2</script>"
+
+
+async def test_markup_in_caller_data_is_shown_as_text(hub: RunningHub, open_bar) -> None:
+    alice: Bar = await open_bar("alice")
+    await alice.agent_ready()
+    hub.sim.customer_calls("support", number="+33612345678", name=EVIL_NAME,
+                           attached={"note": EVIL_NOTE, "<i>key</i>": "v"})
+    toast = alice.toast
+    await expect(toast.locator(".name")).to_have_text(EVIL_NAME)
+    await expect(toast.locator(".attached")).to_contain_text(EVIL_NOTE)
+    await expect(toast.locator(".attached")).to_contain_text("<i>key</i>")
+    assert await alice.page.locator("ctibridge-bar img, ctibridge-bar b, ctibridge-bar script, "
+                                    "ctibridge-bar i").count() == 0
+    await toast.get_by_role("button", name="Answer").click()
+    await expect(alice.card()).to_have_attribute("data-state", "connected")
+    await alice.card().get_by_role("button", name="Hang up").click()
+    await expect(alice.page.locator(".wrapup")).to_contain_text(EVIL_NAME)
+    assert await alice.page.evaluate("() => window.__pwned") is None
+
+
+async def test_malformed_socket_frames_are_ignored_and_logged(hub: RunningHub,
+                                                              browsers: Browsers) -> None:
+    page = await browsers.page(name="alice")
+    sockets: list[Any] = []
+
+    def relay(ws: Any) -> None:
+        sockets.append(ws)
+        ws.connect_to_server()  # a transparent proxy; the test injects frames into it
+
+    await page.route_web_socket(re.compile(r".*/ws\?ticket=.*"), relay)
+    bar = await Bar(page, hub).open("alice")
+    await bar.agent_ready()
+    ws = sockets[-1]
+    for frame in [
+        "this is not JSON <b>",
+        "[1, 2, 3]",
+        json.dumps({"no": "type"}),
+        json.dumps({"type": "event", "seq": "x", "name": "call.offered", "data": {}}),
+        json.dumps({"type": "event", "seq": 10_000, "name": "call.offered",
+                    "data": {"call": {"call_id": {"$gt": ""}, "connections": "all"}}}),
+        json.dumps({"type": "ack", "id": "not-ours", "result": {}}),
+        json.dumps({"type": "surprise", "html": "<img src=x onerror=window.__pwned=1>"}),
+    ]:
+        ws.send(frame)
+    await expect(page.locator(".state")).to_have_attribute("data-status", "ready")
+    log = "\n".join(browsers.log_of(page))
+    await _until(lambda: log_count(browsers, page, "ignored") >= 6, page)
+    assert "warning" in log or "ignored" in "\n".join(browsers.log_of(page))
+    # Still working: a real call rings and is answered.
+    hub.sim.customer_calls("support", number="+33612345678", name="Camille Petit")
+    await bar.toast.get_by_role("button", name="Answer").click()
+    await expect(bar.card("Camille Petit")).to_have_attribute("data-state", "connected")
+    assert await page.evaluate("() => window.__pwned") is None
+
+
+def log_count(browsers: Browsers, page: Any, word: str) -> int:
+    return sum(1 for line in browsers.log_of(page) if word in line)
+
+
+async def _until(pred: Any, page: Any) -> None:
+    for _ in range(100):
+        if pred():
+            return
+        await page.wait_for_timeout(50)
+    raise AssertionError("condition never met")
+
+
+async def test_a_command_on_a_call_that_ended_meanwhile_tells_the_agent(
+    hub: RunningHub, browsers: Browsers
+) -> None:
+    """A bar that missed the end of a call (events lost) finds out when it acts."""
+    page = await browsers.page(name="alice", locale="fr-FR")
+    blackout = {"on": False}
+
+    def relay(ws: Any) -> None:
+        server = ws.connect_to_server()
+
+        def from_hub(message: str | bytes) -> None:
+            if blackout["on"] and isinstance(message, str) and '"type":"event"' in message:
+                return  # lost on the way
+            ws.send(message)
+
+        server.on_message(from_hub)
+
+    await page.route_web_socket(re.compile(r".*/ws\?ticket=.*"), relay)
+    bar = await Bar(page, hub).open("alice")
+    await bar.agent_ready()
+    ref = hub.sim.customer_calls("support", number="+33612345678", name="Camille Petit")
+    await expect(bar.toast).to_contain_text("Camille Petit")
+    blackout["on"] = True
+    hub.sim.customer_hangs_up(ref)
+    await hub.until(lambda: not hub.hub.agents["alice"].calls, "the call to end in the hub")
+    await expect(bar.toast).to_contain_text("Camille Petit")  # stale: it never heard
+    await bar.toast.get_by_role("button", name="Décrocher").click()
+    await expect(page.locator(".banner.error")).to_contain_text("Cet appel est déjà terminé.")
+    await expect(bar.toast).to_have_count(0)
+
+
+HOST_PAGE = """<!doctype html><html><head><title>CRM</title></head><body>
+<h1>CRM</h1>
+<script>
+  window.got = [];
+  addEventListener("message", (e) => { window.got.push({origin: e.origin, data: e.data}); });
+</script>
+<iframe id="bar" src="{bar}" style="width:360px;height:760px;border:0"></iframe>
+</body></html>"""
+
+
+async def _host(browsers: Browsers, hub: RunningHub, origin: str, name: str) -> tuple[Any, Any]:
+    ctx = await browsers.context(width=420)
+    page = await ctx.new_page()
+    browsers.watch(page, name)
+    html = HOST_PAGE.replace("{bar}", hub.bar_url("alice"))
+    await page.route(f"{origin}/**", lambda route: route.fulfill(content_type="text/html",
+                                                                 body=html))
+    await page.goto(f"{origin}/crm.html")
+    frame = page.frame_locator("#bar")
+    await expect(frame.locator(".conn")).to_have_attribute("data-status", "online")
+    return page, frame
+
+
+async def _got(page: Any, kind: str, timeout: float = 8000) -> list[dict[str, Any]]:
+    await page.wait_for_function(
+        "(t) => window.got.some((m) => m.data && m.data.source === 'ctibridge' && m.data.type === t)",
+        arg=kind, timeout=timeout)
+    return [m for m in await page.evaluate("() => window.got")
+            if isinstance(m["data"], dict) and m["data"].get("type") == kind]
+
+
+async def test_an_allowed_crm_gets_events_and_can_dial(start_hub, browsers: Browsers) -> None:
+    hub: RunningHub = await start_hub(server={"allowed_origins": ["http://crm.test"]})
+    page, frame = await _host(browsers, hub, "http://crm.test", "crm")
+    await frame.get_by_role("button", name="Agent log in").click()
+    await frame.get_by_role("button", name="Ready", exact=True).click()
+    states = await _got(page, "agent.state")
+    assert states[-1]["origin"] == hub.url
+    assert {"agent_id", "status", "reason", "since"} <= set(states[-1]["data"]["data"])
+
+    hub.sim.customer_calls("support", number="+33612345678", name="Camille Petit",
+                           attached={"customer_id": "C-1042"})
+    [pop] = await _got(page, "screenpop")
+    assert pop["data"]["data"]["number"] == "+33612345678"
+    assert pop["data"]["data"]["attached"] == {"customer_id": "C-1042"}
+    [offered] = await _got(page, "call.offered")
+    call_id = offered["data"]["data"]["call_id"]
+    await frame.get_by_role("button", name="Answer").click()
+    [answered] = await _got(page, "call.answered")
+    assert answered["data"]["data"]["call_id"] == call_id
+    await frame.locator(".calls ctib-call").get_by_role("button", name="Hang up").click()
+    [ended] = await _got(page, "call.ended")
+    assert ended["data"]["data"]["call_id"] == call_id
+    await frame.get_by_role("button", name="Save and go ready").wait_for()
+    await frame.locator("#ctib-disposition").select_option("resolved")
+    await frame.get_by_role("button", name="Save and go ready").click()
+
+    # Click-to-dial from the CRM.
+    hub.sim.set_outcome("+33240000000", "answer")
+    await page.evaluate(f"""() => document.getElementById('bar').contentWindow.postMessage(
+        {{target: 'ctibridge', type: 'dial', number: '+33 2 40 00 00 00', id: 'd1'}}, '{hub.url}')""")
+    [result] = await _got(page, "command.result")
+    assert result["data"]["data"]["id"] == "d1"
+    assert result["data"]["data"]["ok"] is True, result
+    await expect(frame.locator(".calls ctib-call")).to_contain_text("+33 2 40 00 00 00")
+    # A malformed command is ignored (no answer, a console warning).
+    await page.evaluate(f"""() => document.getElementById('bar').contentWindow.postMessage(
+        {{target: 'ctibridge', type: 'dial', number: '<img src=x>', id: 'd2'}}, '{hub.url}')""")
+    await page.evaluate(f"""() => document.getElementById('bar').contentWindow.postMessage(
+        {{target: 'ctibridge', type: 'set_state', status: 'ready', id: 'd3'}}, '{hub.url}')""")
+    results = await _got(page, "command.result")
+    await page.wait_for_function("() => window.got.filter(m => m.data.type === 'command.result').length >= 2")
+    results = await _got(page, "command.result")
+    assert [r["data"]["data"]["id"] for r in results] == ["d1", "d3"]
+
+
+async def test_a_page_from_another_origin_gets_nothing_and_commands_nothing(
+    start_hub, browsers: Browsers
+) -> None:
+    hub: RunningHub = await start_hub(server={"allowed_origins": ["http://crm.test"]})
+    page, frame = await _host(browsers, hub, "http://evil.test", "evil")
+    await frame.get_by_role("button", name="Agent log in").click()
+    await expect(frame.locator(".state")).to_have_attribute("data-status", "not_ready")
+    await page.evaluate(f"""() => document.getElementById('bar').contentWindow.postMessage(
+        {{target: 'ctibridge', type: 'set_state', status: 'ready', id: 'x'}}, '{hub.url}')""")
+    hub.sim.customer_calls("support", number="+33612345678", name="Camille Petit")
+    # Not ready: the call is not offered to Alice; and the command was refused.
+    await page.wait_for_timeout(500)  # let a (wrong) delivery happen if it were to
+    await expect(frame.locator(".state")).to_have_attribute("data-status", "not_ready")
+    got = await page.evaluate("() => window.got")
+    assert not [m for m in got if isinstance(m["data"], dict) and m["data"].get("source") == "ctibridge"]
+    bar_page = next(p for label, p in browsers.pages if label == "evil")
+    frame_logs = "\n".join(browsers.log_of(bar_page))
+    assert "not in embed_origins" in frame_logs
