@@ -64,6 +64,7 @@ export class AgentBar extends HTMLElement {
     if (!stored) {
       this.applyLanguage(detectLanguage({ stored: null, languages: navigator.languages ?? [navigator.language],
         fallback: this.config.default_language }), false);
+      this.build();
     }
 
     const wanted = new URLSearchParams(location.search).get("user");
@@ -493,11 +494,16 @@ export class AgentBar extends HTMLElement {
     this.callsSec.hidden = others.length === 0;
   }
 
-  focusSomething() {
+  /** The focused call went away: focus the next thing the agent will want. */
+  async focusSomething() {
     const card = this.callsSec.querySelector("ctib-call") ?? this.toasts.querySelector("ctib-call");
     if (card) { card.focusPrimary(); return; }
+    // The wrap-up form follows the end of an answered call within a moment.
+    await this.until(() => this.store.pendingWrapUps().length > 0, 1500);
+    if (this.contains(document.activeElement) && document.activeElement.offsetParent !== null) return;
     const sel = this.wrapSec.hidden ? null : this.wrapSec.querySelector("select");
-    (sel ?? this.readyBtn)?.focus();
+    const ready = this.readyBtn && !this.readyBtn.hidden ? this.readyBtn : null;
+    (sel ?? ready ?? this.dialInput)?.focus();
   }
 
   renderWrapUp() {

@@ -199,6 +199,7 @@ export class CallCard extends HTMLElement {
     e.attached.hidden = entries.length === 0;
 
     // Which buttons, and whether they may be used.
+    const focused = this.contains(document.activeElement) ? document.activeElement : null;
     const show = (el, yes) => { el.hidden = !yes; };
     const isConsultOfMine = !!parent;
     show(e.answer, state === "alerting");
@@ -215,6 +216,7 @@ export class CallCard extends HTMLElement {
       if (!e.keypad.hidden) this.toggle("keypad", false);
       if (!e.transferPanel.hidden) this.toggle("transfer", false);
     }
+    if (focused && (focused.hidden || focused.closest("[hidden]"))) this.focusPrimary();
     setText(e.mute, this.muted ? t("action.unmute") : t("action.mute"));
     e.mute.setAttribute("aria-pressed", String(this.muted));
 
@@ -258,10 +260,12 @@ export class CallCard extends HTMLElement {
     setText(this.els.timer, Number.isNaN(this.since) ? "" : formatDuration((now - this.since) / 1000));
   }
 
+  /** Focus the button the agent most likely wants next (never Hang up: Enter must not end a call). */
   focusPrimary() {
     const e = this.els;
-    const b = [e.answer, e.retrieve, e.hangup, e.cancel].find((x) => !x.hidden);
-    b?.focus();
+    if (!e) return;
+    const b = [e.answer, e.retrieve, e.complete, e.hold, e.keypadBtn].find((x) => !x.hidden);
+    (b ?? this.querySelector("button:not([hidden])"))?.focus();
   }
 }
 
