@@ -61,7 +61,7 @@ export class Attention {
     if (this.blinker) { this.blinkText = text; return; }
     this.baseTitle = this.doc.title;
     this.blinkText = text;
-    let on = false;
+    let on = true; // the blink text is shown first
     this.blinker = this.win.setInterval(() => {
       on = !on;
       this.doc.title = on ? this.blinkText : this.baseTitle;
