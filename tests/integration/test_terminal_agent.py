@@ -84,7 +84,6 @@ async def test_a_terminal_agent_takes_a_call_from_login_to_wrap_up(tmp_path: Pat
                 except TimeoutError:
                     proc.kill()
                     await proc.wait()
-        rows = await h.hub.store.interactions.list(agent_id="bob") if h.hub.store else []
         await h.hub._flush()
         rows = await h.hub.store.interactions.list(agent_id="bob")
         assert rows and rows[0].disposition == "resolved" and rows[0].notes == "all good"
