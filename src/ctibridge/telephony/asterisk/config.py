@@ -1,0 +1,169 @@
+"""Options of the Asterisk connector (``telephony[].options`` in the YAML file).
+
+Example::
+
+    telephony:
+      - name: pbx
+        type: asterisk
+        options:
+          host: 10.0.0.5
+          port: 5038
+          username: ctibridge
+          secret: "${AMI_SECRET}"          # or CTIBRIDGE_TELEPHONY__... env
+          queues: [support, sales]
+          region: FR                        # national numbers -> E.164
+          variables: [CUSTOMER_ID, ACCOUNT, IVR_CHOICE]
+          agents:
+            "6001": {interface: PJSIP/6001, name: Agent 6001}
+            "6002": {interface: Local/6002@agents, dial: Local/6002@agents-phone,
+                     state_interface: "Custom:6002"}
+
+The keys of ``agents`` are the ctibridge extensions (``agents[].extension``).
+Errors are raised as :class:`ConfigError` naming the field.
+"""
+
+from __future__ import annotations
+
+import ssl
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ...model.errors import ConfigError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AgentInterface(_Strict):
+    """How one ctibridge extension appears on Asterisk."""
+
+    interface: str = Field(min_length=3, description="queue member interface, e.g. PJSIP/6001")
+    dial: str | None = Field(None, description="what Originate calls for click-to-call "
+                             "(default: the interface)")
+    state_interface: str | None = None
+    name: str | None = Field(None, description="MemberName in the queues")
+    queues: list[str] | None = Field(None, description="queues of this agent (default: all)")
+    aliases: list[str] = Field(default_factory=list,
+                               description="other device names of this agent's phones")
+
+    @field_validator("interface", "dial")
+    @classmethod
+    def _tech_slash(cls, v: str | None) -> str | None:
+        if v is not None and ("/" not in v or v.startswith("/") or v.endswith("/")):
+            raise ValueError(f"{v!r} is not an Asterisk interface (Technology/resource, "
+                             "e.g. PJSIP/6001 or Local/6001@agents)")
+        return v
+
+    @property
+    def dial_string(self) -> str:
+        return self.dial or self.interface
+
+    def devices(self) -> set[str]:
+        out = {self.interface, self.dial_string, *self.aliases}
+        return {d for d in out if d}
+
+
+class AriOptions(_Strict):
+    """ARI (REST) access: enables hold, answer and conference."""
+
+    url: str = Field(pattern=r"^https?://", description="e.g. http://10.0.0.5:8088/ari")
+    username: str
+    password: str
+    app: str = "ctibridge"
+
+
+class AsteriskOptions(_Strict):
+    host: str = Field(min_length=1)
+    port: int | None = Field(None, ge=1, le=65535)
+    username: str = Field(min_length=1)
+    secret: str = Field(min_length=1)
+    auth: Literal["plain", "md5"] = "plain"
+    tls: bool = False
+    tls_verify: bool = True
+    tls_ca: str | None = None
+    queues: list[str] = Field(default_factory=list,
+                              description="queues whose callers and members ctibridge follows "
+                              "(empty: all)")
+    agents: dict[str, AgentInterface] = Field(default_factory=dict)
+    variables: list[str] = Field(
+        default_factory=lambda: ["CUSTOMER_ID", "ACCOUNT", "IVR_CHOICE", "CTI_DATA"],
+        description="channel variables copied onto the call's attached data")
+    region: str | None = Field(None, pattern=r"^[A-Z]{2}$",
+                               description="default region for national numbers (E.164)")
+    originate_context: str = "from-internal"
+    transfer_context: str = "from-internal"
+    originate_timeout: float = Field(30.0, gt=0, le=300)
+    caller_id: str | None = Field(None, description="CallerID for click-to-call "
+                                  "(default: the agent's name and extension)")
+    timeout: float = Field(10.0, gt=0, le=120, description="seconds to wait for an answer")
+    ping_interval: float = Field(20.0, ge=0, le=600)
+    reconnect_min: float = Field(1.0, gt=0, le=60)
+    reconnect_max: float = Field(30.0, gt=0, le=3600)
+    max_backlog: int = Field(50_000, ge=100)
+    ari: AriOptions | None = None
+
+    @field_validator("agents")
+    @classmethod
+    def _extensions(cls, v: dict[str, AgentInterface]) -> dict[str, AgentInterface]:
+        seen: dict[str, str] = {}
+        for ext, a in v.items():
+            if not ext or len(ext) > 32:
+                raise ValueError(f"agent extension {ext!r} must have 1 to 32 characters")
+            for dev in a.devices():
+                if dev in seen and seen[dev] != ext:
+                    raise ValueError(f"device {dev} is given to both {seen[dev]} and {ext}")
+                seen[dev] = ext
+        return v
+
+    @field_validator("variables")
+    @classmethod
+    def _vars(cls, v: list[str]) -> list[str]:
+        for name in v:
+            if not name or not name.replace("_", "").isalnum():
+                raise ValueError(f"{name!r} is not a channel variable name")
+        return [n.lstrip("_") for n in v]
+
+    @model_validator(mode="after")
+    def _backoff(self) -> AsteriskOptions:
+        if self.reconnect_max < self.reconnect_min:
+            raise ValueError("reconnect_max must be at least reconnect_min")
+        if self.tls_ca is not None and not Path(self.tls_ca).is_file():
+            raise ValueError(f"tls_ca: no file {self.tls_ca}")
+        return self
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or (5039 if self.tls else 5038)
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        if not self.tls:
+            return None
+        ctx = ssl.create_default_context(cafile=self.tls_ca)
+        if not self.tls_verify:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+
+
+def parse_options(name: str, options: dict[str, Any]) -> AsteriskOptions:
+    """Validate ``options``; raise ConfigError listing each field that is wrong."""
+    try:
+        return AsteriskOptions.model_validate(options)
+    except ValidationError as exc:
+        lines = []
+        for e in exc.errors():
+            loc = ".".join(str(p) for p in e["loc"]) or "(options)"
+            got = e.get("input")
+            shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+            if loc in ("secret", "ari.password"):
+                shown = ""
+            lines.append(f"  - telephony {name!r} options.{loc}: {e['msg']}{shown}")
+        raise ConfigError(
+            f"telephony {name!r} (asterisk) has {exc.error_count()} error(s):\n" + "\n".join(lines),
+            code="config-invalid",
+            errors=[{"field": "options." + ".".join(str(p) for p in e["loc"]),
+                     "message": e["msg"]} for e in exc.errors()],
+        ) from None
