@@ -366,8 +366,8 @@ class Normalizer:
                                          to_device=target))
         return self._out
 
-    def agent_channel(self, ref: str, device: str) -> str | None:
-        """The channel to act on for ``device`` in call ``ref`` (bridged one first)."""
+    def agent_chan(self, ref: str, device: str) -> Chan | None:
+        """The channel to act on for ``device`` in call ``ref`` (the bridged one first)."""
         conv = self.convs.get(ref)
         if conv is None:
             return None
@@ -379,22 +379,32 @@ class Normalizer:
             live = leg.live()
             for c in live:
                 if c.bridge and self._bridge_has_other(c):
-                    return c.name
+                    return c
             for c in live:
                 if c.bridge:
-                    return c.name
+                    return c
             if live:
-                return live[0].name
+                return live[0]
         return None
 
-    def customer_channel(self, ref: str, device: str | None = None) -> str | None:
+    def peer_chan(self, ref: str, device: str) -> Chan | None:
+        """Who ``device`` talks to in ``ref``: the other leg in its bridge, else the customer."""
+        mine = self.agent_chan(ref, device)
+        if mine is not None and mine.bridge:
+            for uid in self.bridges.get(mine.bridge, ()):
+                other = self.channels.get(uid)
+                if other is not None and other.alive and other.leg is not mine.leg:
+                    return other
+        return self.customer_chan(ref, device)
+
+    def customer_chan(self, ref: str, device: str | None = None) -> Chan | None:
         """The customer's channel in ``ref`` (the one bridged with ``device`` first)."""
         conv = self.convs.get(ref)
         if conv is None:
             return None
         call = conv.call
-        mine = self.agent_channel(ref, device) if device else None
-        bridge = self.by_name[mine].bridge if mine and mine in self.by_name else None
+        mine = self.agent_chan(ref, device) if device else None
+        bridge = mine.bridge if mine is not None else None
         others = [lg for lg in call.legs if lg.role in ("customer", "external") and lg.alive]
         if call.customer is not None and call.customer in others:
             others.remove(call.customer)
@@ -402,15 +412,19 @@ class Normalizer:
         for leg in others:
             for c in leg.live():
                 if bridge and c.bridge == bridge:
-                    return c.name
+                    return c
         for leg in others:
             live = leg.live()
             bridged = [c for c in live if c.bridge]
             if bridged:
-                return bridged[0].name
+                return bridged[0]
             if live:
-                return live[0].name
+                return live[0]
         return None
+
+    def devices_in(self, ref: str) -> dict[str, str]:
+        conv = self.convs.get(ref)
+        return {d: p.state for d, p in conv.parts.items()} if conv else {}
 
     def linkedid(self, ref: str) -> str | None:
         conv = self.convs.get(ref)

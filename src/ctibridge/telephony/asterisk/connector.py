@@ -1,0 +1,445 @@
+"""The Asterisk connector: AMI in, normalized events out, commands back.
+
+Lifecycle (one task, :meth:`AsteriskConnector._run`): connect and log in,
+emit ``PlatformStatus(up)``, resynchronize (``CoreShowChannels``,
+``QueueStatus``, ``Status``) and emit ``PlatformResynced``, then normalize
+events until the link drops; report ``PlatformStatus(down)`` with the reason,
+wait (exponential backoff with jitter) and start again. Events that arrive
+during a resync wait in the client's queue and are applied after the snapshot.
+
+Commands map onto AMI actions (see ``docs/connectors/asterisk.md``). Hold,
+answer and conference need ARI; without it those capabilities are off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import random
+import secrets
+from collections.abc import AsyncIterator
+from typing import Any
+
+import structlog
+
+from ...clock import Clock, SystemClock
+from ...model.agent import AgentStatus
+from ...model.errors import BadRequest, CapabilityMissing, PlatformError
+from ...model.events import CallDtmf, CallFailed, PlatformEvent, PlatformStatus
+from ..base import Capability, Health
+from .ami import (
+    DISCONNECTED,
+    OVERFLOW,
+    AmiAuthError,
+    AmiClient,
+    AmiConnectionError,
+    AmiError,
+    Message,
+)
+from .ari import AriClient
+from .config import AgentInterface, AsteriskOptions, parse_options
+from .normalizer import Normalizer
+
+log = structlog.get_logger("ctibridge.asterisk")
+
+BASE_CAPABILITIES = frozenset({
+    Capability.MAKE_CALL, Capability.HANGUP, Capability.BLIND_TRANSFER, Capability.CONSULT,
+    Capability.DTMF, Capability.AGENT_STATE,
+})
+ARI_CAPABILITIES = frozenset({Capability.HOLD, Capability.ANSWER, Capability.CONFERENCE})
+CONSULT_TIMEOUT = 15.0  # seconds for an Atxfer to show up as a consultation
+
+
+class AsteriskConnector:
+    """``telephony: [{type: asterisk, options: {...}}]`` — see :mod:`.config`."""
+
+    def __init__(self, name: str, options: AsteriskOptions, *, clock: Clock | None = None,
+                 ari: AriClient | None = None) -> None:
+        self.name = name
+        self.opts = options
+        self.clock = clock or SystemClock()
+        self.capabilities = BASE_CAPABILITIES | (ARI_CAPABILITIES if options.ari else frozenset())
+        self.normalizer = Normalizer(options, self.clock.now)
+        self.ari = ari or (AriClient(options.ari, timeout=options.timeout)
+                           if options.ari else None)
+        self._out: asyncio.Queue[PlatformEvent] = asyncio.Queue(maxsize=10_000)
+        self._client: AmiClient | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._health = Health(False, "not started")
+        self._stopping = False
+        self._reported_down = False
+        self._refs = itertools.count(1)
+        self._up = asyncio.Event()
+        self.connections = 0
+        self.banner: str | None = None
+
+    # ------------------------------------------------------------- factory
+
+    @classmethod
+    def from_options(cls, name: str, options: dict[str, Any], clock: Clock) -> AsteriskConnector:
+        return cls(name, parse_options(name, options), clock=clock)
+
+    @staticmethod
+    def validate_options(name: str, options: dict[str, Any]) -> None:
+        """Raise ConfigError naming each wrong field (for ``ctibridge config check``)."""
+        parse_options(name, options)
+
+    # ----------------------------------------------------------- lifecycle
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._stopping = False
+            self._task = asyncio.create_task(self._run(), name=f"asterisk-{self.name}")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        client = self._client
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await client.close(logoff=True)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+        for t in list(self._tasks):
+            t.cancel()
+        if self.ari is not None:
+            with contextlib.suppress(Exception):
+                await self.ari.close()
+        self._health = Health(False, "stopped")
+
+    async def events(self) -> AsyncIterator[PlatformEvent]:
+        while True:
+            yield await self._out.get()
+
+    def health(self) -> Health:
+        return self._health
+
+    async def wait_up(self) -> None:
+        """Wait until connected, logged in and resynchronized (tests, CLI)."""
+        await self._up.wait()
+
+    async def _emit(self, *events: PlatformEvent) -> None:
+        for ev in events:
+            await self._out.put(ev)
+
+    def _emit_now(self, *events: PlatformEvent) -> None:
+        for ev in events:
+            self._out.put_nowait(ev)
+
+    def _client_for(self) -> AmiClient:
+        return AmiClient(
+            self.opts.host, self.opts.effective_port, self.opts.username, self.opts.secret,
+            ssl_context=self.opts.ssl_context(), auth=self.opts.auth, timeout=self.opts.timeout,
+            ping_interval=self.opts.ping_interval, max_backlog=self.opts.max_backlog)
+
+    def _delay(self, attempt: int) -> float:
+        base = min(self.opts.reconnect_max, self.opts.reconnect_min * (2 ** min(attempt, 16)))
+        return random.uniform(base / 2, base)  # jitter: reconnecting bars don't stampede
+
+    async def _run(self) -> None:
+        attempt = 0
+        where = f"{self.opts.host}:{self.opts.effective_port}"
+        while not self._stopping:
+            client = self._client_for()
+            try:
+                banner = await client.connect()
+            except AmiConnectionError as exc:
+                delay = self._delay(attempt)
+                if isinstance(exc, AmiAuthError):
+                    delay = max(delay, min(self.opts.reconnect_max, 5 * self.opts.reconnect_min))
+                attempt += 1
+                detail = f"{exc}; retrying in {delay:.1f} s"
+                await self._down(detail)
+                await self.clock.sleep(delay)
+                continue
+            self._client = client
+            self.banner = banner.text
+            self.connections += 1
+            try:
+                await self._drain(client)
+                self._health = Health(True, f"connected to {banner.text} at {where}")
+                self._reported_down = False
+                await self._emit(PlatformStatus(at=self.clock.now(), up=True,
+                                                detail=self._health.detail))
+                await self._resync(client)
+                attempt = 0
+                self._up.set()
+                await self._pump(client)
+                reason = client.close_reason or "connection closed"
+            except (AmiConnectionError, AmiError) as exc:
+                reason = str(exc)
+            finally:
+                self._up.clear()
+                self._client = None
+                await client.close()
+            if self._stopping:
+                break
+            delay = self._delay(attempt)
+            attempt += 1
+            await self._down(f"{reason}; reconnecting in {delay:.1f} s")
+            await self.clock.sleep(delay)
+
+    async def _down(self, detail: str) -> None:
+        """Report the link down once per outage (each retry is only logged)."""
+        self._health = Health(False, detail)
+        log.warning("asterisk.down", platform=self.name, detail=detail)
+        if not self._reported_down:
+            self._reported_down = True
+            await self._emit(PlatformStatus(at=self.clock.now(), up=False, detail=detail))
+
+    async def _drain(self, client: AmiClient) -> None:
+        """Drop what arrived before the snapshot: the snapshot supersedes it."""
+        while not client.events.empty():
+            client.events.get_nowait()
+
+    async def _resync(self, client: AmiClient) -> None:
+        _, channels = await client.list_action("CoreShowChannels")
+        _, queue_items = await client.list_action("QueueStatus")
+        status_items: list[Message] = []
+        if channels:
+            _, status_items = await client.list_action("Status", AllVariables="true")
+        snapshot = self.normalizer.resync(channels, queue_items, status_items)
+        await self._emit(snapshot)
+        log.info("asterisk.resynced", platform=self.name, calls=len(snapshot.calls),
+                 agents=len(snapshot.agents))
+
+    async def _pump(self, client: AmiClient) -> None:
+        while True:
+            msg = await client.events.get()
+            if msg is DISCONNECTED:
+                return
+            if msg is OVERFLOW:
+                log.warning("asterisk.overflow_resync", platform=self.name)
+                await self._resync(client)
+                continue
+            try:
+                events = self.normalizer.feed(msg)
+            except Exception:  # one odd event must not take the link down
+                log.exception("asterisk.normalize_failed", platform=self.name, event=msg.name)
+                continue
+            for ev in events:
+                await self._out.put(ev)
+
+    # ------------------------------------------------------------- helpers
+
+    def _ami(self) -> AmiClient:
+        client = self._client
+        if client is None or not client.connected or not self._up.is_set():
+            raise PlatformError(
+                f"the Asterisk platform {self.name!r} is not connected "
+                f"({self._health.detail})", code="platform-down")
+        return client
+
+    def _agent(self, device: str) -> AgentInterface:
+        agent = self.opts.agents.get(device)
+        if agent is None:
+            raise BadRequest(
+                f"extension {device} is not mapped to an Asterisk interface on platform "
+                f"{self.name!r} (add it under options.agents)", code="unknown-device")
+        return agent
+
+    async def _act(self, what: str, action: str, *pairs: tuple[str, str],
+                   **headers: Any) -> Message:
+        client = self._ami()
+        try:
+            return await client.action(action, list(pairs), **headers)
+        except AmiError as exc:
+            raise PlatformError(f"Asterisk refused {what}: {exc.message}",
+                                code="platform-refused", action=action) from None
+        except AmiConnectionError as exc:
+            raise PlatformError(f"{what} failed: {exc}", code="platform-down") from None
+
+    def _channel(self, ref: str, device: str) -> str:
+        chan = self.normalizer.agent_chan(ref, device)
+        if chan is None:
+            raise PlatformError(f"extension {device} has no live channel in call {ref}",
+                                code="no-such-channel")
+        return chan.name
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ------------------------------------------------------------- commands
+
+    async def make_call(self, device: str, number: str, *,
+                        attached: dict[str, str] | None = None) -> str:
+        agent = self._agent(device)
+        client = self._ami()
+        ref = f"cti-{secrets.token_hex(6)}"
+        aid = client.next_action_id()
+        caller_id = self.opts.caller_id or f'"{agent.name or device}" <{device}>'
+        variables = [("Variable", f"CTIBRIDGE_REQUEST={ref}")]
+        for k, v in (attached or {}).items():
+            if k.replace("_", "").isalnum() and "\n" not in v and "\r" not in v:
+                variables.append(("Variable", f"CTI_{k.upper()}={v}"))
+        initiated = self.normalizer.expect_originate(
+            ref=ref, device=device, number=number, dial=agent.dial_string, action_id=aid)
+        # Announced before the action goes out, so that nothing about this call
+        # (an immediate OriginateResponse failure) can reach the hub first.
+        self._emit_now(initiated)
+        try:
+            await client.action(
+                "Originate", variables, action_id=aid, Channel=agent.dial_string,
+                Context=self.opts.originate_context, Exten=number, Priority=1,
+                CallerID=caller_id, Timeout=int(self.opts.originate_timeout * 1000),
+                Async="true", ChannelId=ref, OtherChannelId=f"{ref}-2")
+        except (AmiError, AmiConnectionError) as exc:
+            reason = exc.message if isinstance(exc, AmiError) else str(exc)
+            self.normalizer.originates = [p for p in self.normalizer.originates if p.ref != ref]
+            self._emit_now(CallFailed(ref=ref, at=self.clock.now(), device=device,
+                                      cause="failed"))
+            raise PlatformError(f"Asterisk could not dial {number} from {device}: {reason}",
+                                code="platform-refused") from None
+        return ref
+
+    async def answer(self, ref: str, device: str) -> None:
+        ari = self._need_ari(Capability.ANSWER)
+        chan = self.normalizer.agent_chan(ref, device)
+        if chan is None:
+            raise PlatformError(f"no ringing channel of {device} in call {ref}",
+                                code="no-such-channel")
+        await ari.answer(chan.uid)
+
+    async def hangup(self, ref: str, device: str) -> None:
+        chan = self._channel(ref, device)
+        await self._act(f"hanging up {device}", "Hangup", Channel=chan, Cause=16)
+
+    async def hold(self, ref: str, device: str) -> None:
+        ari = self._need_ari(Capability.HOLD)
+        peer = self.normalizer.peer_chan(ref, device)
+        if peer is None:
+            raise PlatformError(f"nobody to hold in call {ref}", code="no-such-channel")
+        await ari.hold(peer.uid)
+
+    async def retrieve(self, ref: str, device: str) -> None:
+        ari = self._need_ari(Capability.HOLD)
+        peer = self.normalizer.peer_chan(ref, device)
+        if peer is None:
+            raise PlatformError(f"nobody to retrieve in call {ref}", code="no-such-channel")
+        await ari.unhold(peer.uid)
+
+    async def blind_transfer(self, ref: str, device: str, target: str) -> None:
+        chan = self._channel(ref, device)
+        client = self._ami()
+        try:
+            await client.action("BlindTransfer", Channel=chan, Exten=target,
+                                Context=self.opts.transfer_context)
+            return
+        except AmiError as exc:
+            if "not exist" in exc.message.lower():
+                raise PlatformError(f"Asterisk refused the transfer: {exc.message}",
+                                    code="no-such-channel") from None
+            log.info("asterisk.blind_transfer_fallback", reason=exc.message)
+        except AmiConnectionError as exc:
+            raise PlatformError(f"transfer failed: {exc}", code="platform-down") from None
+        # BlindTransfer unavailable or refused (not bridged, old Asterisk): move
+        # the customer's channel with Redirect instead.
+        customer = self.normalizer.customer_chan(ref, device)
+        if customer is None:
+            raise PlatformError(f"no customer channel to transfer in call {ref}",
+                                code="no-such-channel")
+        await self._act("the transfer (Redirect)", "Redirect", Channel=customer.name,
+                        Exten=target, Context=self.opts.transfer_context, Priority=1)
+        self._emit_now(*self.normalizer.blind_transfer_done(ref, device, target))
+
+    async def consult(self, ref: str, device: str, target: str) -> str:
+        chan = self._channel(ref, device)
+        consult_ref = f"{ref}~x{next(self._refs)}"
+        initiated = self.normalizer.expect_consult(ref=ref, device=device,
+                                                   consult_ref=consult_ref, target=target)
+        self._emit_now(initiated)
+        try:
+            await self._act(f"consulting {target}", "Atxfer", Channel=chan, Exten=target,
+                            Context=self.opts.transfer_context)
+        except PlatformError:
+            self._emit_now(*self.normalizer.cancel_consult(consult_ref))
+            raise
+        self._spawn(self._consult_watch(consult_ref), f"consult-{consult_ref}")
+        return consult_ref
+
+    async def _consult_watch(self, consult_ref: str) -> None:
+        await self.clock.sleep(CONSULT_TIMEOUT)
+        if not self.normalizer.consult_started(consult_ref):
+            await self._emit(*self.normalizer.cancel_consult(consult_ref, "consult-failed"))
+
+    async def complete_transfer(self, ref: str, consult_ref: str, device: str) -> None:
+        if self.normalizer.linkedid(ref) != self.normalizer.linkedid(consult_ref):
+            raise PlatformError(
+                "this consultation was made from the phone; complete the transfer there",
+                code="platform-refused")
+        # With the bridge's attended transfer, the transferer hanging up completes it.
+        chan = self._channel(consult_ref, device)
+        await self._act("completing the transfer", "Hangup", Channel=chan, Cause=16)
+
+    async def conference(self, ref: str, consult_ref: str, device: str) -> None:
+        ari = self._need_ari(Capability.CONFERENCE)
+        chans = [self.normalizer.customer_chan(ref, device),
+                 self.normalizer.agent_chan(ref, device),
+                 self.normalizer.peer_chan(consult_ref, device)]
+        ids = [c.uid for c in chans if c is not None]
+        if len(set(ids)) < 3:
+            raise PlatformError("the three parties of the conference are not all up",
+                                code="no-such-channel")
+        await ari.conference(ids)
+
+    async def dtmf(self, ref: str, device: str, digits: str) -> None:
+        peer = self.normalizer.peer_chan(ref, device)
+        if peer is None:
+            raise PlatformError(f"nobody to send digits to in call {ref}",
+                                code="no-such-channel")
+        for digit in digits:
+            await self._act("sending DTMF", "PlayDTMF", Channel=peer.name, Digit=digit,
+                            Duration=120)
+        await self._emit(CallDtmf(ref=ref, at=self.clock.now(), device=device, digits=digits))
+
+    async def mute(self, ref: str, device: str, on: bool) -> None:
+        raise CapabilityMissing(f"the platform {self.name!r} cannot mute",
+                                capability=Capability.MUTE.value, platform=self.name)
+
+    def _need_ari(self, cap: Capability) -> AriClient:
+        if self.ari is None:
+            raise CapabilityMissing(
+                f"the platform {self.name!r} cannot {cap.value} without ARI "
+                "(configure options.ari)", capability=cap.value, platform=self.name)
+        return self.ari
+
+    async def set_agent_state(self, device: str, status: AgentStatus,
+                              reason: str | None = None) -> None:
+        """Logged out = not a member; ready = member, unpaused; not ready = paused(reason)."""
+        agent = self._agent(device)
+        queues = agent.queues or self.opts.queues
+        if not queues:
+            raise PlatformError(
+                f"no queue configured for {device} (options.queues or agents.{device}.queues)",
+                code="config-invalid")
+        members = self.normalizer.member_of(device)
+        iface = agent.interface
+        for queue in queues:
+            if status == AgentStatus.LOGGED_OUT:
+                try:
+                    await self._act(f"removing {device} from {queue}", "QueueRemove",
+                                    Queue=queue, Interface=iface)
+                except PlatformError as exc:
+                    if "not there" not in exc.message.lower():
+                        raise
+                continue
+            paused = status != AgentStatus.READY
+            if queue not in members:
+                try:
+                    await self._act(
+                        f"adding {device} to {queue}", "QueueAdd", Queue=queue, Interface=iface,
+                        Penalty=0, Paused=paused, Reason=reason if paused else None,
+                        MemberName=agent.name or device, StateInterface=agent.state_interface)
+                    continue
+                except PlatformError as exc:
+                    if "already there" not in exc.message.lower():
+                        raise
+            await self._act(f"{'pausing' if paused else 'unpausing'} {device} in {queue}",
+                            "QueuePause", Queue=queue, Interface=iface, Paused=paused,
+                            Reason=(reason or "") if paused else None)
