@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,19 +120,25 @@ def script_from(
 
 
 def login_script(*, events: bytes = b"", banner: bytes = b"Asterisk Call Manager/11.0.0\r\n",
-                 then_close: bool = False) -> Script:
-    """A minimal session: banner, Login accepted, FullyBooted, ``events``."""
+                 then_close: bool = False, gate: asyncio.Event | None = None) -> Script:
+    """A minimal session: banner, Login accepted, FullyBooted, then (after
+    ``gate``, if given) ``events``."""
     steps = [
         Step("send", banner),
-        Step("expect", sent=Sent(_msg(("Action", "Login")), b"")),
+        Step("expect", sent=Sent(_msg(("Action", "Login"), ("ActionID", "login")), b"")),
         Step("send", b"Response: Success\r\nActionID: login\r\nMessage: Authentication accepted"
                      b"\r\n\r\nEvent: FullyBooted\r\nPrivilege: system,all\r\nStatus: Fully Booted"
-                     b"\r\n\r\n" + events),
+                     b"\r\n\r\n"),
     ]
+    if gate is not None:
+        steps.append(Step("gate", gate=gate))
+    if events:
+        steps.append(Step("send", events))
     if then_close:
         steps.append(Step("close"))
     else:
-        steps.append(Step("expect", sent=Sent(_msg(("Action", "Logoff")), b"")))
+        logoff = Sent(_msg(("Action", "Logoff"), ("ActionID", "logoff")), b"")
+        steps.append(Step("expect", sent=logoff))
         steps.append(Step("send", b"Response: Goodbye\r\nActionID: logoff\r\n"
                                   b"Message: Thanks for all the fish.\r\n\r\n"))
         steps.append(Step("close"))
@@ -155,8 +162,11 @@ def parse_action(block: bytes) -> dict[str, str]:
 
 class FakeAmi:
     def __init__(self, scripts: list[Script], *, secret: str = "ctibridge-secret",
-                 members: list[Member] | None = None) -> None:
+                 members: list[Member] | None = None, fail: dict[str, str] | None = None,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         self.scripts = list(scripts)
+        self.fail = {k.lower(): v for k, v in (fail or {}).items()}  # action -> error text
+        self.ssl_context = ssl_context
         self.secret = secret
         self.members = members or []
         self.received: list[dict[str, str]] = []
@@ -168,7 +178,8 @@ class FakeAmi:
         self.port = 0
 
     async def __aenter__(self) -> FakeAmi:
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0,
+                                                  ssl=self.ssl_context)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -259,6 +270,9 @@ class Session:
             action = await self.actions.get()
             if action is None:
                 return False
+            if action.get("action", "").lower() in self.server.fail:
+                await self._default(action)
+                continue
             if action.get("action", "").lower() == want:
                 recorded = (sent.message.get("ActionID") or "").encode()
                 mine = action.get("actionid", "").encode()
@@ -296,7 +310,9 @@ class Session:
         name = action.get("action", "").lower()
         aid = action.get("actionid", "")
         out = b""
-        if name == "login":
+        if name in self.server.fail:
+            out = self._reply(action, "Response: Error", f"Message: {self.server.fail[name]}")
+        elif name == "login":
             key_ok = action.get("secret") == self.server.secret or action.get("key") == \
                 hashlib.md5((self.challenge + self.server.secret).encode()).hexdigest()
             if not key_ok:

@@ -388,10 +388,10 @@ class AmiClient:
     async def connect(self, *, boot_timeout: float = 5.0) -> Banner:
         """Open the socket, read the banner, log in, wait for FullyBooted."""
         try:
-            self._reader, self._writer = await asyncio.wait_for(
-                asyncio.open_connection(self.host, self.port, ssl=self.ssl_context,
-                                        server_hostname=self.host if self.ssl_context else None),
-                self.timeout)
+            async with asyncio.timeout(self.timeout):
+                self._reader, self._writer = await asyncio.open_connection(
+                    self.host, self.port, ssl=self.ssl_context,
+                    server_hostname=self.host if self.ssl_context else None)
         except TimeoutError:
             raise AmiTimeout(f"no answer from {self.host}:{self.port} within "
                              f"{self.timeout:g} s") from None
@@ -401,7 +401,8 @@ class AmiClient:
         banner_wait: asyncio.Future[Banner] = asyncio.get_running_loop().create_future()
         self._read_task = asyncio.create_task(self._read_loop(banner_wait), name="ami-reader")
         try:
-            self.banner = await asyncio.wait_for(banner_wait, self.timeout)
+            async with asyncio.timeout(self.timeout):
+                self.banner = await banner_wait
         except TimeoutError:
             await self.close()
             raise AmiTimeout(f"{self.host}:{self.port} sent no AMI banner within "
@@ -409,13 +410,18 @@ class AmiClient:
         except AmiConnectionError:
             await self.close()
             raise
+        if "call manager" not in self.banner.text.lower():
+            await self.close()
+            raise AmiConnectionError(f"{self.host}:{self.port} is not an AMI server "
+                                     f"(banner {self.banner.text[:60]!r})")
         try:
             await self._login()
         except BaseException:
             await self.close()
             raise
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._booted.wait(), boot_timeout)
+            async with asyncio.timeout(boot_timeout):
+                await self._booted.wait()
         if self.ping_interval > 0:
             self._ping_task = asyncio.create_task(self._ping_loop(), name="ami-ping")
         return self.banner
@@ -437,7 +443,7 @@ class AmiClient:
     async def close(self, *, logoff: bool = False) -> None:
         if logoff and self.connected:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.action("Logoff"), 2.0)
+                await self.action("Logoff", wait=2.0)
         for task in (self._ping_task, ):
             if task is not None:
                 task.cancel()
@@ -446,7 +452,8 @@ class AmiClient:
         if self._writer is not None:
             self._writer.close()
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._writer.wait_closed(), 2.0)
+                async with asyncio.timeout(2.0):
+                    await self._writer.wait_closed()
         if self._read_task is not None and self._read_task is not asyncio.current_task():
             self._read_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -580,7 +587,8 @@ class AmiClient:
         try:
             async with self._write_lock:
                 self._writer.write(data)
-                await asyncio.wait_for(self._writer.drain(), self.timeout)
+                async with asyncio.timeout(self.timeout):
+                    await self._writer.drain()
         except (OSError, TimeoutError) as exc:
             self._pending.pop(aid, None)
             raise AmiConnectionError(f"cannot send {action}: {exc}") from exc
@@ -593,7 +601,8 @@ class AmiClient:
         pairs = [*_headers, *((k, _fmt(v)) for k, v in headers.items() if v is not None)]
         aid, pending = await self.send(action, pairs, action_id=action_id)
         try:
-            resp = await asyncio.wait_for(pending.future, wait or self.timeout)
+            async with asyncio.timeout(wait or self.timeout):
+                resp = await pending.future
         except TimeoutError:
             self._pending.pop(aid, None)
             raise AmiTimeout(f"Asterisk did not answer {action} within "
@@ -611,11 +620,13 @@ class AmiClient:
         assert pending.complete is not None
         limit = wait or self.timeout
         try:
-            resp = await asyncio.wait_for(pending.future, limit)
+            async with asyncio.timeout(limit):
+                resp = await pending.future
             if resp.name.lower() == "error":
                 self._pending.pop(aid, None)
                 raise AmiError(action, resp.get("Message") or "error", resp)
-            items = await asyncio.wait_for(pending.complete, limit)
+            async with asyncio.timeout(limit):
+                items = await pending.complete
         except TimeoutError:
             self._pending.pop(aid, None)
             raise AmiTimeout(f"Asterisk did not finish {action} within {limit:g} s") from None

@@ -99,11 +99,10 @@ class AsteriskConnector:
         if client is not None:
             with contextlib.suppress(Exception):
                 await client.close(logoff=True)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        while task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait({task}, timeout=1.0)
         for t in list(self._tasks):
             t.cancel()
         if self.ari is not None:
@@ -156,6 +155,9 @@ class AsteriskConnector:
                 await self._down(detail)
                 await self.clock.sleep(delay)
                 continue
+            if self._stopping:
+                await client.close(logoff=True)
+                break
             self._client = client
             self.banner = banner.text
             self.connections += 1
