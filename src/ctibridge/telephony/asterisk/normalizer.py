@@ -1382,6 +1382,15 @@ class Normalizer:
         return PlatformResynced(at=self.now(), calls=tuple(snaps), agents=agents)
 
     def _snapshot(self, call: CallState, entries: dict[str, Message]) -> CallSnapshot | None:
+        # No LocalBridge in a snapshot: an agent's channels (both halves of a Local
+        # member, its phone) are recognized by device and make one leg.
+        by_device: dict[str, Leg] = {}
+        for leg in list(call.legs):
+            if leg.role == "agent" and leg.device:
+                if leg.device in by_device:
+                    self._merge(by_device[leg.device], leg)
+                else:
+                    by_device[leg.device] = leg
         chans = list(call.channels())
         queued = next((entries[c.uid] for c in chans if c.uid in entries), None)
         agent_chans = [c for c in chans if c.leg.role == "agent"]
