@@ -49,6 +49,34 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     return report
 
 
+def outliving(base: type) -> type:
+    """The simulator as a real PBX behaves: when the hub stops, its calls go on.
+
+    ``SimulatorConnector.stop()`` forgets every call; a PBX does not. This
+    subclass only closes the event stream, so that a hub started again with
+    the same instance resynchronizes onto the calls still in progress.
+    """
+
+    class PbxThatOutlivesTheHub(base):  # type: ignore[misc, valid-type]
+        async def stop(self) -> None:
+            self._started = False
+            self._queue.put_nowait(None)  # ends the stopping hub's event stream
+
+        async def start(self) -> None:
+            # The end-of-stream marker may still be queued if the old hub's
+            # consumer was cancelled before reading it: it must not end ours.
+            kept = []
+            while not self._queue.empty():
+                ev = self._queue.get_nowait()
+                if ev is not None:
+                    kept.append(ev)
+            for ev in kept:
+                self._queue.put_nowait(ev)
+            await super().start()
+
+    return PbxThatOutlivesTheHub
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -105,9 +133,9 @@ class RunningHub:
                 base[k] = {**base[k], **v} if isinstance(v, dict) and isinstance(base.get(k), dict) else v
             self.settings = Settings.load(None, **base)
         if self.sim is None:
-            self.sim = SimulatorConnector("sim", clock=clock, seed=7,
-                                          devices=["1001", "1002", "1003"],
-                                          ring_timeout=60.0, answer_delay=(0.2, 0.4))
+            self.sim = outliving(SimulatorConnector)(
+                "sim", clock=clock, seed=7, devices=["1001", "1002", "1003"],
+                ring_timeout=60.0, answer_delay=(0.2, 0.4))
         self.app = create_app(self.settings, connectors={"sim": self.sim}, clock=clock)
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, lifespan="on",
                                 log_config=None, access_log=False, ws_max_size=2**20)
@@ -121,11 +149,11 @@ class RunningHub:
 
     async def stop(self) -> None:
         if self._server is not None and self._task is not None:
-            self._server.should_exit = True
-            # Open WebSockets would keep a graceful shutdown waiting.
-            self._server.force_exit = True
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._task, 10)
+            self._server.should_exit = True  # closes the sockets (1012), then the lifespan
+            done, _ = await asyncio.wait({self._task}, timeout=10)
+            if not done:  # something hangs: do not let it hang the suite
+                self._server.force_exit = True
+                await asyncio.wait({self._task}, timeout=5)
         self._server = self._task = None
 
     async def restart(self) -> None:
@@ -150,11 +178,11 @@ class RunningHub:
 @pytest.fixture
 async def start_hub(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[RunningHub]]]:
     """``await start_hub(server={"allowed_origins": [...]})``: a hub with overrides."""
-    pytest.importorskip("ctibridge.telephony.simulator", reason="the simulator is not there yet")
     hubs: list[RunningHub] = []
 
     async def start(**overrides: Any) -> RunningHub:
-        h = RunningHub(tmp_path / f"hub{len(hubs)}", free_port(), overrides)
+        port = int(overrides.get("server", {}).get("port") or free_port())
+        h = RunningHub(tmp_path / f"hub{len(hubs)}", port, overrides)
         h.tmp.mkdir()
         await h.start()
         hubs.append(h)
@@ -168,6 +196,39 @@ async def start_hub(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Run
 @pytest.fixture
 async def hub(start_hub: Callable[..., Awaitable[RunningHub]]) -> RunningHub:
     return await start_hub()
+
+
+@pytest.fixture
+async def host_page() -> AsyncIterator[Callable[[str], Awaitable[str]]]:
+    """``origin = await host_page(html)``: a page on its own local origin (a CRM).
+
+    A real server on 127.0.0.1, because Chromium lets only a local page frame
+    a local address (Local Network Access), and a routed page counts as public.
+    """
+    servers: list[asyncio.Server] = []
+
+    async def serve(html: str) -> str:
+        body = html.encode()
+
+        async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(Exception):
+                while (await reader.readline()) not in (b"\r\n", b"\n", b""):
+                    pass
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
+                             b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
+                             + body)
+                await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(answer, "127.0.0.1", 0)
+        servers.append(server)
+        port = server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    yield serve
+    for server in servers:
+        server.close()
+        await server.wait_closed()
 
 
 # --------------------------------------------------------------------- the browser
@@ -273,7 +334,9 @@ class Bar:
 
     def card(self, text: str | None = None) -> Any:
         cards = self.page.locator(".calls ctib-call")
-        return cards.filter(has_text=text) if text else cards
+        if not text:
+            return cards
+        return cards.filter(has=self.page.locator(".call-title, .number", has_text=text))
 
     async def open(self, user: str, **params: str) -> Bar:
         from playwright.async_api import expect

@@ -8,7 +8,7 @@ from typing import Any
 
 from playwright.async_api import expect
 
-from .conftest import Bar, Browsers, RunningHub
+from .conftest import Bar, Browsers, RunningHub, free_port
 
 EVIL_NAME = '<img src=x onerror="window.__pwned=1"><b>Eve</b>'
 EVIL_NOTE = "<script>window.__pwned=2</script>"
@@ -120,13 +120,18 @@ HOST_PAGE = """<!doctype html><html><head><title>CRM</title></head><body>
 </body></html>"""
 
 
+async def _got(page: Any, kind: str, timeout: float = 8000) -> list[dict[str, Any]]:
+    await page.wait_for_function(
+        "(t) => window.got.some((m) => m.data && m.data.source === 'ctibridge' && m.data.type === t)",
+        arg=kind, timeout=timeout)
+    return [m for m in await page.evaluate("() => window.got")
+            if isinstance(m["data"], dict) and m["data"].get("type") == kind]
+
+
 async def _host(browsers: Browsers, hub: RunningHub, origin: str, name: str) -> tuple[Any, Any]:
     ctx = await browsers.context(width=420)
     page = await ctx.new_page()
     browsers.watch(page, name)
-    html = HOST_PAGE.replace("{bar}", hub.bar_url("alice"))
-    await page.route(f"{origin}/**", lambda route: route.fulfill(content_type="text/html",
-                                                                 body=html))
     await page.goto(f"{origin}/crm.html")
     frame = page.frame_locator("#bar")
     await expect(frame.locator(".conn")).to_have_attribute("data-status", "online")
@@ -141,9 +146,28 @@ async def _got(page: Any, kind: str, timeout: float = 8000) -> list[dict[str, An
             if isinstance(m["data"], dict) and m["data"].get("type") == kind]
 
 
-async def test_an_allowed_crm_gets_events_and_can_dial(start_hub, browsers: Browsers) -> None:
-    hub: RunningHub = await start_hub(server={"allowed_origins": ["http://crm.test"]})
-    page, frame = await _host(browsers, hub, "http://crm.test", "crm")
+# The host pages are served by Playwright's router under "localhost" (another
+# origin than the hub's 127.0.0.1, and a local one: Chromium refuses a public
+# page framing a loopback address).
+CRM = f"http://localhost:{free_port()}"
+EVIL = f"http://localhost:{free_port()}"
+
+
+async def _crm_and_hub(start_hub: Any, host_page: Any, *, allowed: bool) -> tuple[RunningHub, str]:
+    port = free_port()
+    bar = f"http://127.0.0.1:{port}/agentbar/?user=alice"
+    crm = await host_page(HOST_PAGE.replace("{bar}", bar))
+    hub = await start_hub(server={"port": port, "allowed_origins": [crm] if allowed else
+                                  ["http://crm.example"]})
+    hub_url = hub.url
+    assert hub_url.endswith(str(port))
+    return hub, crm
+
+
+async def test_an_allowed_crm_gets_events_and_can_dial(start_hub, host_page,
+                                                       browsers: Browsers) -> None:
+    hub, crm = await _crm_and_hub(start_hub, host_page, allowed=True)
+    page, frame = await _host(browsers, hub, crm, "crm")
     await frame.get_by_role("button", name="Agent log in").click()
     await frame.get_by_role("button", name="Ready", exact=True).click()
     states = await _got(page, "agent.state")
@@ -187,10 +211,10 @@ async def test_an_allowed_crm_gets_events_and_can_dial(start_hub, browsers: Brow
 
 
 async def test_a_page_from_another_origin_gets_nothing_and_commands_nothing(
-    start_hub, browsers: Browsers
+    start_hub, host_page, browsers: Browsers
 ) -> None:
-    hub: RunningHub = await start_hub(server={"allowed_origins": ["http://crm.test"]})
-    page, frame = await _host(browsers, hub, "http://evil.test", "evil")
+    hub, evil = await _crm_and_hub(start_hub, host_page, allowed=False)
+    page, frame = await _host(browsers, hub, evil, "evil")
     await frame.get_by_role("button", name="Agent log in").click()
     await expect(frame.locator(".state")).to_have_attribute("data-status", "not_ready")
     await page.evaluate(f"""() => document.getElementById('bar').contentWindow.postMessage(

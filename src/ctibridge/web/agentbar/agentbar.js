@@ -3,7 +3,7 @@
 // commands into protocol commands (docs/protocol/agent-websocket.md).
 
 import { Attention } from "./attention.js";
-import { CallCard, partyText } from "./call-card.js";
+import { CallCard, otherParty, partyText } from "./call-card.js";
 import { HubClient, HubError } from "./connection.js";
 import { enable, fill, h, isEnabled, onActivate, setText } from "./dom.js";
 import { Embed } from "./embed.js";
@@ -346,7 +346,7 @@ export class AgentBar extends HTMLElement {
       queue: call.queue ?? null, attached: call.attached ?? {}, consult_of: call.consult_of ?? null,
     });
     if (fx.kind === "offered") {
-      const p = partyText(fx.call.customer);
+      const p = partyText(otherParty(fx.call, this.store));
       this.say(t(fx.call.consult_of ? "announce.consult" : "announce.offered", { name: p.title }), true);
       this.embed.post("call.offered", callData(fx.call));
       if (!fx.call.consult_of && fx.call.direction !== "internal") {
@@ -389,7 +389,7 @@ export class AgentBar extends HTMLElement {
     this.renderDial();
     this.renderPlatform();
     const ringing = store.ringing().map((c) => {
-      const p = partyText(c.customer);
+      const p = partyText(otherParty(c, store));
       return { call_id: c.call_id, title: t("notify.title"), body: p.name ? `${p.name} — ${p.number}` : p.title };
     });
     this.attention.ringing(ringing, t("notify.blink", { name: ringing[0]?.body ?? "" }));

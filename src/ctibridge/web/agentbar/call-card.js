@@ -9,6 +9,22 @@ import { t } from "./i18n/index.js";
 const KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"];
 let serial = 0;
 
+/**
+ * Who the agent talks to on `call`: for a call between agents (internal, or a
+ * consultation) the other agent, from the directory; else the customer.
+ */
+export function otherParty(call, store) {
+  if (call.direction === "internal" || call.consult_of) {
+    const me = store.agentId;
+    const others = call.connections.filter((c) => c.agent_id && c.agent_id !== me);
+    const other = others.find((c) => !["ended", "failed"].includes(c.state)) ?? others[others.length - 1];
+    const entry = other && store.directory.find((d) => d.agent_id === other.agent_id);
+    if (entry) return { name: entry.name ?? entry.agent_id, number: entry.extension ?? null };
+    if (other) return { name: other.agent_id, number: other.device ?? null };
+  }
+  return call.customer;
+}
+
 /** The caller's (or callee's) name and number as shown everywhere. */
 export function partyText(party) {
   const name = typeof party?.name === "string" ? party.name.trim() : "";
@@ -164,7 +180,7 @@ export class CallCard extends HTMLElement {
     const state = mine?.state ?? "ended";
     const parent = call.consult_of ? store.calls.get(call.consult_of) : null;
     const consult = store.consultOf(call.call_id);
-    const party = partyText(call.customer);
+    const party = partyText(otherParty(call, store));
     this.dataset.state = state;
     this.dataset.callId = call.call_id;
     this.classList.toggle("is-consult", !!call.consult_of);
@@ -181,7 +197,7 @@ export class CallCard extends HTMLElement {
     setText(e.queue, call.queue ? t("call.queue", { queue: call.queue }) : "");
     e.queue.hidden = !call.queue;
     e.badge.hidden = !consult && !call.consult_of;
-    setText(e.badge, consult ? t("call.consulting", { name: partyText(consult.customer).title })
+    setText(e.badge, consult ? t("call.consulting", { name: partyText(otherParty(consult, store)).title })
       : call.consult_of ? t("call.consultation") : "");
     this.since = Date.parse(mine?.since ?? call.created_at ?? "");
     this.tick(ctx.now ?? Date.now());
