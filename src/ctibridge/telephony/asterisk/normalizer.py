@@ -854,15 +854,17 @@ class Normalizer:
             dleg.conv = conv = pipe_conv
         elif dleg is src.leg:
             return
+        if (src.leg is not dleg and src.leg.role == "agent" and src.leg.originator
+                and src.leg.device):
+            self._initiate(conv, src.leg, dest, dleg)
+        if src.leg is call.customer and not conv.announced and not call.caller.number:
+            call.caller = self.party(src.num, src.cname)  # a direct call: no queue told us
         if dleg.role == "agent" and dleg.device is not None:
             caller = None
             if conv.consult_of is not None or (src.leg.role == "agent" and src.leg is not dleg):
                 who = conv.originator or src.leg.device
                 caller = Party(number=who) if who else None
             self._offer(conv, dleg, dleg.device, caller=caller)
-        if (src.leg is not dleg and src.leg.role == "agent" and src.leg.originator
-                and src.leg.device):
-            self._initiate(conv, src.leg, dest, dleg)
 
     def _initiate(self, conv: Conv, leg: Leg, dest: Chan, dleg: Leg) -> None:
         ext = leg.device
