@@ -114,7 +114,7 @@ class AgentClient:
             await self._reader
 
     async def send(self, frame: dict[str, Any] | str) -> None:
-        await self.ws.send(frame if isinstance(frame, str) else json.dumps(frame))
+        await self.ws.send(frame if isinstance(frame, str | bytes) else json.dumps(frame))
 
     async def wait_for(self, pred: Callable[[dict[str, Any]], bool], what: str,
                        timeout: float = 5.0, start: int = 0) -> dict[str, Any]:
@@ -164,7 +164,7 @@ class AgentClient:
 @contextlib.asynccontextmanager
 async def running_hub(
     tmp_path: Path, *, clock: Clock | None = None, sim: SimulatorConnector | None = None,
-    port: int | None = None, **overrides: Any,
+    port: int | None = None, connectors: dict[str, Any] | None = None, **overrides: Any,
 ) -> AsyncIterator[RunningHub]:
     clock = clock or FakeClock()
     port = port or free_port()
@@ -177,10 +177,13 @@ async def running_hub(
     }
     base.update(overrides)
     settings = Settings.load(None, **base)
-    if sim is None:
-        sim = SimulatorConnector("sim", clock=clock, seed=7, devices=["1001", "1002", "1003"],
-                                 ring_timeout=20.0, answer_delay=(1.0, 2.0))
-    app = create_app(settings, connectors={"sim": sim}, clock=clock)
+    if connectors is None:  # the default: the simulator alone
+        if sim is None:
+            sim = SimulatorConnector("sim", clock=clock, seed=7,
+                                     devices=["1001", "1002", "1003"],
+                                     ring_timeout=20.0, answer_delay=(1.0, 2.0))
+        connectors = {"sim": sim}
+    app = create_app(settings, connectors=connectors, clock=clock)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", log_config=None,
                             ws_max_size=2**20, access_log=False)
     server = uvicorn.Server(config)

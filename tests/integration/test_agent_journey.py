@@ -97,7 +97,7 @@ async def test_inbound_call_answered_held_blind_transferred_and_wrapped_up(
 
 async def test_attended_transfer_then_a_conference(tmp_path: Path) -> None:
     async with running_hub(tmp_path) as h:
-        alice, bob, carol = (await h.agent(u) for u in ("alice", "bob", "carol"))
+        alice, bob, carol = [await h.agent(u) for u in ("alice", "bob", "carol")]
         await login_ready(alice)
         await bob.ok("agent.login")
         await carol.ok("agent.login")
@@ -111,7 +111,8 @@ async def test_attended_transfer_then_a_conference(tmp_path: Path) -> None:
         offer = await bob.event("call.offered")
         assert offer["call"]["call_id"] == consult_id
         assert offer["call"]["consult_of"] == call_id
-        assert offer["call"]["customer"]["name"] == "Alice Martin"  # who consults Bob
+        # Bob sees who consults him: the other party of an internal call.
+        assert {c["name"] for c in offer["call"]["connections"]} == {"Alice Martin", "Bob Durand"}
         await bob.ok("call.answer", call_id=consult_id)
         await alice.event("call.answered", where=lambda d: d["call"]["call_id"] == consult_id)
         await alice.ok("call.complete_transfer", call_id=call_id, consult_call_id=consult_id)
@@ -122,7 +123,7 @@ async def test_attended_transfer_then_a_conference(tmp_path: Path) -> None:
 
         # Bob now consults Carol and makes it a three-way call.
         consult2 = (await bob.ok("call.consult", call_id=call_id, target="carol"))["call_id"]
-        await carol.event("call.offered")
+        await carol.event("call.offered", timeout=2)
         await carol.ok("call.answer", call_id=consult2)
         await bob.event("call.answered", where=lambda d: d["call"]["call_id"] == consult2)
         await bob.ok("call.conference", call_id=call_id, consult_call_id=consult2)

@@ -24,10 +24,11 @@ def test_an_agent_logs_in_not_ready_then_goes_ready() -> None:
 
 
 def test_going_ready_while_logged_out_is_refused_with_a_stable_code() -> None:
-    with pytest.raises(IllegalTransition) as err:
-        transition(state(S.LOGGED_OUT), S.BUSY, T0)
-    assert err.value.code == "agent-not-logged-in"
-    assert "log in" in err.value.message
+    for target in (S.READY, S.BUSY):
+        with pytest.raises(IllegalTransition) as err:
+            transition(state(S.LOGGED_OUT), target, T0)
+        assert err.value.code == "agent-not-logged-in"
+        assert "log in" in err.value.message
 
 
 def test_logging_out_during_a_call_is_refused() -> None:

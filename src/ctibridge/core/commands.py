@@ -145,6 +145,10 @@ class Commands:
             agent.after_call = transition(agent.state, status, hub.clock.now(), reason=reason)
             hub.tell_platform(agent)
             return {"agent": agent.to_dict(), "pending": True}
+        cur = agent.state
+        if cur.status == status and cur.reason == (
+                reason if status == AgentStatus.NOT_READY else None):
+            return {"agent": agent.to_dict()}  # already there: nothing to do
         # Check first: an illegal move must not reach the platform.
         transition(agent.state, status, hub.clock.now(), reason=reason)
         conn = self._connector(agent, "agent.state")
@@ -215,14 +219,14 @@ class Commands:
 
     @op("call.dial")
     async def _dial(self, p: Principal, args: dict[str, Any]) -> dict[str, Any]:
-        agent = self._agent(p, args)
-        if agent.state.status == AgentStatus.LOGGED_OUT:
-            raise BadRequest(f"{agent.agent_id} must log in before dialling",
-                             code="agent-not-logged-in")
         number = _str(args, "number", limit=40)
         assert number is not None
         if not _NUMBER.match(number):
             raise BadRequest(f"{number!r} is not a phone number", code="bad-number")
+        agent = self._agent(p, args)
+        if agent.state.status == AgentStatus.LOGGED_OUT:
+            raise BadRequest(f"{agent.agent_id} must log in before dialling",
+                             code="agent-not-logged-in")
         attached = args.get("attached") or {}
         if not isinstance(attached, dict) or not all(
                 isinstance(k, str) and isinstance(v, str) for k, v in attached.items()):

@@ -174,10 +174,10 @@ class Hub:
             except CtiError as exc:
                 # A platform event that contradicts our model is logged, never fatal:
                 # the next resync puts things right.
-                log.warning("event.rejected", platform=platform, event=event.name,
+                log.warning("event.rejected", platform=platform, platform_event=event.name,
                             code=exc.code, error=exc.message)
             except Exception:
-                log.exception("event.failed", platform=platform, event=event.name)
+                log.exception("event.failed", platform=platform, platform_event=event.name)
 
     # ------------------------------------------------------------ publication
 
@@ -267,6 +267,10 @@ class Hub:
     ) -> None:
         """Apply a state change (checked unless ``force``) and announce it."""
         now = self.clock.now()
+        cur = agent.state
+        if cur.status == status and (status != AgentStatus.NOT_READY or cur.reason == reason) \
+                and (status != AgentStatus.WRAP_UP or cur.deadline == deadline):
+            return  # already there (e.g. the platform's echo was applied first)
         if force:
             new = AgentState(status, now, reason if status == AgentStatus.NOT_READY else None,
                              deadline if status == AgentStatus.WRAP_UP else None)
@@ -366,21 +370,24 @@ class Hub:
         info.events += 1
         handler = _HANDLERS.get(type(event))
         if handler is None:
-            log.debug("event.ignored", platform=platform, event=type(event).__name__)
+            log.debug("event.ignored", platform=platform, platform_event=type(event).__name__)
             return
         handler(self, platform, event)
 
     def _call(self, platform: str, event: CallEvent) -> Call | None:
         call = self.calls.by_ref(platform, event.ref)
         if call is None or call.ended:
-            log.debug("event.unknown_call", platform=platform, ref=event.ref, event=event.name)
+            log.debug("event.unknown_call", platform=platform, ref=event.ref, platform_event=event.name)
             return None
         return call
 
     def _connect(self, call: Call, platform: str, device: str, state: ConnectionState,
                  at: datetime) -> Agent | None:
         agent = self.agent_at(platform, device)
-        call.set_connection(device, state, at, agent.agent_id if agent else None)
+        if agent is None:
+            call.set_connection(device, state, at)
+        else:
+            call.set_connection(device, state, at, agent.agent_id, agent.name)
         return agent
 
     def _consult_id(self, platform: str, ref: str | None) -> str | None:

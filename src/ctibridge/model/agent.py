@@ -50,7 +50,7 @@ _A = AgentStatus
 # Who may move where. Busy and wrap-up are entered by the hub (calls), the
 # others by the agent (or a supervisor on their behalf).
 AGENT_TRANSITIONS: dict[AgentStatus, frozenset[AgentStatus]] = {
-    _A.LOGGED_OUT: frozenset({_A.READY, _A.NOT_READY}),
+    _A.LOGGED_OUT: frozenset({_A.NOT_READY}),  # log in first (agent.login), then ready
     _A.READY: frozenset({_A.NOT_READY, _A.BUSY, _A.LOGGED_OUT}),
     _A.NOT_READY: frozenset({_A.READY, _A.BUSY, _A.LOGGED_OUT, _A.NOT_READY}),
     _A.BUSY: frozenset({_A.WRAP_UP, _A.READY, _A.NOT_READY}),

@@ -47,6 +47,7 @@ class Connection:
     state: ConnectionState
     since: datetime
     agent_id: str | None = None
+    name: str | None = None  # the agent's name, for showing the other party of internal calls
 
     def move(self, new: ConnectionState, at: datetime) -> bool:
         """Move to ``new``; returns False when already there (idempotent)."""
@@ -70,6 +71,7 @@ class Connection:
             "state": str(self.state),
             "since": self.since.isoformat(),
             "agent_id": self.agent_id,
+            "name": self.name,
         }
 
 
@@ -99,13 +101,14 @@ class Call:
         return [c for c in self.connections.values() if c.state not in TERMINAL]
 
     def set_connection(
-        self, device: str, state: ConnectionState, at: datetime, agent_id: str | None = None
+        self, device: str, state: ConnectionState, at: datetime, agent_id: str | None = None,
+        name: str | None = None,
     ) -> bool:
         """Create or move the connection of ``device``. Returns whether it changed."""
         conn = self.connections.get(device)
         if conn is None or conn.state in TERMINAL:
             # A device can come back to a call (transfer back, re-offer after no answer).
-            self.connections[device] = Connection(device, state, at, agent_id)
+            self.connections[device] = Connection(device, state, at, agent_id, name)
             return True
         if agent_id and not conn.agent_id:
             conn.agent_id = agent_id
