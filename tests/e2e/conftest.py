@@ -93,6 +93,7 @@ class RunningHub:
     tmp: Path
     port: int
     overrides: dict[str, Any]
+    sim_options: dict[str, Any] = field(default_factory=dict)
     sim: Any = None
     app: Any = None
     settings: Any = None
@@ -133,9 +134,10 @@ class RunningHub:
                 base[k] = {**base[k], **v} if isinstance(v, dict) and isinstance(base.get(k), dict) else v
             self.settings = Settings.load(None, **base)
         if self.sim is None:
-            self.sim = outliving(SimulatorConnector)(
-                "sim", clock=clock, seed=7, devices=["1001", "1002", "1003"],
-                ring_timeout=60.0, answer_delay=(0.2, 0.4))
+            options: dict[str, Any] = {"seed": 7, "devices": ["1001", "1002", "1003"],
+                                       "ring_timeout": 60.0, "answer_delay": (0.2, 0.4)}
+            self.sim = outliving(SimulatorConnector)("sim", clock=clock,
+                                                     **{**options, **self.sim_options})
         self.app = create_app(self.settings, connectors={"sim": self.sim}, clock=clock)
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, lifespan="on",
                                 log_config=None, access_log=False, ws_max_size=2**20)
@@ -177,12 +179,15 @@ class RunningHub:
 
 @pytest.fixture
 async def start_hub(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[RunningHub]]]:
-    """``await start_hub(server={"allowed_origins": [...]})``: a hub with overrides."""
+    """``await start_hub(server={"allowed_origins": [...]})``: a hub with overrides.
+
+    ``sim={...}`` passes options to the simulator (e.g. ``capabilities``).
+    """
     hubs: list[RunningHub] = []
 
-    async def start(**overrides: Any) -> RunningHub:
+    async def start(*, sim: dict[str, Any] | None = None, **overrides: Any) -> RunningHub:
         port = int(overrides.get("server", {}).get("port") or free_port())
-        h = RunningHub(tmp_path / f"hub{len(hubs)}", port, overrides)
+        h = RunningHub(tmp_path / f"hub{len(hubs)}", port, overrides, dict(sim or {}))
         h.tmp.mkdir()
         await h.start()
         hubs.append(h)

@@ -157,3 +157,70 @@ async def test_two_calls_at_once_one_held(hub: RunningHub, open_bar) -> None:
     await expect(alice.card()).to_have_count(1)
     await first.get_by_role("button", name="Hang up").click()
     await expect(alice.card()).to_have_count(0)
+
+
+async def test_consult_go_back_to_the_caller_then_make_a_conference(hub: RunningHub,
+                                                                    open_bar) -> None:
+    alice: Bar = await open_bar("alice")
+    bob: Bar = await open_bar("bob")
+    await alice.agent_ready()
+    await bob.agent_login()
+    hub.sim.customer_calls("support", number="+33612345678", name="Camille Petit")
+    await alice.toast.get_by_role("button", name="Answer").click()
+    call = alice.card("Camille Petit")
+    await expect(call).to_have_attribute("data-state", "connected")
+
+    # Mute, and a few DTMF digits for the IVR on the other side.
+    await call.get_by_role("button", name="Mute").click()
+    await expect(call.get_by_role("button", name="Unmute")).to_have_attribute("aria-pressed",
+                                                                             "true")
+    await call.get_by_role("button", name="Unmute").click()
+    await expect(call.get_by_role("button", name="Mute")).to_be_visible()
+    await call.get_by_role("button", name="Keypad").click()
+    await call.get_by_role("button", name="Key 4").click()
+    await call.get_by_role("button", name="Key #").click()
+    await expect(call.locator(".digits")).to_have_text("4#")
+
+    # Consult Bob, then go back to the caller.
+    await call.get_by_role("button", name="Transfer…").click()
+    await call.get_by_label("Transfer to").fill("bob")
+    await call.get_by_role("button", name="Consult first").click()
+    await bob.toast.get_by_role("button", name="Answer").click()
+    consult = alice.page.locator("ctib-call.is-consult")
+    await expect(consult).to_have_attribute("data-state", "connected")
+    await consult.get_by_role("button", name="Back to caller").click()
+    await expect(consult).to_have_count(0)
+    await expect(call).to_have_attribute("data-state", "connected")
+    await expect(bob.page.locator("ctib-call")).to_have_count(0)
+
+    # Consult again and make it a three-way call.
+    await call.get_by_role("button", name="Transfer…").click()
+    await call.get_by_label("Transfer to").fill("1002")
+    await call.get_by_role("button", name="Consult first").click()
+    await bob.toast.get_by_role("button", name="Answer").click()
+    await expect(consult).to_have_attribute("data-state", "connected")
+    await consult.get_by_role("button", name="Conference").click()
+    await expect(consult).to_have_count(0)
+    await expect(call).to_have_attribute("data-state", "connected")
+    await expect(bob.card("Camille Petit")).to_have_attribute("data-state", "connected")
+    await call.get_by_role("button", name="Hang up").click()
+    await expect(alice.page.locator("ctib-call")).to_have_count(0)
+    await expect(bob.card("Camille Petit")).to_have_attribute("data-state", "connected")
+
+
+async def test_what_the_platform_cannot_do_is_greyed_out_with_the_reason(start_hub,
+                                                                         open_bar) -> None:
+    from ctibridge.telephony.base import ALL_CAPABILITIES, Capability
+
+    hub = await start_hub(sim={"capabilities": ALL_CAPABILITIES - {Capability.MUTE,
+                                                                    Capability.CONFERENCE}})
+    alice: Bar = await open_bar("alice", hub_=hub)
+    await alice.agent_ready()
+    hub.sim.customer_calls("support", number="+33612345678", name="Camille Petit")
+    await alice.toast.get_by_role("button", name="Answer").click()
+    mute = alice.card("Camille Petit").get_by_role("button", name="Mute")
+    await expect(mute).to_be_disabled()
+    await expect(mute).to_have_attribute("title", "Your telephone system cannot do this")
+    await mute.click(force=True)  # nothing happens, nothing is sent
+    await expect(alice.page.locator(".banner.error")).to_be_hidden()
+    await expect(alice.card("Camille Petit").get_by_role("button", name="Hold")).to_be_enabled()
