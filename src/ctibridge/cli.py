@@ -22,8 +22,10 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="Check configuration files.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
+telephony_app = typer.Typer(help="Try the link to a telephony platform.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(user_app, name="user")
+app.add_typer(telephony_app, name="telephony")
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file")]
 LogJson = Annotated[bool, typer.Option("--log-json", help="log JSON lines (production)")]
@@ -212,6 +214,97 @@ def agent(
         fail(exc.message)
     except KeyboardInterrupt:
         pass
+
+
+@telephony_app.command("test")
+def telephony_test(
+    config: Annotated[Path, typer.Option("--config", "-c", help="YAML config file")],
+    platform: Annotated[str | None, typer.Option(
+        "--platform", help="name of the telephony platform (default: the first)")] = None,
+    seconds: Annotated[float, typer.Option(help="how long to watch once connected")] = 5.0,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="show the logs too")] = False,
+) -> None:
+    """Connect to a platform, log in, and print what it sees for a few seconds."""
+    from .clock import SystemClock
+    from .config import Settings
+    from .logs import configure
+    from .telephony import registry
+
+    configure(level="debug" if verbose else "error")
+
+    try:
+        settings = Settings.load(config)
+    except CtiError as exc:
+        fail(exc.message)
+    specs = [t for t in settings.telephony if platform in (None, t.name)]
+    if not specs:
+        fail(f"no telephony platform {platform!r} in {config} (configured: "
+             f"{', '.join(t.name for t in settings.telephony) or 'none'})")
+    spec = specs[0]
+    try:
+        connector = registry.build(spec, SystemClock())
+    except CtiError as exc:
+        fail(exc.message)
+    step(f"connecting to {spec.name} ({spec.type})")
+    try:
+        ok = asyncio.run(_watch_platform(connector, seconds))
+    except KeyboardInterrupt:
+        ok = True
+    if not ok:
+        raise typer.Exit(1)
+
+
+async def _watch_platform(connector: Any, seconds: float, connect_within: float = 20.0) -> bool:
+    """Print the connector's events; False if the link never came up."""
+    from .model.events import PlatformResynced, PlatformStatus
+
+    events = connector.events()
+    await connector.start()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + connect_within
+    up = False
+    try:
+        while True:
+            left = deadline - loop.time()
+            if left <= 0:
+                if not up:
+                    typer.secho(f"error: {connector.name}: no connection within "
+                                f"{connect_within:g} s ({connector.health().detail})",
+                                fg=typer.colors.RED, err=True)
+                return up
+            try:
+                ev = await asyncio.wait_for(anext(events), left)
+            except TimeoutError:
+                continue
+            if isinstance(ev, PlatformStatus):
+                if not ev.up:
+                    typer.secho(f"error: {connector.name}: {ev.detail}", fg=typer.colors.RED,
+                                err=True)
+                    return False
+                if not up:
+                    up = True
+                    deadline = loop.time() + seconds
+                typer.echo(f"link up: {ev.detail}")
+            elif isinstance(ev, PlatformResynced):
+                typer.echo(f"snapshot: {len(ev.calls)} call(s), {len(ev.agents)} agent(s)")
+                for c in ev.calls:
+                    who = c.customer.number or "?"
+                    devices = " ".join(f"{d}={s}" for d, s in c.devices.items())
+                    typer.echo(f"  call {c.ref} {c.direction} {who} "
+                               f"queue={c.queue or '-'} {devices}")
+                for device, (status, reason) in ev.agents.items():
+                    typer.echo(f"  agent {device}: {status}" + (f" ({reason})" if reason else ""))
+            else:
+                fields = {k: v for k, v in vars_of(ev).items() if k != "at"}
+                typer.echo(f"{ev.name} " + " ".join(f"{k}={v}" for k, v in fields.items()))
+    finally:
+        await connector.stop()
+
+
+def vars_of(ev: Any) -> dict[str, Any]:
+    import dataclasses
+
+    return {f.name: getattr(ev, f.name) for f in dataclasses.fields(ev)}
 
 
 @app.command()
