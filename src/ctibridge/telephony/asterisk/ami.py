@@ -32,8 +32,7 @@ import structlog
 
 log = structlog.get_logger("ctibridge.asterisk.ami")
 
-_KEY = re.compile(r"^[^\s:][^:]*$")  # no whitespace at the start, no colon inside
-_BAD_KEY_CHARS = re.compile(r"\s")
+_KEY = re.compile(r"^[^\s:]+$")  # a header name: no whitespace, no colon
 
 
 # --------------------------------------------------------------------- messages
@@ -144,7 +143,7 @@ def encode_pairs(pairs: Iterable[tuple[str, str]]) -> bytes:
     out = []
     for k, v in pairs:
         v = str(v)
-        if not _KEY.match(k) or _BAD_KEY_CHARS.search(k):
+        if not _KEY.match(k):
             raise ValueError(f"invalid AMI header name {k!r}")
         if "\r" in v or "\n" in v:
             raise ValueError(f"the value of AMI header {k!r} contains a line break")
@@ -156,120 +155,120 @@ def encode_pairs(pairs: Iterable[tuple[str, str]]) -> bytes:
 # ----------------------------------------------------------------------- parser
 
 
+_BLANK = re.compile(rb"\n[ \t\r]*\n")  # the end of a message: an empty (or blank) line
+
+
 class AmiParser:
     """Incremental parser: ``feed(bytes)`` returns the frames completed so far.
 
     ``max_message_bytes`` bounds one message; a longer one is reported and
     skipped up to its end. ``expect_banner`` makes the first line the banner
     (what a client sees); a parser for recorded server traffic without the
-    banner sets it False.
+    banner sets it False. Lines may end in CRLF or LF; a line of blanks ends a
+    message like an empty one.
     """
 
     def __init__(self, *, expect_banner: bool = True, max_message_bytes: int = 1 << 20) -> None:
-        self._buf = bytearray()
-        self._lines: list[bytes] = []
-        self._size = 0
-        self._skipping: str | None = None  # reason, while discarding an oversized message
+        self._buf = b"\n"  # a virtual line start, so a blank first line ends "nothing"
+        self._skipping = False  # discarding an oversized message up to its end
         self._banner = expect_banner
-        self._follows = False  # inside an old-style "Response: Follows" body
         self.max = max_message_bytes
 
     @property
     def pending(self) -> int:
         """Bytes held that do not yet form a complete message."""
-        return len(self._buf) + self._size
+        return len(self._buf.strip())
 
     def feed(self, data: bytes) -> list[Frame]:
         out: list[Frame] = []
-        buf = self._buf
-        buf += data
-        end = buf.rfind(b"\n")
-        if end < 0:
-            if len(buf) > self.max:
-                out.append(ParseError(f"line longer than {self.max} bytes", bytes(buf[:200])))
-                buf.clear()
-                self._skipping = "oversized line"
-            return out
-        chunk = bytes(buf[: end + 1])
-        del buf[: end + 1]
-        lines = chunk.split(b"\n")
-        lines.pop()  # empty after the final \n
-        for line in lines:
-            if line.endswith(b"\r"):
-                line = line[:-1]
-            self._line(line, out)
+        buf = self._buf + data
+        if self._banner:
+            nl = buf.find(b"\n", 1)
+            while nl >= 0 and not buf[1:nl].strip():  # blank lines before the banner
+                buf = b"\n" + buf[nl + 1:]
+                nl = buf.find(b"\n", 1)
+            if nl < 0:
+                self._buf = buf
+                return self._check_size(out)
+            self._banner = False
+            first = buf[1:nl].rstrip(b"\r")
+            text = first.decode("utf-8", "replace").strip()
+            if b":" not in first or text.lower().startswith("asterisk call manager"):
+                out.append(Banner(text))
+                buf = b"\n" + buf[nl + 1:]
+        pos = 0
+        for m in _BLANK.finditer(buf):
+            block = buf[pos:m.start()]
+            pos = m.end() - 1  # keep the final \n as the next block's line start
+            if self._skipping:
+                self._skipping = False
+                continue
+            if block.strip():
+                out.append(self._block(block))
+        self._buf = buf[pos:]
+        return self._check_size(out)
+
+    def _check_size(self, out: list[Frame]) -> list[Frame]:
+        if len(self._buf) > self.max + 2:
+            if not self._skipping:
+                out.append(ParseError(f"message longer than {self.max} bytes",
+                                      self._buf.lstrip()[:200]))
+            self._skipping = True
+            # Keep only what can still be the start of the blank line ending it.
+            cut = self._buf.rfind(b"\n")
+            tail = self._buf[cut + 1:] if cut >= 0 else b"x"
+            self._buf = b"\n" + tail if not tail.strip() else b""
         return out
 
     def feed_eof(self) -> list[Frame]:
         """The peer closed: report what was cut short, if anything."""
-        out: list[Frame] = []
-        rest = bytes(self._buf)
-        self._buf.clear()
-        if rest.strip():
-            self._lines.append(rest.rstrip(b"\r"))
-        if self._lines and any(x.strip() for x in self._lines):
-            raw = b"\r\n".join(self._lines)
-            out.append(ParseError("connection closed in the middle of a message", raw[:400]))
-        self._lines = []
-        self._size = 0
-        self._skipping = None
-        return out
+        rest, self._buf = self._buf, b"\n"
+        skipping, self._skipping = self._skipping, False
+        if rest.strip() and not skipping:
+            return [ParseError("connection closed in the middle of a message",
+                               rest.strip()[:400])]
+        return []
 
-    def _line(self, line: bytes, out: list[Frame]) -> None:
-        if self._banner:
-            if not line.strip():
-                return
-            self._banner = False
-            text = line.decode("utf-8", "replace").strip()
-            if b":" not in line or text.lower().startswith("asterisk call manager"):
-                out.append(Banner(text))
-                return
-            # No banner (a proxy, or a parser started mid-stream): treat as data.
-        if not line.strip():  # blank (or whitespace-only) line: end of message
-            if self._skipping is not None:
-                self._skipping = None
-            elif self._lines:
-                out.append(self._build())
-            self._lines = []
-            self._size = 0
-            self._follows = False
-            return
-        if self._skipping is not None:
-            return
-        self._size += len(line) + 2
-        if self._size > self.max:
-            raw = b"\r\n".join(self._lines)[:200]
-            out.append(ParseError(f"message longer than {self.max} bytes", raw))
-            self._lines = []
-            self._size = 0
-            self._skipping = "oversized message"
-            return
-        self._lines.append(line)
-
-    def _build(self) -> Frame:
+    def _block(self, block: bytes) -> Frame:
+        if len(block) > self.max + 1:
+            return ParseError(f"message longer than {self.max} bytes", block.lstrip()[:200])
+        if block.endswith(b"\r"):  # the CR of the last line (the blank line's match took LF)
+            block = block[:-1]
+        text = block.decode("utf-8", "replace")
+        if "\r" in text:
+            text = text.replace("\r\n", "\n")
+        lines = text.split("\n")
+        if not lines[0].strip():
+            del lines[0]
         pairs: list[tuple[str, str]] = []
-        output: list[str] = []
-        follows = False
-        for i, raw in enumerate(self._lines):
-            text = raw.decode("utf-8", "replace")
-            key, sep, value = text.partition(":")
-            if sep and key and _KEY.match(key) and not _BAD_KEY_CHARS.search(key):
-                if value.startswith(" "):
-                    value = value[1:]
-                if follows and key.lower() not in ("privilege", "actionid"):
-                    output.append(text)
-                    continue
-                pairs.append((key, value))
+        append = pairs.append
+        for i, line in enumerate(lines):
+            key, sep, value = line.partition(": ")  # what Asterisk always sends
+            if sep and key and " " not in key and ":" not in key and "\t" not in key:
+                append((key, value))
                 if i == 0 and key.lower() == "response" and value.strip().lower() == "follows":
-                    follows = True
+                    return self._follows(lines, block)
                 continue
-            if follows:  # legacy command output: free text up to --END COMMAND--
-                if text.strip() != "--END COMMAND--":
-                    output.append(text)
+            key, sep, value = line.rstrip("\r").partition(":")  # "Key:" or "Key:value"
+            if sep and key and " " not in key and "\t" not in key:
+                append((key, value[1:] if value.startswith(" ") else value))
                 continue
             where = "first line" if i == 0 else f"line {i + 1}"
             return ParseError(f"malformed AMI message: {where} is not 'Key: Value'",
-                              b"\r\n".join(self._lines)[:400])
+                              block.strip()[:400])
+        return Message(tuple(pairs))
+
+    def _follows(self, lines: list[str], block: bytes) -> Frame:
+        """Old ``Response: Follows``: a few headers, then free text up to --END COMMAND--."""
+        pairs: list[tuple[str, str]] = []
+        output: list[str] = []
+        for i, line in enumerate(lines):
+            line = line.rstrip("\r")
+            key, sep, value = line.partition(":")
+            if sep and (i == 0 or key.lower() in ("privilege", "actionid")):
+                pairs.append((key, value[1:] if value.startswith(" ") else value))
+            elif line.strip() != "--END COMMAND--":
+                output.append(line)
         if output:
             pairs.append(("Output", "\n".join(output)))
         return Message(tuple(pairs))
