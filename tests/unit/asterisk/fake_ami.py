@@ -163,8 +163,9 @@ def parse_action(block: bytes) -> dict[str, str]:
 class FakeAmi:
     def __init__(self, scripts: list[Script], *, secret: str = "ctibridge-secret",
                  members: list[Member] | None = None, fail: dict[str, str] | None = None,
-                 ssl_context: ssl.SSLContext | None = None) -> None:
+                 ssl_context: ssl.SSLContext | None = None, mute: set[str] | None = None) -> None:
         self.scripts = list(scripts)
+        self.mute = {m.lower() for m in (mute or set())}  # actions never answered
         self.fail = {k.lower(): v for k, v in (fail or {}).items()}  # action -> error text
         self.ssl_context = ssl_context
         self.secret = secret
@@ -310,6 +311,8 @@ class Session:
         name = action.get("action", "").lower()
         aid = action.get("actionid", "")
         out = b""
+        if name in self.server.mute:
+            return
         if name in self.server.fail:
             out = self._reply(action, "Response: Error", f"Message: {self.server.fail[name]}")
         elif name == "login":

@@ -258,7 +258,7 @@ async def test_a_server_restart_with_calls_in_progress_resyncs_to_what_is_up(
         assert server.actions("Status")[-1]["allvariables"] == "true"
 
 
-async def test_unknown_events_and_fields_are_ignored_and_a_broken_message_is_skipped(
+async def test_ignored_events_and_fields_are_ignored_and_a_broken_message_is_skipped(
     clock: FakeClock,
 ) -> None:
     gate = asyncio.Event()
@@ -276,7 +276,19 @@ async def test_unknown_events_and_fields_are_ignored_and_a_broken_message_is_ski
             "6001", AgentStatus.NOT_READY, "Break")
         client = run.connector._client
         assert client is not None and len(client.parse_errors) == 1
-        assert run.connector.normalizer.unknown_events["SomethingFromAsterisk42"] == 1
+        assert run.connector.normalizer.ignored_events["SomethingFromAsterisk42"] == 1
+
+
+async def test_a_silent_asterisk_is_detected_by_the_keepalive(clock: FakeClock) -> None:
+    async with FakeAmi([login_script(), login_script()], members=MEMBERS,
+                       mute={"Ping"}) as server, \
+            Run(server, clock, ping_interval=0.05, timeout=0.2) as run:
+        await run.event(PlatformResynced)
+        down = await run.event(PlatformStatus, up=False)
+        assert "keep-alive failed" in down.detail and "Ping" in down.detail
+        await clock.advance(3)
+        await run.event(PlatformStatus, up=True)
+        assert server.connections == 2
 
 
 async def test_an_overflowing_backlog_triggers_a_resync(clock: FakeClock) -> None:

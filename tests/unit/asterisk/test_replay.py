@@ -198,7 +198,7 @@ def test_10_error_responses_are_parsed_and_emit_nothing() -> None:
     assert r.responses["noaction-0001"].get("Message") == "Missing action in request"
     assert r.responses["badpause-0010"].get("Message") == "Interface not found"
     assert r.responses["dupqadd-0012"].get("Message") == "Unable to add interface: Already there"
-    assert r.normalizer.unknown_events["RequestBadFormat"] == 2
+    assert r.normalizer.ignored_events["RequestBadFormat"] == 2
 
 
 def test_10b_failed_login() -> None:

@@ -635,7 +635,7 @@ class AmiClient:
         while True:
             await asyncio.sleep(self.ping_interval)
             try:
-                await self.action("Ping", wait=max(2.0, self.ping_interval / 2))
+                await self.action("Ping", wait=min(self.timeout, max(1.0, self.ping_interval)))
             except (AmiConnectionError, AmiError) as exc:
                 log.warning("ami.keepalive_failed", error=str(exc))
                 self.close_reason = f"keep-alive failed: {exc}"

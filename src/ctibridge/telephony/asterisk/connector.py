@@ -126,8 +126,12 @@ class AsteriskConnector:
             await self._out.put(ev)
 
     def _emit_now(self, *events: PlatformEvent) -> None:
+        """From a command: queue without waiting (the hub is the one waiting on us)."""
         for ev in events:
-            self._out.put_nowait(ev)
+            try:
+                self._out.put_nowait(ev)
+            except asyncio.QueueFull:  # the hub is 10 000 events behind: it will resync
+                log.error("asterisk.event_dropped", platform=self.name, event=ev.name)
 
     def _client_for(self) -> AmiClient:
         return AmiClient(

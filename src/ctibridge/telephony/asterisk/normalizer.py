@@ -234,7 +234,7 @@ class Normalizer:
         self.agent_states: dict[str, tuple[AgentStatus, str | None]] = {}
         self._ids = itertools.count(1)
         self._out: list[PlatformEvent] = []
-        self.unknown_events: dict[str, int] = {}
+        self.ignored_events: dict[str, int] = {}  # events with no handler, by name
         self._handlers: dict[str, Callable[[Message], None]] = {
             "Newchannel": self._newchannel,
             "NewCallerid": self._newcallerid,
@@ -279,7 +279,7 @@ class Normalizer:
         if handler is not None:
             handler(msg)
         elif msg.is_event:
-            self.unknown_events[msg.name] = self.unknown_events.get(msg.name, 0) + 1
+            self.ignored_events[msg.name] = self.ignored_events.get(msg.name, 0) + 1
         return self._out
 
     def feed_all(self, msgs: Iterable[Message]) -> list[PlatformEvent]:
