@@ -422,10 +422,6 @@ class Normalizer:
                 return live[0]
         return None
 
-    def devices_in(self, ref: str) -> dict[str, str]:
-        conv = self.convs.get(ref)
-        return {d: p.state for d, p in conv.parts.items()} if conv else {}
-
     def linkedid(self, ref: str) -> str | None:
         conv = self.convs.get(ref)
         return conv.call.linkedid if conv else None
@@ -1071,43 +1067,36 @@ class Normalizer:
         main = transferee.leg.conv or transferee.leg.call.main
         if main.finished:
             return
-        consult: Conv | None = None
-        to_dev: str | None = None
-        if target is not None:
-            tleg = target.leg
-            consult = tleg.conv if tleg.conv is not main else None
-            if consult is None:
-                for t in (t1, t2):
-                    if t is not None and t.leg.call is not main.call:
-                        consult = t.leg.call.main
-            to_dev = tleg.device if tleg.role == "agent" else self.normalize_number(
-                target.num or target.exten)
-        dest_type = (msg.get("DestType") or "").lower()
-        to_dev = to_dev or msg.get("TransferTargetExten") or ""
-        if tleg_is_agent := (target is not None and target.leg.role == "agent"):
-            self._adopt(main, target.leg)
-        if dest_type == "threeway":
+        consult: Conv | None = None  # the consultation merged into the customer's call
+        to_dev = msg.get("TransferTargetExten") or ""
+        target_leg = target.leg if target is not None else None
+        if target is not None and target_leg is not None:
+            if target_leg.conv is not None and target_leg.conv is not main:
+                consult = target_leg.conv  # same Linkedid (bridge feature / Atxfer)
+            else:
+                consult = next((t.leg.call.main for t in (t1, t2)  # the phone's second call
+                                if t is not None and t.leg.call is not main.call), None)
+            if target_leg.role == "agent" and target_leg.device:
+                to_dev = target_leg.device
+                self._adopt(main, target_leg)
+                main.parts[to_dev] = Part(to_dev, target_leg, "connected")
+            else:
+                to_dev = self.normalize_number(target.num or target.exten) or to_dev
+                target_leg = None
+        consult_ref = consult.ref if consult is not None else None
+        if (msg.get("DestType") or "").lower() == "threeway":
             devices = tuple(sorted({from_dev, to_dev} - {""}))
             main.conference = devices
-            if tleg_is_agent:
-                main.parts[to_dev] = Part(to_dev, target.leg if target else None, "connected")
             self._emit(main, CallConferenced(ref=main.ref, at=self.now(), devices=devices,
-                                             consult_ref=consult.ref if consult else None))
+                                             consult_ref=consult_ref))
         else:
-            part = main.parts.get(from_dev)
-            if part is not None:
-                self._transfer_out(main, part)
-            for t in (t1, t2):
-                if t is not None and t.leg.role == "agent" and t.leg.device == from_dev:
-                    for cv in t.leg.call.convs:
-                        p = cv.parts.get(from_dev)
-                        if p is not None and p.active:
-                            self._transfer_out(cv, p)
-            if tleg_is_agent:
-                main.parts[to_dev] = Part(to_dev, target.leg if target else None, "connected")
+            # The transferer leaves both the customer's call and the consultation.
+            for cv in {*transferer.leg.call.convs, main}:
+                p = cv.parts.get(from_dev)
+                if p is not None and (p.active or cv is main):
+                    self._transfer_out(cv, p)
             self._emit(main, CallTransferred(ref=main.ref, at=self.now(), from_device=from_dev,
-                                             to_device=to_dev,
-                                             consult_ref=consult.ref if consult else None))
+                                             to_device=to_dev, consult_ref=consult_ref))
         if consult is not None:
             consult.finished = True
             for p in consult.parts.values():
@@ -1155,11 +1144,12 @@ class Normalizer:
         conv = leg.conv or leg.call.main
         if conv.finished or not conv.answered:
             return  # queue music, ringback: not a hold
+        targets: list[Part | None]
         if leg.role == "agent":
             targets = [conv.parts.get(leg.device or "")]
         elif leg.role in ("customer", "external"):
             connected = [p for p in conv.parts.values() if p.state in ("connected", "held")]
-            targets = connected if len(connected) == 1 else []
+            targets = list(connected) if len(connected) == 1 else []
         else:
             return
         for part in targets:
@@ -1222,27 +1212,27 @@ class Normalizer:
             self._finish_if_alone(conv, why)
 
     def _finish_if_alone(self, conv: Conv, cause: str, *, failed: bool = False) -> None:
-        """End a conversation nobody is left in (an internal call, a consultation)."""
+        """After an agent left: end the conversation if nobody it was for is left.
+
+        A customer's call goes on while the customer is there (the queue may
+        offer it again, the dialplan may go on). An outgoing or internal call,
+        or a consultation, ends when only its originator is left: as a failure
+        if nobody answered.
+        """
         if conv.finished:
             return
-        if conv.call.customer is not None and conv.call.customer.alive and conv.consult_of is None:
-            if conv.originator is None or conv.direction == Direction.INBOUND:
-                return
-            if any(p.state in ("connected", "held") for p in conv.parts.values()):
-                return
-            if not conv.answered:
-                return
-        active = [p for p in conv.parts.values() if p.active]
-        if conv.originator is not None:
-            others = [p for p in active if p.device != conv.originator]
-            if others:
-                return
-            if failed and not conv.answered:
-                self._fail(conv, cause)
-                return
-        elif active:
+        call = conv.call
+        customer_here = (conv.consult_of is None and call.customer is not None
+                         and call.customer.alive)
+        if customer_here and (conv.originator is None or not conv.answered or any(
+                p.state in ("connected", "held") for p in conv.parts.values())):
             return
-        self._finish(conv, cause)
+        if any(p.active and p.device != conv.originator for p in conv.parts.values()):
+            return
+        if failed and not conv.answered:
+            self._fail(conv, cause)
+        else:
+            self._finish(conv, cause)
 
     def _finish(self, conv: Conv, cause: str) -> None:
         if conv.finished:
