@@ -67,6 +67,37 @@ async def test_a_queue_call_reaches_the_agents_bar_with_the_callers_number(
             await alice.close()
 
 
+async def test_a_blind_transfer_from_the_bar_reaches_the_other_agent_with_the_same_call(
+    tmp_path: Path,
+) -> None:
+    clock = FakeClock()
+    gate = asyncio.Event()
+    async with FakeAmi([script_from("06-blind-transfer.ami", gate=gate)],
+                       members=MEMBERS) as server:
+        connector, hub = hub_with(server, clock, tmp_path)
+        async with hub as h:
+            alice = await ready(h, connector, "alice")
+            bob = await ready(h, connector, "bob")
+            gate.set()
+            call_id = (await alice.event("call.answered"))["call"]["call_id"]
+            await alice.ok("call.blind_transfer", call_id=call_id, target="bob")
+            [xfer] = server.actions("BlindTransfer")
+            assert (xfer["channel"], xfer["exten"]) == ("Local/6001@agents-0000000b;1", "6002")
+            moved = await alice.event("call.transferred")
+            assert alice.my_state(moved["call"]) == "ended"
+            offer = await bob.event("call.offered")
+            assert offer["call"]["call_id"] == call_id  # the call keeps its id...
+            assert offer["call"]["customer"] == {"number": "+33123456789",
+                                                 "name": "Jean Dupont"}  # ...and its caller
+            assert offer["call"]["attached"]["CUSTOMER_ID"] == "C-1042"
+            answered = await bob.event("call.answered")
+            assert bob.my_state(answered["call"]) == "connected"
+            ended = await bob.event("call.ended")
+            assert ended["cause"] == "customer-hangup"
+            for c in (alice, bob):
+                await c.close()
+
+
 async def test_click_to_call_from_the_bar_then_hang_up(tmp_path: Path) -> None:
     clock = FakeClock()
     script = script_from(
