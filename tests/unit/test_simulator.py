@@ -239,6 +239,27 @@ async def test_the_longest_idle_ready_device_gets_the_call(
     assert sim.call_state(ref).legs == {"1002": "alerting"}  # type: ignore[union-attr]
 
 
+async def test_calls_go_to_devices_in_the_order_they_became_idle(
+    sim: SimulatorConnector, rec: Recorder
+) -> None:
+    await ready(sim, rec, "1001", "1002", "1003", "1004")
+    refs = {}
+    for _ in range(3):  # ties broken by the order of devices
+        ref = sim.customer_calls("support")
+        [device] = sim.call_state(ref).legs  # type: ignore[union-attr]
+        await sim.answer(ref, device)
+        refs[device] = ref
+    assert list(refs) == ["1001", "1002", "1003"]
+    for device in ("1002", "1003", "1001"):
+        sim.customer_hangs_up(refs[device])
+        await sim.set_agent_state(device, READY)
+    order = []
+    for _ in range(4):
+        [device] = sim.call_state(sim.customer_calls("sales")).legs  # type: ignore[union-attr]
+        order.append(device)
+    assert order == ["1004", "1002", "1003", "1001"]  # 1004 never had a call
+
+
 async def test_unanswered_offer_moves_to_the_next_device_then_comes_back(
     sim: SimulatorConnector, rec: Recorder, clock: FakeClock
 ) -> None:

@@ -167,6 +167,7 @@ class SimulatorConnector:
         self._waiting: dict[str, _Call] = {}
         self._wait_heap: list[tuple[int, str]] = []  # (queued_at, ref): oldest first
         self._free: set[str] = set()  # devices the ACD may offer a queue call to
+        self._free_heap: list[tuple[int, int, str]] = []  # (idle_since, order, device)
         self._outcomes: dict[str, Outcome] = {}
         self._ids = itertools.count(1)
         self._ticks = itertools.count(1)
@@ -206,6 +207,7 @@ class SimulatorConnector:
         self._waiting.clear()
         self._wait_heap.clear()
         self._free.clear()
+        self._free_heap.clear()
         self._started = False
         self._up = False
         self._queue.put_nowait(None)  # ends events()
@@ -622,11 +624,25 @@ class SimulatorConnector:
                 self._offer(call, self._pick_device(call))
 
     def _pick_device(self, call: _Call) -> str:
-        fresh = [self._devices[d] for d in self._free if d not in call.tried]
-        if not fresh:  # everyone free has had it: start a new round
+        """The free device idle longest that has not had this call (needs one free)."""
+        skipped: list[tuple[int, int, str]] = []
+        chosen: str | None = None
+        while self._free_heap:
+            entry = heapq.heappop(self._free_heap)
+            idle, _, name = entry
+            if name not in self._free or self._devices[name].idle_since != idle:
+                continue  # stale: the device left the free set since
+            if name in call.tried:
+                skipped.append(entry)
+                continue
+            chosen = name
+            break
+        if chosen is None:  # everyone free has had it: a new round, best first
             call.tried.clear()
-            fresh = [self._devices[d] for d in self._free]
-        return min(fresh, key=lambda d: (d.idle_since, d.order)).name
+            chosen = skipped.pop(0)[2]
+        for entry in skipped:
+            heapq.heappush(self._free_heap, entry)
+        return chosen
 
     def _offer(self, call: _Call, device: str) -> None:
         self._add_leg(call, device, _S.ALERTING)
@@ -696,10 +712,18 @@ class SimulatorConnector:
         self._refresh(dev)
 
     def _refresh(self, dev: _Device) -> None:
-        if dev.status == AgentStatus.READY and not dev.after_call and not dev.calls:
-            self._free.add(dev.name)
-        else:
-            self._free.discard(dev.name)
+        """Keep the free set (and its idle-order heap) in step with ``dev``."""
+        if dev.status != AgentStatus.READY or dev.after_call or dev.calls:
+            self._free.discard(dev.name)  # its heap entry goes stale, dropped when met
+            return
+        if dev.name in self._free:
+            return
+        self._free.add(dev.name)
+        heapq.heappush(self._free_heap, (dev.idle_since, dev.order, dev.name))
+        if len(self._free_heap) > 2 * len(self._free) + 64:
+            self._free_heap = [(self._devices[d].idle_since, self._devices[d].order, d)
+                               for d in self._free]
+            heapq.heapify(self._free_heap)
 
     def _parties_left(self, call: _Call, leaving: str) -> int:
         talking = sum(1 for d, g in call.legs.items() if d != leaving and g.state in _TALKING)
