@@ -887,3 +887,26 @@ async def test_the_same_seed_gives_the_same_numbers_and_the_same_events() -> Non
     assert events == again
     other, other_numbers = await scripted_run(12)
     assert other_numbers != numbers
+
+
+async def test_a_restarted_simulator_streams_again_and_keeps_agent_states(
+    clock: FakeClock,
+) -> None:
+    sim = SimulatorConnector(clock=clock)
+    await sim.start()
+    await sim.set_agent_state("1001", READY)
+    sim.customer_calls("support")
+    await sim.stop()  # nobody was reading: the end marker is still queued
+    await sim.start()
+    rec = Recorder(sim)
+    events = await rec.take()
+    assert not rec.task.done()
+    assert [type(e) for e in events] == [
+        PlatformStatus, PlatformResynced, AgentStateChanged, CallQueued, CallOffered,
+        PlatformStatus, PlatformResynced]
+    assert events[-1].agents["1001"] == (READY, None)  # type: ignore[attr-defined]
+    assert events[-1].calls == ()  # type: ignore[attr-defined]
+    ref = sim.customer_calls("support")
+    assert [(type(e), e.ref) for e in await rec.take()] == [  # type: ignore[attr-defined]
+        (CallQueued, ref), (CallOffered, ref)]
+    await sim.stop()

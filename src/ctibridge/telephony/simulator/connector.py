@@ -195,22 +195,34 @@ class SimulatorConnector:
     async def start(self) -> None:
         if self._started:
             return
+        self._drop_end_markers()
         self._started = True
         self._up = True
         self._announce_up()
 
     async def stop(self) -> None:
+        """End the event stream; calls in progress are forgotten, agent states kept."""
         for call in list(self._calls.values()):
             self._forget(call)
-        for dev in self._devices.values():
-            dev.calls.clear()
         self._waiting.clear()
         self._wait_heap.clear()
         self._free.clear()
         self._free_heap.clear()
+        for dev in self._devices.values():
+            dev.calls.clear()
+            self._refresh(dev)
         self._started = False
         self._up = False
         self._queue.put_nowait(None)  # ends events()
+
+    def _drop_end_markers(self) -> None:
+        """A stop nobody read must not end the stream of a restarted simulator."""
+        kept = []
+        while not self._queue.empty():
+            if (event := self._queue.get_nowait()) is not None:
+                kept.append(event)
+        for event in kept:
+            self._queue.put_nowait(event)
 
     async def events(self) -> AsyncIterator[PlatformEvent]:
         while True:
