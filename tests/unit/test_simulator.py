@@ -184,6 +184,28 @@ async def test_link_down_loses_events_and_link_up_resyncs_the_live_calls(
     assert await rec.take() == [CallHeld(at=ANY, ref=talking, device="1001")]
 
 
+async def test_a_snapshot_shows_every_party_as_the_hub_models_it(
+    sim: SimulatorConnector, rec: Recorder
+) -> None:
+    away = await answered_inbound(sim, rec, "1001")
+    await sim.blind_transfer(away, "1001", OUTSIDE)
+    await ready(sim, rec, "1002")
+    ringing = sim.customer_calls("support", number=JEAN.number, name=JEAN.name, attached=IVR)
+    dialling = await sim.make_call("1003", "+33240000000")
+    internal = await sim.make_call("1004", "1003")  # 1003 rings while dialling out
+    sim.link_down()
+    sim.link_up()
+    resync = (await rec.take())[-1]
+    assert isinstance(resync, PlatformResynced)
+    assert {s.ref: s.devices for s in resync.calls} == {
+        away: {OUTSIDE: "connected"},
+        ringing: {"1002": "alerting", "queue:support": "queued"},
+        dialling: {"1003": "initiated"},
+        internal: {"1004": "initiated", "1003": "alerting"},
+    }
+    assert {s.ref: s.direction for s in resync.calls}[internal] == Direction.INTERNAL
+
+
 async def test_commands_before_start_say_the_platform_is_down(clock: FakeClock) -> None:
     sim = SimulatorConnector(clock=clock)
     with pytest.raises(PlatformError) as exc:
