@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import shutil
 import socket
@@ -25,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 DOCS_IMG = ROOT / "docs" / "img"
 CHROMIUM = "/usr/bin/chromium"
+HAVE_CHROMIUM = os.path.exists(CHROMIUM)
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
 AGENTS = [
@@ -61,18 +63,6 @@ def outliving(base: type) -> type:
         async def stop(self) -> None:
             self._started = False
             self._queue.put_nowait(None)  # ends the stopping hub's event stream
-
-        async def start(self) -> None:
-            # The end-of-stream marker may still be queued if the old hub's
-            # consumer was cancelled before reading it: it must not end ours.
-            kept = []
-            while not self._queue.empty():
-                ev = self._queue.get_nowait()
-                if ev is not None:
-                    kept.append(ev)
-            for ev in kept:
-                self._queue.put_nowait(ev)
-            await super().start()
 
     return PbxThatOutlivesTheHub
 
@@ -131,7 +121,8 @@ class RunningHub:
                 "wrap_up_seconds": 120,
             }
             for k, v in self.overrides.items():
-                base[k] = {**base[k], **v} if isinstance(v, dict) and isinstance(base.get(k), dict) else v
+                merge = isinstance(v, dict) and isinstance(base.get(k), dict)
+                base[k] = {**base[k], **v} if merge else v
             self.settings = Settings.load(None, **base)
         if self.sim is None:
             options: dict[str, Any] = {"seed": 7, "devices": ["1001", "1002", "1003"],
@@ -168,9 +159,9 @@ class RunningHub:
         assert call is not None, f"the hub does not know the simulator's call {ref}"
         return str(call.call_id)
 
-    async def until(self, pred: Callable[[], bool], what: str, timeout: float = 8.0) -> None:
+    async def until(self, pred: Callable[[], bool], what: str, seconds: float = 8.0) -> None:
         loop = asyncio.get_running_loop()
-        end = loop.time() + timeout
+        end = loop.time() + seconds
         while not pred():
             if loop.time() > end:
                 raise AssertionError(f"timed out waiting for {what}")
@@ -280,7 +271,7 @@ class Browsers:
 
 @pytest.fixture
 async def browsers(request: pytest.FixtureRequest) -> AsyncIterator[Browsers]:
-    if not Path(CHROMIUM).exists():
+    if not HAVE_CHROMIUM:
         pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
     from playwright.async_api import async_playwright, expect
 

@@ -120,15 +120,17 @@ HOST_PAGE = """<!doctype html><html><head><title>CRM</title></head><body>
 </body></html>"""
 
 
-async def _got(page: Any, kind: str, timeout: float = 8000) -> list[dict[str, Any]]:
-    await page.wait_for_function(
-        "(t) => window.got.some((m) => m.data && m.data.source === 'ctibridge' && m.data.type === t)",
-        arg=kind, timeout=timeout)
-    return [m for m in await page.evaluate("() => window.got")
-            if isinstance(m["data"], dict) and m["data"].get("type") == kind]
+async def _crm_and_hub(start_hub: Any, host_page: Any, *, allowed: bool
+                       ) -> tuple[RunningHub, str]:
+    """A hub, and a CRM page on its own origin framing the bar; allowed or not."""
+    port = free_port()
+    crm = await host_page(HOST_PAGE.replace("{bar}", f"http://127.0.0.1:{port}/agentbar/?user=alice"))
+    allowed_origins = [crm] if allowed else ["http://crm.example"]
+    hub = await start_hub(server={"port": port, "allowed_origins": allowed_origins})
+    return hub, crm
 
 
-async def _host(browsers: Browsers, hub: RunningHub, origin: str, name: str) -> tuple[Any, Any]:
+async def _open_crm(browsers: Browsers, origin: str, name: str) -> tuple[Any, Any]:
     ctx = await browsers.context(width=420)
     page = await ctx.new_page()
     browsers.watch(page, name)
@@ -138,38 +140,33 @@ async def _host(browsers: Browsers, hub: RunningHub, origin: str, name: str) -> 
     return page, frame
 
 
-async def _got(page: Any, kind: str, timeout: float = 8000) -> list[dict[str, Any]]:
+async def _post(page: Any, hub: RunningHub, command: dict[str, Any]) -> None:
+    await page.evaluate(
+        "([cmd, origin]) => document.getElementById('bar').contentWindow.postMessage(cmd, origin)",
+        [command, hub.url])
+
+
+def _from_bar(got: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [m for m in got if isinstance(m["data"], dict)
+            and m["data"].get("source") == "ctibridge" and m["data"].get("type") == kind]
+
+
+async def _got(page: Any, kind: str, count: int = 1) -> list[dict[str, Any]]:
+    """The messages of type ``kind`` the bar posted to the CRM, once there are ``count``."""
     await page.wait_for_function(
-        "(t) => window.got.some((m) => m.data && m.data.source === 'ctibridge' && m.data.type === t)",
-        arg=kind, timeout=timeout)
-    return [m for m in await page.evaluate("() => window.got")
-            if isinstance(m["data"], dict) and m["data"].get("type") == kind]
-
-
-# The host pages are served by Playwright's router under "localhost" (another
-# origin than the hub's 127.0.0.1, and a local one: Chromium refuses a public
-# page framing a loopback address).
-CRM = f"http://localhost:{free_port()}"
-EVIL = f"http://localhost:{free_port()}"
-
-
-async def _crm_and_hub(start_hub: Any, host_page: Any, *, allowed: bool) -> tuple[RunningHub, str]:
-    port = free_port()
-    bar = f"http://127.0.0.1:{port}/agentbar/?user=alice"
-    crm = await host_page(HOST_PAGE.replace("{bar}", bar))
-    hub = await start_hub(server={"port": port, "allowed_origins": [crm] if allowed else
-                                  ["http://crm.example"]})
-    hub_url = hub.url
-    assert hub_url.endswith(str(port))
-    return hub, crm
+        """([t, n]) => window.got.filter((m) => m.data && m.data.source === 'ctibridge'
+                                         && m.data.type === t).length >= n""",
+        arg=[kind, count])
+    return _from_bar(await page.evaluate("() => window.got"), kind)
 
 
 async def test_an_allowed_crm_gets_events_and_can_dial(start_hub, host_page,
                                                        browsers: Browsers) -> None:
     hub, crm = await _crm_and_hub(start_hub, host_page, allowed=True)
-    page, frame = await _host(browsers, hub, crm, "crm")
+    page, frame = await _open_crm(browsers, crm, "crm")
     await frame.get_by_role("button", name="Agent log in").click()
     await frame.get_by_role("button", name="Ready", exact=True).click()
+    await expect(frame.locator(".state")).to_have_attribute("data-status", "ready")
     states = await _got(page, "agent.state")
     assert states[-1]["origin"] == hub.url
     assert {"agent_id", "status", "reason", "since"} <= set(states[-1]["data"]["data"])
@@ -178,6 +175,7 @@ async def test_an_allowed_crm_gets_events_and_can_dial(start_hub, host_page,
                            attached={"customer_id": "C-1042"})
     [pop] = await _got(page, "screenpop")
     assert pop["data"]["data"]["number"] == "+33612345678"
+    assert pop["data"]["data"]["name"] == "Camille Petit"
     assert pop["data"]["data"]["attached"] == {"customer_id": "C-1042"}
     [offered] = await _got(page, "call.offered")
     call_id = offered["data"]["data"]["call_id"]
@@ -187,44 +185,44 @@ async def test_an_allowed_crm_gets_events_and_can_dial(start_hub, host_page,
     await frame.locator(".calls ctib-call").get_by_role("button", name="Hang up").click()
     [ended] = await _got(page, "call.ended")
     assert ended["data"]["data"]["call_id"] == call_id
-    await frame.get_by_role("button", name="Save and go ready").wait_for()
     await frame.locator("#ctib-disposition").select_option("resolved")
     await frame.get_by_role("button", name="Save and go ready").click()
+    await expect(frame.locator(".state")).to_have_attribute("data-status", "ready")
 
-    # Click-to-dial from the CRM.
+    # Click-to-dial from the CRM, answered with a command.result.
     hub.sim.set_outcome("+33240000000", "answer")
-    await page.evaluate(f"""() => document.getElementById('bar').contentWindow.postMessage(
-        {{target: 'ctibridge', type: 'dial', number: '+33 2 40 00 00 00', id: 'd1'}}, '{hub.url}')""")
+    await _post(page, hub, {"target": "ctibridge", "type": "dial",
+                            "number": "+33 2 40 00 00 00", "id": "d1"})
     [result] = await _got(page, "command.result")
     assert result["data"]["data"]["id"] == "d1"
     assert result["data"]["data"]["ok"] is True, result
     await expect(frame.locator(".calls ctib-call")).to_contain_text("+33 2 40 00 00 00")
-    # A malformed command is ignored (no answer, a console warning).
-    await page.evaluate(f"""() => document.getElementById('bar').contentWindow.postMessage(
-        {{target: 'ctibridge', type: 'dial', number: '<img src=x>', id: 'd2'}}, '{hub.url}')""")
-    await page.evaluate(f"""() => document.getElementById('bar').contentWindow.postMessage(
-        {{target: 'ctibridge', type: 'set_state', status: 'ready', id: 'd3'}}, '{hub.url}')""")
-    results = await _got(page, "command.result")
-    await page.wait_for_function("() => window.got.filter(m => m.data.type === 'command.result').length >= 2")
-    results = await _got(page, "command.result")
+    # A malformed command gets no answer (a console warning); a good one does.
+    await _post(page, hub, {"target": "ctibridge", "type": "dial", "number": "<img src=x>",
+                            "id": "d2"})
+    await _post(page, hub, {"target": "ctibridge", "type": "hello", "id": "d3"})
+    results = await _got(page, "command.result", count=2)
     assert [r["data"]["data"]["id"] for r in results] == ["d1", "d3"]
+    assert results[1]["data"]["data"]["result"]["agent_id"] == "alice"
 
 
 async def test_a_page_from_another_origin_gets_nothing_and_commands_nothing(
     start_hub, host_page, browsers: Browsers
 ) -> None:
     hub, evil = await _crm_and_hub(start_hub, host_page, allowed=False)
-    page, frame = await _host(browsers, hub, evil, "evil")
+    page, frame = await _open_crm(browsers, evil, "evil")
     await frame.get_by_role("button", name="Agent log in").click()
     await expect(frame.locator(".state")).to_have_attribute("data-status", "not_ready")
-    await page.evaluate(f"""() => document.getElementById('bar').contentWindow.postMessage(
-        {{target: 'ctibridge', type: 'set_state', status: 'ready', id: 'x'}}, '{hub.url}')""")
-    hub.sim.customer_calls("support", number="+33612345678", name="Camille Petit")
-    # Not ready: the call is not offered to Alice; and the command was refused.
-    await page.wait_for_timeout(500)  # let a (wrong) delivery happen if it were to
+    await _post(page, hub, {"target": "ctibridge", "type": "set_state", "status": "ready",
+                            "id": "x"})
+    bar_page = next(p for label, p in browsers.pages if label == "evil")
+    for _ in range(100):  # the bar logs the refusal in its console
+        if "not in embed_origins" in "\n".join(browsers.log_of(bar_page)):
+            break
+        await page.wait_for_timeout(50)
+    else:
+        raise AssertionError("the bar did not log the refused message")
     await expect(frame.locator(".state")).to_have_attribute("data-status", "not_ready")
     got = await page.evaluate("() => window.got")
-    assert not [m for m in got if isinstance(m["data"], dict) and m["data"].get("source") == "ctibridge"]
-    bar_page = next(p for label, p in browsers.pages if label == "evil")
-    frame_logs = "\n".join(browsers.log_of(bar_page))
-    assert "not in embed_origins" in frame_logs
+    assert not [m for m in got if isinstance(m["data"], dict)
+                and m["data"].get("source") == "ctibridge"]

@@ -1,4 +1,4 @@
-"""The agent bar's pure modules (formatting, state, protocol client, i18n), under node's test runner."""
+"""The agent bar's pure modules (formatting, state, protocol client, i18n), under node --test."""
 
 from __future__ import annotations
 
