@@ -81,6 +81,29 @@ class TrafficSettings(_Strict):
     patience_seconds: float = Field(120.0, gt=0)
 
 
+class CrmSettings(_Strict):
+    """The CRM the hub pops records from and logs interactions into."""
+
+    # Path to a mapping file (see docs/crm-mapping.md); relative to the config file's folder.
+    mapping: str
+    name: str = Field("crm", pattern=r"^[a-z][a-z0-9_-]{0,31}$")
+    # Values the mapping's templates can read as ``vars.<name>`` (e.g. a base URL per site).
+    variables: dict[str, str] = Field(default_factory=dict)
+    # Look the caller up while the call waits in queue, so the pop is ready at offer time.
+    prefetch: bool = True
+    # How long the bar waits for a lookup before showing "CRM unavailable" (the pop may follow).
+    pop_timeout_seconds: float = Field(3.0, gt=0, le=60)
+    # Write each finished interaction into the CRM's history (through the outbox).
+    log_calls: bool = True
+
+
+class DemoCrmSettings(_Strict):
+    """The built-in demo CRM served at /democrm (for the demo and for trying mappings)."""
+
+    database: str = "sqlite:///ctibridge-democrm.db"
+    api_key: str = "demo-crm-key"
+
+
 class LogSettings(_Strict):
     json_format: bool = Field(False, alias="json")
     level: Literal["debug", "info", "warning", "error"] = "info"
@@ -130,6 +153,8 @@ class Settings(BaseSettings):
     dispositions: list[Coded] = Field(default_factory=lambda: list(DEFAULT_DISPOSITIONS))
     wrap_up_seconds: float = Field(30.0, ge=0, le=3600)
     traffic: TrafficSettings | None = None
+    crm: CrmSettings | None = None
+    democrm: DemoCrmSettings | None = None
     log: LogSettings = Field(default_factory=LogSettings)
     demo: bool = False
 
