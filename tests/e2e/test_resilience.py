@@ -29,10 +29,8 @@ async def test_the_bar_comes_back_to_the_same_call_after_a_hub_restart(hub: Runn
     await expect(call).to_have_attribute("data-state", "connected")
     await expect(call).to_contain_text("+33 6 12 34 56 78")
     await expect(alice.page.locator("ctib-call")).to_have_count(1)
-    # The new hub learns Alice's state from the platform's resync. (It says
-    # "ready" rather than "busy" for now: the resync applies the device states
-    # after the calls; reported to the hub's owners.)
-    await expect(alice.page.locator(".state")).not_to_have_attribute("data-status", "logged_out")
+    # The new hub learns Alice's state from the platform's resync: on a call, so busy.
+    await expect(alice.page.locator(".state")).to_have_attribute("data-status", "busy")
     # And it is usable: hold, then hang up.
     await call.get_by_role("button", name="Hold").click()
     await expect(call).to_have_attribute("data-state", "held")

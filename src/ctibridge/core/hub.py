@@ -639,6 +639,12 @@ class Hub:
 
     def _on_resynced(self, platform: str, ev: PlatformResynced) -> None:
         """Make our view equal the platform's: end ghosts, add what we missed."""
+        # Agent states first: an agent found on a live call then becomes busy
+        # (remembering the platform's state for after the call), not ready.
+        for device, (status, reason) in ev.agents.items():
+            agent = self.agent_at(platform, device)
+            if agent is not None:
+                self._apply_platform_agent_state(agent, status, reason)
         seen = {snap.ref for snap in ev.calls}
         for ref, call in self.calls.refs_for_platform(platform).items():
             if ref not in seen:
@@ -667,10 +673,6 @@ class Hub:
             if not self._finish_if_empty(call, "gone-after-resync"):
                 self._sync_agents(call)
                 self._publish_call("call.updated", call)
-        for device, (status, reason) in ev.agents.items():
-            agent = self.agent_at(platform, device)
-            if agent is not None:
-                self._apply_platform_agent_state(agent, status, reason)
 
     # --------------------------------------------------------------- views
 
