@@ -121,6 +121,8 @@ class InteractionRow(Base):
     disposition: Mapped[str | None] = mapped_column(String)
     notes: Mapped[str | None] = mapped_column(Text)
     end_cause: Mapped[str | None] = mapped_column(String)
+    # The CRM record the interaction is logged against (Match.to_dict()).
+    crm_record: Mapped[dict[str, Any] | None] = mapped_column(Json, nullable=True)
 
 
 class AgentStateRow(Base):
@@ -134,3 +136,23 @@ class AgentStateRow(Base):
     deadline: Mapped[datetime | None]  # end of wrap-up, so the state can be rebuilt
     at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
+
+
+class CallLogOutboxRow(Base):
+    """One interaction to write into the CRM, written with the interaction's end."""
+
+    __tablename__ = "call_log_outbox"
+    __table_args__ = (Index("ix_call_log_outbox_status_next", "status", "next_attempt_at"),)
+
+    interaction_id: Mapped[str] = mapped_column(String, primary_key=True)  # idempotency key
+    crm: Mapped[str] = mapped_column(String)
+    status: Mapped[str] = mapped_column(String, default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    # A worker owns the row until lease_until; an expired lease (crash) frees it.
+    lease_until: Mapped[datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(String)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    activity_id: Mapped[str | None] = mapped_column(String)
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
