@@ -142,11 +142,14 @@ def config_check(file: Annotated[Path, typer.Argument(help="YAML config file")])
         settings = Settings.load(file)
     except CtiError as exc:
         fail(exc.message)
-    kinds = registry.available()
-    problems = [f"telephony {t.name!r}: unknown type {t.type!r} (installed: "
-                f"{', '.join(sorted(kinds))})" for t in settings.telephony if t.type not in kinds]
+    problems = []
+    for spec in settings.telephony:
+        try:
+            registry.validate(spec)
+        except CtiError as exc:
+            problems.append(exc.message)
     if problems:
-        fail("; ".join(problems))
+        fail("\n".join(problems))
     typer.echo(f"{file}: OK ({len(settings.telephony)} platform(s), "
                f"{len(settings.agents)} agent(s))")
 
@@ -154,8 +157,8 @@ def config_check(file: Annotated[Path, typer.Argument(help="YAML config file")])
 @user_app.command("add")
 def user_add(
     username: str,
-    role: Annotated[list[str], typer.Option("--role", help="agent, supervisor or admin")] = [
-        "agent"],  # noqa: B006 - typer needs a literal default
+    role: Annotated[list[str] | None,
+                    typer.Option("--role", help="agent (default), supervisor or admin")] = None,
     agent: Annotated[str | None, typer.Option(help="the agent id this user logs in as")] = None,
     name: Annotated[str | None, typer.Option(help="display name")] = None,
     password: Annotated[str | None, typer.Option(help="prompted when omitted")] = None,
@@ -169,6 +172,7 @@ def user_add(
         settings = Settings.load(config)
     except CtiError as exc:
         fail(exc.message)
+    role = role or ["agent"]
     for r in role:
         if r not in {x.value for x in Role}:
             fail(f"unknown role {r!r}; use agent, supervisor or admin")

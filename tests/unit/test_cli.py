@@ -31,3 +31,17 @@ def test_an_unknown_connector_type_is_named(tmp_path: Path) -> None:
     result = runner.invoke(app, ["config", "check", str(bad)])
     assert result.exit_code == 2
     assert "unknown type 'nosuch'" in result.output and "simulator" in result.output
+
+
+def test_config_check_validates_each_platforms_options(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "telephony:\n"
+        "  - {name: pbx, type: asterisk, options: {host: '', port: 99999, user: ctib}}\n"
+        "  - {name: sim, type: simulator, options: {devices: 12}}\n"
+    )
+    result = runner.invoke(app, ["config", "check", str(bad)])
+    assert result.exit_code == 2, result.output
+    assert "pbx" in result.output and "port" in result.output and "secret" in result.output
+    assert "sim" in result.output and "devices" in result.output
+    assert "Traceback" not in result.output

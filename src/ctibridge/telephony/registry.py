@@ -35,7 +35,7 @@ def available() -> dict[str, Any]:
     return found
 
 
-def build(spec: TelephonySettings, clock: Clock) -> TelephonyConnector:
+def _factory(spec: TelephonySettings) -> Any:
     kinds = available()
     entry = kinds.get(spec.type)
     if entry is None:
@@ -48,4 +48,24 @@ def build(spec: TelephonySettings, clock: Clock) -> TelephonyConnector:
         factory = entry.load() if hasattr(entry, "load") else entry
     except Exception as exc:  # a broken plug-in is reported, not a traceback
         raise ConfigError(f"telephony type {spec.type!r} failed to load: {exc}") from exc
-    return factory.from_options(spec.name, spec.options, clock)
+    return factory
+
+
+def build(spec: TelephonySettings, clock: Clock) -> TelephonyConnector:
+    return _factory(spec).from_options(spec.name, spec.options, clock)  # type: ignore[no-any-return]
+
+
+def validate(spec: TelephonySettings) -> None:
+    """Check a platform's options without connecting (``ctibridge config check``).
+
+    A connector may offer ``validate_options(name, options)``; one that does
+    not is checked by building it, which must not do any I/O.
+    """
+    factory = _factory(spec)
+    check = getattr(factory, "validate_options", None)
+    if check is not None:
+        check(spec.name, spec.options)
+        return
+    from ..clock import SystemClock
+
+    factory.from_options(spec.name, spec.options, SystemClock())

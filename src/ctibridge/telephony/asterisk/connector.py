@@ -225,7 +225,7 @@ class AsteriskConnector:
             try:
                 events = self.normalizer.feed(msg)
             except Exception:  # one odd event must not take the link down
-                log.exception("asterisk.normalize_failed", platform=self.name, event=msg.name)
+                log.exception("asterisk.normalize_failed", platform=self.name, ami_event=msg.name)
                 continue
             for ev in events:
                 await self._out.put(ev)
