@@ -129,7 +129,8 @@ def create_app(
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:
-        return RedirectResponse("/agentbar/")
+        # The demo opens straight on a signed-in agent's bar (other agents are one click away).
+        return RedirectResponse("/agentbar/?user=alice" if settings.demo else "/agentbar/")
 
     return app
 
