@@ -6,11 +6,15 @@ cd "$(dirname "$0")/.."
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-# A real Chromium from Debian for the browser tests (never a downloaded build).
-if [ ! -x /usr/bin/chromium ]; then
-  echo "» installing Debian's chromium for the browser tests"
+# A real Chromium from Debian for the browser tests (never a downloaded build),
+# and node for the agent bar's module tests.
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v node >/dev/null || missing+=(nodejs)
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "» installing ${missing[*]} from Debian for the browser tests"
   as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 # PostgreSQL for the store tests (they also run on SQLite).

@@ -177,3 +177,14 @@ async def test_a_flooding_client_is_rate_limited_and_does_not_starve_others(
                                timeout=10)
         for c in (flooder, calm):
             await c.close()
+
+
+async def test_only_the_configured_crm_origins_may_frame_the_bar(tmp_path: Path) -> None:
+    async with running_hub(tmp_path,
+                           server={"allowed_origins": ["https://crm.example.com"]}) as h:
+        async with httpx.AsyncClient(base_url=h.url) as http:
+            page = await http.get("/agentbar/")
+        assert page.status_code == 200
+        csp = page.headers["content-security-policy"]
+        assert csp == "frame-ancestors 'self' https://crm.example.com"
+        assert page.headers["x-content-type-options"] == "nosniff"

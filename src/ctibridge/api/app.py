@@ -30,6 +30,7 @@ from ..telephony import registry
 from ..telephony.base import TelephonyConnector
 from .auth import TicketBook, TokenService
 from .rest import router as rest_router
+from .security import SecurityHeaders
 from .ws import router as ws_router
 
 log = structlog.get_logger("ctibridge.app")
@@ -119,6 +120,7 @@ def create_app(
     async def cti_error(_: Request, exc: CtiError) -> JSONResponse:
         return JSONResponse(exc.to_dict(), status_code=exc.status)
 
+    app.add_middleware(SecurityHeaders, allowed_origins=settings.server.allowed_origins)
     app.include_router(rest_router)
     app.include_router(ws_router)
     web = files("ctibridge") / "web"
