@@ -10,13 +10,22 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from .model.errors import ConfigError
+from .model.party import Channel
 
 
 class _Strict(BaseModel):
@@ -104,6 +113,102 @@ class DemoCrmSettings(_Strict):
     api_key: str = "demo-crm-key"
 
 
+class PresenceOverride(_Strict):
+    """One agent's differences from the global capacity rules (merged per channel)."""
+
+    capacity: dict[Channel, int] = Field(default_factory=dict)
+    blocks: dict[Channel, list[Channel]] = Field(default_factory=dict)
+
+    @field_validator("capacity")
+    @classmethod
+    def _capacity_range(cls, v: dict[Channel, int]) -> dict[Channel, int]:
+        return _check_capacity(v)
+
+    @field_validator("blocks")
+    @classmethod
+    def _no_self_block(cls, v: dict[Channel, list[Channel]]) -> dict[Channel, list[Channel]]:
+        return _check_blocks(v)
+
+
+DEFAULT_CAPACITY: dict[Channel, int] = {
+    Channel.VOICE: 1, Channel.CHAT: 3, Channel.EMAIL: 2, Channel.SMS: 2, Channel.SOCIAL: 2,
+}
+# A call blocks all digital work (voice is exclusive); live conversations (chat,
+# SMS, social) block voice; email blocks nothing, since it can wait during a call.
+DEFAULT_BLOCKS: dict[Channel, list[Channel]] = {
+    Channel.VOICE: [Channel.CHAT, Channel.EMAIL, Channel.SMS, Channel.SOCIAL],
+    Channel.CHAT: [Channel.VOICE],
+    Channel.SMS: [Channel.VOICE],
+    Channel.SOCIAL: [Channel.VOICE],
+    Channel.EMAIL: [],
+}
+
+
+def _check_capacity(v: dict[Channel, int]) -> dict[Channel, int]:
+    bad = [f"{c}={n}" for c, n in v.items() if not 0 <= n <= 100]
+    if bad:
+        raise ValueError(f"capacity must be between 0 and 100 per channel, got {', '.join(bad)}")
+    return v
+
+
+def _check_blocks(v: dict[Channel, list[Channel]]) -> dict[Channel, list[Channel]]:
+    selfish = [str(c) for c, targets in v.items() if c in targets]
+    if selfish:
+        raise ValueError(f"a channel cannot block itself (its capacity does that): "
+                         f"{', '.join(selfish)}")
+    return v
+
+
+class PresenceSettings(_Strict):
+    """Unified availability: per-channel capacity and which work blocks which channel.
+
+    Channels left out keep their default (so ``capacity: {chat: 5}`` only
+    changes chat); a ``blocks`` entry replaces that channel's default list.
+    """
+
+    capacity: dict[Channel, int] = Field(default_factory=lambda: dict(DEFAULT_CAPACITY))
+    # While an agent carries work on the key channel, the listed channels are closed to them.
+    blocks: dict[Channel, list[Channel]] = Field(
+        default_factory=lambda: {c: list(t) for c, t in DEFAULT_BLOCKS.items()})
+    # Per-agent differences, by agent id (e.g. a chat specialist with capacity 6).
+    agents: dict[str, PresenceOverride] = Field(default_factory=dict)
+
+    @field_validator("capacity")
+    @classmethod
+    def _capacity_defaults(cls, v: dict[Channel, int]) -> dict[Channel, int]:
+        return {**DEFAULT_CAPACITY, **_check_capacity(v)}
+
+    @field_validator("blocks")
+    @classmethod
+    def _blocks_defaults(cls, v: dict[Channel, list[Channel]]) -> dict[Channel, list[Channel]]:
+        return {**{c: list(t) for c, t in DEFAULT_BLOCKS.items()}, **_check_blocks(v)}
+
+
+class QueueSettings(_Strict):
+    """A universal queue: voice and digital interactions waiting together."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,39}$")
+    channels: list[Channel] = Field(min_length=1)
+    # Skills an agent needs for every interaction of this queue.
+    skills: list[str] = Field(default_factory=list)
+    # Higher is more urgent; an item gains one level per service-level target waited.
+    priority: int = Field(0, ge=-1000, le=1000)
+    sl_seconds: float = Field(20.0, gt=0, le=7 * 86400)
+    offer_timeout_seconds: float = Field(20.0, gt=0, le=3600)
+    selection: Literal["longest_idle", "least_loaded"] = "longest_idle"
+
+
+def _unique_queue_names(v: list[QueueSettings]) -> list[QueueSettings]:
+    names = [q.name for q in v]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ValueError(f"queue names must be unique, repeated: {', '.join(dup)}")
+    return v
+
+
+QueueList = Annotated[list[QueueSettings], AfterValidator(_unique_queue_names)]
+
+
 class LogSettings(_Strict):
     json_format: bool = Field(False, alias="json")
     level: Literal["debug", "info", "warning", "error"] = "info"
@@ -155,6 +260,8 @@ class Settings(BaseSettings):
     traffic: TrafficSettings | None = None
     crm: CrmSettings | None = None
     democrm: DemoCrmSettings | None = None
+    presence: PresenceSettings = Field(default_factory=PresenceSettings)
+    queues: QueueList = Field(default_factory=list)
     log: LogSettings = Field(default_factory=LogSettings)
     demo: bool = False
 
