@@ -32,6 +32,15 @@ def hub_with(server: FakeAmi, clock: FakeClock, tmp_path: Path) -> Any:
         telephony=[{"name": "pbx", "type": "asterisk"}], agents=AGENTS)
 
 
+async def eventually(check: Any, what: str) -> None:
+    """The hub tells the platform in the background: wait (bounded) for it."""
+    for _ in range(200):
+        if check():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 async def ready(h: RunningHub, connector: AsteriskConnector, who: str) -> Any:
     await connector.wait_up()
     agent = await h.agent(who)
@@ -162,4 +171,13 @@ async def test_pausing_from_the_bar_pauses_the_queue_member(tmp_path: Path) -> N
                 "Local/6002@agents", "true", "lunch")
             await bob.ok("agent.logout")
             assert server.actions("QueueRemove")[0]["interface"] == "Local/6002@agents"
+            # Logging in again puts the member back in the queue, paused until ready.
+            await bob.ok("agent.login")
+            await eventually(lambda: server.actions("QueueAdd"), "the QueueAdd action")
+            add = server.actions("QueueAdd")[0]
+            assert (add["interface"], add["queue"]) == ("Local/6002@agents", "support")
+            await bob.ok("agent.ready")
+            await eventually(
+                lambda: any(p["paused"] == "false" for p in server.actions("QueuePause")),
+                "the unpause")
             await bob.close()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import ssl
 from collections.abc import Callable
@@ -169,7 +170,8 @@ class FakeAmi:
         self.fail = {k.lower(): v for k, v in (fail or {}).items()}  # action -> error text
         self.ssl_context = ssl_context
         self.secret = secret
-        self.members = members or []
+        # Copied: the server changes membership as actions arrive (QueueAdd...).
+        self.members = [dataclasses.replace(m) for m in members or []]
         self.received: list[dict[str, str]] = []
         self.connections = 0
         self.closed = asyncio.Event()
@@ -302,6 +304,53 @@ class Session:
         finally:
             waiter.cancel()
 
+    def _membership(self, action: dict[str, str]) -> bytes:
+        """Queue membership as the recorded Asterisk 11 answers it (replies and events)."""
+        name = action["action"].lower()
+        queue, iface = action.get("queue", ""), action.get("interface", "")
+        known = {m.queue for m in self.server.members} | {"support"}
+        member = next((m for m in self.server.members
+                       if m.queue == queue and m.interface == iface), None)
+        if name == "queueadd":
+            if queue not in known:
+                return self._reply(action, "Response: Error",
+                                   "Message: Unable to add interface to queue: No such queue")
+            if member is not None:
+                return self._reply(action, "Response: Error",
+                                   "Message: Unable to add interface: Already there")
+            paused = action.get("paused", "false").lower() in ("1", "true", "yes")
+            member = Member(queue, iface, action.get("membername") or iface, paused,
+                            action.get("reason", "") if paused else "")
+            self.server.members.append(member)
+            return (self._reply(action, "Response: Success",
+                                "Message: Added interface to queue")
+                    + self._member_event("QueueMemberAdded", member))
+        if member is None:
+            text = ("Unable to remove interface: Not there" if name == "queueremove"
+                    else "Interface not found")
+            return self._reply(action, "Response: Error", f"Message: {text}")
+        if name == "queueremove":
+            self.server.members.remove(member)
+            return (self._reply(action, "Response: Success",
+                                "Message: Removed interface from queue")
+                    + self._member_event("QueueMemberRemoved", member))
+        member.paused = action.get("paused", "false").lower() in ("1", "true", "yes")
+        member.reason = action.get("reason", "") if member.paused else ""
+        return (self._reply(action, "Response: Success",
+                            f"Message: Interface {'paused' if member.paused else 'unpaused'} "
+                            "successfully")
+                + self._member_event("QueueMemberPause", member))
+
+    @staticmethod
+    def _member_event(event: str, m: Member) -> bytes:
+        return (f"Event: {event}\r\nPrivilege: agent,all\r\nQueue: {m.queue}\r\n"
+                f"MemberName: {m.name}\r\nInterface: {m.interface}\r\n"
+                f"StateInterface: {m.interface}\r\nMembership: dynamic\r\nPenalty: 0\r\n"
+                f"CallsTaken: 0\r\nLastCall: 0\r\nLastPause: 0\r\nLoginTime: 0\r\n"
+                f"InCall: 0\r\nStatus: 1\r\nPaused: {int(m.paused)}\r\n"
+                f"PausedReason: {m.reason}\r\nRinginuse: 0\r\nWrapuptime: 0\r\n\r\n"
+                ).encode()
+
     def _reply(self, action: dict[str, str], *lines: str) -> bytes:
         aid = action.get("actionid")
         head = [lines[0]] + ([f"ActionID: {aid}"] if aid else []) + list(lines[1:])
@@ -346,6 +395,8 @@ class Session:
                         f"PausedReason: {m.reason}\r\nActionID: {aid}\r\n\r\n").encode()
             out += (f"Event: QueueStatusComplete\r\nActionID: {aid}\r\nEventList: Complete\r\n"
                     f"ListItems: {len(self.server.members)}\r\n\r\n").encode()
+        elif name in ("queueadd", "queueremove", "queuepause"):
+            out = self._membership(action)
         elif name == "logoff":
             self.writer.write(self._reply(action, "Response: Goodbye",
                                           "Message: Thanks for all the fish."))
