@@ -39,3 +39,19 @@ async def test_a_subscriber_that_cannot_keep_up_is_cut_off_not_waited_for() -> N
             fast.queue.get_nowait()
     assert slow.overflowed and slow.queue.get_nowait() is None
     assert not fast.overflowed
+
+
+def test_a_tap_sees_every_event_and_a_failing_tap_does_not_stop_delivery() -> None:
+    notifier = Notifier()
+    seen: list[str] = []
+
+    def broken(_: HubEvent) -> None:
+        raise RuntimeError("observer bug")
+
+    notifier.tap(broken)
+    untap = notifier.tap(lambda e: seen.append(e.name))
+    notifier.publish(HubEvent("call.offered", {}, frozenset({"alice"})))
+    untap()
+    notifier.publish(HubEvent("call.ended", {}, frozenset({"alice"})))
+    assert seen == ["call.offered"]
+    assert notifier.stream("alice").seq == 2

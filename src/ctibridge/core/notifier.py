@@ -11,10 +11,14 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+import structlog
+
 from ..model.events import HubEvent
+
+log = structlog.get_logger("ctibridge.notifier")
 
 SUPERVISORS = "*supervisors*"
 
@@ -77,6 +81,7 @@ class Notifier:
         self._replay = replay
         self._queue_size = queue_size
         self.published = 0
+        self._taps: list[Callable[[HubEvent], None]] = []
 
     def stream(self, name: str) -> Stream:
         s = self._streams.get(name)
@@ -90,6 +95,19 @@ class Notifier:
             self.stream(agent_id).push(event)
         if event.supervisors:
             self.stream(SUPERVISORS).push(event)
+        for tap in self._taps:
+            try:
+                tap(event)
+            except Exception:  # an observer's bug must not stop event delivery
+                log.exception("notifier.tap_failed", hub_event=event.name)
+
+    def tap(self, callback: Callable[[HubEvent], None]) -> Callable[[], None]:
+        """Observe every published event in-process (statistics, audit); returns an untap.
+
+        Taps run synchronously on the hub's hot path: keep them cheap, never block.
+        """
+        self._taps.append(callback)
+        return lambda: self._taps.remove(callback)
 
     def subscribe(self, stream: str) -> Subscriber:
         sub = Subscriber(stream, asyncio.Queue(self._queue_size))
