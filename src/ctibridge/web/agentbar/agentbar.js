@@ -9,9 +9,11 @@ import { enable, fill, h, isEnabled, onActivate, setText } from "./dom.js";
 import { Embed } from "./embed.js";
 import { codeLabel, dialable, formatDuration, formatTime } from "./format.js";
 import { LANGUAGES, detectLanguage, getLanguage, has, setLanguage, t } from "./i18n/index.js";
+import { chosen, recordTitle } from "./screenpop.js";
 import { BarStore } from "./store.js";
 
 const SESSION_KEY = "ctibridge.session";
+const POPPED_KEY = "ctibridge.popped"; // records already opened in the host, per tab: a reload does not pop again
 // The bar is served at <hub>/agentbar/: the API is one level up.
 const HUB_BASE = new URL("../", import.meta.url);
 const RECENT_SHOWN = 8;
@@ -25,9 +27,10 @@ export class AgentBar extends HTMLElement {
   async start() {
     this.started = true;
     const hub = this.getAttribute("hub");
-    this.store = new BarStore();
-    this.client = new HubClient({ base: hub ? new URL(hub, location.href).href : HUB_BASE.href,
-      seq: () => this.store.seq });
+    const base = hub ? new URL(hub, location.href).href : HUB_BASE.href;
+    this.store = new BarStore(base);
+    this.client = new HubClient({ base, seq: () => this.store.seq });
+    this.autoOpen = true; // the host may turn it off with hello {auto_open: false}
     this.attention = new Attention(window);
     this.embed = new Embed(window, (cmd) => this.hostCommand(cmd));
     this.config = { demo: false, demo_logins: [], embed_origins: [], default_language: "en" };
@@ -340,17 +343,15 @@ export class AgentBar extends HTMLElement {
   }
 
   effect(fx) {
-    const callData = (call) => ({
-      call_id: call.call_id, direction: call.direction ?? null,
-      number: call.customer?.number ?? null, name: call.customer?.name ?? null,
-      queue: call.queue ?? null, attached: call.attached ?? {}, consult_of: call.consult_of ?? null,
-    });
     if (fx.kind === "offered") {
       const p = partyText(otherParty(fx.call, this.store));
       this.say(t(fx.call.consult_of ? "announce.consult" : "announce.offered", { name: p.title }), true);
       this.embed.post("call.offered", callData(fx.call));
-      if (!fx.call.consult_of && fx.call.direction !== "internal") {
-        this.embed.post("screenpop", callData(fx.call));
+      if (isCustomerCall(fx.call)) {
+        // At once, with the number: a CRM that searches by itself need not wait for ours.
+        this.embed.post("screenpop", { ...callData(fx.call), ...popData(null, { outcome: "pending" }),
+          trigger: "offered" });
+        this.autoPop(this.store.screenpops.get(fx.call.call_id));
       }
     } else if (fx.kind === "answered") {
       this.embed.post("call.answered", callData(fx.call));
@@ -362,8 +363,58 @@ export class AgentBar extends HTMLElement {
       this.embed.post("agent.state", { agent_id: fx.agent.agent_id, status: s.status,
         reason: s.reason ?? null, since: s.since ?? null });
     } else if (fx.kind === "screenpop") {
-      this.embed.post("screenpop", fx.data);
+      const call = this.store.calls.get(fx.pop.call_id);
+      if (!fx.snapshot && call && isCustomerCall(call)) this.announcePop(fx.pop);
+      this.autoPop(fx.pop);
     }
+  }
+
+  announcePop(pop) {
+    const record = chosen(pop);
+    if (record) this.say(t("announce.crm_one", { name: recordTitle(record) }));
+    else if (pop.outcome === "several") this.say(t("crm.several", { n: pop.matches.length }));
+    else if (pop.outcome === "none") this.say(t("announce.crm_none"));
+    else if (pop.outcome === "unavailable") this.say(t("crm.unavailable"));
+  }
+
+  /** Open the record in the host when the pop names one, once per call and record, if the host wants it. */
+  autoPop(pop) {
+    const record = chosen(pop);
+    const call = pop && this.store.calls.get(pop.call_id);
+    if (!record || !call || !isCustomerCall(call) || !this.autoOpen || !this.embed.canPost()) return;
+    if (popped(call.call_id, record.record_id)) return;
+    this.postRecord(call, pop, record, "auto");
+  }
+
+  postRecord(call, pop, record, trigger) {
+    markPopped(call.call_id, record.record_id);
+    return this.embed.post("screenpop", { ...callData(call), ...popData(pop, {
+      outcome: "one", matches: [record], selected: record.record_id }), trigger });
+  }
+
+  /** The agent's moves on a card's screen-pop panel. */
+  async crmAction(d, call) {
+    const pop = this.store.screenpops.get(call.call_id);
+    if (!pop) return;
+    const id = call.call_id;
+    if (d.action === "crm_refresh") {
+      await this.run("crm.refresh", { call_id: id });
+      return;
+    }
+    if (d.action === "crm_create") {
+      if (this.embed.canPost()) {
+        this.embed.post("screenpop", { ...callData(call), ...popData(pop, { outcome: "none", matches: [],
+          selected: null }), trigger: "agent" });
+      } else if (pop.create_url) openTab(pop.create_url);
+      return;
+    }
+    const record = pop.matches.find((m) => m.record_id === d.record_id);
+    if (!record) return;
+    // crm.select first: the hub logs the call against the record the agent picked.
+    if (d.action === "crm_select"
+      && !(await this.run("crm.select", { call_id: id, record_id: record.record_id }))) return;
+    if (this.embed.canPost()) this.postRecord(call, pop, record, "agent");
+    else if (record.url) { markPopped(id, record.record_id); openTab(record.url); }
   }
 
   say(text, urgent = false) {
@@ -679,6 +730,7 @@ export class AgentBar extends HTMLElement {
     const call = store.calls.get(d.call_id);
     if (d.action === "invalid") { this.showError({ code: d.code }); return; }
     if (!call) { this.showError({ code: "no-such-call" }); return; }
+    if (d.action.startsWith("crm_")) { await this.crmAction(d, call); return; }
     const id = call.call_id;
     switch (d.action) {
       case "answer":
@@ -754,15 +806,18 @@ export class AgentBar extends HTMLElement {
 
   async hostCommand(cmd) {
     if (cmd.type === "hello") {
+      if (typeof cmd.auto_open === "boolean") this.autoOpen = cmd.auto_open;
       return { version: this.config.version ?? null, signed_in: !!this.session,
-        agent_id: this.store.agentId, status: this.store.agent?.state.status ?? null };
+        agent_id: this.store.agentId, status: this.store.agent?.state.status ?? null,
+        auto_open: this.autoOpen };
     }
     if (!this.online) throw new HubError("not-connected", t("why.offline"));
     let op;
     let args = {};
     if (cmd.type === "dial") {
       op = "call.dial";
-      args = { number: cmd.number };
+      // The record it was dialled from: the hub pops it and logs the call against it.
+      args = { number: cmd.number, ...(cmd.record_id ? { attached: { crm_record_id: cmd.record_id } } : {}) };
     } else if (cmd.status === "ready") op = "agent.ready";
     else if (cmd.status === "logged_out") op = "agent.logout";
     else { op = "agent.not_ready"; args = { reason: cmd.reason }; }
@@ -833,6 +888,51 @@ export class AgentBar extends HTMLElement {
 function orderKey(call, store) {
   const root = call.consult_of && store.calls.get(call.consult_of) ? store.calls.get(call.consult_of) : call;
   return `${root.created_at ?? ""}|${root.call_id}|${call.consult_of ? 1 : 0}`;
+}
+
+function isCustomerCall(call) {
+  return call.direction !== "internal" && !call.consult_of;
+}
+
+/** A call as the host page sees it (docs/embedding.md, "call summary"). */
+function callData(call) {
+  return {
+    call_id: call.call_id, direction: call.direction ?? null,
+    number: call.customer?.number ?? null, name: call.customer?.name ?? null,
+    queue: call.queue ?? null, attached: call.attached ?? {}, consult_of: call.consult_of ?? null,
+  };
+}
+
+/** The screen-pop part of a host message: the hub's pop, with what to open now. */
+function popData(pop, override) {
+  return {
+    interaction_id: pop?.interaction_id ?? null, outcome: pop?.outcome ?? "pending",
+    matches: pop?.matches ?? [], selected: pop?.selected ?? null, create_url: pop?.create_url ?? null,
+    lookup: pop?.lookup ?? null, error: pop?.error ?? null, party: pop?.party ?? null, ...override,
+  };
+}
+
+function openTab(url) {
+  // noopener: the CRM page gets no handle on the bar's window.
+  return window.open(url, "_blank", "noopener");
+}
+
+function readPopped() {
+  try {
+    const v = JSON.parse(sessionStorage.getItem(POPPED_KEY) ?? "[]");
+    return Array.isArray(v) ? v.filter((x) => typeof x === "string") : [];
+  } catch { return []; }
+}
+
+function popped(callId, recordId) {
+  return readPopped().includes(`${callId}|${recordId}`);
+}
+
+function markPopped(callId, recordId) {
+  const key = `${callId}|${recordId}`;
+  const list = readPopped().filter((x) => x !== key);
+  list.push(key);
+  try { sessionStorage.setItem(POPPED_KEY, JSON.stringify(list.slice(-50))); } catch { /* private mode */ }
 }
 
 function stripUndefined(o) {

@@ -4,7 +4,8 @@
 
 import { enable, fill, h, onActivate, setText } from "./dom.js";
 import { formatDuration, formatPhone } from "./format.js";
-import { t } from "./i18n/index.js";
+import { getLanguage, t } from "./i18n/index.js";
+import { PopPanel } from "./screenpop.js";
 
 const KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"];
 let serial = 0;
@@ -59,6 +60,7 @@ export class CallCard extends HTMLElement {
     e.queue = h("span", { class: "queue" });
     e.badge = h("span", { class: "badge", hidden: true });
     e.attached = h("dl", { class: "attached", attrs: { "aria-label": t("call.attached") } });
+    e.crm = new PopPanel((detail) => this.emit(detail));
     const btn = (name, cls, hint) => {
       const b = h("button", { type: "button", class: `btn ${cls}`, dataset: { action: name } });
       if (hint) { b.dataset.hint = hint; b.title = hint; b.setAttribute("aria-keyshortcuts", hint); }
@@ -109,7 +111,7 @@ export class CallCard extends HTMLElement {
       h("article", { class: "call-body", attrs: { "aria-labelledby": `${id}-t` } },
         e.heading, e.number,
         h("div", { class: "call-meta" }, e.state, e.timer, e.queue, e.badge),
-        e.attached, e.actions, e.transferPanel, e.keypad));
+        e.attached, e.crm.el, e.actions, e.transferPanel, e.keypad));
     this.translate();
     if (this.call) this.update(this.call, this.ctx);
   }
@@ -213,6 +215,11 @@ export class CallCard extends HTMLElement {
       ]));
     }
     e.attached.hidden = entries.length === 0;
+
+    // What the CRM knows about the customer (not on calls between agents).
+    const customerCall = call.direction !== "internal" && !call.consult_of;
+    e.crm.update(customerCall ? store.screenpops.get(call.call_id) ?? null : null,
+      { online, can: (op) => store.can(op) }, getLanguage());
 
     // Which buttons, and whether they may be used.
     const focused = this.contains(document.activeElement) ? document.activeElement : null;

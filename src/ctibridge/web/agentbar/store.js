@@ -5,7 +5,9 @@
 // an agent, an interaction), so applying one is a replacement, never a patch.
 // Each change dispatches a "change" event whose detail lists the effects the
 // rest of the bar reacts to: a call starts ringing, is answered, leaves, the
-// agent's state changes.
+// agent's state changes, a screen pop arrives.
+
+import { validPop } from "./screenpop.js";
 
 const LIVE = new Set(["initiated", "queued", "alerting", "connected", "held"]);
 const CALL_EVENTS = new Set([
@@ -14,6 +16,7 @@ const CALL_EVENTS = new Set([
   "call.failed", "call.dtmf",
 ]);
 const RECENT_MAX = 20;
+const POPS_MAX = 50;
 
 const isObj = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
 const isStr = (v) => typeof v === "string" && v.length > 0 && v.length <= 200;
@@ -40,8 +43,10 @@ const list = (v) => (Array.isArray(v) ? v : []);
 const coded = (v) => list(v).filter((x) => isObj(x) && isStr(x.code));
 
 export class BarStore extends EventTarget {
-  constructor() {
+  /** @param {string} base  where relative CRM URLs are resolved (the hub) */
+  constructor(base = globalThis.location?.href ?? "http://localhost/") {
     super();
+    this.base = base;
     this.reset();
   }
 
@@ -60,6 +65,7 @@ export class BarStore extends EventTarget {
     this.loaded = false;        // a snapshot has been applied
     this.muted = new Set();     // call ids muted from this bar (the protocol carries no mute state)
     this.dtmf = new Map();      // call_id -> digits seen on the call
+    this.screenpops = new Map(); // call_id -> the latest screen pop (screenpop.js validPop)
     this._seen = new Map();     // call_id -> my connection state, to derive effects
     this._answered = new Set(); // call ids already reported as answered
   }
@@ -151,9 +157,16 @@ export class BarStore extends EventTarget {
       if (LIVE.has(this.myState(c) ?? "") && !c.ended_at) this.calls.set(c.call_id, c);
     }
     for (const id of this.muted) if (!this.calls.has(id)) this.muted.delete(id);
+    const pops = new Map();
+    for (const p of list(snap.screenpops)) {
+      const pop = validPop(p, this.base);
+      if (pop) pops.set(pop.call_id, pop); else warn("snapshot screen pop ignored", p);
+    }
+    this.screenpops = pops;
     this.loaded = true;
     const effects = this._diff();
     if (this.agent && !sameState(hadAgent, this.agent)) effects.push({ kind: "agent", agent: this.agent });
+    for (const pop of this.screenpops.values()) effects.push({ kind: "screenpop", pop, snapshot: true });
     this._emit(effects, "snapshot");
     return true;
   }
@@ -166,7 +179,7 @@ export class BarStore extends EventTarget {
     if (this.loaded && frame.seq <= this.seq) return false; // replayed: the snapshot has it
     const { name, data } = frame;
     // Check the payload before touching anything (a bad frame must not move `seq`).
-    let call = null, agent = null, it = null;
+    let call = null, agent = null, it = null, pop = null;
     if (CALL_EVENTS.has(name)) {
       call = validCall(data.call);
       if (!call) return warn(`${name} without a valid call`, frame);
@@ -177,6 +190,9 @@ export class BarStore extends EventTarget {
     } else if (name === "interaction.updated") {
       it = validInteraction(data.interaction);
       if (!it) return warn("interaction.updated without a valid interaction", frame);
+    } else if (name === "screenpop") {
+      pop = validPop(data, this.base);
+      if (!pop) return warn("screenpop without a valid call_id and outcome", frame);
     } else if (name === "platform.status" && !isStr(data.platform)) {
       return warn("platform.status without a platform", frame);
     }
@@ -211,8 +227,12 @@ export class BarStore extends EventTarget {
     } else if (name === "platform.status") {
       this.platforms = { ...this.platforms, [data.platform]: { up: !!data.up, detail: String(data.detail ?? "") } };
       effects.push({ kind: "platform", platform: data.platform, up: !!data.up });
-    } else if (name === "screenpop" || name === "call.screenpop") {
-      effects.push({ kind: "screenpop", data });
+    } else if (pop) {
+      // A later pop for the same call replaces the earlier one ("unavailable", then "one").
+      this.screenpops.delete(pop.call_id);
+      this.screenpops.set(pop.call_id, pop);
+      while (this.screenpops.size > POPS_MAX) this.screenpops.delete(this.screenpops.keys().next().value);
+      effects.push({ kind: "screenpop", pop });
     } else {
       console.info("ctibridge: event %s not handled by this bar", name);
     }

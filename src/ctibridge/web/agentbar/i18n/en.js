@@ -113,10 +113,26 @@ export default {
 
   "platform.down": "The telephone system ({platform}) is not reachable: calls cannot be handled for now.",
 
+  "crm.heading": "CRM record",
+  "crm.open": "Open",
+  "crm.open_who": "Open {name} in the CRM",
+  "crm.change": "Other match…",
+  "crm.several": "{n} records match this number",
+  "crm.pick_who": "Choose {name}",
+  "crm.none": "No record for {number}.",
+  "crm.create": "Create contact",
+  "crm.refresh": "Search again",
+  "crm.unavailable": "CRM unavailable",
+  "crm.retry": "Retry",
+  "crm.unnamed": "Record {id}",
+  "announce.crm_one": "CRM record: {name}",
+  "announce.crm_none": "No CRM record for this caller",
+
   "why.offline": "Not connected to the hub",
   "why.busy": "Not while on a call",
   "why.capability": "Your telephone system cannot do this",
   "why.no_number": "No number to call",
+  "why.no_url": "The CRM gave no address for this record",
 
   "error.generic": "Something went wrong ({code}).",
   "error.login-failed": "Wrong username or password.",

@@ -113,10 +113,26 @@ export default {
 
   "platform.down": "Le système téléphonique ({platform}) est injoignable : les appels ne peuvent pas être traités pour le moment.",
 
+  "crm.heading": "Fiche CRM",
+  "crm.open": "Ouvrir",
+  "crm.open_who": "Ouvrir {name} dans le CRM",
+  "crm.change": "Autre fiche…",
+  "crm.several": "{n} fiches correspondent à ce numéro",
+  "crm.pick_who": "Choisir {name}",
+  "crm.none": "Aucune fiche pour le {number}.",
+  "crm.create": "Créer le contact",
+  "crm.refresh": "Chercher à nouveau",
+  "crm.unavailable": "CRM indisponible",
+  "crm.retry": "Réessayer",
+  "crm.unnamed": "Fiche {id}",
+  "announce.crm_one": "Fiche CRM : {name}",
+  "announce.crm_none": "Aucune fiche CRM pour cet appelant",
+
   "why.offline": "Non connecté au hub",
   "why.busy": "Impossible pendant un appel",
   "why.capability": "Votre système téléphonique ne permet pas cette action",
   "why.no_number": "Aucun numéro à appeler",
+  "why.no_url": "Le CRM n'a pas donné d'adresse pour cette fiche",
 
   "error.generic": "Une erreur s'est produite ({code}).",
   "error.login-failed": "Identifiant ou mot de passe incorrect.",
