@@ -8,6 +8,7 @@ field's path and what was expected (see :func:`format_errors`).
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -18,6 +19,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -209,6 +211,34 @@ def _unique_queue_names(v: list[QueueSettings]) -> list[QueueSettings]:
 QueueList = Annotated[list[QueueSettings], AfterValidator(_unique_queue_names)]
 
 
+class DigitalSettings(_Strict):
+    """A digital platform (email, chat, SMS, social); see docs/digital.md."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")
+    type: str  # entry point name in group ctibridge.digital: "webhook", "simulator"
+    options: dict[str, Any] = Field(default_factory=dict)
+    # The webhook secret: the environment variable holding it (keeps it out of the
+    # file), or the secret itself (demo, tests). Without one the signed webhook is off.
+    secret_env: str | None = None
+    secret: SecretStr | None = None
+    replay_window_seconds: float = Field(300.0, gt=0, le=86400)
+    max_body_bytes: int = Field(1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    # Phone numbers without a country code are read in this region.
+    region: str = Field("FR", pattern=r"^[A-Z]{2}$")
+
+    @model_validator(mode="after")
+    def _secret_from_env(self) -> DigitalSettings:
+        if self.secret_env is not None:
+            value = os.environ.get(self.secret_env)
+            if not value:
+                raise ValueError(f"secret_env names the environment variable "
+                                 f"{self.secret_env}, which is not set")
+            self.secret = SecretStr(value)
+        if self.secret is not None and len(self.secret.get_secret_value()) < 16:
+            raise ValueError("the webhook secret must be at least 16 characters")
+        return self
+
+
 class LogSettings(_Strict):
     json_format: bool = Field(False, alias="json")
     level: Literal["debug", "info", "warning", "error"] = "info"
@@ -260,6 +290,7 @@ class Settings(BaseSettings):
     traffic: TrafficSettings | None = None
     crm: CrmSettings | None = None
     democrm: DemoCrmSettings | None = None
+    digital: list[DigitalSettings] = Field(default_factory=list)
     presence: PresenceSettings = Field(default_factory=PresenceSettings)
     queues: QueueList = Field(default_factory=list)
     log: LogSettings = Field(default_factory=LogSettings)

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from .agent import AgentStatus
-from .party import Direction, Party
+from .party import Channel, Direction, Party
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -186,3 +186,113 @@ class HubEvent:
     data: dict[str, Any]
     agents: frozenset[str] = frozenset()
     supervisors: bool = True
+
+
+# --------------------------------------------------------------------- digital
+# What a digital connector (email, chat, SMS, social) emits. Like CallEvent,
+# ``ref`` is the connector's own id for the interaction (for platforms fed by
+# the intake, it is the interaction id answered to the sender). Agents are
+# named by their platform login (``agent``), as devices are for telephony;
+# agent states on a digital platform reuse AgentStateChanged (device = login)
+# and link changes reuse PlatformStatus.
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """Who wrote: an email address, a phone number (E.164), a social handle, a name."""
+
+    address: str | None = None
+    number: str | None = None
+    handle: str | None = None
+    name: str | None = None
+
+    def to_party(self) -> Party:
+        return Party(number=self.number, name=self.name)
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"address": self.address, "number": self.number, "handle": self.handle,
+                "name": self.name}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DigitalEvent(PlatformEvent):
+    ref: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InteractionArrived(DigitalEvent):
+    """A new email, chat, SMS or social conversation waits for an agent."""
+
+    name: ClassVar[str] = "interaction.arrived"
+    channel: Channel
+    sender: Sender
+    message_id: str  # the sender's id of this first message
+    subject: str | None = None
+    preview: str | None = None  # a short text for the bar (first words of the body)
+    body: str | None = None
+    content_url: str | None = None  # where the full content lives, when not sent inline
+    thread_id: str | None = None  # the platform's conversation / thread id
+    queue: str | None = None
+    direction: Direction = Direction.INBOUND
+    attached: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InteractionMessage(DigitalEvent):
+    """A further message in a conversation: a customer's follow-up or an agent's reply."""
+
+    name: ClassVar[str] = "interaction.message"
+    message_id: str
+    from_customer: bool = True
+    agent: str | None = None  # who replied, when not the customer
+    sender: Sender | None = None
+    preview: str | None = None
+    body: str | None = None
+    content_url: str | None = None
+    attached: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InteractionAccepted(DigitalEvent):
+    name: ClassVar[str] = "interaction.accepted"
+    agent: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InteractionDeclined(DigitalEvent):
+    """The agent declined it; it waits for another agent."""
+
+    name: ClassVar[str] = "interaction.declined"
+    agent: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InteractionClosed(DigitalEvent):
+    """The conversation is over: ``by`` is "agent", "customer" or "platform"."""
+
+    name: ClassVar[str] = "interaction.closed"
+    by: str
+    agent: str | None = None
+    disposition: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InteractionSnapshot:
+    """One open interaction as the platform sees it, for resynchronization."""
+
+    ref: str
+    channel: Channel
+    sender: Sender
+    agent: str | None = None  # who holds it, None while waiting
+    queue: str | None = None
+    subject: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DigitalResynced(PlatformEvent):
+    """After (re)connecting, every open interaction and agent status on the platform."""
+
+    name: ClassVar[str] = "digital.resynced"
+    interactions: tuple[InteractionSnapshot, ...]
+    agents: dict[str, tuple[AgentStatus, str | None]]  # agent login -> (status, reason)

@@ -156,3 +156,38 @@ class CallLogOutboxRow(Base):
     activity_id: Mapped[str | None] = mapped_column(String)
     created_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
+
+
+class DigitalMessageRow(Base):
+    """One inbound digital message, by the sender's id: a repeat is recognised, even
+    after a restart, and answered with the interaction it already made."""
+
+    __tablename__ = "digital_messages"
+
+    platform: Mapped[str] = mapped_column(String, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String, primary_key=True)
+    interaction_id: Mapped[str] = mapped_column(String, index=True)
+    received_at: Mapped[datetime]
+
+
+class DigitalConversationRow(Base):
+    """A conversation (chat, email thread) and the interaction its messages join.
+
+    At most one open row per (platform, conversation): a partial unique index,
+    so concurrent first messages agree on one interaction.
+    """
+
+    __tablename__ = "digital_conversations"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    platform: Mapped[str] = mapped_column(String)
+    conversation_id: Mapped[str] = mapped_column(String)
+    interaction_id: Mapped[str] = mapped_column(String, index=True)
+    opened_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+
+
+Index("uq_digital_conversations_open", DigitalConversationRow.platform,
+      DigitalConversationRow.conversation_id, unique=True,
+      sqlite_where=DigitalConversationRow.closed_at.is_(None),
+      postgresql_where=DigitalConversationRow.closed_at.is_(None))
