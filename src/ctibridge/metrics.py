@@ -24,6 +24,16 @@ class Metrics:
         )
         self.refused = Counter("ctibridge_ws_errors_total", "Error frames sent, by code",
                                ["code"], registry=self.registry)
+        # CRM: screen pops and the call-log outbox.
+        self.screenpops = Counter("ctibridge_screenpops_total", "Screen pops sent, by outcome",
+                                  ["outcome"], registry=self.registry)
+        self.calllog_rows = Gauge("ctibridge_calllog_rows",
+                                  "Call-log outbox rows, by status (pending, failed, delivered)",
+                                  ["status"], registry=self.registry)
+        self.calllog_deliveries = Counter(
+            "ctibridge_calllog_deliveries_total",
+            "Call-log delivery attempts, by outcome (delivered, retry, failed)",
+            ["outcome"], registry=self.registry)
 
     def watch_calls(self, states: Callable[[], _Count[str]]) -> None:
         self.registry.register(_CallsCollector(states))

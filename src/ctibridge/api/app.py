@@ -12,6 +12,7 @@ import contextlib
 from collections import Counter
 from collections.abc import AsyncIterator
 from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -21,7 +22,7 @@ from fastapi.staticfiles import StaticFiles
 
 from .. import __version__
 from ..clock import Clock, SystemClock
-from ..config import Settings
+from ..config import CrmSettings, Settings
 from ..core.commands import Commands
 from ..core.hub import Hub
 from ..metrics import Metrics
@@ -29,6 +30,7 @@ from ..model.errors import CtiError
 from ..telephony import registry
 from ..telephony.base import TelephonyConnector
 from .auth import TicketBook, TokenService
+from .crm import router as crm_router
 from .rest import router as rest_router
 from .security import SecurityHeaders
 from .ws import router as ws_router
@@ -59,6 +61,8 @@ class Services:
         self.tickets = TicketBook(settings.auth.ticket_ttl_seconds, clock)
         self.metrics = Metrics()
         self.traffic: Any = None
+        self.crm: Any = None  # the CrmConnector, when settings.crm is set
+        self.calllog: Any = None  # the CallLogWorker, when calls are logged
         self.ready = False
 
 
@@ -68,7 +72,11 @@ def create_app(
     connectors: dict[str, TelephonyConnector] | None = None,
     clock: Clock | None = None,
     store: Any | None = None,
+    crm: Any | None = None,
+    config_dir: Path | None = None,
 ) -> FastAPI:
+    """``crm``: a ready CrmConnector (tests); else built from ``settings.crm``, its
+    mapping path read relative to ``config_dir`` (the config file's folder)."""
     clock = clock or SystemClock()
 
     @contextlib.asynccontextmanager
@@ -91,6 +99,7 @@ def create_app(
         app.state.services = services
         app.state.hub = services.hub
         await _seed(settings, services)
+        await _start_crm(settings, services, crm, config_dir)
         await services.hub.start()
         services.traffic = _start_traffic(settings, services)
         services.ready = True
@@ -104,6 +113,7 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await services.traffic
             await services.hub.stop()
+            await _stop_crm(services)
             if db is not None:
                 await db.stop()
             log.info("hub.stopped")
@@ -122,6 +132,7 @@ def create_app(
 
     app.add_middleware(SecurityHeaders, allowed_origins=settings.server.allowed_origins)
     app.include_router(rest_router)
+    app.include_router(crm_router)
     app.include_router(ws_router)
     web = files("ctibridge") / "web"
     for folder in ("agentbar", "supervisor", "democrm"):
@@ -135,6 +146,58 @@ def create_app(
         return RedirectResponse("/agentbar/?user=alice" if settings.demo else "/agentbar/")
 
     return app
+
+
+def build_crm(settings: Settings, config_dir: Path | None = None) -> Any:
+    """The CRM connector ``settings.crm`` describes (its mapping file loaded)."""
+    from ..crm.mapping import load_mapping
+
+    assert settings.crm is not None
+    path = Path(settings.crm.mapping).expanduser()
+    if not path.is_absolute():
+        path = (config_dir or Path.cwd()) / path
+    server = settings.server
+    hub_url = server.public_url or f"http://{server.host}:{server.port}"
+    return load_mapping(path, variables={**settings.crm.variables, "hub_url": hub_url})
+
+
+async def _start_crm(settings: Settings, services: Services, crm: Any | None,
+                     config_dir: Path | None) -> None:
+    if settings.crm is None and crm is None:
+        return
+    from ..core.calllog import CallLogWorker, node_id
+    from ..core.screenpop import ScreenPops
+    from ..crm.base import CrmConnector
+
+    crm_settings = settings.crm or CrmSettings(mapping="(given)")
+    connector = crm if crm is not None else build_crm(settings, config_dir)
+    if not isinstance(connector, CrmConnector):
+        raise TypeError(f"{type(connector).__name__} is not a CrmConnector")
+    await connector.start()
+    services.crm = connector
+    hub = services.hub
+    hub.screenpops = ScreenPops(hub, connector, crm_settings, services.metrics)
+    if crm_settings.log_calls and services.store is not None:
+        worker = CallLogWorker(
+            services.store, connector, services.clock, metrics=services.metrics,
+            owner=node_id(settings.server.host, settings.server.port))
+        hub.call_log = connector.name
+        hub.on_call_log = worker.nudge
+        services.calllog = worker
+        await worker.start()
+    log.info("crm.started", crm=connector.name, log_calls=services.calllog is not None)
+
+
+async def _stop_crm(services: Services) -> None:
+    if services.calllog is not None:
+        await services.calllog.stop()
+    if services.hub.screenpops is not None:
+        await services.hub.screenpops.stop()
+    if services.crm is not None:
+        try:
+            await services.crm.stop()
+        except Exception:  # a CRM failing to stop must not block shutdown
+            log.exception("crm.stop_failed")
 
 
 def _call_states(hub: Hub) -> Counter[str]:

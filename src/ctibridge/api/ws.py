@@ -198,6 +198,7 @@ class Session:
                 calls=[c.to_dict() for c in hub.calls_of(agent_id)],
                 interactions=[i.to_dict() for i in hub.interactions.recent(agent_id)],
                 capabilities=self.svc.commands.capabilities(agent),
+                screenpops=hub.screenpops.pops_for(agent_id) if hub.screenpops else [],
             )
         else:
             base.update(
@@ -206,6 +207,7 @@ class Session:
                 calls=[c.to_dict() for c in hub.calls.live()],
                 interactions=[],
                 capabilities={},
+                screenpops=[],
             )
         return base
 

@@ -231,6 +231,12 @@ class Commands:
         if not isinstance(attached, dict) or not all(
                 isinstance(k, str) and isinstance(v, str) for k, v in attached.items()):
             raise BadRequest("attached must map strings to strings", code="bad-message")
+        pops = self.hub.screenpops
+        record_id = _str(args, "record_id", required=False)
+        if record_id is not None:  # dialled from a CRM record: pops it, logged against it
+            attached = {**attached, "crm_record_id": record_id}
+        if pops is not None and self.hub.agent_at(agent.platform, number) is None:
+            number = pops.normalize(number)  # the CRM mapping's region, E.164
         conn = self._connector(agent, "call.dial")
         ref = await self._platform(conn.make_call(agent.extension, number, attached=attached),
                                    f"dialling {number}")
@@ -333,3 +339,25 @@ class Commands:
         await self._platform(conn.conference(ref, consult_ref, agent.extension),
                              f"conferencing {call.call_id}")
         return {"call_id": call.call_id}
+
+    # ------------------------------------------------------------ CRM ops
+
+    def _pops(self) -> Any:
+        if self.hub.screenpops is None:
+            raise BadRequest("no CRM is configured (crm section)", code="crm-off")
+        return self.hub.screenpops
+
+    @op("crm.select")
+    async def _crm_select(self, p: Principal, args: dict[str, Any]) -> dict[str, Any]:
+        agent = self._agent(p, args)
+        call_id = _str(args, "call_id", limit=64)
+        record_id = _str(args, "record_id")
+        assert call_id is not None and record_id is not None
+        return {"screenpop": await self._pops().select(call_id, agent.agent_id, record_id)}
+
+    @op("crm.refresh")
+    async def _crm_refresh(self, p: Principal, args: dict[str, Any]) -> dict[str, Any]:
+        agent = self._agent(p, args)
+        call_id = _str(args, "call_id", limit=64)
+        assert call_id is not None
+        return {"screenpop": await self._pops().refresh(call_id, agent.agent_id)}

@@ -48,6 +48,7 @@ from ..telephony.base import TelephonyConnector
 from .calls import CallRegistry
 from .interactions import InteractionBook, is_customer_call
 from .notifier import Notifier
+from .screenpop import ScreenPops
 
 log = structlog.get_logger("ctibridge.hub")
 
@@ -93,6 +94,11 @@ class Hub:
         self._write_wakeup = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
         self._on_event = on_event
+        # CRM (set by the app when one is configured): screen pops, and the CRM
+        # name under which wrapped interactions are queued for logging.
+        self.screenpops: ScreenPops | None = None
+        self.call_log: str | None = None
+        self.on_call_log: Callable[[], None] | None = None  # new outbox rows were written
         self.started = False
         now = self.clock.now()
         for a in settings.agents:
@@ -236,7 +242,7 @@ class Hub:
             return  # the database is down: keep every row until it is back
         for it in list(self._writes_interactions.values()):
             try:
-                await self.store.write(interactions=[it], states=[])
+                await self.store.write(interactions=[it], states=[], call_log=self.call_log)
             except Exception as exc:
                 log.error("store.row_dropped", interaction=it.interaction_id, error=str(exc))
             self._writes_interactions.pop(it.interaction_id, None)
@@ -252,7 +258,10 @@ class Hub:
             return
         interactions = list(self._writes_interactions.values())
         states = list(self._writes_states)
-        await self.store.write(interactions=interactions, states=states)
+        await self.store.write(interactions=interactions, states=states,
+                               call_log=self.call_log)
+        if self.call_log and self.on_call_log and any(it.wrapped_at for it in interactions):
+            self.on_call_log()
         # Only forget what was written; rows queued meanwhile stay.
         for it in interactions:
             if self._writes_interactions.get(it.interaction_id) is it:
@@ -362,6 +371,8 @@ class Hub:
             self.interactions.close(it, now)
             self._persist_interaction(it)
             self._publish_interaction(it)
+            if self.screenpops is not None:
+                self.screenpops.forget_if_done(it.call_id)
 
     # ------------------------------------------------------- platform events
 
@@ -377,7 +388,8 @@ class Hub:
     def _call(self, platform: str, event: CallEvent) -> Call | None:
         call = self.calls.by_ref(platform, event.ref)
         if call is None or call.ended:
-            log.debug("event.unknown_call", platform=platform, ref=event.ref, platform_event=event.name)
+            log.debug("event.unknown_call", platform=platform, ref=event.ref,
+                      platform_event=event.name)
             return None
         return call
 
@@ -438,6 +450,8 @@ class Hub:
         self.calls.close(call)
         self._publish_call("call.ended", call, cause=cause)
         self._sync_agents(call)
+        if self.screenpops is not None:
+            self.screenpops.forget_if_done(call.call_id)
 
     def _end_interaction(self, it: Interaction, at: datetime, cause: str) -> None:
         if it.ended_at is not None:
@@ -460,6 +474,8 @@ class Hub:
             it = self.interactions.for_call(call, None, ev.at)
             it.queued_at = it.queued_at or ev.at
         self._publish_call("call.queued", call)
+        if self.screenpops is not None and is_customer_call(call):
+            self.screenpops.prefetch(call)
 
     def _on_initiated(self, platform: str, ev: CallInitiated) -> None:
         callee = self._party_for_device(platform, ev.callee)
@@ -473,6 +489,8 @@ class Hub:
             it.offered_at = it.offered_at or ev.at
         self._sync_agents(call)
         self._publish_call("call.initiated", call)
+        if agent and self.screenpops is not None and is_customer_call(call):
+            self.screenpops.pop(call, agent.agent_id)
 
     def _on_offered(self, platform: str, ev: CallOffered) -> None:
         caller = self._party_for_device(platform, ev.caller)
@@ -487,6 +505,8 @@ class Hub:
             it.offered_at = ev.at
         self._sync_agents(call)
         self._publish_call("call.offered", call)
+        if agent and self.screenpops is not None and is_customer_call(call):
+            self.screenpops.pop(call, agent.agent_id)
 
     def _on_answered(self, platform: str, ev: CallAnswered) -> None:
         call = self._call(platform, ev)
@@ -547,6 +567,10 @@ class Hub:
         self._publish_call("call.transferred", call,
                            from_agent=from_agent.agent_id if from_agent else None,
                            to_agent=to_agent.agent_id if to_agent else None)
+        if (self.screenpops is not None and to_agent is not None and is_customer_call(call)
+                and (consult is not None or call.connection(ev.to_device) is not None)):
+            # Attended: the target is on the call now; a blind transfer pops on the offer.
+            self.screenpops.pop(call, to_agent.agent_id, again=False)
         if consult is not None and not consult.ended:
             self._end_call(consult, "transferred")
 
@@ -562,6 +586,11 @@ class Hub:
                 it.accepted_at = it.accepted_at or ev.at
         self._sync_agents(call)
         self._publish_call("call.conferenced", call)
+        if self.screenpops is not None and is_customer_call(call):
+            for device in ev.devices:
+                member = self.agent_at(platform, device)
+                if member is not None:
+                    self.screenpops.pop(call, member.agent_id, again=False)
         consult = self.calls.by_ref(platform, ev.consult_ref) if ev.consult_ref else None
         if consult is not None and not consult.ended:
             self._end_call(consult, "conferenced")

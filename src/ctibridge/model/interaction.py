@@ -33,6 +33,9 @@ class Interaction:
     disposition: str | None = None
     notes: str | None = None
     end_cause: str | None = None
+    # The CRM record this interaction is logged against (``Match.to_dict()``):
+    # the one match of the screen pop, or the agent's choice.
+    crm_record: dict[str, Any] | None = None
 
     @property
     def talk_seconds(self) -> float | None:
@@ -63,6 +66,7 @@ class Interaction:
             "notes": self.notes,
             "end_cause": self.end_cause,
             "talk_seconds": self.talk_seconds,
+            "crm_record": dict(self.crm_record) if self.crm_record else None,
         }
 
 

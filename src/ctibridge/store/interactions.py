@@ -39,6 +39,7 @@ def _values(it: Interaction) -> dict[str, Any]:
         "disposition": it.disposition,
         "notes": it.notes,
         "end_cause": it.end_cause,
+        "crm_record": it.crm_record,
     }
 
 
@@ -61,6 +62,7 @@ def _model(row: InteractionRow) -> Interaction:
         disposition=row.disposition,
         notes=row.notes,
         end_cause=row.end_cause,
+        crm_record=row.crm_record,
     )
 
 

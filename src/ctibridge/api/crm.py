@@ -1,0 +1,80 @@
+"""REST for the CRM side: click-to-call, the call-log outbox, the CRM's health."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+
+from ..core.permissions import require_admin, require_supervisor
+from ..model.errors import NotFound, PlatformError
+from .rest import Auth, services
+
+router = APIRouter(tags=["crm"])
+
+
+class DialRequest(BaseModel):
+    number: str = Field(min_length=1, max_length=40)
+    # The CRM record the call is made from: it pops, and the call is logged against it.
+    record_id: str | None = Field(None, min_length=1, max_length=200)
+
+
+@router.post("/api/agents/{agent_id}/dial")
+async def dial(agent_id: str, body: DialRequest, p: Auth, request: Request) -> dict[str, Any]:
+    """Click-to-call: ``agent_id`` dials ``number`` (normalized with the CRM mapping's
+    region). An agent dials only for themself; supervisors and admins for anyone."""
+    args: dict[str, Any] = {"agent_id": agent_id, "number": body.number}
+    if body.record_id is not None:
+        args["record_id"] = body.record_id
+    return dict(await services(request).commands.execute(p, "call.dial", args))
+
+
+def _worker(request: Request) -> Any:
+    worker = services(request).calllog
+    if worker is None:
+        raise NotFound("call logging is off (no crm section, or crm.log_calls is false)",
+                       code="calllog-off")
+    return worker
+
+
+@router.get("/api/calllog")
+async def calllog(
+    p: Auth, request: Request,
+    status: Literal["pending", "failed", "delivered"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    """Outbox rows (supervisors and admins), newest first, with the counts by status."""
+    require_supervisor(p)
+    worker = _worker(request)
+    rows = await worker.store.outbox.list(status, limit)
+    return {"counts": await worker.refresh_gauges(), "rows": [r.to_dict() for r in rows]}
+
+
+@router.post("/api/calllog/{interaction_id}/retry")
+async def retry(interaction_id: str, p: Auth, request: Request) -> dict[str, Any]:
+    """Make a failed delivery due again now, attempts reset (admins)."""
+    require_admin(p)
+    worker = _worker(request)
+    row = await worker.store.outbox.retry(interaction_id, worker.clock.now())
+    if row is None:
+        raise NotFound(f"interaction {interaction_id} has no call-log entry",
+                       code="no-such-calllog")
+    worker.nudge()
+    return row.to_dict()  # type: ignore[no-any-return]
+
+
+@router.get("/api/crm/health")
+async def crm_health(p: Auth, request: Request) -> dict[str, Any]:
+    """What the CRM connector says of itself, and the outbox counts."""
+    svc = services(request)
+    if svc.crm is None:
+        raise NotFound("no CRM is configured (crm section)", code="crm-off")
+    try:
+        health = dict(await svc.crm.health())
+    except Exception as exc:
+        raise PlatformError(f"the CRM health check failed: {exc}", code="crm-error") from None
+    out: dict[str, Any] = {"crm": svc.crm.name, "health": health}
+    if svc.calllog is not None:
+        out["calllog"] = await svc.calllog.refresh_gauges()
+    return out
