@@ -371,5 +371,12 @@ def open_bar(hub: RunningHub, browsers: Browsers) -> Callable[..., Awaitable[Bar
 
 
 def screenshot_path(name: str) -> str:
-    DOCS_IMG.mkdir(parents=True, exist_ok=True)
-    return str(DOCS_IMG / f"agentbar-{name}.png")
+    """Where a test saves a picture of the bar: docs/img only when CTIBRIDGE_SCREENSHOTS=1.
+
+    Otherwise under test-artifacts/screenshots/, so that an ordinary test run does
+    not rewrite the documentation's images (and dirty the working tree).
+    """
+    wanted = os.environ.get("CTIBRIDGE_SCREENSHOTS") == "1"
+    folder = DOCS_IMG if wanted else ARTIFACTS / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return str(folder / f"agentbar-{name}.png")
