@@ -135,10 +135,14 @@ def create_app(
     app.include_router(crm_router)
     app.include_router(ws_router)
     web = files("ctibridge") / "web"
-    for folder in ("agentbar", "supervisor", "democrm"):
+    for folder in ("agentbar", "supervisor"):
         path = web / folder
         if path.is_dir():
             app.mount(f"/{folder}", StaticFiles(directory=str(path), html=True), name=folder)
+    if settings.democrm is not None:  # the built-in demo CRM, an application of its own
+        from ..crm.democrm import mount_democrm
+
+        mount_democrm(app, settings.democrm)
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:
