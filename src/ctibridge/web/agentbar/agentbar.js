@@ -13,6 +13,8 @@ import { chosen, recordTitle } from "./screenpop.js";
 import { BarStore } from "./store.js";
 
 const SESSION_KEY = "ctibridge.session";
+// The host message that carries the CRM's answer (the older "screenpop" only carries the call).
+const HOST_POP = "ctibridge.screenpop";
 const POPPED_KEY = "ctibridge.popped"; // records already opened in the host, per tab: a reload does not pop again
 // The bar is served at <hub>/agentbar/: the API is one level up.
 const HUB_BASE = new URL("../", import.meta.url);
@@ -349,8 +351,7 @@ export class AgentBar extends HTMLElement {
       this.embed.post("call.offered", callData(fx.call));
       if (isCustomerCall(fx.call)) {
         // At once, with the number: a CRM that searches by itself need not wait for ours.
-        this.embed.post("screenpop", { ...callData(fx.call), ...popData(null, { outcome: "pending" }),
-          trigger: "offered" });
+        this.embed.post("screenpop", callData(fx.call));
         this.autoPop(this.store.screenpops.get(fx.call.call_id));
       }
     } else if (fx.kind === "answered") {
@@ -377,18 +378,26 @@ export class AgentBar extends HTMLElement {
     else if (pop.outcome === "unavailable") this.say(t("crm.unavailable"));
   }
 
-  /** Open the record in the host when the pop names one, once per call and record, if the host wants it. */
+  /**
+   * Tell the host what the CRM found, if it wants it (hello auto_open), once per call and
+   * answer: the record to open (one, or the one selected), the choice (several), or that
+   * the CRM is unavailable. "none" waits for the agent's "Create contact".
+   */
   autoPop(pop) {
-    const record = chosen(pop);
     const call = pop && this.store.calls.get(pop.call_id);
-    if (!record || !call || !isCustomerCall(call) || !this.autoOpen || !this.embed.canPost()) return;
-    if (popped(call.call_id, record.record_id)) return;
-    this.postRecord(call, pop, record, "auto");
+    if (!call || !isCustomerCall(call) || !this.autoOpen || !this.embed.canPost()) return;
+    const record = chosen(pop);
+    if (record) {
+      if (!popped(call.call_id, record.record_id)) this.postRecord(call, pop, record, "auto");
+    } else if (pop.outcome !== "none" && !popped(call.call_id, pop.outcome)) {
+      markPopped(call.call_id, pop.outcome);
+      this.embed.post(HOST_POP, { ...callData(call), ...popData(pop), trigger: "auto" });
+    }
   }
 
   postRecord(call, pop, record, trigger) {
     markPopped(call.call_id, record.record_id);
-    return this.embed.post("screenpop", { ...callData(call), ...popData(pop, {
+    return this.embed.post(HOST_POP, { ...callData(call), ...popData(pop, {
       outcome: "one", matches: [record], selected: record.record_id }), trigger });
   }
 
@@ -403,7 +412,7 @@ export class AgentBar extends HTMLElement {
     }
     if (d.action === "crm_create") {
       if (this.embed.canPost()) {
-        this.embed.post("screenpop", { ...callData(call), ...popData(pop, { outcome: "none", matches: [],
+        this.embed.post(HOST_POP, { ...callData(call), ...popData(pop, { outcome: "none", matches: [],
           selected: null }), trigger: "agent" });
       } else if (pop.create_url) openTab(pop.create_url);
       return;
@@ -906,7 +915,7 @@ function callData(call) {
 /** The screen-pop part of a host message: the hub's pop, with what to open now. */
 function popData(pop, override) {
   return {
-    interaction_id: pop?.interaction_id ?? null, outcome: pop?.outcome ?? "pending",
+    interaction_id: pop?.interaction_id ?? null, outcome: pop?.outcome ?? null,
     matches: pop?.matches ?? [], selected: pop?.selected ?? null, create_url: pop?.create_url ?? null,
     lookup: pop?.lookup ?? null, error: pop?.error ?? null, party: pop?.party ?? null, ...override,
   };

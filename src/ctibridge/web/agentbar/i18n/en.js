@@ -173,4 +173,7 @@ export default {
   "error.bad-digits": "Only 0-9, * and # can be sent.",
   "error.no-target": "Enter who to transfer to.",
   "error.no-disposition": "Choose an outcome first.",
+  "error.no-such-pop": "The CRM search for this call is no longer available.",
+  "error.no-such-record": "The CRM does not know this record.",
+  "error.crm-unavailable": "The CRM cannot be reached; try again in a moment.",
 };

@@ -173,4 +173,7 @@ export default {
   "error.bad-digits": "Seuls 0-9, * et # peuvent être envoyés.",
   "error.no-target": "Indiquez à qui transférer.",
   "error.no-disposition": "Choisissez d'abord une qualification.",
+  "error.no-such-pop": "La recherche CRM de cet appel n'est plus disponible.",
+  "error.no-such-record": "Le CRM ne connaît pas cette fiche.",
+  "error.crm-unavailable": "Le CRM est injoignable ; réessayez dans un instant.",
 };
