@@ -69,6 +69,7 @@ class LookupResult:
     matches: tuple[Match, ...] = ()
     lookup: str | None = None  # name of the lookup that produced the matches
     create_url: str | None = None  # where to create a record when there is none
+    search_url: str | None = None  # the CRM's search page (several or no matches, if mapped)
     unavailable: bool = False  # the CRM could not be asked (down, slow, broken)
     error: str | None = None  # why, in a sentence naming the lookup and status
     elapsed_ms: float = 0.0  # time spent in the CRM
@@ -81,7 +82,8 @@ class LookupResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"outcome": self.outcome, "matches": [m.to_dict() for m in self.matches],
-                "lookup": self.lookup, "create_url": self.create_url, "error": self.error}
+                "lookup": self.lookup, "create_url": self.create_url,
+                "search_url": self.search_url, "error": self.error}
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,461 @@
+"""The mapping-file CRM connector: lookups, screen pop and call log, driven by YAML.
+
+``load_mapping(path, variables)`` reads and checks the file and returns a
+``MappingConnector`` (the ``CrmConnector`` the hub uses). Lookups run in the
+file's order; the first that finds records wins; a phone lookup tries the
+number in each configured format until one matches. A CRM fault never raises
+out of ``lookup``: the result says the CRM is unavailable and why, naming the
+lookup, so the call is still offered. ``log_interaction`` raises ``CrmError``
+(retryable or not) so the hub's outbox can try again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jmespath
+import structlog
+from jinja2 import TemplateError
+
+from ...model.interaction import Interaction
+from ...model.party import Party
+from ...store.db import mask_url
+from ..base import CrmError, LogReceipt, LookupContext, LookupResult, Match
+from . import phones
+from .auth import build_auth
+from .http import Fault, HttpClient, shown
+from .loader import read_mapping
+from .schema import Lookup, MappingFile, RecordSpec
+from .sql import SqlClient
+from .templates import Templates
+
+log = structlog.get_logger("ctibridge.crm")
+
+
+@functools.lru_cache(maxsize=512)
+def _jp(expression: str) -> Any:
+    return jmespath.compile(expression)
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedLog:
+    """The log write, rendered and ready to send (``mapping test`` prints it)."""
+
+    request: httpx.Request | None = None
+    sql: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    skipped: str | None = None  # why nothing will be written
+    record: Match | None = None
+
+    def describe(self) -> str:
+        if self.skipped:
+            return f"(nothing logged: {self.skipped})"
+        if self.request is not None:
+            r = self.request
+            head = [f"{r.method} {r.url}"]
+            head += [f"{k}: {v}" for k, v in r.headers.items()
+                     if k.lower() not in ("authorization", "content-length", "host",
+                                          "accept-encoding", "connection", "user-agent")]
+            body = r.content.decode("utf-8", "replace") if r.content else ""
+            return "\n".join(head) + ("\n\n" + body if body else "")
+        return f"{self.sql}\nparams: {self.params!r}"
+
+
+class MappingConnector:
+    """A ``CrmConnector`` for any HTTP or SQL CRM described by a mapping file."""
+
+    def __init__(self, mapping: MappingFile, *, variables: Mapping[str, str] | None = None,
+                 environ: Mapping[str, str] | None = None, name: str | None = None,
+                 source: str | None = None,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.mapping = mapping
+        self.name = name or mapping.name
+        self.source = source
+        self.templates = Templates(mapping.phone.default_region)
+        self._static: dict[str, Any] = {
+            "vars": dict(variables or {}),
+            "env": dict(os.environ if environ is None else environ),
+            "tables": mapping.tables,
+        }
+        self._sleep = sleep
+        self._clock = clock
+        self._http: HttpClient | None = None
+        self._sql: SqlClient | None = None
+        self._lookups = 0
+        self._faults = 0
+        self._last_error: str | None = None
+
+    @classmethod
+    def from_file(cls, path: Path | str, variables: Mapping[str, str] | None = None, *,
+                  environ: Mapping[str, str] | None = None,
+                  name: str | None = None) -> MappingConnector:
+        mapping = read_mapping(path, variables, environ)
+        return cls(mapping, variables=variables, environ=environ, name=name, source=str(path))
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    @property
+    def kind(self) -> str:
+        return "http" if self.mapping.connection.base_url is not None else "sql"
+
+    @property
+    def target(self) -> str:
+        """Where the CRM is, safe to show (no password)."""
+        c = self.mapping.connection
+        url = self.templates.render(c.base_url or c.database_url or "", self._static)
+        return mask_url(url)
+
+    @property
+    def can_log(self) -> bool:
+        return self.mapping.log is not None
+
+    async def start(self) -> None:
+        if self._http is not None or self._sql is not None:
+            return
+        c = self.mapping.connection
+        if c.base_url is not None:
+            self._http = HttpClient(
+                self.templates.render(c.base_url, self._static),
+                headers={k: self.templates.render(v, self._static) for k, v in c.headers.items()},
+                timeout=c.timeout_seconds, verify=c.verify_tls,
+                auth=build_auth(self.mapping.auth, self.templates, self._static, self._clock))
+        else:
+            assert c.database_url is not None
+            self._sql = SqlClient(self.templates.render(c.database_url, self._static),
+                                  timeout=c.timeout_seconds)
+
+    async def stop(self) -> None:
+        if self._http is not None:
+            await self._http.stop()
+            self._http = None
+        if self._sql is not None:
+            await self._sql.stop()
+            self._sql = None
+
+    async def health(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "target": self.target,
+                "ok": self._last_error is None, "lookups": self._lookups,
+                "faults": self._faults, "last_error": self._last_error}
+
+    # -- numbers and URLs ---------------------------------------------------------------
+
+    def normalize(self, number: str) -> str:
+        """E.164 with the mapping's default region, or ``number`` unchanged if unparseable."""
+        return phones.to_e164(number, self.mapping.phone.default_region)
+
+    def _pop_context(self, party: Party, context: LookupContext) -> dict[str, Any]:
+        number = party.number or ""
+        return {
+            **self._static,
+            "party": {"number": number, "name": party.name,
+                      "e164": self.normalize(number) if number else ""},
+            "attached": dict(context.attached),
+            "context": {"direction": context.direction, "channel": context.channel,
+                        "queue": context.queue, "agent_id": context.agent_id},
+        }
+
+    def create_url(self, party: Party, context: LookupContext) -> str | None:
+        return self._render_url("create_url", self.mapping.screen_pop.create_url,
+                                self._pop_context(party, context))
+
+    def search_url(self, party: Party, context: LookupContext) -> str | None:
+        return self._render_url("search_url", self.mapping.screen_pop.search_url,
+                                self._pop_context(party, context))
+
+    def record_url(self, match: Match) -> str | None:
+        if match.url:
+            return match.url
+        record = {**match.fields, "id": match.record_id, "name": match.name,
+                  "company": match.company}
+        return self._render_url("record_url", self.mapping.screen_pop.record_url,
+                                {**self._static, "party": {}, "attached": {}, "context": {},
+                                 "record": record})
+
+    def _render_url(self, what: str, template: str | None, ctx: dict[str, Any]) -> str | None:
+        if template is None:
+            return None
+        try:
+            return self.templates.render(template, ctx).strip() or None
+        except TemplateError as exc:
+            log.warning("crm.template_failed", crm=self.name, field=f"screen_pop.{what}",
+                        error=str(exc))
+            return None
+
+    # -- lookups ------------------------------------------------------------------------
+
+    async def lookup(self, party: Party, context: LookupContext, *,
+                     trace: list[str] | None = None) -> LookupResult:
+        """Who is this party? Never raises for a CRM fault (see the module's doc)."""
+        await self.start()
+        self._lookups += 1
+        started = time.perf_counter()
+        ctx = self._pop_context(party, context)
+        pop = self.mapping.screen_pop
+        found: list[Match] = []
+        winner: str | None = None
+        for lk in self.mapping.lookups:
+            if lk.phone and not party.number:
+                _note(trace, f"{lk.name}: skipped (no number)")
+                continue
+            if lk.when and not self.templates.when(lk.when, ctx):
+                _note(trace, f"{lk.name}: skipped (when: {lk.when} is false)")
+                continue
+            try:
+                found = await self._run_lookup(lk, ctx, trace)
+            except Fault as fault:
+                error = f"lookup {lk.name!r}: {fault.reason}"
+                self._faults += 1
+                self._last_error = error
+                log.warning("crm.lookup_failed", crm=self.name, lookup=lk.name,
+                            status=fault.status, error=error)
+                _note(trace, f"{lk.name}: FAILED: {fault.reason}")
+                return LookupResult(lookup=lk.name, unavailable=True, error=error,
+                                    elapsed_ms=_ms_since(started))
+            if found:
+                winner = lk.name
+                break
+        self._last_error = None
+        matches = _unique(found)[: pop.max_matches]
+        elapsed = _ms_since(started)
+        if len(matches) > 1:
+            if pop.on_several == "first":
+                matches = matches[:1]
+            elif pop.on_several == "search":
+                return LookupResult(matches=tuple(matches), lookup=winner,
+                                    search_url=self.search_url(party, context),
+                                    elapsed_ms=elapsed)
+        if not matches:
+            return LookupResult(
+                lookup=None, elapsed_ms=elapsed,
+                create_url=self.create_url(party, context) if pop.on_none == "create" else None,
+                search_url=self.search_url(party, context) if pop.on_none == "search" else None)
+        return LookupResult(matches=tuple(matches), lookup=winner, elapsed_ms=elapsed)
+
+    async def _run_lookup(self, lk: Lookup, ctx: dict[str, Any],
+                          trace: list[str] | None) -> list[Match]:
+        spec = lk.record or self.mapping.record
+        assert spec is not None  # cross_check guarantees it
+        if not lk.phone:
+            records = await self._fetch_with_retries(lk, ctx)
+            _note(trace, f"{lk.name}: {len(records)} record(s)")
+            return [self._match(lk, spec, r, ctx) for r in records]
+        number = ctx["party"]["number"]
+        formats = lk.formats or self.mapping.phone.formats
+        tries = phones.variants(number, formats, self.mapping.phone.default_region,
+                                self.mapping.phone.last_digits)
+        for v in tries:
+            records = await self._fetch_with_retries(lk, {**ctx, "number": v.number,
+                                                          "format": v.format})
+            _note(trace, f"{lk.name}: {v.number!r} ({v.format}): {len(records)} record(s)")
+            if records:
+                return [self._match(lk, spec, r, ctx) for r in records]
+        return []
+
+    async def _fetch_with_retries(self, lk: Lookup, ctx: dict[str, Any]) -> list[Any]:
+        c = self.mapping.connection
+        for attempt in range(c.retries + 1):
+            try:
+                return await self._fetch(lk, ctx)
+            except Fault as fault:
+                if not fault.transient or attempt == c.retries:
+                    raise
+                log.info("crm.lookup_retry", crm=self.name, lookup=lk.name, error=fault.reason)
+                await self._sleep(c.retry_backoff_seconds * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    async def _fetch(self, lk: Lookup, ctx: dict[str, Any]) -> list[Any]:
+        try:
+            if lk.request is not None:
+                assert self._http is not None
+                request = self._build(lk.request, ctx)
+                answer = await self._http.send(request,
+                                               empty_statuses=frozenset(lk.empty_statuses))
+                if answer.empty:
+                    return []
+                data, origin = answer.data, shown(request)
+            else:
+                assert self._sql is not None and lk.sql is not None
+                params = self.templates.value(lk.params, ctx)
+                data, origin = await self._sql.query(lk.sql, params), "the SQL query"
+        except TemplateError as exc:
+            raise Fault(f"template error: {exc}", retryable=False) from None
+        return _records(lk.results, data, origin)
+
+    def _build(self, spec: Any, ctx: dict[str, Any]) -> httpx.Request:
+        assert self._http is not None
+        v = self.templates.value
+        return self._http.build(
+            spec.method, self.templates.render(spec.path, ctx).strip(),
+            query=v(spec.query, ctx), headers={k: str(x) for k, x in v(spec.headers,
+                                                                       ctx).items()},
+            json_body=v(spec.json_body, ctx),
+            form={k: str(x) for k, x in v(spec.form, ctx).items()} if spec.form else None)
+
+    def _match(self, lk: Lookup, spec: RecordSpec, record: Any,
+               ctx: dict[str, Any]) -> Match:
+        rid = _jp(spec.id).search(record)
+        if rid is None or isinstance(rid, dict | list) or rid == "":
+            raise Fault(f"a record has no usable id at {spec.id!r} (got {_short(rid)}); "
+                        "the answer is not shaped as the mapping expects", retryable=False)
+
+        def text(expr: str | None) -> str | None:
+            if expr is None:
+                return None
+            value = _jp(expr).search(record)
+            return None if value is None or value == "" else str(value)
+
+        url = text(spec.url)
+        if url is None and self.mapping.screen_pop.record_url is not None:
+            url = self._render_url("record_url", self.mapping.screen_pop.record_url,
+                                   {**ctx, "record": record})
+        fields = {k: _jp(e).search(record) for k, e in spec.fields.items()}
+        return Match(record_id=str(rid), name=text(spec.name), company=text(spec.company),
+                     url=url, kind=spec.kind, fields=fields)
+
+    # -- call log -----------------------------------------------------------------------
+
+    async def prepare_log(self, interaction: Interaction, idempotency_key: str, *,
+                          record: Match | None = None) -> PreparedLog:
+        """The write that would log ``interaction`` (finding the record again if needed)."""
+        await self.start()
+        spec = self.mapping.log
+        if spec is None:
+            return PreparedLog(skipped="the mapping has no log section")
+        if record is None:
+            if spec.when_no_record == "skip":
+                return PreparedLog(skipped="no record is known and log.when_no_record is skip")
+            if spec.when_no_record == "lookup" and interaction.customer.number:
+                record = await self._find_again(interaction)
+        ctx = self._log_context(interaction, idempotency_key, record)
+        try:
+            if spec.request is not None:
+                return PreparedLog(request=self._build(spec.request, ctx), record=record)
+            return PreparedLog(sql=spec.sql, params=self.templates.value(spec.params, ctx),
+                               record=record)
+        except TemplateError as exc:
+            raise CrmError(f"CRM {self.name!r}: the log template failed for interaction "
+                           f"{interaction.interaction_id}: {exc}", code="crm-log-template",
+                           retryable=False) from None
+
+    async def log_interaction(self, interaction: Interaction, idempotency_key: str, *,
+                              record: Match | None = None) -> LogReceipt:
+        prepared = await self.prepare_log(interaction, idempotency_key, record=record)
+        return await self.send_log(prepared, interaction)
+
+    async def send_log(self, prepared: PreparedLog, interaction: Interaction) -> LogReceipt:
+        spec = self.mapping.log
+        if prepared.skipped or spec is None:
+            return LogReceipt(activity_id=None, created=False)
+        try:
+            if prepared.request is not None:
+                assert self._http is not None
+                try:
+                    answer = await self._http.send(prepared.request, want_json=False)
+                except Fault as fault:
+                    if fault.status == 409 and spec.conflict_is_success:
+                        return LogReceipt(activity_id=None, created=False)
+                    raise
+                activity = (_jp(spec.activity_id).search(answer.data)
+                            if spec.activity_id and answer.data is not None else None)
+                return LogReceipt(activity_id=None if activity is None else str(activity),
+                                  created=answer.status not in spec.replay_statuses)
+            assert self._sql is not None and prepared.sql is not None
+            count, returned = await self._sql.execute(prepared.sql, prepared.params)
+            return LogReceipt(activity_id=None if returned is None else str(returned),
+                              created=count > 0)
+        except Fault as fault:
+            message = (f"CRM {self.name!r} did not log interaction "
+                       f"{interaction.interaction_id}: {fault.reason}")
+            log.warning("crm.log_failed", crm=self.name, status=fault.status,
+                        retryable=fault.retryable, error=message)
+            raise CrmError(message, code="crm-log-failed", retryable=fault.retryable,
+                           status=fault.status) from None
+
+    async def _find_again(self, interaction: Interaction) -> Match | None:
+        context = LookupContext(attached=dict(interaction.attached),
+                                direction=str(interaction.direction),
+                                channel=str(interaction.channel), queue=interaction.queue,
+                                agent_id=interaction.agent_id)
+        result = await self.lookup(interaction.customer, context)
+        if result.unavailable:
+            raise CrmError(f"CRM {self.name!r}: cannot find the record to log interaction "
+                           f"{interaction.interaction_id} against: {result.error}",
+                           code="crm-log-failed", retryable=True)
+        return result.matches[0] if len(result.matches) == 1 else None
+
+    def _log_context(self, interaction: Interaction, key: str,
+                     record: Match | None) -> dict[str, Any]:
+        data = interaction.to_dict()
+        data["duration_seconds"] = interaction.talk_seconds or 0
+        data["started_at"] = (data["accepted_at"] or data["offered_at"] or data["created_at"])
+        data["number"] = interaction.customer.number or ""
+        rec = None
+        if record is not None:
+            rec = {**record.fields, "id": record.record_id, "name": record.name,
+                   "company": record.company, "url": record.url, "kind": record.kind,
+                   "fields": dict(record.fields)}
+        context = LookupContext(attached=dict(interaction.attached),
+                                direction=str(interaction.direction),
+                                channel=str(interaction.channel), queue=interaction.queue,
+                                agent_id=interaction.agent_id)
+        ctx = self._pop_context(interaction.customer, context)
+        return {**self._static, "party": ctx["party"], "attached": ctx["attached"],
+                "interaction": data, "record": rec, "idempotency_key": key}
+
+
+def load_mapping(path: Path | str, variables: Mapping[str, str] | None = None, *,
+                 environ: Mapping[str, str] | None = None,
+                 name: str | None = None) -> MappingConnector:
+    """Read and check the mapping file at ``path``; MappingFileError lists every fault."""
+    return MappingConnector.from_file(path, variables, environ=environ, name=name)
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+def _records(results: str, data: Any, origin: str) -> list[Any]:
+    found = _jp(results).search(data)
+    if found is None:
+        if data is None or data == [] or results == "@":
+            return []
+        raise Fault(f"the answer from {origin} has nothing at {results!r} (got "
+                    f"{_short(data)}); it is not shaped as the mapping expects",
+                    retryable=False)
+    if isinstance(found, dict):
+        return [found]
+    if isinstance(found, list) and all(isinstance(r, dict) for r in found):
+        return found
+    raise Fault(f"the answer from {origin} at {results!r} is {_short(found)}, expected a "
+                "list of records or one record", retryable=False)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _unique(matches: list[Match]) -> list[Match]:
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for m in matches:
+        if (m.kind, m.record_id) not in seen:
+            seen.add((m.kind, m.record_id))
+            out.append(m)
+    return out
+
+
+def _note(trace: list[str] | None, line: str) -> None:
+    if trace is not None:
+        trace.append(line)
+
+
+def _ms_since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)

@@ -1,0 +1,128 @@
+"""HTTP to the CRM: one pooled httpx client, and faults that say what failed where."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from .auth import TokenError
+
+
+class Fault(Exception):
+    """The CRM could not answer usefully.
+
+    ``retryable``: trying again later may help (the outbox retries the call log).
+    ``transient``: trying again right now may help (a lookup retries at once: a timeout,
+    a 503), unlike a login page or an answer of the wrong shape.
+    """
+
+    def __init__(self, reason: str, *, status: int | None = None, retryable: bool = True,
+                 transient: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+        self.retryable = retryable
+        self.transient = transient and retryable
+
+
+def retryable_status(status: int) -> bool:
+    # 408 timeout, 409 conflict (may clear), 429 rate limit, 5xx: the CRM may succeed later.
+    return status in (408, 409, 429) or status >= 500
+
+
+def shown(request: httpx.Request) -> str:
+    """``METHOD url`` without the query string (it may carry an API key)."""
+    return f"{request.method} {request.url.copy_with(query=None)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    status: int
+    data: Any  # decoded JSON, or None for an empty body
+    empty: bool = False  # the status was one of the "no such record" statuses
+
+
+class HttpClient:
+    def __init__(self, base_url: str, *, headers: dict[str, str], timeout: float,
+                 verify: bool, auth: httpx.Auth | None) -> None:
+        self.base_url = base_url.rstrip("/") + "/"
+        self.timeout = timeout
+        self.auth = auth
+        self._client = httpx.AsyncClient(
+            base_url=self.base_url, headers={"Accept": "application/json", **headers},
+            timeout=timeout, verify=verify, auth=auth, follow_redirects=False)
+
+    async def stop(self) -> None:
+        await self._client.aclose()
+
+    def build(self, method: str, path: str, *, query: dict[str, Any], headers: dict[str, str],
+              json_body: Any = None, form: dict[str, str] | None = None) -> httpx.Request:
+        params = {k: _query_value(v) for k, v in query.items() if v is not None}
+        # A leading slash would drop the base URL's own path (httpx joins like a browser).
+        url = path if "://" in path else path.lstrip("/")
+        kwargs: dict[str, Any] = {"params": params, "headers": headers}
+        if form is not None:
+            kwargs["data"] = form
+        elif json_body is not None:
+            kwargs["json"] = json_body
+        return self._client.build_request(method, url, **kwargs)
+
+    async def send(self, request: httpx.Request, *, empty_statuses: frozenset[int] = frozenset(),
+                   want_json: bool = True) -> Answer:
+        try:
+            response = await self._client.send(request)
+        except httpx.TimeoutException:
+            raise Fault(f"no answer within {self.timeout:g} s from {shown(request)}",
+                        transient=True) from None
+        except httpx.TransportError as exc:
+            raise Fault(f"cannot reach {shown(request)} ({type(exc).__name__}: {exc})",
+                        transient=True) from None
+        except TokenError as exc:
+            raise Fault(str(exc)) from None
+        status = response.status_code
+        if status in empty_statuses:
+            return Answer(status, None, empty=True)
+        if status >= 400 or 300 <= status < 400:
+            detail = _detail(response)
+            raise Fault(f"HTTP {status} from {shown(request)}{detail}", status=status,
+                        retryable=retryable_status(status) or 300 <= status < 400,
+                        transient=status in (408, 429) or status >= 500)
+        if not response.content.strip():
+            if want_json:
+                raise Fault(f"HTTP {status} from {shown(request)} with an empty body, "
+                            "expected JSON", status=status)
+            return Answer(status, None)
+        ctype = response.headers.get("content-type", "")
+        if "html" in ctype or response.content.lstrip()[:1] == b"<":
+            raise Fault(f"HTTP {status} from {shown(request)} is an HTML page, not JSON "
+                        "(a login page? check the credentials and the URL)", status=status)
+        try:
+            data = response.json()
+        except ValueError:
+            if not want_json:
+                return Answer(status, None)
+            raise Fault(f"HTTP {status} from {shown(request)} is not valid JSON "
+                        f"({ctype or 'no content type'})", status=status) from None
+        return Answer(status, data)
+
+
+def _query_value(v: Any) -> Any:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return v
+
+
+def _detail(response: httpx.Response) -> str:
+    """A short reason from a JSON error body, when the CRM gives one."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    if isinstance(body, dict):
+        for key in ("message", "error_description", "error", "detail"):
+            value = body.get(key)
+            if isinstance(value, str) and value:
+                return f": {value[:200]}"
+    return ""

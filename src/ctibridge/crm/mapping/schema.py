@@ -1,0 +1,324 @@
+"""The mapping file's schema: what a CRM mapping may say, refused when it says it wrong.
+
+Every model forbids unknown keys, so a typo is an error rather than a silently
+ignored setting. Templates, ``when`` expressions and JMESPath expressions are
+compiled while the file is validated, and references to environment variables
+and variables are checked against what is set, so a broken file fails at start,
+not on the first call. Checks that span sections (an HTTP lookup needs a base
+URL...) are in ``cross_check``, which names the field they concern.
+"""
+
+# No ``from __future__ import annotations``: the request models are built per scope
+# below, and pydantic must see their template types as objects, not strings.
+
+from typing import Annotated, Any, Literal
+
+import jmespath
+import phonenumbers
+from jmespath.exceptions import JMESPathError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from sqlalchemy import text
+from sqlalchemy.exc import ArgumentError
+
+from .phones import Format
+from .templates import Templates, walk_strings
+
+_CHECKER = Templates()
+Loc = tuple[str | int, ...]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _template(scope: str, *, expression: bool = False) -> Any:
+    def check(value: str, info: ValidationInfo) -> str:
+        _CHECKER.check(value, scope, info.context, expression=expression)
+        return value
+
+    return Annotated[str, AfterValidator(check)]
+
+
+def _json_template(scope: str) -> Any:
+    def check(value: Any, info: ValidationInfo) -> Any:
+        for s in walk_strings(value):
+            _CHECKER.check(s, scope, info.context)
+        return value
+
+    return Annotated[Any, AfterValidator(check)]
+
+
+def _jmespath(value: str) -> str:
+    try:
+        jmespath.compile(value)
+    except JMESPathError as exc:
+        where = getattr(exc, "lex_position", None)
+        why = getattr(exc, "msg", None) or str(exc).splitlines()[0]
+        at = f" at character {where}" if isinstance(where, int) else ""
+        raise ValueError(f"not a valid JMESPath expression ({why}{at})") from None
+    return value
+
+
+StaticTemplate = _template("static")
+LookupTemplate = _template("lookup")
+RecordTemplate = _template("record")
+PopTemplate = _template("pop")
+LogTemplate = _template("log")
+When = _template("lookup", expression=True)
+JmesPath = Annotated[str, AfterValidator(_jmespath)]
+Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,47}$")]
+Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+def _sql(value: str) -> str:
+    if not value.strip():
+        raise ValueError("the SQL query is empty")
+    return value
+
+
+def sql_parameters(sql: str) -> list[str]:
+    """The ``:name`` parameters of a query, as SQLAlchemy binds them."""
+    try:
+        return list(text(sql).compile().params)
+    except ArgumentError as exc:
+        raise ValueError(f"bad SQL: {exc}") from None
+
+
+# -- connection and auth ---------------------------------------------------------------
+
+class Connection(_Strict):
+    """Where the CRM is: an HTTP API (``base_url``) or its database (``database_url``)."""
+
+    base_url: StaticTemplate | None = None
+    database_url: StaticTemplate | None = None
+    headers: dict[str, StaticTemplate] = Field(default_factory=dict)
+    timeout_seconds: float = Field(5.0, gt=0, le=120)
+    # Lookups only: the call log is retried by the hub's outbox.
+    retries: int = Field(1, ge=0, le=5)
+    retry_backoff_seconds: float = Field(0.2, ge=0, le=10)
+    verify_tls: bool = True
+
+
+class NoAuth(_Strict):
+    type: Literal["none"]
+
+
+class BasicAuth(_Strict):
+    type: Literal["basic"]
+    username: StaticTemplate
+    password: StaticTemplate
+
+
+class BearerAuth(_Strict):
+    type: Literal["bearer"]
+    token: StaticTemplate
+
+
+class ApiKeyAuth(_Strict):
+    type: Literal["api_key"]
+    name: str = Field(min_length=1)  # header or query parameter name
+    value: StaticTemplate
+    location: Literal["header", "query"] = Field("header", alias="in")
+
+
+class OAuth2ClientCredentials(_Strict):
+    type: Literal["oauth2_client_credentials"]
+    token_url: StaticTemplate
+    client_id: StaticTemplate
+    client_secret: StaticTemplate
+    scope: str | None = None
+    # How the client proves itself: form fields (most CRMs) or HTTP Basic (RFC 6749 2.3.1).
+    client_auth: Literal["body", "basic"] = "body"
+    extra_params: dict[str, StaticTemplate] = Field(default_factory=dict)  # audience, resource…
+
+
+class OAuth2RefreshToken(_Strict):
+    type: Literal["oauth2_refresh_token"]
+    token_url: StaticTemplate
+    client_id: StaticTemplate
+    client_secret: StaticTemplate | None = None
+    refresh_token: StaticTemplate
+    scope: str | None = None
+    client_auth: Literal["body", "basic"] = "body"
+    extra_params: dict[str, StaticTemplate] = Field(default_factory=dict)
+
+
+Auth = Annotated[
+    NoAuth | BasicAuth | BearerAuth | ApiKeyAuth | OAuth2ClientCredentials | OAuth2RefreshToken,
+    Field(discriminator="type"),
+]
+
+
+class PhoneSettings(_Strict):
+    default_region: str | None = None  # ISO 3166 code used to read national numbers
+    # The spellings the CRM stores, tried in this order by phone lookups.
+    formats: list[Format] = Field(default_factory=lambda: ["e164", "national_digits",
+                                                           "national", "digits"], min_length=1)
+    # Last resort: match on the last N digits (may match someone else: keep it off if unsure).
+    last_digits: int | None = Field(None, ge=4, le=15)
+
+    @field_validator("default_region")
+    @classmethod
+    def _known_region(cls, v: str | None) -> str | None:
+        if v is not None and v.upper() not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown region {v!r}; expected an ISO 3166 code such as FR, "
+                             "US, GB, DE, CH")
+        return v.upper() if v else v
+
+
+# -- requests --------------------------------------------------------------------------
+
+def _request_model(scope: str, model_name: str) -> type[_Strict]:
+    T = _template(scope)
+    J = _json_template(scope)
+
+    class Request(_Strict):
+        method: Method = "GET"
+        # Relative to connection.base_url, or absolute.
+        path: T
+        query: dict[str, J] = Field(default_factory=dict)  # a value rendering to null is left out
+        headers: dict[str, T] = Field(default_factory=dict)
+        json_body: J = Field(None, alias="json")
+        form: dict[str, T] | None = None
+
+    Request.__name__ = Request.__qualname__ = model_name
+    return Request
+
+
+LookupRequest = _request_model("lookup", "LookupRequest")
+LogRequest = _request_model("log", "LogRequest")
+LookupParams = dict[str, _json_template("lookup")]  # type: ignore[misc]
+LogParams = dict[str, _json_template("log")]  # type: ignore[misc]
+
+
+class RecordSpec(_Strict):
+    """How to read one record of a result (JMESPath, relative to the record)."""
+
+    id: JmesPath
+    name: JmesPath | None = None
+    company: JmesPath | None = None
+    url: JmesPath | None = None  # when the CRM gives the record's page; else screen_pop.record_url
+    kind: str = "contact"
+    fields: dict[str, JmesPath] = Field(default_factory=dict)
+
+
+class Lookup(_Strict):
+    name: Name
+    # A Jinja expression; the lookup runs only when it is true (e.g. attached.customer_id).
+    when: When | None = None
+    # Search by the caller's number: run once per phone format (``{{ number }}``) until a match.
+    phone: bool = False
+    formats: list[Format] | None = None  # this lookup's formats, instead of phone.formats
+    request: LookupRequest | None = None  # type: ignore[valid-type]
+    sql: Annotated[str, AfterValidator(_sql)] | None = None
+    params: LookupParams = Field(default_factory=dict)  # type: ignore[valid-type]
+    results: JmesPath = "@"  # where the records are in the answer (a list, or one object)
+    record: RecordSpec | None = None  # instead of the file's top-level ``record``
+    # Statuses that mean "no such record" rather than a fault (e.g. 404 for GET /contacts/{id}).
+    empty_statuses: list[int] = Field(default_factory=list)
+
+
+class ScreenPop(_Strict):
+    record_url: RecordTemplate | None = None  # the page of a record, when the CRM gives none
+    create_url: PopTemplate | None = None  # a new-record form prefilled with the number
+    search_url: PopTemplate | None = None  # the CRM's search page for this caller
+    on_several: Literal["choose", "first", "search"] = "choose"
+    on_none: Literal["create", "search", "nothing"] = "create"
+    max_matches: int = Field(10, ge=1, le=100)
+
+
+class LogSpec(_Strict):
+    """How a finished interaction is written into the CRM's history."""
+
+    # No record known at log time: look the number up again (the agent may have created the
+    # contact during the call), skip logging, or log without a record.
+    when_no_record: Literal["lookup", "skip", "log"] = "lookup"
+    request: LogRequest | None = None  # type: ignore[valid-type]
+    sql: Annotated[str, AfterValidator(_sql)] | None = None
+    params: LogParams = Field(default_factory=dict)  # type: ignore[valid-type]
+    activity_id: JmesPath | None = None  # where the created activity's id is in the answer
+    # 2xx statuses that mean "already logged with this key" (an idempotent replay).
+    replay_statuses: list[int] = Field(default_factory=list)
+    # 409 Conflict means the activity already exists: count it as logged.
+    conflict_is_success: bool = False
+    # Refuse a log request that does not send the idempotency key, unless the CRM cannot.
+    allow_duplicates: bool = False
+
+
+class MappingFile(_Strict):
+    name: Name
+    description: str = ""
+    version: Literal[1] = 1
+    connection: Connection
+    auth: Auth = Field(default_factory=lambda: NoAuth(type="none"))
+    phone: PhoneSettings = Field(default_factory=PhoneSettings)
+    # Lookup tables for templates, e.g. tables.direction[interaction.direction].
+    tables: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    record: RecordSpec | None = None
+    lookups: list[Lookup] = Field(min_length=1)
+    screen_pop: ScreenPop = Field(default_factory=ScreenPop)
+    log: LogSpec | None = None
+
+
+def cross_check(m: MappingFile) -> list[tuple[Loc, str]]:
+    """Problems spanning sections, each with the field it concerns."""
+    from .templates import uses
+
+    problems: list[tuple[Loc, str]] = []
+    c = m.connection
+    if (c.base_url is None) == (c.database_url is None):
+        problems.append((("connection",), "give exactly one of base_url (an HTTP API) or "
+                                          "database_url (the CRM's database)"))
+    seen: set[str] = set()
+    for i, lk in enumerate(m.lookups):
+        at: Loc = ("lookups", i)
+        if lk.name in seen:
+            problems.append((at + ("name",), f"the lookup name {lk.name!r} is used twice"))
+        seen.add(lk.name)
+        problems += _kind_problems(at, lk.request, lk.sql, lk.params, c)
+        if lk.record is None and m.record is None:
+            problems.append((at, "no record: say how to read a record (id, name…) here or "
+                                 "at the top level"))
+        if lk.phone and not uses([lk.request.model_dump(by_alias=True) if lk.request else None,
+                                  lk.params], "number"):
+            problems.append((at + ("phone",), "a phone lookup must search for {{ number }} "
+                                              "(the number in each configured format)"))
+    p = m.screen_pop
+    if p.on_none == "create" and p.create_url is None and "on_none" in p.model_fields_set:
+        problems.append((("screen_pop", "on_none"), "'create' needs screen_pop.create_url"))
+    if "search" in (p.on_none, p.on_several) and p.search_url is None:
+        problems.append((("screen_pop",), "'search' needs screen_pop.search_url"))
+    if m.log is not None:
+        lg = m.log
+        problems += _kind_problems(("log",), lg.request, lg.sql, lg.params, c)
+        body = [lg.request.model_dump(by_alias=True) if lg.request else None, lg.params]
+        if not lg.allow_duplicates and not uses(body, "idempotency_key"):
+            problems.append((("log",), "the log request never sends {{ idempotency_key }}; "
+                             "send it (header or field) so a retry cannot log twice, or set "
+                             "allow_duplicates: true if the CRM cannot de-duplicate"))
+    return problems
+
+
+def _kind_problems(at: Loc, request: Any, sql: str | None, params: dict[str, Any],
+                   c: Connection) -> list[tuple[Loc, str]]:
+    if (request is None) == (sql is None):
+        return [(at, "give exactly one of request (HTTP) or sql")]
+    if request is not None and c.base_url is None:
+        return [(at + ("request",), "an HTTP request needs connection.base_url")]
+    if sql is not None:
+        if c.database_url is None:
+            return [(at + ("sql",), "an SQL query needs connection.database_url")]
+        try:
+            wanted = sql_parameters(sql)
+        except ValueError as exc:
+            return [(at + ("sql",), str(exc))]
+        missing = [p for p in wanted if p not in params]
+        if missing:
+            return [(at + ("params",), f"the query uses :{missing[0]} but params gives no "
+                                       f"value for it")]
+        unused = [p for p in params if p not in wanted]
+        if unused:
+            return [(at + ("params", unused[0]), "not used by the query (write :"
+                                                 f"{unused[0]} in it, or remove it)")]
+    return []
+

@@ -1,0 +1,209 @@
+"""The templates of a mapping file: Jinja2's sandbox, strict about undefined names.
+
+A string value that is exactly one ``{{ expression }}`` keeps the expression's
+type (a number stays a number, ``none`` becomes JSON null), so a JSON body can
+carry ids and durations; any other string renders to text.
+
+Each place in the file may read only some names (a lookup has no interaction
+yet, auth has no call at all): ``check`` refuses the others at load time, and
+refuses a reference to an environment variable or a variable that is not set
+unless it goes through ``default``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from jinja2 import StrictUndefined, TemplateError, Undefined, meta, nodes
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from . import phones
+
+# Which names each place of the file may read.
+_COMMON = frozenset({"vars", "env", "tables"})
+SCOPES: dict[str, frozenset[str]] = {
+    "static": frozenset({"vars", "env"}),
+    "lookup": _COMMON | {"party", "attached", "context", "number", "format"},
+    "record": _COMMON | {"party", "attached", "context", "record"},
+    "pop": _COMMON | {"party", "attached", "context"},
+    "log": _COMMON | {"party", "attached", "interaction", "record", "idempotency_key"},
+}
+
+_SINGLE = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}\s*$", re.S)
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    if value is None or isinstance(value, Undefined):
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    parsed = datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _iso(value: Any) -> str | None:
+    d = _as_datetime(value)
+    return d.astimezone(UTC).isoformat().replace("+00:00", "Z") if d else None
+
+
+def _epoch_ms(value: Any) -> int | None:
+    d = _as_datetime(value)
+    return int(d.timestamp() * 1000) if d else None
+
+
+def _strftime(value: Any, fmt: str) -> str | None:
+    d = _as_datetime(value)
+    return d.astimezone(UTC).strftime(fmt) if d else None
+
+
+def _seconds(value: Any) -> int:
+    return 0 if value is None else int(round(float(value)))
+
+
+def _minutes(value: Any) -> int:
+    # Rounded up: a 20-second call is a 1-minute call, not a 0-minute one.
+    return 0 if value is None else int(math.ceil(float(value) / 60))
+
+
+def _ms(value: Any) -> int:
+    return 0 if value is None else int(round(float(value) * 1000))
+
+
+def _truncate_text(value: Any, length: int) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= length else text[: max(length - 1, 0)] + "…"
+
+
+class Templates:
+    """The sandboxed environment of one mapping file (filters know its default region)."""
+
+    def __init__(self, default_region: str | None = None) -> None:
+        self.region = default_region
+        self.strict = self._environment(StrictUndefined)
+        # ``when`` conditions test for presence: a missing key is simply false there.
+        self.lenient = self._environment(Undefined)
+
+    def _environment(self, undefined: type[Undefined]) -> ImmutableSandboxedEnvironment:
+        env = ImmutableSandboxedEnvironment(undefined=undefined, autoescape=False,
+                                            keep_trailing_newline=False)
+        region = self.region
+        env.filters.update({
+            "e164": lambda n: phones.formatted(str(n), "e164", region),
+            "international": lambda n: phones.formatted(str(n), "international", region),
+            "national": lambda n: phones.formatted(str(n), "national", region),
+            "national_digits": lambda n: phones.formatted(str(n), "national_digits", region),
+            "digits": lambda n: phones.digits(str(n)),
+            "last": lambda n, count: phones.last_digits(str(n), int(count), region),
+            "seconds": _seconds,
+            "minutes": _minutes,
+            "ms": _ms,
+            "iso": _iso,
+            "epoch_ms": _epoch_ms,
+            "strftime": _strftime,
+            "truncate_text": _truncate_text,
+            "urlquote": lambda v: quote(str(v), safe=""),
+        })
+        return env
+
+    # -- load time -------------------------------------------------------------------
+
+    def check(self, source: str, scope: str, context: Mapping[str, Any] | None,
+              *, expression: bool = False) -> None:
+        """Raise ValueError naming what is wrong with a template or ``when`` expression."""
+        text = "{{ " + source + " }}" if expression else source
+        try:
+            ast = self.strict.parse(text)
+            self.strict.compile(ast)  # unknown filters and tests are found here
+        except TemplateError as exc:
+            where = f" (template line {exc.lineno})" if getattr(exc, "lineno", None) else ""
+            raise ValueError(f"template error: {exc.message}{where}") from None
+        allowed = SCOPES[scope]
+        unknown = meta.find_undeclared_variables(ast) - allowed
+        if unknown:
+            raise ValueError(
+                f"unknown name {', '.join(repr(u) for u in sorted(unknown))} in template; "
+                f"here a template can read: {', '.join(sorted(allowed))}")
+        if context is None:
+            return
+        for root, what in (("env", "environment variable"), ("vars", "variable")):
+            given = context.get(root) or {}
+            missing = [name for name in _required_refs(ast, root) if name not in given]
+            if missing:
+                hint = ("set it in the environment of the hub" if root == "env" else
+                        "give it in crm.variables of the config (or --var NAME=VALUE)")
+                raise ValueError(f"{what} {missing[0]!r} is not set; {hint}, "
+                                 f"or write {{{{ {root}.{missing[0]} | default('…') }}}}")
+
+    # -- run time --------------------------------------------------------------------
+
+    def render(self, source: str, context: Mapping[str, Any]) -> str:
+        return self.strict.from_string(source).render(context)
+
+    def value(self, template: Any, context: Mapping[str, Any]) -> Any:
+        """Render a template or a JSON structure of templates, keeping single expressions' types."""
+        if isinstance(template, str):
+            single = _SINGLE.match(template)
+            if single:
+                result = self.strict.compile_expression(single["expr"],
+                                                        undefined_to_none=False)(context)
+                if isinstance(result, Undefined):
+                    result._fail_with_undefined_error()
+                return result
+            return self.render(template, context)
+        if isinstance(template, Mapping):
+            return {str(k): self.value(v, context) for k, v in template.items()}
+        if isinstance(template, list):
+            return [self.value(v, context) for v in template]
+        return template
+
+    def when(self, expression: str, context: Mapping[str, Any]) -> bool:
+        result = self.lenient.compile_expression(expression)(context)
+        return bool(result) and not isinstance(result, Undefined)
+
+
+def walk_strings(value: Any) -> list[str]:
+    """Every string inside a JSON-like structure (keys are not templates)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Mapping):
+        return [s for v in value.values() for s in walk_strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in walk_strings(v)]
+    return []
+
+
+def _required_refs(ast: nodes.Node, root: str) -> list[str]:
+    """Names read as ``root.NAME`` / ``root['NAME']``, except under a ``default`` filter."""
+    defaulted: set[int] = set()
+    for f in ast.find_all(nodes.Filter):
+        if f.name in ("default", "d") and f.node is not None:
+            defaulted.add(id(f.node))
+    names: list[str] = []
+    for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
+        target = node.node
+        if not (isinstance(target, nodes.Name) and target.name == root) or id(node) in defaulted:
+            continue
+        if isinstance(node, nodes.Getattr):
+            names.append(node.attr)
+        elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+            names.append(node.arg.value)
+    return names
+
+
+def uses(source: Any, name: str) -> bool:
+    """Whether any template in ``source`` reads the top-level ``name``."""
+    env = ImmutableSandboxedEnvironment()
+    for text in walk_strings(source):
+        try:
+            if name in meta.find_undeclared_variables(env.parse(text)):
+                return True
+        except TemplateError:
+            continue
+    return False
