@@ -31,6 +31,8 @@ from ..telephony import registry
 from ..telephony.base import TelephonyConnector
 from .auth import TicketBook, TokenService
 from .crm import router as crm_router
+from .digital import router as digital_router
+from .digital import start_digital, stop_digital
 from .rest import router as rest_router
 from .security import SecurityHeaders
 from .ws import router as ws_router
@@ -61,6 +63,8 @@ class Services:
         self.tickets = TicketBook(settings.auth.ticket_ttl_seconds, clock)
         self.metrics = Metrics()
         self.traffic: Any = None
+        self.digital: dict[str, Any] = {}  # digital connectors by name (api/digital.py)
+        self.intake: Any = None  # the digital Intake, when there is a store
         self.crm: Any = None  # the CrmConnector, when settings.crm is set
         self.calllog: Any = None  # the CallLogWorker, when calls are logged
         self.ready = False
@@ -101,6 +105,7 @@ def create_app(
         await _seed(settings, services)
         await _start_crm(settings, services, crm, config_dir)
         await services.hub.start()
+        await start_digital(settings, services, clock)
         services.traffic = _start_traffic(settings, services)
         services.ready = True
         log.info("hub.started", version=__version__, platforms=list(conns))
@@ -113,6 +118,7 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await services.traffic
             await services.hub.stop()
+            await stop_digital(services)
             await _stop_crm(services)
             if db is not None:
                 await db.stop()
@@ -132,6 +138,7 @@ def create_app(
 
     app.add_middleware(SecurityHeaders, allowed_origins=settings.server.allowed_origins)
     app.include_router(rest_router)
+    app.include_router(digital_router)
     app.include_router(crm_router)
     app.include_router(ws_router)
     web = files("ctibridge") / "web"
