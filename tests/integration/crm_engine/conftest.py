@@ -12,15 +12,15 @@ import uvicorn
 from ctibridge.crm.mapping import MappingConnector, load_mapping
 from tests.integration.harness import free_port
 
-from .testcrm import CLIENT_SECRET, TestCrm
+from .testcrm import CLIENT_SECRET, InhouseCrm
 
 ROOT = Path(__file__).resolve().parents[3]
 INHOUSE_REST = ROOT / "examples/mappings/inhouse-rest.yaml"
 
 
 @pytest.fixture
-async def crm() -> AsyncIterator[tuple[TestCrm, str]]:
-    state = TestCrm()
+async def crm() -> AsyncIterator[tuple[InhouseCrm, str]]:
+    state = InhouseCrm()
     port = free_port()
     config = uvicorn.Config(state.app(), host="127.0.0.1", port=port, log_config=None,
                             access_log=False, lifespan="off")
@@ -38,13 +38,23 @@ async def crm() -> AsyncIterator[tuple[TestCrm, str]]:
         await task
 
 
+class Pauses(list[float]):
+    """Stands for asyncio.sleep between retries: records the pause, does not wait."""
+
+    async def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
 def connector_for(url: str, path: Path = INHOUSE_REST, **overrides: str) -> MappingConnector:
-    return load_mapping(path, {"crm_url": url},
-                        environ={"INHOUSE_CRM_SECRET": CLIENT_SECRET, **overrides})
+    pauses = Pauses()
+    connector = load_mapping(path, {"crm_url": url}, sleep=pauses,
+                             environ={"INHOUSE_CRM_SECRET": CLIENT_SECRET, **overrides})
+    connector.pauses = pauses  # type: ignore[attr-defined]
+    return connector
 
 
 @pytest.fixture
-async def rest(crm: tuple[TestCrm, str]) -> AsyncIterator[MappingConnector]:
+async def rest(crm: tuple[InhouseCrm, str]) -> AsyncIterator[MappingConnector]:
     connector = connector_for(crm[1])
     await connector.start()
     try:

@@ -41,8 +41,8 @@ PEOPLE: list[dict[str, Any]] = [
 
 
 @dataclass
-class TestCrm:
-    mode: str = "ok"  # ok | 500 | slow | html | wrong_json | no_id
+class InhouseCrm:
+    mode: str = "ok"  # ok | 500 | slow | html | wrong_json | no_id | reject (log: 422)
     tokens: set[str] = field(default_factory=set)
     token_requests: int = 0
     requests: list[tuple[str, str]] = field(default_factory=list)  # (method, path?query)
@@ -119,6 +119,8 @@ class TestCrm:
     async def log_call(self, request: Request) -> Response:
         if (refused := await self._guard(request)) is not None:
             return refused
+        if self.mode == "reject":
+            return JSONResponse({"message": "person is not a valid reference"}, 422)
         key = request.headers.get("x-request-id")
         if not key:
             return JSONResponse({"message": "X-Request-Id is required"}, status_code=400)

@@ -96,10 +96,12 @@ class MappingConnector:
 
     @classmethod
     def from_file(cls, path: Path | str, variables: Mapping[str, str] | None = None, *,
-                  environ: Mapping[str, str] | None = None,
-                  name: str | None = None) -> MappingConnector:
+                  environ: Mapping[str, str] | None = None, name: str | None = None,
+                  **options: Any) -> MappingConnector:
+        """Read and check the file; ``options`` go to the constructor (sleep, clock)."""
         mapping = read_mapping(path, variables, environ)
-        return cls(mapping, variables=variables, environ=environ, name=name, source=str(path))
+        return cls(mapping, variables=variables, environ=environ, name=name, source=str(path),
+                   **options)
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -413,10 +415,10 @@ class MappingConnector:
 
 
 def load_mapping(path: Path | str, variables: Mapping[str, str] | None = None, *,
-                 environ: Mapping[str, str] | None = None,
-                 name: str | None = None) -> MappingConnector:
+                 environ: Mapping[str, str] | None = None, name: str | None = None,
+                 **options: Any) -> MappingConnector:
     """Read and check the mapping file at ``path``; MappingFileError lists every fault."""
-    return MappingConnector.from_file(path, variables, environ=environ, name=name)
+    return MappingConnector.from_file(path, variables, environ=environ, name=name, **options)
 
 
 # -- helpers ------------------------------------------------------------------------------

@@ -73,11 +73,19 @@ class HttpClient:
                    want_json: bool = True) -> Answer:
         try:
             response = await self._client.send(request)
-        except httpx.TimeoutException:
-            raise Fault(f"no answer within {self.timeout:g} s from {shown(request)}",
+        except httpx.TimeoutException as exc:
+            try:
+                failed = exc.request
+            except RuntimeError:
+                failed = request
+            raise Fault(f"no answer within {self.timeout:g} s from {shown(failed)}",
                         transient=True) from None
         except httpx.TransportError as exc:
-            raise Fault(f"cannot reach {shown(request)} ({type(exc).__name__}: {exc})",
+            try:
+                failed = exc.request  # the token request, when that is what failed
+            except RuntimeError:
+                failed = request
+            raise Fault(f"cannot reach {shown(failed)} ({type(exc).__name__}: {exc})",
                         transient=True) from None
         except TokenError as exc:
             raise Fault(str(exc)) from None
