@@ -389,6 +389,7 @@ class Settings(BaseSettings):
                 {"id": "carol", "name": "Carol Lefèvre", "extension": "1003", "platform": "sim"},
             ],
             "traffic": {"platform": "sim", "calls_per_minute": 4.0, "handle_time_seconds": 60},
+            "democrm": {},  # the built-in demo CRM at /democrm, seeded from the simulator
         }
         for k, v in overrides.items():
             if isinstance(v, dict) and isinstance(base.get(k), dict):

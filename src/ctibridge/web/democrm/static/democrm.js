@@ -70,10 +70,13 @@ async function navigate(url, { method = "GET", body = null, push = true } = {}) 
   document.dispatchEvent(new CustomEvent("democrm:navigated", { detail: { url: final } }));
 }
 
-function dial(number) {
+function dial(number, recordId) {
   if (!frame?.contentWindow) { notice(say("bar_missing"), "error"); return; }
   const id = `dial-${++dialIds}`;
-  frame.contentWindow.postMessage({ target: "ctibridge", type: "dial", number, id }, ORIGIN);
+  const command = { target: "ctibridge", type: "dial", number, id };
+  // The record the number was clicked on: the hub pops it and logs the call against it.
+  if (recordId) command.record_id = String(recordId);
+  frame.contentWindow.postMessage(command, ORIGIN);
   notice(say("dialling", { number }));
 }
 
@@ -118,7 +121,7 @@ function screenpop(data) {
   } else if (data.outcome === "several") {
     showChoice(data);
   } else if (data.outcome === "unavailable") {
-    notice(say("crm_unavailable"), "error");
+    notice(say("crm_unavailable") + (typeof data.error === "string" ? ` (${data.error})` : ""), "error");
   }
 }
 
@@ -141,7 +144,7 @@ document.addEventListener("click", (ev) => {
   if (!a) return;
   if (a.classList.contains("dial")) {
     ev.preventDefault();
-    dial(a.dataset.number || a.textContent.trim());
+    dial(a.dataset.number || a.textContent.trim(), a.dataset.recordId);
     return;
   }
   if (a.hasAttribute("data-reload") || a.target || a.hasAttribute("download")) return;
