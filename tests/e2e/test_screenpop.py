@@ -1,0 +1,212 @@
+"""Screen pop and click-to-call in Chromium: the real hub, the built-in demo CRM
+(at /democrm on the hub, described to the hub by a mapping file as any CRM is),
+the simulator playing the customers, and the agent bar alone or inside the CRM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.async_api import expect
+
+from .conftest import Bar, Browsers, RunningHub, screenshot_path  # noqa: F401
+
+API_KEY = "e2e-democrm-key"
+EVIL = '<img src=x onerror="window.__pwned=1"><b>Eve</b>'
+
+# The demo CRM as a mapping file describes it: what a user writes for an in-house CRM.
+MAPPING = """\
+name: democrm
+description: The built-in demo CRM, through its REST API
+connection:
+  base_url: "{{ vars.hub_url }}/democrm/api"
+  timeout_seconds: 3
+  retries: 0
+auth:
+  type: api_key
+  name: X-Api-Key
+  value: "{{ vars.democrm_key }}"
+phone:
+  default_region: FR
+  formats: [e164, national_digits]
+record:
+  id: id
+  name: join(' ', [first_name, last_name])
+  company: company.name
+  url: url
+lookups:
+  - name: by_record_id
+    when: attached.crm_record_id
+    request:
+      path: "/contacts/{{ attached.crm_record_id | urlquote }}"
+    empty_statuses: [404]
+  - name: by_phone
+    phone: true
+    request:
+      path: /contacts
+      query: {phone: "{{ number }}"}
+    results: contacts
+screen_pop:
+  create_url: "{{ vars.hub_url }}/democrm/contacts/new?phone={{ party.e164 | urlquote }}"
+  on_several: choose
+  on_none: create
+log:
+  when_no_record: lookup
+  request:
+    method: POST
+    path: /activities
+    headers:
+      Idempotency-Key: "{{ idempotency_key }}"
+    json:
+      contact_id: "{{ record.id if record else none }}"
+      phone: "{{ interaction.number }}"
+      direction: "{{ interaction.direction }}"
+      started_at: "{{ interaction.started_at | iso }}"
+      duration_seconds: "{{ interaction.duration_seconds }}"
+      queue: "{{ interaction.queue }}"
+      agent: "{{ interaction.agent_id }}"
+      disposition: "{{ interaction.disposition }}"
+      notes: "{{ interaction.notes }}"
+      external_id: "{{ interaction.interaction_id }}"
+  activity_id: id
+"""
+
+
+@pytest.fixture
+async def crm_hub(start_hub: Any, tmp_path: Path) -> RunningHub:
+    """A hub serving the demo CRM at /democrm and popping/logging through it."""
+    mapping = tmp_path / "democrm.yaml"
+    mapping.write_text(MAPPING, encoding="utf-8")
+    hub: RunningHub = await start_hub(
+        democrm={"database": f"sqlite:///{tmp_path / 'democrm.db'}", "api_key": API_KEY},
+        crm={"mapping": str(mapping), "variables": {"democrm_key": API_KEY},
+             "pop_timeout_seconds": 3})
+    return hub
+
+
+class Crm:
+    """The demo CRM's REST API, as a test sets the scene and checks the call log."""
+
+    def __init__(self, hub: RunningHub) -> None:
+        self.http = httpx.AsyncClient(base_url=f"{hub.url}/democrm/api",
+                                      headers={"X-Api-Key": API_KEY}, timeout=5)
+
+    async def contact(self, first: str, last: str, phone: str) -> dict[str, Any]:
+        phones = [{"label": "mobile", "number": phone}]
+        r = await self.http.post("/contacts", json={"first_name": first, "last_name": last,
+                                                     "phones": phones})
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    async def activities(self, contact_id: int) -> list[dict[str, Any]]:
+        r = await self.http.get(f"/contacts/{contact_id}/activities")
+        assert r.status_code == 200, r.text
+        return list(r.json()["activities"])
+
+
+async def _logged(crm: Crm, contact_id: int, count: int) -> list[dict[str, Any]]:
+    """The contact's activities once the hub's outbox has written ``count`` of them."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + 8
+    while len(found := await crm.activities(contact_id)) < count:
+        if loop.time() > end:
+            raise AssertionError(f"contact {contact_id} has {len(found)} activities, not {count}")
+        await asyncio.sleep(0.1)  # the outbox delivers within a moment
+    return found
+
+
+def panel(bar: Bar) -> Any:
+    """The screen-pop panel of the call that rings."""
+    return bar.toast.locator("section.crm")
+
+
+async def _ring(bar: Bar, hub: RunningHub, number: str, **kw: Any) -> str:
+    ref: str = hub.sim.customer_calls("support", number=number, **kw)
+    await expect(bar.toast).to_have_count(1)
+    return ref
+
+
+async def _gone(bar: Bar, hub: RunningHub, ref: str) -> None:
+    hub.sim.customer_hangs_up(ref)
+    await expect(bar.toast).to_have_count(0)
+
+
+async def _in(bar: Bar, lang: str) -> None:
+    await bar.page.locator("select.lang").select_option(lang)
+
+
+async def test_the_bar_shows_one_several_none_or_unavailable_in_english_and_french(
+    crm_hub: RunningHub, browsers: Browsers
+) -> None:
+    hub = crm_hub
+    crm = Crm(hub)
+    eve = await crm.contact(EVIL, "Martin", "+33 6 11 22 33 01")
+    await crm.contact("Louis", "Bernard", "06 11 22 33 02")
+    await crm.contact("Léa", "Bernard", "06.11.22.33.02")
+    alice = await Bar(await browsers.page(name="alice"), hub).open("alice")
+    await alice.agent_ready()
+
+    # One match: its name (markup shown as text) and "Open", which opens it in a new tab.
+    ref = await _ring(alice, hub, "+33611223301")
+    pop = panel(alice)
+    await expect(pop).to_have_attribute("data-view", "record")
+    await expect(pop.locator(".crm-name")).to_have_text(f"{EVIL} Martin")
+    assert await alice.page.locator("ctibridge-bar img, ctibridge-bar b").count() == 0
+    async with alice.page.context.expect_page() as tab:
+        await pop.get_by_role("button", name=re.compile("^Open ")).click()
+    assert (await tab.value).url == eve["url"]
+    await _in(alice, "fr")
+    await expect(panel(alice).get_by_role("button", name=re.compile("^Ouvrir "))).to_be_visible()
+    await _in(alice, "en")
+    await _gone(alice, hub, ref)
+
+    # Several: a list; the agent's choice is sent to the hub and shown.
+    ref = await _ring(alice, hub, "+33611223302")
+    pop = panel(alice)
+    await expect(pop.locator(".crm-title")).to_have_text("2 records match this number")
+    await expect(pop.locator("button.crm-pick")).to_have_count(2)
+    await _in(alice, "fr")
+    await expect(panel(alice).locator(".crm-title")).to_have_text(
+        "2 fiches correspondent à ce numéro")
+    await _in(alice, "en")
+    async with alice.page.context.expect_page():
+        await panel(alice).get_by_role("button", name="Choose Léa Bernard").click()
+    await expect(panel(alice)).to_have_attribute("data-view", "record")
+    await expect(panel(alice).locator(".crm-name")).to_have_text("Léa Bernard")
+    await expect(panel(alice).get_by_role("button", name="Other match…")).to_be_visible()
+    await _gone(alice, hub, ref)
+
+    # None: "Create contact" with the number, and "Search again" once it exists.
+    ref = await _ring(alice, hub, "+33611223303")
+    pop = panel(alice)
+    await expect(pop.locator(".crm-title")).to_have_text("No record for +33 6 11 22 33 03.")
+    async with alice.page.context.expect_page() as tab:
+        await pop.get_by_role("button", name="Create contact").click()
+    assert "/democrm/contacts/new?phone=%2B33611223303" in (await tab.value).url
+    await _in(alice, "fr")
+    await expect(panel(alice).locator(".crm-title")).to_have_text(
+        "Aucune fiche pour le +33 6 11 22 33 03.")
+    await expect(panel(alice).get_by_role("button", name="Créer le contact")).to_be_visible()
+    await _in(alice, "en")
+    await crm.contact("Nina", "Roux", "0611223303")
+    await panel(alice).get_by_role("button", name="Search again").click()
+    await expect(panel(alice).locator(".crm-name")).to_have_text("Nina Roux")
+    await _gone(alice, hub, ref)
+
+    # Unavailable: the CRM failed (here it refuses the record id the IVR passed); the
+    # call rings anyway, with the reason and "Retry".
+    ref = await _ring(alice, hub, "+33611223304", attached={"crm_record_id": "not-a-number"})
+    pop = panel(alice)
+    await expect(pop.locator(".crm-title")).to_have_text("CRM unavailable")
+    await expect(pop.locator(".crm-error")).to_contain_text("by_record_id")
+    await _in(alice, "fr")
+    await expect(panel(alice).locator(".crm-title")).to_have_text("CRM indisponible")
+    await panel(alice).get_by_role("button", name="Réessayer").click()
+    await expect(panel(alice).locator(".crm-title")).to_have_text("CRM indisponible")
+    await _gone(alice, hub, ref)
+    assert await alice.page.evaluate("() => window.__pwned") is None
