@@ -143,8 +143,10 @@ def _dotted(loc: Loc) -> str:
 
 def _describe(path: Path, lines: dict[Loc, int], e: Any) -> str:
     loc = _real_loc(lines, tuple(e["loc"]))
-    line = _line(lines, loc)
     kind = e["type"]
+    if kind == "union_tag_invalid":
+        loc = loc + (e["ctx"]["discriminator"].strip("'"),)
+    line = _line(lines, loc)
     if kind == "extra_forbidden":
         allowed = _allowed_keys(tuple(e["loc"])[:-1])
         hint = f"; expected one of: {', '.join(allowed)}" if allowed else ""
@@ -152,7 +154,7 @@ def _describe(path: Path, lines: dict[Loc, int], e: Any) -> str:
     elif kind == "missing":
         msg = "required, but missing"
     elif kind == "union_tag_invalid":
-        msg = f"unknown type {e['input']!r}; expected one of: {e['ctx']['expected_tags']}"
+        msg = f"unknown {e['ctx']['tag']!r}; expected one of: {e['ctx']['expected_tags']}"
     elif kind == "value_error":
         msg = str(e["ctx"]["error"])
     else:
