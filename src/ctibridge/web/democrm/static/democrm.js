@@ -23,6 +23,7 @@ const say = (key, values = {}) =>
 
 /** A URL of this CRM's pages (never the API, never another site), or null. */
 function crmUrl(href) {
+  if (typeof href !== "string" || !href) return null; // new URL(null) would be ".../null"
   let url;
   try { url = new URL(href, location.href); } catch { return null; }
   if (url.origin !== ORIGIN) return null;
@@ -60,7 +61,8 @@ async function navigate(url, { method = "GET", body = null, push = true } = {}) 
   const next = doc.getElementById("main");
   if (!next) { location.assign(response.url); return; }
   // Nodes from the server's autoescaped page; scripts parsed this way never run.
-  main.replaceChildren(...Array.from(next.childNodes, (n) => document.adoptNode(n)));
+  const nodes = Array.from(next.childNodes); // a copy: adopting empties the live list
+  main.replaceChildren(...nodes.map((n) => document.adoptNode(n)));
   document.title = doc.title;
   const final = response.url || String(url);
   if (push && final !== location.href) history.pushState({ crm: true }, "", final);
