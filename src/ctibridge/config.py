@@ -390,6 +390,12 @@ class Settings(BaseSettings):
             ],
             "traffic": {"platform": "sim", "calls_per_minute": 4.0, "handle_time_seconds": 60},
             "democrm": {},  # the built-in demo CRM at /democrm, seeded from the simulator
+            # Digital intake: a webhook platform (secret known to docs/digital.md's example;
+            # a demo only) and simulated emails, chats and SMS.
+            "digital": [
+                {"name": "web", "type": "webhook", "secret": "demo-webhook-secret-change-me"},
+                {"name": "digisim", "type": "simulator", "options": {"per_minute": 2.0}},
+            ],
         }
         for k, v in overrides.items():
             if isinstance(v, dict) and isinstance(base.get(k), dict):
