@@ -67,7 +67,7 @@ log:
       phone: "{{ interaction.number }}"
       direction: "{{ interaction.direction }}"
       started_at: "{{ interaction.started_at | iso }}"
-      duration_seconds: "{{ interaction.duration_seconds }}"
+      duration_seconds: "{{ interaction.duration_seconds | round | int }}"
       queue: "{{ interaction.queue }}"
       agent: "{{ interaction.agent_id }}"
       disposition: "{{ interaction.disposition }}"
@@ -210,3 +210,85 @@ async def test_the_bar_shows_one_several_none_or_unavailable_in_english_and_fren
     await expect(panel(alice).locator(".crm-title")).to_have_text("CRM indisponible")
     await _gone(alice, hub, ref)
     assert await alice.page.evaluate("() => window.__pwned") is None
+
+
+async def test_a_caller_pops_in_the_demo_crm_is_logged_there_and_a_click_on_a_number_dials_it(
+    crm_hub: RunningHub, browsers: Browsers
+) -> None:
+    hub = crm_hub
+    crm = Crm(hub)
+    camille = await crm.contact("Camille", "Petit", "06 98 76 54 32")
+    page = await browsers.page(name="crm", width=1280, height=800)
+    await page.goto(f"{hub.url}/democrm/?user=alice")
+    bar = page.frame_locator("#ctibridge")
+    await expect(bar.locator(".conn")).to_have_attribute("data-status", "online")
+    await bar.locator("button.agent-login").click()
+    await bar.locator("button.ready").click()
+    await expect(bar.locator(".state")).to_have_attribute("data-status", "ready")
+
+    # Camille calls: the CRM page beside the bar opens her contact by itself.
+    ref = hub.sim.customer_calls("support", number="+33698765432")
+    await expect(bar.locator("ctib-call.toast section.crm .crm-name")).to_have_text("Camille Petit")
+    await expect(page).to_have_url(camille["url"])
+    await expect(page.locator("#main h1")).to_have_text("Camille Petit")
+    await page.screenshot(path=screenshot_path("screenpop"))
+    await bar.get_by_role("button", name="Answer").click()
+    card = bar.locator(".calls ctib-call")
+    await expect(card).to_have_attribute("data-state", "connected")
+    await card.get_by_role("button", name="Hang up").click()
+    await bar.locator("#ctib-disposition").select_option("resolved")
+    await bar.locator("#ctib-notes").fill("Refund sent <by mail>")
+    await bar.get_by_role("button", name="Save and go ready").click()
+    await expect(bar.locator(".state")).to_have_attribute("data-status", "ready")
+    # The call log reaches the CRM through the outbox; the contact's page shows it.
+    [logged] = await _logged(crm, camille["id"], 1)
+    assert logged["direction"] == "inbound" and logged["disposition"] == "resolved"
+    await page.reload()
+    history = page.locator("#main table.history tr.activity")
+    await expect(history).to_have_count(1)
+    await expect(history).to_contain_text("Refund sent <by mail>")
+    hub.sim.customer_hangs_up(ref)
+
+    # A click on her number in the CRM dials it; the call is logged against her.
+    hub.sim.set_outcome("+33698765432", "answer")
+    await page.locator("#main a.dial").first.click()
+    card = bar.locator(".calls ctib-call")
+    await expect(card).to_have_attribute("data-state", "connected")
+    await expect(card.locator("section.crm .crm-name")).to_have_text("Camille Petit")
+    await card.get_by_role("button", name="Hang up").click()
+    await bar.locator("#ctib-disposition").select_option("resolved")
+    await bar.get_by_role("button", name="Save and go ready").click()
+    logged = await _logged(crm, camille["id"], 2)
+    assert sorted(a["direction"] for a in logged) == ["inbound", "outbound"]
+    await page.reload()
+    await expect(page.locator("#main table.history tr.activity.outbound")).to_have_count(1)
+
+
+async def test_a_number_dialled_from_a_record_pops_and_logs_that_record_even_if_shared(
+    crm_hub: RunningHub, browsers: Browsers
+) -> None:
+    """Two contacts share a switchboard number: the one it was dialled from wins."""
+    hub = crm_hub
+    crm = Crm(hub)
+    await crm.contact("Louis", "Bernard", "02 40 00 00 00")
+    lea = await crm.contact("Léa", "Bernard", "02 40 00 00 00")
+    page = await browsers.page(name="crm", width=1280, height=800)
+    await page.goto(f"{hub.url}/democrm/?user=alice")
+    bar = page.frame_locator("#ctibridge")
+    await expect(bar.locator(".conn")).to_have_attribute("data-status", "online")
+    await bar.locator("button.agent-login").click()
+    await expect(bar.locator(".state")).to_have_attribute("data-status", "not_ready")
+    hub.sim.set_outcome("+33240000000", "answer")
+    await page.evaluate(
+        """(id) => document.getElementById('ctibridge').contentWindow.postMessage(
+             {type: 'ctibridge.dial', number: '02 40 00 00 00', record_id: id}, location.origin)""",
+        str(lea["id"]))
+    card = bar.locator(".calls ctib-call")
+    await expect(card.locator("section.crm .crm-name")).to_have_text("Léa Bernard")
+    await expect(page).to_have_url(lea["url"])  # the host was told to open it
+    await expect(card).to_have_attribute("data-state", "connected")
+    await card.get_by_role("button", name="Hang up").click()
+    await bar.locator("#ctib-disposition").select_option("resolved")
+    await bar.get_by_role("button", name="Save and go ready").click()
+    [logged] = await _logged(crm, lea["id"], 1)
+    assert logged["direction"] == "outbound"
