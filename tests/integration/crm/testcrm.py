@@ -34,6 +34,7 @@ class TestCrm:
 
     contacts: list[dict[str, str]] = field(default_factory=list)
     activities: dict[str, dict[str, Any]] = field(default_factory=dict)  # key → activity
+    in_flight: int = 0  # requests waiting on the gate
     fault: str | None = None  # "500", "html", "shape", "hang"
     lookups: list[dict[str, str]] = field(default_factory=list)
     posts: int = 0
@@ -41,6 +42,7 @@ class TestCrm:
     url: str = ""
 
     def activities_of(self, interaction_id: str) -> list[dict[str, Any]]:
+        """Activities written for an interaction, whatever key they were sent with."""
         return [a for a in self.activities.values() if a["interaction_id"] == interaction_id]
 
     async def _fault(self) -> Response | None:
@@ -49,7 +51,11 @@ class TestCrm:
         if self.fault == "html":
             return HTMLResponse("<html><body>Please log in</body></html>")
         if self.fault == "hang":
-            await self.gate.wait()
+            self.in_flight += 1
+            try:
+                await self.gate.wait()
+            finally:
+                self.in_flight -= 1
         return None
 
     async def find(self, request: Request) -> Response:
@@ -65,12 +71,14 @@ class TestCrm:
 
     async def log(self, request: Request) -> Response:
         self.posts += 1
+        # Read before any hang: a request whose sender died meanwhile still
+        # creates its activity, as a real CRM would.
+        body = await request.json()
         if (bad := await self._fault()) is not None:
             return bad
         key = request.headers["idempotency-key"]
         if key in self.activities:
             return JSONResponse(self.activities[key], status_code=200)
-        body = await request.json()
         activity = {"id": f"A{len(self.activities) + 1}", **body}
         self.activities[key] = activity
         return JSONResponse(activity, status_code=201)
