@@ -23,7 +23,6 @@ from ctibridge.model.events import (
     InteractionArrived,
     InteractionClosed,
     InteractionDeclined,
-    InteractionMessage,
     PlatformEvent,
     PlatformStatus,
 )
@@ -205,4 +204,3 @@ async def test_stopping_ends_the_stream_and_the_arrivals() -> None:
     before = len(got)
     await clock.advance(600)
     assert len(got) == before and any(isinstance(e, InteractionArrived) for e in got)
-    assert any(isinstance(e, InteractionMessage) for e in got) is False
