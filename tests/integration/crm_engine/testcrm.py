@@ -14,6 +14,7 @@ Its API, all JSON under /api/v2, OAuth2 client credentials at /oauth/token:
 from __future__ import annotations
 
 import asyncio
+import base64
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 CLIENT_ID, CLIENT_SECRET = "ctibridge", "s3cret-for-tests"
+API_KEY = "key-in-the-query"  # also accepted as ?api_key=, and Basic with the client id
 
 PEOPLE: list[dict[str, Any]] = [
     {"ref": "P-1", "full_name": "Jeanne Martin", "org": {"name": "Boulangerie Martin"},
@@ -44,6 +46,7 @@ PEOPLE: list[dict[str, Any]] = [
 class InhouseCrm:
     mode: str = "ok"  # ok | 500 | slow | html | wrong_json | no_id | reject (log: 422)
     tokens: set[str] = field(default_factory=set)
+    refresh_tokens: set[str] = field(default_factory=lambda: {"first-refresh-token"})
     token_requests: int = 0
     requests: list[tuple[str, str]] = field(default_factory=list)  # (method, path?query)
     calls: dict[str, dict[str, Any]] = field(default_factory=dict)  # by idempotency key
@@ -63,18 +66,28 @@ class InhouseCrm:
     async def token(self, request: Request) -> Response:
         self.token_requests += 1
         form = await request.form()
-        if (form.get("grant_type") != "client_credentials" or form.get("client_id") != CLIENT_ID
-                or form.get("client_secret") != CLIENT_SECRET):
+        if form.get("client_id") != CLIENT_ID or form.get("client_secret") != CLIENT_SECRET:
             return JSONResponse({"error": "invalid_client"}, status_code=401)
-        token = secrets.token_hex(8)
+        answer: dict[str, Any] = {"token_type": "Bearer", "expires_in": 3600}
+        if form.get("grant_type") == "refresh_token":
+            if form.get("refresh_token") not in self.refresh_tokens:
+                return JSONResponse({"error": "invalid_grant"}, status_code=400)
+            self.refresh_tokens.discard(str(form.get("refresh_token")))  # rotated
+            answer["refresh_token"] = secrets.token_hex(8)
+            self.refresh_tokens.add(answer["refresh_token"])
+        elif form.get("grant_type") != "client_credentials":
+            return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
+        answer["access_token"] = token = secrets.token_hex(8)
         self.tokens.add(token)
-        return JSONResponse({"access_token": token, "token_type": "Bearer", "expires_in": 3600})
+        return JSONResponse(answer)
 
     async def _guard(self, request: Request) -> Response | None:
         self.requests.append((request.method, str(request.url.path)
                               + (f"?{request.url.query}" if request.url.query else "")))
         auth = request.headers.get("authorization", "")
-        if not auth.startswith("Bearer ") or auth[7:] not in self.tokens:
+        basic = "Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+        if not (auth.startswith("Bearer ") and auth[7:] in self.tokens or auth == basic
+                or request.query_params.get("api_key") == API_KEY):
             return JSONResponse({"error": "invalid_token"}, status_code=401)
         if self.mode == "500":
             return JSONResponse({"message": "database is down"}, status_code=500)
