@@ -35,11 +35,12 @@ from starlette.routing import Route
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.integration.harness import AgentClient, RunningHub, free_port  # noqa: E402
+
 from ctibridge.api.app import create_app  # noqa: E402
 from ctibridge.config import Settings  # noqa: E402
 from ctibridge.crm.mapping import load_mapping  # noqa: E402
 from ctibridge.telephony.simulator import SimulatorConnector  # noqa: E402
-from tests.integration.harness import AgentClient, RunningHub, free_port  # noqa: E402
 
 MAPPING = """
 name: bench
@@ -58,7 +59,7 @@ async def serve(app: object, port: int) -> tuple[uvicorn.Server, asyncio.Task[No
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
                                            access_log=False, lifespan="on"))  # type: ignore[arg-type]
     task = asyncio.create_task(server.serve())
-    while not server.started:
+    while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
         await asyncio.sleep(0.01)
     return server, task
 
