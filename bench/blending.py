@@ -29,7 +29,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from ctibridge.core.presence import DEFAULT_RULES, CapacityRules, _rules
+from ctibridge.core.presence import DEFAULT_RULES, CapacityRules, make_rules
 from ctibridge.core.router import QueueSpec, Router
 from ctibridge.model.party import Channel
 
@@ -163,8 +163,8 @@ def main() -> None:
     print(f"{a.interactions} interactions over {stream[-1][0] / 60:.0f} min "
           f"({', '.join(f'{n} {ch}' for ch, n in counts.items())}), {a.agents} agents, "
           f"offered load {a.load:.0%}, seed {a.seed}")
-    voice_only = _rules({V: 1}, {})
-    digital_only = _rules({C: 3, E: 2}, {})
+    voice_only = make_rules({V: 1}, {})
+    digital_only = make_rules({C: 3, E: 2}, {})
     modes = {
         "blended": simulate({"all": DEFAULT_RULES}, a.agents, stream),
         "separate": simulate({"voice": voice_only, "digital": digital_only}, a.agents, stream),

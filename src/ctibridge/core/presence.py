@@ -91,15 +91,16 @@ class CapacityRules:
         return cap - used, Why.AVAILABLE, None
 
 
-def _rules(capacity: Mapping[Channel, int], blocks: Mapping[Channel, Iterable[Channel]]
-           ) -> CapacityRules:
+def make_rules(capacity: Mapping[Channel, int], blocks: Mapping[Channel, Iterable[Channel]]
+               ) -> CapacityRules:
+    """Rules from plain mappings; channels left out get capacity 0 and block nothing."""
     return CapacityRules(
         capacity={c: int(capacity.get(c, 0)) for c in ALL_CHANNELS},
         blocks={c: frozenset(blocks.get(c, ())) for c in ALL_CHANNELS},
     )
 
 
-DEFAULT_RULES = _rules(
+DEFAULT_RULES = make_rules(
     {Channel.VOICE: 1, Channel.CHAT: 3, Channel.EMAIL: 2, Channel.SMS: 2, Channel.SOCIAL: 2},
     {Channel.VOICE: [Channel.CHAT, Channel.EMAIL, Channel.SMS, Channel.SOCIAL],
      Channel.CHAT: [Channel.VOICE], Channel.SMS: [Channel.VOICE],
@@ -116,9 +117,10 @@ class CapacityPolicy:
 
     @classmethod
     def from_settings(cls, settings: PresenceSettings) -> CapacityPolicy:
-        default = _rules(settings.capacity, settings.blocks)
+        default = make_rules(settings.capacity, settings.blocks)
         per_agent = {
-            agent_id: _rules({**settings.capacity, **o.capacity}, {**settings.blocks, **o.blocks})
+            agent_id: make_rules({**settings.capacity, **o.capacity},
+                                 {**settings.blocks, **o.blocks})
             for agent_id, o in settings.agents.items()
         }
         return cls(default, per_agent)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ctibridge.core.presence import DEFAULT_RULES, CapacityRules, _rules
+from ctibridge.core.presence import DEFAULT_RULES, CapacityRules, make_rules
 from ctibridge.core.router import Offer, QueueSpec, Router, Selection
 from ctibridge.model.party import Channel
 
@@ -182,7 +182,7 @@ def scenario(draw: st.DrawFn) -> tuple[list[QueueSpec], list[tuple], list[tuple]
 def build(queues: list[QueueSpec], agents: list[tuple]) -> Model:
     m = Model(Router(queues, reoffer_delay_seconds=DELAY), {})
     for i, (skills, cap, blk) in enumerate(agents):
-        m.agents[f"a{i}"] = AgentModel(skills, _rules(cap, blk))
+        m.agents[f"a{i}"] = AgentModel(skills, make_rules(cap, blk))
         m.sync(f"a{i}")
     return m
 
