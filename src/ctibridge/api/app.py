@@ -25,6 +25,7 @@ from ..clock import Clock, SystemClock
 from ..config import CrmSettings, Settings
 from ..core.commands import Commands
 from ..core.hub import Hub
+from ..core.supervision import start_supervision
 from ..metrics import Metrics
 from ..model.errors import CtiError
 from ..telephony import registry
@@ -35,6 +36,7 @@ from .digital import router as digital_router
 from .digital import start_digital, stop_digital
 from .rest import router as rest_router
 from .security import SecurityHeaders
+from .supervision import router as supervision_router
 from .ws import router as ws_router
 
 log = structlog.get_logger("ctibridge.app")
@@ -67,6 +69,7 @@ class Services:
         self.intake: Any = None  # the digital Intake, when there is a store
         self.crm: Any = None  # the CrmConnector, when settings.crm is set
         self.calllog: Any = None  # the CallLogWorker, when calls are logged
+        self.supervision: Any = None  # core.supervision.Supervision (queue stats, audit)
         self.ready = False
 
 
@@ -104,6 +107,7 @@ def create_app(
         app.state.hub = services.hub
         await _seed(settings, services)
         await _start_crm(settings, services, crm, config_dir)
+        await start_supervision(services)  # before the hub: it counts every event
         await services.hub.start()
         await start_digital(settings, services, clock)
         services.traffic = _start_traffic(settings, services)
@@ -118,6 +122,7 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await services.traffic
             await services.hub.stop()
+            await services.supervision.stop()
             await stop_digital(services)
             await _stop_crm(services)
             if db is not None:
@@ -140,6 +145,7 @@ def create_app(
     app.include_router(rest_router)
     app.include_router(digital_router)
     app.include_router(crm_router)
+    app.include_router(supervision_router)
     app.include_router(ws_router)
     web = files("ctibridge") / "web"
     for folder in ("agentbar", "supervisor"):

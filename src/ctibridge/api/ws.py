@@ -205,6 +205,7 @@ class Session:
                 agent=None,
                 agents=[a.to_dict() for a in hub.agents.values()],
                 calls=[c.to_dict() for c in hub.calls.live()],
+                queues=self.svc.supervision.queues() if self.svc.supervision else [],
                 interactions=[],
                 capabilities={},
                 screenpops=[],

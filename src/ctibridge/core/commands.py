@@ -51,9 +51,14 @@ def _str(args: dict[str, Any], key: str, *, required: bool = True, limit: int = 
     return value.strip()
 
 
+# Called after every command, done (error None) or refused: the supervision audit.
+AuditHook = Callable[[Principal, str, dict[str, Any], CtiError | None], Awaitable[None]]
+
+
 class Commands:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
+        self.audit: AuditHook | None = None
 
     @staticmethod
     def ops() -> list[str]:
@@ -65,7 +70,15 @@ class Commands:
             raise BadRequest(
                 f"unknown op {name!r}; known ops: {', '.join(sorted(OPS))}", code="unknown-op"
             )
-        return await handler(self, principal, args)
+        if self.audit is None:
+            return await handler(self, principal, args)
+        try:
+            result = await handler(self, principal, args)
+        except CtiError as exc:
+            await self.audit(principal, name, args, exc)
+            raise
+        await self.audit(principal, name, args, None)
+        return result
 
     def capabilities(self, agent: Agent) -> dict[str, bool]:
         conn = self.hub.connectors.get(agent.platform)

@@ -191,3 +191,21 @@ Index("uq_digital_conversations_open", DigitalConversationRow.platform,
       DigitalConversationRow.conversation_id, unique=True,
       sqlite_where=DigitalConversationRow.closed_at.is_(None),
       postgresql_where=DigitalConversationRow.closed_at.is_(None))
+
+
+class AuditRow(Base):
+    """A command someone gave on another agent's behalf (a supervisor setting them
+    not ready, logging them out): who, whom, what, why, when, and how it went."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_agent_at", "agent_id", "at"),
+                      Index("ix_audit_log_at", "at"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String)  # the username who gave the command
+    agent_id: Mapped[str] = mapped_column(String)  # the agent it was about
+    op: Mapped[str] = mapped_column(String)
+    reason: Mapped[str | None] = mapped_column(String)
+    outcome: Mapped[str] = mapped_column(String)  # "ok", or the refusal's error code
+    detail: Mapped[str | None] = mapped_column(Text)  # the refusal's message
