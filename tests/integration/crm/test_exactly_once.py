@@ -217,7 +217,7 @@ async def test_every_interaction_has_exactly_one_activity_after_a_sigkill(
                 await asyncio.sleep(0.02)
             assert counts == {"pending": 0, "failed": 0, "delivered": counts["delivered"]}
         wrapped = logged_interactions(tmp_path / "hub.db")
-        assert len(wrapped) == len(AGENTS) * CALLS_PER_AGENT
+        assert len(wrapped) == len(AGENTS) * CALLS_PER_AGENT, (before, tail(log))
         per_interaction = Counter(a["interaction_id"] for a in crm.activities.values())
         assert {iid: per_interaction[iid] for iid in wrapped} == dict.fromkeys(wrapped, 1)
         assert sum(per_interaction.values()) == len(wrapped)  # and nothing else
