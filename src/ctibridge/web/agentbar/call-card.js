@@ -5,7 +5,7 @@
 import { enable, fill, h, onActivate, setText } from "./dom.js";
 import { formatDuration, formatPhone } from "./format.js";
 import { getLanguage, t } from "./i18n/index.js";
-import { PopPanel } from "./screenpop.js";
+import { PopPanel, chosen } from "./screenpop.js";
 
 const KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"];
 let serial = 0;
@@ -182,7 +182,12 @@ export class CallCard extends HTMLElement {
     const state = mine?.state ?? "ended";
     const parent = call.consult_of ? store.calls.get(call.consult_of) : null;
     const consult = store.consultOf(call.call_id);
-    const party = partyText(otherParty(call, store));
+    const customerCall = call.direction !== "internal" && !call.consult_of;
+    const pop = customerCall ? store.screenpops.get(call.call_id) ?? null : null;
+    let party = partyText(otherParty(call, store));
+    const record = chosen(pop);
+    // A caller the platform did not name is named after their CRM record.
+    if (!party.name && record?.name) party = { ...party, name: record.name, title: record.name };
     this.dataset.state = state;
     this.dataset.callId = call.call_id;
     this.classList.toggle("is-consult", !!call.consult_of);
@@ -217,9 +222,7 @@ export class CallCard extends HTMLElement {
     e.attached.hidden = entries.length === 0;
 
     // What the CRM knows about the customer (not on calls between agents).
-    const customerCall = call.direction !== "internal" && !call.consult_of;
-    e.crm.update(customerCall ? store.screenpops.get(call.call_id) ?? null : null,
-      { online, can: (op) => store.can(op) }, getLanguage());
+    e.crm.update(pop, { online, can: (op) => store.can(op) }, getLanguage());
 
     // Which buttons, and whether they may be used.
     const focused = this.contains(document.activeElement) ? document.activeElement : null;
