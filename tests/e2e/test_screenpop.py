@@ -236,6 +236,7 @@ async def test_a_caller_pops_in_the_demo_crm_is_logged_there_and_a_click_on_a_nu
     card = bar.locator(".calls ctib-call")
     await expect(card).to_have_attribute("data-state", "connected")
     await card.get_by_role("button", name="Hang up").click()
+    await expect(bar.locator(".wrapup .wrap-record")).to_contain_text("Camille Petit")
     await bar.locator("#ctib-disposition").select_option("resolved")
     await bar.locator("#ctib-notes").fill("Refund sent <by mail>")
     await bar.get_by_role("button", name="Save and go ready").click()
@@ -292,3 +293,13 @@ async def test_a_number_dialled_from_a_record_pops_and_logs_that_record_even_if_
     await bar.get_by_role("button", name="Save and go ready").click()
     [logged] = await _logged(crm, lea["id"], 1)
     assert logged["direction"] == "outbound"
+
+    # "Call back" in the bar's recent calls keeps to the record the call was logged against.
+    recent = bar.locator(".recent-list li").first
+    await recent.get_by_role("button", name="Call back Léa Bernard").click()
+    await expect(card.locator("section.crm .crm-name")).to_have_text("Léa Bernard")
+    await expect(card).to_have_attribute("data-state", "connected")
+    await card.get_by_role("button", name="Hang up").click()
+    await bar.locator("#ctib-disposition").select_option("resolved")
+    await bar.get_by_role("button", name="Save and go ready").click()
+    assert [a["direction"] for a in await _logged(crm, lea["id"], 2)] == ["outbound"] * 2

@@ -9,7 +9,7 @@ import { enable, fill, h, isEnabled, onActivate, setText } from "./dom.js";
 import { Embed } from "./embed.js";
 import { codeLabel, dialable, formatDuration, formatTime } from "./format.js";
 import { LANGUAGES, detectLanguage, getLanguage, has, setLanguage, t } from "./i18n/index.js";
-import { chosen, recordTitle } from "./screenpop.js";
+import { chosen, recordTitle, validMatch } from "./screenpop.js";
 import { BarStore } from "./store.js";
 
 const SESSION_KEY = "ctibridge.session";
@@ -577,7 +577,7 @@ export class AgentBar extends HTMLElement {
       return;
     }
     this.wrapSec.hidden = false;
-    const key = `${target.interaction_id}|${target.disposition ?? ""}|${getLanguage()}|${store.dispositions.map((d) => d.code).join()}`;
+    const key = `${target.interaction_id}|${target.disposition ?? ""}|${getLanguage()}|${store.dispositions.map((d) => d.code).join()}|${JSON.stringify(target.crm_record ?? null)}`;
     if (this.wrapFor !== key) {
       const hadFocus = this.wrapSec.contains(document.activeElement);
       this.wrapFor = key;
@@ -628,6 +628,7 @@ export class AgentBar extends HTMLElement {
       h("h2", { id: "ctib-wrap-h", text: t("wrapup.heading") }), this.wrapCountdown),
     h("p", { class: "wrap-who" }, p.title, p.name && p.number ? h("span", { class: "muted", text: ` · ${p.number}` }) : null,
       count > 1 ? h("span", { class: "muted", text: ` (${t("wrapup.more", { n: count - 1 })})` }) : null),
+    this.wrapRecord(it),
     it.disposition ? h("p", { class: "saved", text: t("wrapup.saved_as", {
       label: codeLabel(this.store.dispositions.find((d) => d.code === it.disposition) ?? { code: it.disposition }, getLanguage()),
     }) }) : null,
@@ -635,6 +636,27 @@ export class AgentBar extends HTMLElement {
     h("label", { attrs: { for: "ctib-notes" }, text: t("wrapup.notes") }), notes,
     h("div", { class: "row" }, saveReady, save));
     fill(this.wrapSec, form);
+  }
+
+  /** "Logged against: <record>" with Open, when the call has a CRM record. */
+  wrapRecord(it) {
+    const record = validMatch(it.crm_record, this.store.base);
+    if (!record) return null;
+    const open = h("button", { type: "button", class: "btn small ghost crm-open", text: t("crm.open"),
+      attrs: { "aria-label": t("crm.open_who", { name: recordTitle(record) }) } });
+    enable(open, !!record.url, t("why.no_url"));
+    onActivate(open, () => {
+      const summary = { call_id: it.call_id ?? null, direction: it.direction ?? null,
+        number: it.customer?.number ?? null, name: it.customer?.name ?? null, queue: it.queue ?? null,
+        attached: it.attached ?? {}, consult_of: null };
+      if (this.embed.canPost()) {
+        this.embed.post(HOST_POP, { ...summary, ...popData(null, { interaction_id: it.interaction_id,
+          outcome: "one", matches: [record], selected: record.record_id }), trigger: "agent" });
+      } else openTab(record.url);
+    });
+    return h("p", { class: "wrap-record" },
+      h("span", { class: "muted", text: t("wrapup.record") + " " }),
+      h("span", { class: "crm-name", text: recordTitle(record) }), " ", open);
   }
 
   renderRecent() {
@@ -653,7 +675,9 @@ export class AgentBar extends HTMLElement {
         const back = h("button", { type: "button", class: "btn small callback", text: t("recent.call_back"),
           dataset: { number: it.customer?.number ?? "" },
           attrs: { "aria-label": t("recent.call_back_who", { name: p.title }) } });
-        onActivate(back, () => this.dial(it.customer?.number ?? "", back));
+        // Called back from the record the call was logged against: the new call is, too.
+        const record = validMatch(it.crm_record, store.base);
+        onActivate(back, () => this.dial(it.customer?.number ?? "", back, record?.record_id));
         const bits = [formatTime(it.created_at, lang),
           missed ? t("recent.missed") : formatDuration(it.talk_seconds ?? 0),
           disp ? codeLabel(disp, lang) : (it.disposition ?? "")].filter(Boolean);
@@ -801,14 +825,15 @@ export class AgentBar extends HTMLElement {
     });
   }
 
-  async dial(text, button) {
+  async dial(text, button, recordId = null) {
     const number = dialable(text);
     if (!number) {
       this.showError({ code: "bad-number" });
       this.dialInput?.focus();
       return null;
     }
-    const result = await this.run("call.dial", { number });
+    const result = await this.run("call.dial", { number,
+      attached: recordId ? { crm_record_id: recordId } : undefined });
     if (result && button === this.dialBtn) this.dialInput.value = "";
     return result;
   }

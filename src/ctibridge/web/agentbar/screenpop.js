@@ -25,7 +25,8 @@ export function safeUrl(u, base) {
   }
 }
 
-function validMatch(m, base) {
+/** A CRM record (a match, or an interaction's crm_record), checked; null if it is not one. */
+export function validMatch(m, base) {
   if (!isObj(m)) return null;
   const rid = id(m.record_id);
   if (!rid) return null;

@@ -88,6 +88,7 @@ export default {
   "wrapup.save": "Save",
   "wrapup.saved": "Outcome saved.",
   "wrapup.saved_as": "Saved as: {label}",
+  "wrapup.record": "Logged against:",
 
   "recent.heading": "Recent calls",
   "recent.empty": "No calls yet.",

@@ -88,6 +88,7 @@ export default {
   "wrapup.save": "Enregistrer",
   "wrapup.saved": "Qualification enregistrée.",
   "wrapup.saved_as": "Enregistré : {label}",
+  "wrapup.record": "Enregistré sur la fiche :",
 
   "recent.heading": "Appels récents",
   "recent.empty": "Aucun appel pour l'instant.",
