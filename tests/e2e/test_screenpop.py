@@ -280,10 +280,13 @@ async def test_a_number_dialled_from_a_record_pops_and_logs_that_record_even_if_
     await bar.locator("button.agent-login").click()
     await expect(bar.locator(".state")).to_have_attribute("data-status", "not_ready")
     hub.sim.set_outcome("+33240000000", "answer")
-    await page.evaluate(
-        """(id) => document.getElementById('ctibridge').contentWindow.postMessage(
-             {type: 'ctibridge.dial', number: '02 40 00 00 00', record_id: id}, location.origin)""",
-        str(lea["id"]))
+    post = """(msg) => document.getElementById('ctibridge').contentWindow.postMessage(
+                 msg, location.origin)"""
+    # A hostile record id is refused by the bar (logged), and nothing is dialled.
+    await page.evaluate(post, {"type": "ctibridge.dial", "number": "0240000000",
+                               "record_id": {"$ne": "<img src=x onerror=window.__pwned=1>"}})
+    await page.evaluate(post, {"type": "ctibridge.dial", "number": "02 40 00 00 00",
+                               "record_id": str(lea["id"])})
     card = bar.locator(".calls ctib-call")
     await expect(card.locator("section.crm .crm-name")).to_have_text("Léa Bernard")
     await expect(page).to_have_url(lea["url"])  # the host was told to open it
@@ -303,3 +306,5 @@ async def test_a_number_dialled_from_a_record_pops_and_logs_that_record_even_if_
     await bar.locator("#ctib-disposition").select_option("resolved")
     await bar.get_by_role("button", name="Save and go ready").click()
     assert [a["direction"] for a in await _logged(crm, lea["id"], 2)] == ["outbound"] * 2
+    assert any("ignored a malformed command" in line for line in browsers.log_of(page))
+    assert await page.evaluate("() => window.__pwned") is None
