@@ -194,8 +194,11 @@ async def test_the_bar_shows_one_several_none_or_unavailable_in_english_and_fren
     await expect(panel(alice).get_by_role("button", name="Créer le contact")).to_be_visible()
     await _in(alice, "en")
     await crm.contact("Nina", "Roux", "0611223303")
-    await panel(alice).get_by_role("button", name="Search again").click()
+    await panel(alice).get_by_role("button", name="Search again").focus()
+    await alice.page.keyboard.press("Enter")  # by keyboard: the focus stays in the panel
     await expect(panel(alice).locator(".crm-name")).to_have_text("Nina Roux")
+    open_nina = panel(alice).get_by_role("button", name="Open Nina Roux in the CRM")
+    await expect(open_nina).to_be_focused()
     await _gone(alice, hub, ref)
 
     # Unavailable: the CRM failed (here it refuses the record id the IVR passed); the

@@ -84,7 +84,10 @@ export class PopPanel {
     const key = JSON.stringify([pop, lang, this.choosing]);
     if (key !== this.key) {
       this.key = key;
+      const hadFocus = this.el.contains(document.activeElement);
       this.build(pop);
+      // A new answer replaced the button the agent was on: stay in the panel.
+      if (hadFocus) this.el.querySelector("button")?.focus();
     }
     for (const b of this.el.querySelectorAll("button[data-needs-hub]")) {
       const op = b.dataset.needsHub;
