@@ -311,3 +311,46 @@ async def test_a_number_dialled_from_a_record_pops_and_logs_that_record_even_if_
     assert [a["direction"] for a in await _logged(crm, lea["id"], 2)] == ["outbound"] * 2
     assert any("ignored a malformed command" in line for line in browsers.log_of(page))
     assert await page.evaluate("() => window.__pwned") is None
+
+
+async def test_a_host_that_turns_auto_open_off_gets_only_what_the_agent_opens(
+    crm_hub: RunningHub, browsers: Browsers
+) -> None:
+    hub = crm_hub
+    crm = Crm(hub)
+    camille = await crm.contact("Camille", "Petit", "06 98 76 54 32")
+    page = await browsers.page(name="crm", width=1280, height=800)
+    await page.goto(f"{hub.url}/democrm/?user=alice")
+    bar = page.frame_locator("#ctibridge")
+    await expect(bar.locator(".conn")).to_have_attribute("data-status", "online")
+    await page.evaluate("""() => {
+      window.got = [];
+      addEventListener("message", (e) => {
+        if (e.data?.source === "ctibridge") window.got.push(e.data);
+      });
+      document.getElementById("ctibridge").contentWindow.postMessage(
+        {target: "ctibridge", type: "hello", auto_open: false, id: "h"}, location.origin);
+    }""")
+    await page.wait_for_function("() => window.got.some((m) => m.type === 'command.result')")
+    assert (await page.evaluate("() => window.got.find((m) => m.type === 'command.result')"))[
+        "data"]["result"]["auto_open"] is False
+    await bar.locator("button.agent-login").click()
+    await bar.locator("button.ready").click()
+    await expect(bar.locator(".state")).to_have_attribute("data-status", "ready")
+    home = page.url
+
+    hub.sim.customer_calls("support", number="+33698765432")
+    pop = bar.locator("ctib-call.toast section.crm")
+    await expect(pop.locator(".crm-name")).to_have_text("Camille Petit")
+    await bar.get_by_role("button", name="Answer").click()
+    await page.wait_for_function("() => window.got.some((m) => m.type === 'call.answered')")
+    kinds = await page.evaluate("() => window.got.map((m) => m.type)")
+    assert "ctibridge.screenpop" not in kinds and page.url == home
+    # The agent opens it: the host is told, and opens it.
+    card = bar.locator(".calls ctib-call section.crm")
+    await card.get_by_role("button", name="Open Camille Petit in the CRM").click()
+    await expect(page).to_have_url(camille["url"])
+    [sent] = await page.evaluate("() => window.got.filter((m) => m.type === 'ctibridge.screenpop')")
+    assert sent["data"]["trigger"] == "agent" and sent["data"]["outcome"] == "one"
+    assert sent["data"]["matches"][0]["record_id"] == str(camille["id"])
+    assert sent["data"]["number"] == "+33698765432"
