@@ -1,0 +1,79 @@
+// The supervisor page's pure modules: its catalogues and the board (snapshot + events),
+// including the omnichannel formats the router will send (load, capacity, interactions).
+import assert from "node:assert/strict";
+import test from "node:test";
+
+import { Board, loadParts } from "../../../src/ctibridge/web/supervisor/board.js";
+import en from "../../../src/ctibridge/web/supervisor/i18n/en.js";
+import fr from "../../../src/ctibridge/web/supervisor/i18n/fr.js";
+import { setLanguage, t } from "../../../src/ctibridge/web/supervisor/i18n/index.js";
+
+test("the supervisor catalogues have the same keys and placeholders", () => {
+  assert.deepEqual(Object.keys(fr).sort(), Object.keys(en).sort());
+  const holes = (s) => (s.match(/\{\w+\}/g) ?? []).sort().join();
+  for (const key of Object.keys(en)) assert.equal(holes(fr[key]), holes(en[key]), key);
+});
+
+test("texts fall back to the bar's catalogue in the same language", () => {
+  setLanguage("fr", { remember: false });
+  assert.equal(t("queues.heading"), "Files d'attente");
+  assert.equal(t("state.agent.ready"), "Disponible"); // the bar's word
+  assert.equal(t("error.agent-busy"), "Impossible pendant un appel.");
+  setLanguage("en", { remember: false });
+  assert.equal(t("state.agent.busy"), "On a call");
+});
+
+const T0 = "2026-01-05T09:00:00+00:00";
+const agent = (id, status, extra = {}) => ({ agent_id: id, name: id.toUpperCase(), extension: "1",
+  platform: "sim", state: { status, since: T0, reason: null, deadline: null }, calls: [], ...extra });
+
+function snapshot(extra = {}) {
+  return { type: "snapshot", seq: 5, agents: [agent("bob", "ready"), agent("alice", "ready")], calls: [],
+    interactions: [], reason_codes: [{ code: "break", label: { en: "Break", fr: "Pause" } }],
+    queues: [{ queue: "support", waiting: 0 }], ...extra };
+}
+
+test("the board applies events after the snapshot once, and says what changed", () => {
+  const board = new Board();
+  const effects = [];
+  board.addEventListener("change", (e) => effects.push(...e.detail.effects));
+  board.applySnapshot(snapshot());
+  assert.deepEqual(board.agentList().map((a) => a.agent_id), ["alice", "bob"]);
+  board.applyEvent({ type: "event", seq: 5, name: "agent.state", data: { agent: agent("alice", "busy") } });
+  assert.equal(board.agents.get("alice").state.status, "ready"); // seq 5 is in the snapshot already
+  board.applyEvent({ type: "event", seq: 6, name: "queue.stats", data: { queues: [{ queue: "support", waiting: 2 }] } });
+  board.applyEvent({ type: "event", seq: 7, name: "agent.state",
+    data: { agent: agent("alice", "not_ready", { state: { status: "not_ready", reason: "break", since: T0 } }) } });
+  assert.deepEqual(effects.map((e) => e.kind), ["snapshot", "queue", "agent"]);
+  assert.equal(board.queues[0].waiting, 2);
+});
+
+test("calls and digital interactions become live rows and agents' work", () => {
+  const board = new Board();
+  board.applySnapshot(snapshot());
+  const call = { call_id: "c1", direction: "inbound", customer: { number: "+33612345678", name: "Camille" },
+    queue: "support", created_at: T0, consult_of: null,
+    connections: [{ device: "queue:support", state: "ended" }, { device: "1", state: "connected", agent_id: "alice", since: T0 }] };
+  board.applyEvent({ type: "event", seq: 6, name: "call.answered", data: { call } });
+  const chat = { interaction_id: "i1", channel: "chat", customer: { name: "Léa" }, agent_id: "alice",
+    queue: "web", attached: { subject: "Order 42" }, created_at: T0, queued_at: T0, offered_at: T0, accepted_at: T0 };
+  board.applyEvent({ type: "event", seq: 7, name: "interaction.accepted", data: { interaction: chat } });
+  const rows = board.live();
+  assert.deepEqual(rows.map((r) => [r.channel, r.state, r.agents.join()]),
+    [["voice", "call.connected", "alice"], ["chat", "work.accepted", "alice"]]);
+  assert.equal(rows[1].subject, "Order 42");
+  assert.deepEqual(board.callsOf("alice").map((c) => c.call_id), ["c1"]);
+  assert.deepEqual(board.interactionsOf("alice").map((i) => i.interaction_id), ["i1"]);
+  board.applyEvent({ type: "event", seq: 8, name: "interaction.closed", data: { interaction: chat } });
+  board.applyEvent({ type: "event", seq: 9, name: "call.ended", data: { call: { ...call, ended_at: T0 } } });
+  assert.deepEqual(board.live(), []);
+  assert.deepEqual(board.agents.get("alice").calls, []);
+});
+
+test("per-channel load comes from load and capacity, in channel order, and is absent without them", () => {
+  assert.equal(loadParts(agent("a", "ready")), null);
+  const parts = loadParts(agent("a", "busy", { load: { chat: 2, voice: 1 },
+    capacity: { email: 2, chat: 3, voice: 1 }, availability: { chat: true, voice: false } }));
+  assert.deepEqual(parts.map((p) => [p.channel, p.load, p.capacity, p.available]),
+    [["voice", 1, 1, false], ["chat", 2, 3, true], ["email", 0, 2, null]]);
+});
