@@ -41,6 +41,9 @@ class Capability(StrEnum):
     DTMF = "dtmf"
     MUTE = "mute"
     AGENT_STATE = "agent_state"
+    # "ctibridge routes": the platform parks queued calls and ``deliver`` sends
+    # one to the device the hub chose. Without it the platform's ACD routes.
+    ROUTE = "route"
 
 
 ALL_CAPABILITIES = frozenset(Capability)
@@ -121,6 +124,21 @@ class TelephonyConnector(Protocol):
         and wrap-up onto them.
         """
         ...
+
+
+@runtime_checkable
+class RoutableConnector(TelephonyConnector, Protocol):
+    """A platform ctibridge can route for (``Capability.ROUTE``): optional command.
+
+    ``deliver(ref, device)`` sends a parked (queued) call to ``device``; the
+    platform then emits ``CallOffered`` for it as usual. An unanswered or
+    declined offer goes back to the park with a new ``CallQueued``, so the hub
+    routes it again. An unknown ref (``no-such-call``), a call not parked
+    (``not-queued``), an unknown device (``no-such-device``) or a device
+    already on a call (``device-busy``) raise :class:`PlatformError`.
+    """
+
+    async def deliver(self, ref: str, device: str) -> None: ...
 
 
 def require(connector: TelephonyConnector, capability: Capability) -> None:

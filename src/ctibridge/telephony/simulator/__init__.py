@@ -27,6 +27,15 @@ ACD rules, kept close to real platforms:
   for an outbound call). Since the consumer may have seen the call leave the
   queue, ``CallQueued`` is sent again *before* ``CallEnded(ref, target,
   "no-answer")``, so the call never looks over while the customer waits.
+* ``routing="hub"`` ("ctibridge routes"): the ACD above is off. A queued
+  call is parked (``CallQueued``, nothing rings) until ``deliver(ref,
+  device)`` rings that device (``CallOffered``). An offer that times out or
+  is declined puts the call back in the park with a new ``CallQueued``
+  (before ``CallEnded(ref, device, ...)``) so the hub routes it again; an
+  abandon while parked ends it as usual. ``deliver`` refuses an unknown call
+  (``no-such-call``), a call not parked (``not-queued``), an unknown or
+  logged-out device and a device already on a call (``device-busy``). Only
+  this mode declares ``Capability.ROUTE``.
 * Dialling: a number that is a device is an internal call; anything else is
   normalized with ``phonenumbers`` in ``region`` and an impossible number is
   refused at once with ``PlatformError(code="invalid-number")`` (no event).

@@ -18,7 +18,7 @@ import phonenumbers
 from ...clock import Clock, SystemClock
 from ...model.agent import AgentStatus
 from ...model.call import ConnectionState
-from ...model.errors import PlatformError
+from ...model.errors import ConfigError, PlatformError
 from ...model.events import (
     AgentStateChanged,
     CallAnswered,
@@ -44,6 +44,8 @@ from .options import check_arguments, parse_options
 
 Outcome = Literal["answer", "busy", "no-answer"]
 OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
+Routing = Literal["platform", "hub"]
+ROUTINGS: tuple[Routing, ...] = get_args(Routing)
 _OUTCOME_CUM_WEIGHTS = (85, 92, 100)  # mostly answered, as on a real outbound campaign
 _DTMF = re.compile(r"^[0-9*#A-D]+$")
 
@@ -150,12 +152,20 @@ class SimulatorConnector:
         answer_delay: tuple[float, float] = (1.0, 4.0),
         capabilities: frozenset[Capability] = ALL_CAPABILITIES,
         region: str = "FR",
+        routing: Routing = "platform",
     ) -> None:
         check_arguments(queues, devices, ring_timeout, answer_delay, region)
+        if routing not in ROUTINGS:
+            raise ConfigError(f"simulator: routing must be one of {', '.join(ROUTINGS)}, "
+                              f"not {routing!r}", code="config-invalid")
         self.name = name
         self.clock: Clock = clock or SystemClock()
         self.seed = seed
-        self.capabilities = frozenset(capabilities)
+        # "hub": queued calls are parked and ``deliver`` sends them to the device
+        # ctibridge chose; "platform": the built-in ACD routes (ROUTE is not offered).
+        self.routing: Routing = routing
+        caps = frozenset(capabilities)
+        self.capabilities = caps if routing == "hub" else caps - {Capability.ROUTE}
         self.ring_timeout = float(ring_timeout)
         self.answer_delay = (float(answer_delay[0]), float(answer_delay[1]))
         self.region = region.upper()
@@ -391,6 +401,27 @@ class SimulatorConnector:
         self._check(Capability.AGENT_STATE)
         self._change_state(self._device(device), *_platform_state(status, reason))
 
+    async def deliver(self, ref: str, device: str) -> None:
+        """Ring ``device`` with the parked call ``ref`` (routing "hub")."""
+        self._check(Capability.ROUTE)
+        call = self._calls.get(ref)
+        if call is None:
+            raise PlatformError(f"there is no call {ref!r} on {self.name}", code="no-such-call",
+                                ref=ref)
+        dev = self._device(device)
+        if ref not in self._waiting:
+            raise PlatformError(f"call {ref} is not waiting in a queue on {self.name}",
+                                code="not-queued", ref=ref)
+        if dev.status == AgentStatus.LOGGED_OUT:
+            raise PlatformError(f"device {device} is logged out on {self.name}",
+                                code="device-logged-out", device=device)
+        if dev.calls:
+            raise PlatformError(f"device {device} is already on call "
+                                f"{', '.join(sorted(dev.calls))}", code="device-busy",
+                                device=device)
+        del self._waiting[ref]
+        self._offer(call, device)
+
     # ---------------------------------------------------------------- world
 
     def customer_calls(
@@ -621,6 +652,8 @@ class SimulatorConnector:
 
     def _enqueue(self, call: _Call) -> None:
         self._waiting[call.ref] = call
+        if self.routing == "hub":
+            return  # parked: ctibridge chooses the device (deliver)
         heapq.heappush(self._wait_heap, (call.queued_at, call.ref))
         if len(self._wait_heap) > 2 * len(self._waiting) + 64:  # drop abandoned entries
             self._wait_heap = [(c.queued_at, c.ref) for c in self._waiting.values()]
@@ -629,6 +662,8 @@ class SimulatorConnector:
 
     def _route(self) -> None:
         """Offer waiting calls, oldest first, while some device is free."""
+        if self.routing == "hub":
+            return
         while self._free and self._wait_heap:
             _, ref = heapq.heappop(self._wait_heap)
             call = self._waiting.pop(ref, None)
@@ -686,7 +721,7 @@ class SimulatorConnector:
         """An offer ends unanswered; a customer left alone goes back to the queue."""
         self._cancel_timer(call, f"ring:{device}")
         requeue = call.customer_present and not any(d != device for d in call.legs)
-        if requeue and not call.in_queue:
+        if requeue and (not call.in_queue or self.routing == "hub"):
             # Say it is queued *before* the last leg goes, or a consumer would
             # think the call is over (the customer is still there).
             call.queue = call.queue or self._queues[0]

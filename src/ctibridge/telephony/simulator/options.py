@@ -91,6 +91,12 @@ def _as_capabilities(value: Any) -> frozenset[Capability]:
     return frozenset(Capability(v) for v in value)
 
 
+def _as_routing(value: Any) -> str:
+    if value not in ("platform", "hub"):
+        raise _Bad("must be platform (the simulator's ACD routes) or hub (ctibridge routes)")
+    return str(value)
+
+
 def _as_region(value: Any) -> str:
     if not isinstance(value, str) or _region_problem(value):
         raise _Bad("must be an ISO country code such as FR")
@@ -105,6 +111,7 @@ _OPTIONS: dict[str, Callable[[Any], Any]] = {
     "answer_delay": _as_delay,
     "capabilities": _as_capabilities,
     "region": _as_region,
+    "routing": _as_routing,
 }
 
 
