@@ -52,7 +52,8 @@ def _port_free(host: str, port: int) -> None:
                  "choose another with --port or stop what uses it")
 
 
-def _run(settings: Any, *, banner: list[str] | None = None) -> None:
+def _run(settings: Any, *, banner: list[str] | None = None,
+         config_dir: Path | None = None) -> None:
     import uvicorn
 
     from .api.app import create_app
@@ -62,7 +63,7 @@ def _run(settings: Any, *, banner: list[str] | None = None) -> None:
     host, port = settings.server.host, settings.server.port
     _port_free(host, port)
     step(f"starting the hub on {host}:{port} (database {settings.database.url})")
-    app_ = create_app(settings)
+    app_ = create_app(settings, config_dir=config_dir)
     config = uvicorn.Config(
         app_, host=host, port=port, log_config=None, lifespan="on",
         ws_max_size=1024 * 1024,  # the protocol answers >64 KiB with an error frame
@@ -102,6 +103,7 @@ def demo(
         settings = Settings.demo_settings(
             server={"host": host, "port": port},
             database={"url": f"sqlite:///{db}"},
+            democrm={"database": f"sqlite:///{Path(db).with_suffix('')}-crm.db"},
             traffic={"platform": "sim", "calls_per_minute": calls_per_minute,
                      "handle_time_seconds": 60},
             log={"json": log_json},
@@ -112,6 +114,8 @@ def demo(
     banner = [
         "",
         f"  ctibridge {__version__} demo is running: open {url}",
+        f"  (the demo CRM with alice's bar: {url}democrm/?user=alice · the bar alone: "
+        f"{url}agentbar/ · supervisors: {url}supervisor/?user=sam)",
         "  logins (password = username): agents alice, bob, carol; supervisor sam; admin admin",
         f"  terminal agent: ctibridge agent --url {url} --user bob --password bob",
         f"  simulated calls: {calls_per_minute:g} per minute. Ctrl-C stops.",
@@ -131,7 +135,7 @@ def serve(config: ConfigOpt = None, log_json: LogJson = False) -> None:
         fail(exc.message)
     if log_json:
         settings.log.json_format = True
-    _run(settings)
+    _run(settings, config_dir=Path(config).parent if config else None)
 
 
 @config_app.command("check")

@@ -77,6 +77,11 @@ class AgentConfig(_Strict):
     extension: str = Field(pattern=r"^[0-9A-Za-z*#+_-]{1,32}$")
     platform: str = "sim"
     skills: list[str] = Field(default_factory=list)
+    # More platforms the agent is on: platform name -> their extension or login
+    # there (e.g. {"cc2": "2001", "web": "alice@example.com"}). One availability
+    # across all of them: busy on one means paused on the others.
+    devices: dict[str, Annotated[str, Field(pattern=r"^[^\s]{1,128}$")]] = Field(
+        default_factory=dict)
 
 
 class TelephonySettings(_Strict):
@@ -320,10 +325,11 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _agents_consistent(self) -> Settings:
         platforms = {t.name for t in self.telephony}
+        every_platform = platforms | {d.name for d in self.digital}
         seen_ids: set[str] = set()
-        seen_ext: set[tuple[str, str]] = set()
+        seen_ext: dict[tuple[str, str], str] = {}
         problems = []
-        for a in self.agents:
+        for i, a in enumerate(self.agents):
             if a.platform not in platforms:
                 problems.append(
                     f"agent {a.id!r} is on platform {a.platform!r}, which is not configured "
@@ -331,10 +337,26 @@ class Settings(BaseSettings):
                 )
             if a.id in seen_ids:
                 problems.append(f"agent id {a.id!r} is used twice")
-            if (a.platform, a.extension) in seen_ext:
-                problems.append(f"extension {a.extension} on {a.platform} is given to two agents")
             seen_ids.add(a.id)
-            seen_ext.add((a.platform, a.extension))
+            devices = {a.platform: a.extension}
+            for platform, device in a.devices.items():
+                where = f"agents.{i}.devices.{platform}"
+                if platform not in every_platform:
+                    problems.append(
+                        f"{where}: agent {a.id!r} has a device on {platform!r}, which is not a "
+                        f"configured telephony or digital platform "
+                        f"(configured: {', '.join(sorted(every_platform)) or 'none'})")
+                elif platform == a.platform and device != a.extension:
+                    problems.append(
+                        f"{where}: agent {a.id!r} is already {a.extension} on {platform} "
+                        f"(extension), not {device}")
+                devices[platform] = device
+            for platform, device in devices.items():
+                other = seen_ext.get((platform, device))
+                if other is not None:
+                    problems.append(f"extension {device} on {platform} is given to two agents "
+                                    f"({other} and {a.id})")
+                seen_ext[(platform, device)] = a.id
         if self.traffic and self.traffic.platform not in platforms:
             problems.append(f"traffic.platform {self.traffic.platform!r} is not configured")
         if problems:
@@ -353,11 +375,13 @@ class Settings(BaseSettings):
             try:
                 raw = yaml.safe_load(p.read_text(encoding="utf-8"))
             except FileNotFoundError:
-                raise ConfigError(f"config file {p} does not exist", code="config-missing")
+                raise ConfigError(f"config file {p} does not exist",
+                                  code="config-missing") from None
             except yaml.YAMLError as exc:
                 where = getattr(exc, "problem_mark", None)
                 at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
-                raise ConfigError(f"{p}{at}: not valid YAML ({exc})", code="config-invalid")
+                raise ConfigError(f"{p}{at}: not valid YAML ({exc})",
+                                  code="config-invalid") from None
             if raw is None:
                 raw = {}
             if not isinstance(raw, dict):
@@ -390,6 +414,8 @@ class Settings(BaseSettings):
             ],
             "traffic": {"platform": "sim", "calls_per_minute": 4.0, "handle_time_seconds": 60},
             "democrm": {},  # the built-in demo CRM at /democrm, seeded from the simulator
+            # ...which the hub pops and logs into through its mapping file, like any CRM.
+            "crm": {"mapping": str(Path(__file__).parent / "crm" / "presets" / "democrm.yaml")},
             # Digital intake: a webhook platform (secret known to docs/digital.md's example;
             # a demo only) and simulated emails, chats and SMS.
             "digital": [

@@ -55,3 +55,13 @@ def test_a_missing_file_is_one_clear_sentence(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         Settings.load(tmp_path / "nope.yaml")
     assert "does not exist" in err.value.message
+
+
+def test_the_demo_pops_and_logs_into_the_demo_crm_through_its_shipped_mapping() -> None:
+    from ctibridge.crm.mapping import load_mapping
+
+    settings = Settings.demo_settings()
+    assert settings.democrm is not None and settings.crm is not None
+    crm = load_mapping(settings.crm.mapping, variables={"hub_url": "http://127.0.0.1:8000"})
+    assert crm.name == "democrm"
+    assert crm.normalize("06 12 34 56 78") == "+33612345678"

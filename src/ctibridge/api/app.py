@@ -160,7 +160,11 @@ def create_app(
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:
         # The demo opens straight on a signed-in agent's bar (other agents are one click away).
-        return RedirectResponse("/agentbar/?user=alice" if settings.demo else "/agentbar/")
+        if settings.demo:
+            # The demo CRM with alice's bar beside it: calls pop contacts and log there.
+            return RedirectResponse("/democrm/?user=alice" if settings.democrm
+                                    else "/agentbar/?user=alice")
+        return RedirectResponse("/agentbar/")
 
     return app
 
