@@ -7,14 +7,21 @@ import { CallCard, otherParty, partyText } from "./call-card.js";
 import { HubClient, HubError } from "./connection.js";
 import { enable, fill, h, isEnabled, onActivate, setText } from "./dom.js";
 import { Embed } from "./embed.js";
+import { loadParts, senderText } from "./digital.js";
 import { codeLabel, dialable, formatDuration, formatTime } from "./format.js";
 import { LANGUAGES, detectLanguage, getLanguage, has, setLanguage, t } from "./i18n/index.js";
 import { chosen, recordTitle, validMatch } from "./screenpop.js";
 import { BarStore } from "./store.js";
+import { WorkCard } from "./work-card.js";
 
 const SESSION_KEY = "ctibridge.session";
 // The host message that carries the CRM's answer (the older "screenpop" only carries the call).
 const HOST_POP = "ctibridge.screenpop";
+// The host message asking it to open a conversation or an email (docs/embedding.md).
+const HOST_OPEN = "ctibridge.open";
+// Errors that mean the offer or the interaction is gone: the card leaves the bar.
+const WORK_GONE = new Set(["no-such-interaction", "offer-expired", "already-closed", "not-offered-to-you"]);
+const NOTICE_MS = 6000;
 const POPPED_KEY = "ctibridge.popped"; // records already opened in the host, per tab: a reload does not pop again
 // The bar is served at <hub>/agentbar/: the API is one level up.
 const HUB_BASE = new URL("../", import.meta.url);
@@ -54,6 +61,7 @@ export class AgentBar extends HTMLElement {
     window.addEventListener("online", () => this.client.nudge());
     window.addEventListener("keydown", (e) => this.shortcut(e));
     this.addEventListener("bar-action", (e) => this.cardAction(e.detail));
+    this.addEventListener("work-action", (e) => this.workAction(e.detail));
     this.ticker = setInterval(() => this.tick(), 1000);
     this.build();
 
@@ -239,9 +247,16 @@ export class AgentBar extends HTMLElement {
 
   buildMain() {
     this.cards = new Map();
+    this.workCards = new Map();
     this.wrapFor = null;
     this._recentKey = null;
     this.toasts = h("section", { class: "toasts", attrs: { "aria-label": t("toasts.label") } });
+    // Digital work: offers beside the ringing calls, then what the agent carries.
+    this.workToasts = h("section", { class: "toasts work-offers", hidden: true,
+      attrs: { "aria-label": t("work.offers_label") } });
+    this.workSec = h("section", { class: "work", hidden: true, attrs: { "aria-label": t("work.active_heading") } });
+    this.noticeEl = h("div", { class: "banner notice work-notice", hidden: true, attrs: { role: "status" } });
+    this.loadEl = h("p", { class: "load", hidden: true, attrs: { "aria-label": t("load.label") } });
     // Agent state.
     this.whoEl = h("div", { class: "who" });
     this.stateLabel = h("span", { class: "state-label" });
@@ -264,7 +279,7 @@ export class AgentBar extends HTMLElement {
     this.stateEl = h("div", { class: "state" }, this.stateLabel, this.stateTimer);
     this.agentSec = h("section", { class: "agent", attrs: { "aria-labelledby": "ctib-agent-h" } },
       h("h2", { class: "sr-only", id: "ctib-agent-h", text: t("agent.heading") }),
-      this.whoEl, this.stateEl,
+      this.whoEl, this.stateEl, this.loadEl,
       h("div", { class: "row state-actions" }, this.agentLoginBtn, this.readyBtn,
         h("span", { class: "nr" },
           h("label", { class: "sr-only", attrs: { for: "ctib-reason" }, text: t("agent.reason") }),
@@ -299,7 +314,7 @@ export class AgentBar extends HTMLElement {
     this.recentSec = h("section", { class: "recent", attrs: { "aria-labelledby": "ctib-recent-h" } },
       h("h2", { id: "ctib-recent-h", text: t("recent.heading") }), this.recentEmpty, this.recentList);
     // Help and demo links.
-    const keys = [["Alt+A", "keys.answer"], ["Alt+H", "keys.hangup"], ["Alt+O", "keys.hold"],
+    const keys = [["Alt+A", "keys.answer"], ["Alt+A", "keys.accept"], ["Alt+H", "keys.hangup"], ["Alt+O", "keys.hold"],
       ["Alt+M", "keys.mute"], ["Alt+R", "keys.ready"], ["Alt+D", "keys.dial"]];
     const help = h("details", { class: "help" }, h("summary", { text: t("keys.heading") }),
       h("dl", {}, ...keys.flatMap(([k, label]) => [h("dt", {}, h("kbd", { text: k })), h("dd", { text: t(label) })])));
@@ -309,7 +324,8 @@ export class AgentBar extends HTMLElement {
     const demo = others.length ? h("p", { class: "demo-links muted" }, t("demo.others"), " ",
       ...others.flatMap((d, i) => [i ? " · " : "", h("a", { href: `?user=${encodeURIComponent(d.username)}`,
         target: "_blank", rel: "noopener", text: d.display_name || d.username })])) : null;
-    fill(this.content, this.toasts, this.agentSec, this.notAgent, this.callsSec, this.wrapSec,
+    fill(this.content, this.toasts, this.workToasts, this.noticeEl, this.agentSec, this.notAgent, this.callsSec,
+      this.workSec, this.wrapSec,
       this.dialForm, this.recentSec, help, demo);
   }
 
@@ -341,6 +357,15 @@ export class AgentBar extends HTMLElement {
     if (offered.length) {
       const card = this.cards.get(offered[offered.length - 1].call.call_id);
       requestAnimationFrame(() => card?.focusPrimary());
+    } else {
+      // A new offer takes the focus unless the agent is typing or working a call's card.
+      const work = effects.filter((fx) => fx.kind === "work-offered" && !fx.snapshot);
+      const busy = document.activeElement?.matches?.("input, textarea, select")
+        || document.activeElement?.closest?.("ctib-call");
+      if (work.length && !busy) {
+        const card = this.workCards.get(work[work.length - 1].work.interaction_id);
+        requestAnimationFrame(() => card?.focusPrimary());
+      }
     }
   }
 
@@ -363,6 +388,16 @@ export class AgentBar extends HTMLElement {
       const s = fx.agent.state;
       this.embed.post("agent.state", { agent_id: fx.agent.agent_id, status: s.status,
         reason: s.reason ?? null, since: s.since ?? null });
+    } else if (fx.kind === "work-offered") {
+      this.say(t("announce.work_offered", { channel: t(`channel.${fx.work.channel}`),
+        name: senderName(fx.work) }), true);
+    } else if (fx.kind === "work-accepted") {
+      requestAnimationFrame(() => this.workCards.get(fx.work.interaction_id)?.focusPrimary());
+    } else if (fx.kind === "work-withdrawn") {
+      this.notice(t(`work.withdrawn.${fx.reason}`, { channel: t(`channel.${fx.work.channel}`),
+        name: senderName(fx.work) }));
+    } else if (fx.kind === "work-closed") {
+      this.say(t("announce.work_closed", { channel: t(`channel.${fx.work.channel}`), name: senderName(fx.work) }));
     } else if (fx.kind === "screenpop") {
       const call = this.store.calls.get(fx.pop.call_id);
       if (!fx.snapshot && call && isCustomerCall(call)) this.announcePop(fx.pop);
@@ -444,6 +479,8 @@ export class AgentBar extends HTMLElement {
     this.recentSec.hidden = !agent;
     this.renderAgent();
     this.renderCalls();
+    this.renderWork();
+    this.renderLoad();
     this.renderWrapUp();
     this.renderRecent();
     this.renderDial();
@@ -556,7 +593,8 @@ export class AgentBar extends HTMLElement {
 
   /** The focused call went away: focus the next thing the agent will want. */
   async focusSomething() {
-    const card = this.callsSec.querySelector("ctib-call") ?? this.toasts.querySelector("ctib-call");
+    const card = this.callsSec.querySelector("ctib-call") ?? this.toasts.querySelector("ctib-call")
+      ?? this.workSec?.querySelector("ctib-work") ?? this.workToasts?.querySelector("ctib-work");
     if (card) { card.focusPrimary(); return; }
     // The wrap-up form follows the end of an answered call within a moment.
     await this.until(() => this.store.pendingWrapUps().length > 0, 1500);
@@ -564,6 +602,84 @@ export class AgentBar extends HTMLElement {
     const sel = this.wrapSec.hidden ? null : this.wrapSec.querySelector("select");
     const ready = this.readyBtn && !this.readyBtn.hidden ? this.readyBtn : null;
     (sel ?? ready ?? this.dialInput)?.focus();
+  }
+
+  /** Digital work: offers in their own toast section, accepted work as cards. */
+  renderWork() {
+    const store = this.store;
+    const ctx = { store, online: this.online, now: this.now() };
+    const seen = new Set();
+    const place = (container, list) => {
+      list.forEach((work, i) => {
+        let card = this.workCards.get(work.interaction_id);
+        if (!card) {
+          card = document.createElement("ctib-work");
+          this.workCards.set(work.interaction_id, card);
+        }
+        seen.add(work.interaction_id);
+        card.classList.toggle("toast", container === this.workToasts);
+        if (container.children[i] !== card) {
+          const hadFocus = card.contains(document.activeElement);
+          container.insertBefore(card, container.children[i] ?? null);
+          if (hadFocus) requestAnimationFrame(() => card.focusPrimary());
+        }
+        card.update(work, ctx);
+      });
+    };
+    const offers = store.agent ? store.workOffers() : [];
+    const carried = store.agent ? store.workActive() : [];
+    place(this.workToasts, offers);
+    place(this.workSec, carried);
+    for (const [id, card] of this.workCards) {
+      if (!seen.has(id)) {
+        const hadFocus = card.contains(document.activeElement);
+        card.remove();
+        this.workCards.delete(id);
+        if (hadFocus) requestAnimationFrame(() => this.focusSomething());
+      }
+    }
+    this.workToasts.hidden = offers.length === 0;
+    this.workSec.hidden = carried.length === 0;
+  }
+
+  /** "voice 1/1 · chat 2/3 · email 0/2"; a closed channel says why in its tooltip. */
+  renderLoad() {
+    const parts = loadParts(this.store.agent);
+    this.loadEl.hidden = !parts || parts.length === 0;
+    if (!parts) return;
+    const key = getLanguage() + JSON.stringify(parts);
+    if (key === this._loadKey) return;
+    this._loadKey = key;
+    fill(this.loadEl, ...parts.flatMap((p, i) => {
+      const why = p.open === false ? this.whyClosed(p) : "";
+      const el = h("span", { class: `load-part${p.open === false ? " closed" : ""}`,
+        dataset: { channel: p.channel, open: String(p.open !== false) }, attrs: { title: why || null } },
+      `${t(`channel.${p.channel}`)} ${p.load}${p.capacity === null ? "" : `/${p.capacity}`}`,
+      why ? h("span", { class: "sr-only", text: ` (${why})` }) : null);
+      return i ? [" · ", el] : [el];
+    }));
+  }
+
+  /** Why a channel is closed, in words: "Blocked by your voice work", "At capacity (3/3)"… */
+  whyClosed(p) {
+    const why = p.why ?? "closed";
+    let detail = p.detail ?? "";
+    if (why === "blocked" && has(`channel.${detail}`)) detail = t(`channel.${detail}`);
+    if (why === "not-ready" && detail) {
+      const r = this.store.reasonCodes.find((x) => x.code === detail);
+      detail = r ? codeLabel(r, getLanguage()) : has(`reason.${detail}`) ? t(`reason.${detail}`) : detail;
+    }
+    const k = `load.why.${why}`;
+    return has(k) ? t(k, { detail }) : t("load.why.closed", { detail: why });
+  }
+
+  /** A short, polite notice at the top (a withdrawn offer), gone after a few seconds. */
+  notice(text) {
+    if (!this.noticeEl) return;
+    setText(this.noticeEl, text);
+    this.noticeEl.hidden = false;
+    clearTimeout(this._noticeTimer);
+    this._noticeTimer = setTimeout(() => { this.noticeEl.hidden = true; }, NOTICE_MS);
   }
 
   renderWrapUp() {
@@ -727,6 +843,7 @@ export class AgentBar extends HTMLElement {
       if (this.wrapCountdown) setText(this.wrapCountdown, "");
     }
     for (const card of this.cards.values()) card.tick(now);
+    for (const card of this.workCards?.values() ?? []) card.tick(now);
   }
 
   // ------------------------------------------------------------ commands
@@ -838,6 +955,36 @@ export class AgentBar extends HTMLElement {
     return result;
   }
 
+  /** The agent's moves on a digital card. */
+  async workAction(d) {
+    const id = d.interaction_id;
+    const work = this.store.work.get(id);
+    if (!work) return;
+    if (d.action === "open") {
+      if (!work.content_url) return;
+      if (this.embed.canPost()) {
+        this.embed.post(HOST_OPEN, { url: work.content_url, interaction_id: id, channel: work.channel });
+      } else openTab(work.content_url);
+      return;
+    }
+    const op = { accept: "interaction.accept", decline: "interaction.decline", close: "interaction.close" }[d.action];
+    if (!op) { console.warn("ctibridge: unknown work action", d); return; }
+    const args = { interaction_id: id };
+    if (d.action === "decline" && d.reason) args.reason = d.reason;
+    if (d.action === "close") Object.assign(args, { disposition: d.disposition, notes: d.notes });
+    const k = `${op}:${id}`;
+    if (this.inflight.has(k)) return;
+    this.inflight.add(k);
+    try {
+      await this.client.command(op, stripUndefined(args));
+    } catch (err) {
+      if (WORK_GONE.has(err.code)) this.store.dropWork(id, "gone");
+      this.showError(has(`error.work.${err.code}`) ? { code: `work.${err.code}` } : err);
+    } finally {
+      this.inflight.delete(k);
+    }
+  }
+
   async hostCommand(cmd) {
     if (cmd.type === "hello") {
       if (typeof cmd.auto_open === "boolean") this.autoOpen = cmd.auto_open;
@@ -879,7 +1026,14 @@ export class AgentBar extends HTMLElement {
     };
     let done = false;
     switch (letter) {
-      case "a": done = press(cardOf(store.ringing()[0]), "answer"); break;
+      case "a": {
+        // The offer the focus is in, else the ringing call, else the first offer.
+        const focusedWork = document.activeElement?.closest?.("ctib-work.toast");
+        const firstWork = this.workToasts?.querySelector("ctib-work");
+        done = press(focusedWork, "accept") || press(cardOf(store.ringing()[0]), "answer")
+          || press(firstWork, "accept");
+        break;
+      }
       case "h": {
         const card = cardOf(active) ?? cardOf(store.heldCalls()[0]);
         done = press(card, "hangup") || press(card, "cancel");
@@ -922,6 +1076,10 @@ export class AgentBar extends HTMLElement {
 function orderKey(call, store) {
   const root = call.consult_of && store.calls.get(call.consult_of) ? store.calls.get(call.consult_of) : call;
   return `${root.created_at ?? ""}|${root.call_id}|${call.consult_of ? 1 : 0}`;
+}
+
+function senderName(work) {
+  return senderText(work) || t("work.unknown_sender");
 }
 
 function isCustomerCall(call) {
@@ -990,4 +1148,4 @@ function clearSession() {
 }
 
 customElements.define("ctibridge-bar", AgentBar);
-export { CallCard };
+export { CallCard, WorkCard };

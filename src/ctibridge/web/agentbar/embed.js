@@ -4,7 +4,7 @@
 // same with type "ctibridge.dial"…), accepted only from the parent window (or
 // this window) and from an allowed origin.
 
-export const EVENTS = ["call.offered", "call.answered", "call.ended", "screenpop", "ctibridge.screenpop",
+export const EVENTS = ["call.offered", "call.answered", "call.ended", "screenpop", "ctibridge.screenpop", "ctibridge.open",
   "agent.state"];
 const COMMANDS = new Set(["dial", "set_state", "hello"]);
 const STATES = new Set(["ready", "not_ready", "logged_out"]);

@@ -7,6 +7,7 @@
 // rest of the bar reacts to: a call starts ringing, is answered, leaves, the
 // agent's state changes, a screen pop arrives.
 
+import { WORK_EVENTS, active, applyWorkEvent, isDigital, offers, workFromSnapshot } from "./digital.js";
 import { validPop } from "./screenpop.js";
 
 const LIVE = new Set(["initiated", "queued", "alerting", "connected", "held"]);
@@ -66,6 +67,7 @@ export class BarStore extends EventTarget {
     this.muted = new Set();     // call ids muted from this bar (the protocol carries no mute state)
     this.dtmf = new Map();      // call_id -> digits seen on the call
     this.screenpops = new Map(); // call_id -> the latest screen pop (screenpop.js validPop)
+    this.work = new Map();      // interaction_id -> my offered/active digital work (digital.js validWork)
     this._seen = new Map();     // call_id -> my connection state, to derive effects
     this._answered = new Set(); // call ids already reported as answered
   }
@@ -113,14 +115,23 @@ export class BarStore extends EventTarget {
     return this.liveCalls().find((c) => c.consult_of === callId) ?? null;
   }
 
-  /** Interactions ended and answered, not yet wrapped: the wrap-up form's work. */
+  /** Interactions ended and answered, not yet wrapped: the wrap-up form's work (calls only). */
   pendingWrapUps() {
-    return this.interactions.filter((i) => i.ended_at && i.accepted_at && !i.wrapped_at
+    return this.interactions.filter((i) => !isDigital(i) && i.ended_at && i.accepted_at && !i.wrapped_at
       && (!this.agentId || i.agent_id === this.agentId));
   }
 
   recent() {
-    return this.interactions.filter((i) => i.ended_at);
+    return this.interactions.filter((i) => !isDigital(i) && i.ended_at);
+  }
+
+  /** Digital work offered to me (first to expire first), and the work I carry. */
+  workOffers() {
+    return offers(this.work);
+  }
+
+  workActive() {
+    return active(this.work);
   }
 
   can(op) {
@@ -163,10 +174,17 @@ export class BarStore extends EventTarget {
       if (pop) pops.set(pop.call_id, pop); else warn("snapshot screen pop ignored", p);
     }
     this.screenpops = pops;
+    const hadWork = this.work;
+    this.work = workFromSnapshot(snap.digital, this.agent?.agent_id ?? this.user?.agent_id ?? null, this.base);
     this.loaded = true;
     const effects = this._diff();
     if (this.agent && !sameState(hadAgent, this.agent)) effects.push({ kind: "agent", agent: this.agent });
     for (const pop of this.screenpops.values()) effects.push({ kind: "screenpop", pop, snapshot: true });
+    for (const w of this.work.values()) {
+      if (w.state === "offered" && hadWork.get(w.interaction_id)?.state !== "offered") {
+        effects.push({ kind: "work-offered", work: w, snapshot: true });
+      }
+    }
     this._emit(effects, "snapshot");
     return true;
   }
@@ -187,6 +205,8 @@ export class BarStore extends EventTarget {
       agent = validAgent(data.agent);
       if (!agent) return warn("agent.state without a valid agent", frame);
       if (this.agentId && agent.agent_id !== this.agentId) return warn("agent.state for someone else", frame);
+    } else if (WORK_EVENTS.has(name) && isDigital(data.interaction)) {
+      if (!validInteraction(data.interaction)) return warn(`${name} without a valid interaction`, frame);
     } else if (name === "interaction.updated") {
       it = validInteraction(data.interaction);
       if (!it) return warn("interaction.updated without a valid interaction", frame);
@@ -221,6 +241,9 @@ export class BarStore extends EventTarget {
     } else if (agent) {
       this.agent = agent;
       effects.push({ kind: "agent", agent });
+    } else if (WORK_EVENTS.has(name) && isDigital(data.interaction)) {
+      const fx = applyWorkEvent(this.work, name, data, this.agentId, this.base);
+      if (fx) effects.push(fx);
     } else if (it) {
       this._upsertInteraction(it);
       effects.push({ kind: "interaction", interaction: it });
@@ -246,6 +269,13 @@ export class BarStore extends EventTarget {
     if (!this.calls.delete(callId)) return;
     this.muted.delete(callId);
     this._emit(this._diff(new Map([[callId, "gone"]])), "drop");
+  }
+
+  /** Forget digital work the hub says is gone (no-such-interaction, offer-expired, already-closed). */
+  dropWork(interactionId, reason = "gone") {
+    const had = this.work.get(interactionId);
+    if (!had || !this.work.delete(interactionId)) return;
+    this._emit([{ kind: "work-withdrawn", work: had, reason }], "drop");
   }
 
   setMuted(callId, muted) {
