@@ -40,6 +40,8 @@ test("the sender is the name, else the address, handle or number", () => {
   assert.equal(senderText(validWork(chat(), BASE)), "Camille Martin");
   assert.equal(senderText(validWork(chat({ customer: { address: "c@example.fr" } }), BASE)), "c@example.fr");
   assert.equal(senderText(validWork(chat({ customer: { number: "+33612345678" } }), BASE)), "+33612345678");
+  assert.equal(senderText(validWork(chat({ customer: {}, attached: { email: "c@example.fr" } }), BASE)),
+    "c@example.fr");
   assert.equal(senderText(validWork(chat({ customer: {} }), BASE)), "");
 });
 
@@ -71,6 +73,11 @@ test("an offer that times out, is abandoned or taken is withdrawn with its reaso
   const taken = applyWorkEvent(work, "interaction.accepted",
     { interaction: chat({ state: "active", agent_id: "bob" }) }, "alice", BASE);
   assert.deepEqual([taken.kind, taken.reason], ["work-withdrawn", "taken"]);
+  // Declined (here or in another tab): the hub puts it back in the queue with an update.
+  applyWorkEvent(work, "interaction.offered", { interaction: chat() }, "alice", BASE);
+  const declined = applyWorkEvent(work, "interaction.updated",
+    { interaction: chat({ state: "queued", agent_id: null }) }, "alice", BASE);
+  assert.deepEqual([declined.kind, declined.reason], ["work-withdrawn", "declined"]);
   assert.equal(applyWorkEvent(work, "interaction.offered", { interaction: chat({ agent_id: "bob" }) },
     "alice", BASE), null, "someone else's offer is not mine");
   assert.equal(applyWorkEvent(work, "interaction.withdrawn", { interaction: chat(), reason: "nonsense" },

@@ -57,7 +57,8 @@ export function validWork(i, base) {
 /** Who wrote: the name, else the address, handle or number; "" when nothing is known. */
 export function senderText(work) {
   const c = work?.customer ?? {};
-  return c.name || c.address || c.handle || c.number || work?.attached?.address || work?.attached?.handle || "";
+  const at = work?.attached ?? {};
+  return c.name || c.address || c.handle || c.number || at.email || at.address || at.handle || "";
 }
 
 export function channelIcon(channel) {
@@ -86,7 +87,9 @@ export function applyWorkEvent(work, name, data, me, base) {
     if (!had) return null;
     work.delete(key);
     if (name === "interaction.closed" || it.state === "closed") return { kind: "work-closed", work: it };
-    const reason = WITHDRAW_REASONS.has(data.reason) ? data.reason : (!mine ? "taken" : "timeout");
+    // Back in the queue without a withdrawal: the agent declined it (from this tab or another).
+    const reason = WITHDRAW_REASONS.has(data.reason) ? data.reason
+      : !mine ? "taken" : name === "interaction.withdrawn" ? "timeout" : "declined";
     return { kind: "work-withdrawn", work: had, reason };
   }
   if (name === "interaction.offered" && it.state !== "offered") it.state = "offered";

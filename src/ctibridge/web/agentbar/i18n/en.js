@@ -211,6 +211,7 @@ export default {
   "work.withdrawn.timeout": "The {channel} from {name} was not accepted in time: it went back to the queue.",
   "work.withdrawn.abandoned": "The {channel} from {name} was withdrawn: the customer left.",
   "work.withdrawn.taken": "The {channel} from {name} was taken by someone else.",
+  "work.withdrawn.declined": "You declined the {channel} from {name}: it went back to the queue.",
   "work.withdrawn.gone": "The {channel} from {name} is no longer available.",
   "keys.accept": "Accept the focused (or first) chat or email offer",
   "announce.work_offered": "New {channel} from {name}",

@@ -211,6 +211,7 @@ export default {
   "work.withdrawn.timeout": "Proposition retirée ({channel} de {name}) : non acceptée à temps, retour en file d'attente.",
   "work.withdrawn.abandoned": "Proposition retirée ({channel} de {name}) : le client est parti.",
   "work.withdrawn.taken": "Proposition retirée ({channel} de {name}) : prise par un autre agent.",
+  "work.withdrawn.declined": "Refusé ({channel} de {name}) : retour en file d'attente.",
   "work.withdrawn.gone": "Proposition retirée ({channel} de {name}) : plus disponible.",
   "keys.accept": "Accepter le chat ou l'e-mail proposé (celui qui a le focus, sinon le premier)",
   "announce.work_offered": "Nouvelle demande ({channel}) de {name}",
