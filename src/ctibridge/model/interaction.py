@@ -36,12 +36,31 @@ class Interaction:
     # The CRM record this interaction is logged against (``Match.to_dict()``):
     # the one match of the screen pop, or the agent's choice.
     crm_record: dict[str, Any] | None = None
+    # Digital work (and voice routed by ctibridge): where it lives and how far it got.
+    platform: str | None = None
+    state: str | None = None  # queued | offered | active | closed; derived for voice
+    subject: str | None = None
+    preview: str | None = None
+    content_url: str | None = None  # opens the conversation/email in the CRM or platform
+    offer_deadline: datetime | None = None  # while offered
+    messages: int = 0  # customer messages so far
 
     @property
     def talk_seconds(self) -> float | None:
         if self.accepted_at and self.ended_at:
             return (self.ended_at - self.accepted_at).total_seconds()
         return None
+
+    @property
+    def current_state(self) -> str:
+        """queued, offered, active or closed (set for digital work, derived for calls)."""
+        if self.state is not None:
+            return self.state
+        if self.ended_at or self.wrapped_at:
+            return "closed"
+        if self.accepted_at:
+            return "active"
+        return "offered" if self.offered_at else "queued"
 
     def to_dict(self) -> dict[str, Any]:
         def iso(d: datetime | None) -> str | None:
@@ -67,6 +86,13 @@ class Interaction:
             "end_cause": self.end_cause,
             "talk_seconds": self.talk_seconds,
             "crm_record": dict(self.crm_record) if self.crm_record else None,
+            "platform": self.platform,
+            "state": self.current_state,
+            "subject": self.subject,
+            "preview": self.preview,
+            "content_url": self.content_url,
+            "offer_deadline": iso(self.offer_deadline),
+            "messages": self.messages,
         }
 
 
