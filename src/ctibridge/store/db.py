@@ -209,7 +209,12 @@ def _sqlite_setup(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql(conn.get_execution_options().get("sqlite_begin", "BEGIN"))
+        # IMMEDIATE: take the write lock up front. A deferred transaction that reads
+        # and then writes fails at once with "database is locked" when another
+        # connection (the hub's writer vs the call-log worker) committed in between:
+        # SQLite cannot wait on that conflict, only on a lock taken at BEGIN.
+        conn.exec_driver_sql(conn.get_execution_options().get("sqlite_begin",
+                                                               "BEGIN IMMEDIATE"))
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
