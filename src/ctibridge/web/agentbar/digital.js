@@ -12,7 +12,9 @@ export const WORK_EVENTS = new Set(["interaction.offered", "interaction.accepted
   "interaction.withdrawn", "interaction.closed"]);
 export const WITHDRAW_REASONS = new Set(["timeout", "abandoned", "taken"]);
 const STATES = new Set(["queued", "offered", "active", "closed"]);
-const ICONS = { voice: "📞", chat: "💬", email: "✉️", sms: "📱", social: "🌐" };
+// Text symbols every system font has (no colour-emoji font needed); the channel's
+// name is always written beside them.
+const ICONS = { voice: "\u260e\ufe0e", chat: "\u275d", email: "\u2709\ufe0e", sms: "\u2706", social: "@" };
 
 const isObj = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
 const id = (v) => (typeof v === "string" && v.length > 0 && v.length <= 200 ? v : null);
