@@ -66,8 +66,9 @@ async def post_chat(hub: RunningHub, **kw: Any) -> str:
 async def logged(hub: RunningHub, agent: str, iid: str) -> dict[str, Any]:
     """The interaction as the hub's history (GET /api/interactions) has it, once written."""
     async with httpx.AsyncClient(base_url=hub.url, timeout=10) as client:
-        demo = {d["username"]: d for d in (await client.get("/api/public-config")).json()["demo_logins"]}
-        r = await client.post("/api/login", json={"username": agent, "password": demo[agent]["password"]})
+        config = (await client.get("/api/public-config")).json()
+        password = next(d["password"] for d in config["demo_logins"] if d["username"] == agent)
+        r = await client.post("/api/login", json={"username": agent, "password": password})
         headers = {"Authorization": f"Bearer {r.json()['token']}"}
         found: dict[str, Any] = {}
 
@@ -124,7 +125,8 @@ async def test_a_chat_is_offered_beside_a_call_accepted_and_closed_while_the_sup
     await expect(toast.locator(".sender")).to_have_text("Léa Dubois")
     await expect(toast.locator(".subject")).to_have_text("Order 1042")
     await expect(toast.locator(".preview")).to_have_text("Hello, where is my parcel?")
-    await expect(toast.locator(".countdown")).to_have_text(re.compile(r"Expires in 0:[0-5]\d|Expires in 1:00"))
+    await expect(toast.locator(".countdown")).to_have_text(
+        re.compile(r"Expires in (0:[0-5]\d|1:00)"))
     await expect(toast).to_have_attribute("aria-label", "chat offered from Léa Dubois")
     # The call keeps the focus (the agent is talking); Alt+A from the offer accepts it.
     await toast.get_by_role("button", name="Accept").focus()
@@ -138,7 +140,8 @@ async def test_a_chat_is_offered_beside_a_call_accepted_and_closed_while_the_sup
     # The supervisor sees both on Alice's row and in the live interactions, in real time.
     await expect(alice_row.locator(".work")).to_contain_text("Camille Petit")
     await expect(alice_row.locator(".work")).to_contain_text("Léa Dubois")
-    await expect(sup.locator("table.live tbody tr[data-channel=voice]")).to_contain_text("Camille Petit")
+    voice_row = sup.locator("table.live tbody tr[data-channel=voice]")
+    await expect(voice_row).to_contain_text("Camille Petit")
     chat_row = sup.locator(f"table.live tbody tr[data-id='{iid}']")
     await expect(chat_row).to_contain_text("Léa Dubois")
     await expect(chat_row).to_contain_text("Alice Martin")
@@ -157,7 +160,8 @@ async def test_a_chat_is_offered_beside_a_call_accepted_and_closed_while_the_sup
     await expect(offer(alice)).to_have_count(0)
     await expect(alice.page.locator(".work-notice")).to_have_text(
         "You declined the email from Noé Garnier: it went back to the queue.")
-    await expect(sup.locator(f"table.live tbody tr[data-id='{mail}']")).to_contain_text("Noé Garnier")
+    mail_row = sup.locator(f"table.live tbody tr[data-id='{mail}']")
+    await expect(mail_row).to_contain_text("Noé Garnier")
 
     # Open: standalone, the conversation opens in a new tab (framed, ctibridge.open).
     async with alice.page.context.expect_page() as opened:
@@ -178,7 +182,8 @@ async def test_a_chat_is_offered_beside_a_call_accepted_and_closed_while_the_sup
     await expect(alice_row.locator(".work")).not_to_contain_text("Léa Dubois")
     await expect(alice_row.locator(".work")).to_contain_text("Camille Petit")
     closed = await logged(hub, "alice", iid)
-    assert (closed["disposition"], closed["notes"], closed["channel"]) == ("resolved", "Parcel found", "chat")
+    assert (closed["disposition"], closed["notes"], closed["channel"]) == (
+        "resolved", "Parcel found", "chat")
 
 
 async def test_an_offer_that_times_out_leaves_the_bar_with_a_notice(
@@ -193,7 +198,9 @@ async def test_an_offer_that_times_out_leaves_the_bar_with_a_notice(
     notice = page.locator(".work-notice")
     await expect(notice).to_have_text(
         "The chat from Hugo Bernard was not accepted in time: it went back to the queue.")
-    await expect(page.locator(f"ctib-work[data-interaction-id='{iid}'][data-state=active]")).to_have_count(0)
+    # Gone from the bar (the router does not offer it to Alice again at once).
+    await expect(offer(alice)).to_have_count(0)
+    await expect(page.locator("ctib-work")).to_have_count(0)
 
 
 async def test_a_hostile_sender_name_and_subject_render_as_text(
@@ -202,8 +209,8 @@ async def test_a_hostile_sender_name_and_subject_render_as_text(
     alice = await open_bar("alice")
     await alice.agent_ready()
     evil = '<img src=x onerror="window.__pwned=1">Eve'
-    await post_chat(hub, name=evil, subject="<b>urgent</b>", body="<script>window.__pwned=2</script>hi",
-                    handle="eve")
+    await post_chat(hub, name=evil, subject="<b>urgent</b>",
+                    body="<script>window.__pwned=2</script>hi", handle="eve")
     toast = offer(alice)
     await expect(toast.locator(".sender")).to_have_text(evil)
     await expect(toast.locator(".subject")).to_have_text("<b>urgent</b>")
