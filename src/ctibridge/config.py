@@ -405,8 +405,11 @@ class Settings(BaseSettings):
         base: dict[str, Any] = {
             "demo": True,
             "database": {"url": "sqlite:///ctibridge-demo.db"},
+            # routing "hub": the simulator parks queued calls and ctibridge's blended
+            # router sends each to an agent, together with chats, emails and SMS.
             "telephony": [{"name": "sim", "type": "simulator", "options": {
-                "devices": ["1001", "1002", "1003"], "queues": ["support", "sales"]}}],
+                "devices": ["1001", "1002", "1003"], "queues": ["support", "sales"],
+                "routing": "hub"}}],
             "agents": [
                 {"id": "alice", "name": "Alice Martin", "extension": "1001", "platform": "sim"},
                 {"id": "bob", "name": "Bob Durand", "extension": "1002", "platform": "sim"},
@@ -420,8 +423,12 @@ class Settings(BaseSettings):
             # a demo only) and simulated emails, chats and SMS.
             "digital": [
                 {"name": "web", "type": "webhook", "secret": "demo-webhook-secret-change-me"},
-                {"name": "digisim", "type": "simulator", "options": {"per_minute": 2.0}},
+                # 3 a minute: a new user sees a chat or an email within the first minute.
+                {"name": "digisim", "type": "simulator", "options": {"per_minute": 3.0}},
             ],
+            # One blended queue: calls and digital work wait together (docs/omnichannel.md).
+            "queues": [{"name": "support", "channels": ["voice", "chat", "email", "sms"],
+                        "sl_seconds": 30, "offer_timeout_seconds": 20}],
         }
         for k, v in overrides.items():
             if isinstance(v, dict) and isinstance(base.get(k), dict):
