@@ -18,7 +18,7 @@ from playwright.async_api import expect
 
 from ctibridge.digital.webhook import SIGNATURE_HEADER, signature
 
-from .conftest import Bar, Browsers, RunningHub, screenshot_path
+from .conftest import Bar, Browsers, RunningHub, free_port, screenshot_path
 
 SECRET = "e2e-webhook-secret-0123456789"
 QUEUE = {"name": "support", "channels": ["voice", "chat", "email"], "sl_seconds": 30}
@@ -28,10 +28,20 @@ DIGITAL = [{"name": "web", "type": "webhook", "secret": SECRET}]
 _ids = itertools.count(1)
 
 
+# A CRM page that frames the bar and records what the bar posts to it.
+HOST_PAGE = """<!doctype html><html><head><title>CRM</title></head><body>
+<script>
+  window.got = [];
+  addEventListener("message", (e) => { window.got.push({origin: e.origin, data: e.data}); });
+</script>
+<iframe id="bar" src="{bar}" style="width:380px;height:860px;border:0"></iframe>
+</body></html>"""
+
+
 async def start_omni_hub(start_hub: Callable[..., Awaitable[RunningHub]], *,
-                         offer_timeout: float = 60.0) -> RunningHub:
+                         offer_timeout: float = 60.0, **more: Any) -> RunningHub:
     return await start_hub(queues=[{**QUEUE, "offer_timeout_seconds": offer_timeout}],
-                           presence=PRESENCE, digital=DIGITAL)
+                           presence=PRESENCE, digital=DIGITAL, **more)
 
 
 @pytest.fixture
@@ -216,3 +226,26 @@ async def test_a_hostile_sender_name_and_subject_render_as_text(
     await expect(toast.locator(".subject")).to_have_text("<b>urgent</b>")
     assert await toast.locator("img, b, script").count() == 0
     assert await alice.page.evaluate("window.__pwned") is None
+
+
+async def test_open_in_a_framed_bar_asks_the_crm_to_open_the_conversation(
+    start_hub: Callable[..., Awaitable[RunningHub]], host_page: Any, browsers: Browsers,
+) -> None:
+    port = free_port()
+    crm = await host_page(HOST_PAGE.replace("{bar}", f"http://127.0.0.1:{port}/agentbar/?user=alice"))
+    hub = await start_omni_hub(start_hub, server={"port": port, "allowed_origins": [crm]})
+    page = await browsers.page(name="crm", width=420)
+    await page.goto(f"{crm}/crm.html")
+    bar = page.frame_locator("#bar")
+    await expect(bar.locator(".conn")).to_have_attribute("data-status", "online")
+    await bar.get_by_role("button", name="Agent log in").click()
+    await bar.get_by_role("button", name="Ready", exact=True).click()
+    iid = await post_chat(hub, name="Léa Dubois", body="Hello", handle="lea")
+    await bar.locator("ctib-work.toast").get_by_role("button", name="Accept").click()
+    await bar.locator(".work ctib-work").get_by_role("button", name="Open").click()
+    await page.wait_for_function(
+        "() => window.got.some((m) => m.data && m.data.type === 'ctibridge.open')")
+    got = await page.evaluate("() => window.got.filter((m) => m.data.type === 'ctibridge.open')")
+    assert [(m["origin"], m["data"]["source"], m["data"]["data"]) for m in got] == [(
+        hub.url, "ctibridge",
+        {"url": f"{hub.url}/democrm/conversations/lea", "interaction_id": iid, "channel": "chat"})]
