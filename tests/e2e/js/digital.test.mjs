@@ -150,3 +150,17 @@ test("the offer countdown counts whole seconds down to zero", () => {
   assert.equal(secondsLeft(deadline, Date.parse(T) + 60_000), 0);
   assert.equal(secondsLeft(null, 0), null);
 });
+
+test("every channel, closed-channel reason, withdrawal and digital error has a text in EN and FR", async () => {
+  const { default: en } = await import("../../../src/ctibridge/web/agentbar/i18n/en.js");
+  const { default: fr } = await import("../../../src/ctibridge/web/agentbar/i18n/fr.js");
+  const keys = [
+    ...["voice", "chat", "email", "sms", "social"].map((c) => `channel.${c}`),
+    ...["logged-out", "not-ready", "wrap-up", "not-enabled", "at-capacity", "blocked", "closed"]
+      .map((w) => `load.why.${w}`),
+    ...["timeout", "abandoned", "taken", "declined", "gone"].map((r) => `work.withdrawn.${r}`),
+    ...["no-such-interaction", "not-offered-to-you", "offer-expired", "already-closed", "not-yours"]
+      .map((c) => `error.work.${c}`),
+  ];
+  for (const k of keys) assert.ok(en[k] && fr[k], k);
+});

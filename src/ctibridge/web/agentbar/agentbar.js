@@ -20,7 +20,8 @@ const HOST_POP = "ctibridge.screenpop";
 // The host message asking it to open a conversation or an email (docs/embedding.md).
 const HOST_OPEN = "ctibridge.open";
 // Errors that mean the offer or the interaction is gone: the card leaves the bar.
-const WORK_GONE = new Set(["no-such-interaction", "offer-expired", "already-closed", "not-offered-to-you"]);
+const WORK_GONE = new Set(["no-such-interaction", "offer-expired", "already-closed", "not-offered-to-you",
+  "not-yours"]);
 const NOTICE_MS = 6000;
 const POPPED_KEY = "ctibridge.popped"; // records already opened in the host, per tab: a reload does not pop again
 // The bar is served at <hub>/agentbar/: the API is one level up.

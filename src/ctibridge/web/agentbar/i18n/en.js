@@ -221,4 +221,5 @@ export default {
   "error.work.not-offered-to-you": "This conversation is not offered to you.",
   "error.work.offer-expired": "The offer expired: the conversation went back to the queue.",
   "error.work.already-closed": "This conversation is already closed.",
+  "error.work.not-yours": "This conversation is handled by someone else.",
 };

@@ -221,4 +221,5 @@ export default {
   "error.work.not-offered-to-you": "Cette conversation ne vous est pas proposée.",
   "error.work.offer-expired": "La proposition a expiré : la conversation retourne en file.",
   "error.work.already-closed": "Cette conversation est déjà clôturée.",
+  "error.work.not-yours": "Cette conversation est traitée par quelqu'un d'autre.",
 };
