@@ -25,6 +25,7 @@ from ..clock import Clock, SystemClock
 from ..config import CrmSettings, Settings
 from ..core.commands import Commands
 from ..core.hub import Hub
+from ..core.omnichannel import Omnichannel
 from ..core.supervision import start_supervision
 from ..metrics import Metrics
 from ..model.errors import CtiError
@@ -70,6 +71,7 @@ class Services:
         self.crm: Any = None  # the CrmConnector, when settings.crm is set
         self.calllog: Any = None  # the CallLogWorker, when calls are logged
         self.supervision: Any = None  # core.supervision.Supervision (queue stats, audit)
+        self.omnichannel: Any = None  # core.omnichannel.Omnichannel (digital work, routing)
         self.ready = False
 
 
@@ -110,6 +112,9 @@ def create_app(
         await start_supervision(services)  # before the hub: it counts every event
         await services.hub.start()
         await start_digital(settings, services, clock)
+        services.omnichannel = Omnichannel(services.hub, services.digital, settings, clock,
+                                           supervision=services.supervision)
+        await services.omnichannel.start()
         services.traffic = _start_traffic(settings, services)
         services.ready = True
         log.info("hub.started", version=__version__, platforms=list(conns))
@@ -121,6 +126,8 @@ def create_app(
                 services.traffic.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await services.traffic
+            if services.omnichannel is not None:
+                await services.omnichannel.stop()
             await services.hub.stop()
             await services.supervision.stop()
             await stop_digital(services)

@@ -199,6 +199,8 @@ class Session:
                 interactions=[i.to_dict() for i in hub.interactions.recent(agent_id)],
                 capabilities=self.svc.commands.capabilities(agent),
                 screenpops=hub.screenpops.pops_for(agent_id) if hub.screenpops else [],
+                digital=[i.to_dict() for i in hub.omnichannel.digital_of(agent_id)]
+                if hub.omnichannel else [],
             )
         else:
             base.update(
@@ -206,7 +208,9 @@ class Session:
                 agents=[a.to_dict() for a in hub.agents.values()],
                 calls=[c.to_dict() for c in hub.calls.live()],
                 queues=self.svc.supervision.queues() if self.svc.supervision else [],
-                interactions=[],
+                # Every live digital interaction: queued, offered and active.
+                interactions=[i.to_dict() for i in hub.omnichannel.live()]
+                if hub.omnichannel else [],
                 capabilities={},
                 screenpops=[],
             )

@@ -228,6 +228,53 @@ class Commands:
         self.hub._publish_interaction(it)
         return {"interaction": it.to_dict()}
 
+    # ------------------------------------------------------- digital work ops
+
+    def _omni(self) -> Any:
+        if self.hub.omnichannel is None:
+            raise BadRequest("digital work is not running on this hub", code="digital-off")
+        return self.hub.omnichannel
+
+    def _work_args(self, p: Principal, args: dict[str, Any]) -> tuple[Agent, str]:
+        iid = _str(args, "interaction_id", limit=64)
+        assert iid is not None
+        return self._agent(p, args), iid
+
+    @op("interaction.accept")
+    async def _accept_work(self, p: Principal, args: dict[str, Any]) -> dict[str, Any]:
+        agent, iid = self._work_args(p, args)
+        it = await self._omni().accept(agent, iid)
+        return {"interaction": it.to_dict()}
+
+    @op("interaction.decline")
+    async def _decline_work(self, p: Principal, args: dict[str, Any]) -> dict[str, Any]:
+        agent, iid = self._work_args(p, args)
+        reason = _str(args, "reason", required=False, limit=200)
+        it = await self._omni().decline(agent, iid, reason)
+        return {"interaction": it.to_dict()}
+
+    @op("interaction.close")
+    async def _close_work(self, p: Principal, args: dict[str, Any]) -> dict[str, Any]:
+        omni = self._omni()
+        iid = _str(args, "interaction_id", limit=64)
+        assert iid is not None
+        if p.is_supervisor and args.get("agent_id") is None:
+            # A supervisor may close anyone's: act as the agent who holds it.
+            holder = omni.require(iid).agent_id
+            if holder is not None:
+                args = {**args, "agent_id": holder}
+        agent = self._agent(p, args)
+        disposition = _str(args, "disposition", required=False, limit=40)
+        codes = [d.code for d in self.hub.settings.dispositions]
+        if disposition is not None and disposition not in codes:
+            raise BadRequest(f"unknown disposition {disposition!r}; configured: "
+                             f"{', '.join(codes)}", code="unknown-disposition")
+        notes = args.get("notes")
+        if notes is not None and (not isinstance(notes, str) or len(notes) > 4000):
+            raise BadRequest("notes must be text of at most 4000 characters", code="bad-message")
+        it = await omni.close(agent, iid, disposition, notes or None)
+        return {"interaction": it.to_dict()}
+
     # ----------------------------------------------------------- call ops
 
     @op("call.dial")

@@ -99,6 +99,8 @@ class Hub:
         self.screenpops: ScreenPops | None = None
         self.call_log: str | None = None
         self.on_call_log: Callable[[], None] | None = None  # new outbox rows were written
+        # core.omnichannel.Omnichannel (set by the app): digital work, routing, availability.
+        self.omnichannel: Any = None
         self.started = False
         now = self.clock.now()
         for a in settings.agents:
@@ -293,6 +295,8 @@ class Hub:
         agent.state = new
         if new.status == AgentStatus.LOGGED_OUT:
             agent.after_call = None
+        if self.omnichannel is not None:  # availability in the agent.state published below
+            self.omnichannel.agent_changed(agent, publish=False)
         self._persist_state(agent)
         self._publish_agent(agent)
 
@@ -307,6 +311,9 @@ class Hub:
 
     def tell_platform(self, agent: Agent) -> None:
         """Push the agent's state to their platform, in the background."""
+        if self.omnichannel is not None:  # digital platforms too, from all the agent carries
+            self.omnichannel.push(agent)
+            return
         conn = self.connectors.get(agent.platform)
         if conn is None:
             return
@@ -433,6 +440,8 @@ class Hub:
                 if conn.state in (ConnectionState.CONNECTED, ConnectionState.HELD,
                                   ConnectionState.INITIATED):
                     self._make_busy(agent)
+            if self.omnichannel is not None:
+                self.omnichannel.agent_changed(agent)
 
     def _finish_if_empty(self, call: Call, cause: str) -> bool:
         if call.ended or call.live_connections():
@@ -448,6 +457,8 @@ class Hub:
             if it is not None:
                 self._end_interaction(it, now, cause)
         self.calls.close(call)
+        if self.omnichannel is not None:
+            self.omnichannel.call_left_queue(None, call, answered=False)
         self._publish_call("call.ended", call, cause=cause)
         self._sync_agents(call)
         if self.screenpops is not None:
@@ -474,6 +485,8 @@ class Hub:
             it = self.interactions.for_call(call, None, ev.at)
             it.queued_at = it.queued_at or ev.at
         self._publish_call("call.queued", call)
+        if self.omnichannel is not None:
+            self.omnichannel.call_queued(platform, call)
         if self.screenpops is not None and is_customer_call(call):
             self.screenpops.prefetch(call)
 
@@ -523,6 +536,9 @@ class Hub:
             it.accepted_at = it.accepted_at or ev.at
             self.interactions.drop(call.call_id, None)
             self._publish_interaction(it)
+        if self.omnichannel is not None:
+            self.omnichannel.call_left_queue(platform, call, answered=True,
+                                             agent_id=agent.agent_id if agent else None)
         self._sync_agents(call)
         self._publish_call("call.answered", call)
 
@@ -642,6 +658,9 @@ class Hub:
         agent = self.agent_at(platform, ev.device)
         if agent is None:
             return
+        if self.omnichannel is not None and not self.omnichannel.platform_said(
+                platform, agent, ev.status, ev.reason):
+            return  # our own push coming back, or a pause we set (busy-elsewhere)
         self._apply_platform_agent_state(agent, ev.status, ev.reason)
 
     def _apply_platform_agent_state(

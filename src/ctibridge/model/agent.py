@@ -113,6 +113,12 @@ class Agent:
     # dialled out while not ready), so a call never silently makes them ready.
     after_call: AgentState | None = None
     calls: set[str] = field(default_factory=set)  # live call ids
+    # Unified availability, kept up to date by the hub's omnichannel service:
+    # interactions carried per channel, capacity per channel, and per channel
+    # {"open", "available", "why", "free", "detail"}.
+    load: dict[str, int] = field(default_factory=dict)
+    capacity: dict[str, int] = field(default_factory=dict)
+    availability: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -122,4 +128,7 @@ class Agent:
             "platform": self.platform,
             "state": self.state.to_dict(),
             "calls": sorted(self.calls),
+            "load": dict(self.load),
+            "capacity": dict(self.capacity),
+            "availability": {c: dict(a) for c, a in self.availability.items()},
         }
