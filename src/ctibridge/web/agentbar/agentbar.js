@@ -397,6 +397,8 @@ export class AgentBar extends HTMLElement {
     } else if (fx.kind === "work-withdrawn") {
       this.notice(t(`work.withdrawn.${fx.reason}`, { channel: t(`channel.${fx.work.channel}`),
         name: senderName(fx.work) }));
+    } else if (fx.kind === "work-updated" && fx.more) {
+      this.say(t("announce.work_message", { channel: t(`channel.${fx.work.channel}`), name: senderName(fx.work) }));
     } else if (fx.kind === "work-closed") {
       this.say(t("announce.work_closed", { channel: t(`channel.${fx.work.channel}`), name: senderName(fx.work) }));
     } else if (fx.kind === "screenpop") {
@@ -490,6 +492,11 @@ export class AgentBar extends HTMLElement {
       const p = partyText(otherParty(c, store));
       return { call_id: c.call_id, title: t("notify.title"), body: p.name ? `${p.name} — ${p.number}` : p.title };
     });
+    // Offers of digital work get the same attention as a ringing call when the tab is hidden.
+    for (const w of agent ? store.workOffers() : []) {
+      ringing.push({ call_id: w.interaction_id, title: t("notify.work_title", { channel: t(`channel.${w.channel}`) }),
+        body: [senderName(w), w.subject].filter(Boolean).join(" — ") });
+    }
     this.attention.ringing(ringing, t("notify.blink", { name: ringing[0]?.body ?? "" }));
     const status = agent ? this.agentStatusText(agent.state) : "";
     this.attention.setBaseTitle(status ? `${status} · ctibridge` : "ctibridge");

@@ -222,4 +222,6 @@ export default {
   "error.work.offer-expired": "The offer expired: the conversation went back to the queue.",
   "error.work.already-closed": "This conversation is already closed.",
   "error.work.not-yours": "This conversation is handled by someone else.",
+  "announce.work_message": "New message in the {channel} with {name}",
+  "notify.work_title": "New {channel}",
 };

@@ -222,4 +222,6 @@ export default {
   "error.work.offer-expired": "La proposition a expiré : la conversation retourne en file.",
   "error.work.already-closed": "Cette conversation est déjà clôturée.",
   "error.work.not-yours": "Cette conversation est traitée par quelqu'un d'autre.",
+  "announce.work_message": "Nouveau message ({channel} avec {name})",
+  "notify.work_title": "Nouvelle demande : {channel}",
 };
