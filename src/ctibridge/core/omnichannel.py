@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -112,6 +112,8 @@ class Omnichannel:
         self._armed: datetime | None = None
         self._route_soon = False
         self._untap: Any = None
+        # Observers of every digital event consumed, (platform, event), before it is applied.
+        self.listeners: list[Callable[[str, PlatformEvent], None]] = []
         self.started = False
 
     # ------------------------------------------------------------ lifecycle
@@ -144,6 +146,8 @@ class Omnichannel:
 
     async def _consume(self, platform: str, connector: DigitalConnector) -> None:
         async for event in connector.events():
+            for listener in self.listeners:
+                listener(platform, event)
             try:
                 self.apply(platform, event)
             except CtiError as exc:

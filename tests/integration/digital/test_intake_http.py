@@ -4,7 +4,9 @@ their refusals, and idempotency across concurrency and restarts."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ import pytest
 from ctibridge.digital.webhook import SIGNATURE_HEADER, signature
 from ctibridge.digital.webhook_connector import WebhookConnector
 from ctibridge.model.events import (
+    AgentStateChanged,
     DigitalResynced,
     InteractionArrived,
     InteractionClosed,
@@ -36,8 +39,18 @@ CHAT: dict[str, Any] = {
 }
 
 
-def digital_hub(tmp_path: Path, **kw: Any) -> Any:
-    return running_hub(tmp_path, digital=DIGITAL, **kw)
+# Every digital event the hub consumed, per connector (the hub reads the connector's stream).
+_SEEN: dict[int, asyncio.Queue[PlatformEvent]] = {}
+
+
+@contextlib.asynccontextmanager
+async def digital_hub(tmp_path: Path, **kw: Any) -> AsyncIterator[RunningHub]:
+    async with running_hub(tmp_path, digital=DIGITAL, **kw) as hub:
+        seen: asyncio.Queue[PlatformEvent] = asyncio.Queue()
+        _SEEN[id(web(hub))] = seen
+        hub.app.state.services.omnichannel.listeners.append(
+            lambda _platform, event: seen.put_nowait(event))
+        yield hub
 
 
 def web(hub: RunningHub) -> WebhookConnector:
@@ -61,18 +74,20 @@ async def post_signed(hub: RunningHub, payload: dict[str, Any] | bytes, *,
 
 async def next_events(connector: WebhookConnector, count: int) -> list[PlatformEvent]:
     """The next ``count`` interaction events (link status and resync skipped)."""
-    stream = connector.events()
+    seen = _SEEN[id(connector)]
     got: list[PlatformEvent] = []
     while len(got) < count:
-        event = await asyncio.wait_for(anext(stream), 2)
-        if not isinstance(event, PlatformStatus | DigitalResynced):
+        event = await asyncio.wait_for(seen.get(), 2)
+        if not isinstance(event, PlatformStatus | DigitalResynced | AgentStateChanged):
             got.append(event)
     return got
 
 
 def nothing_pending(connector: WebhookConnector) -> bool:
-    return all(isinstance(e, PlatformStatus | DigitalResynced)
-               for e in list(connector._events._queue))  # type: ignore[attr-defined]
+    pending = [*connector._events._queue,  # type: ignore[attr-defined]
+               *_SEEN[id(connector)]._queue]  # type: ignore[attr-defined]
+    return all(isinstance(e, PlatformStatus | DigitalResynced | AgentStateChanged)
+               for e in pending)
 
 
 async def test_a_signed_chat_arrives_as_an_interaction_on_the_connector_stream(
