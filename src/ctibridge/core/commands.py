@@ -19,6 +19,7 @@ from ..model.party import Direction, Party
 from ..telephony.base import OP_CAPABILITY, Capability, TelephonyConnector, require
 from .hub import Hub
 from .permissions import Principal, acting_agent, check_call
+from .presence import PlatformDirective
 
 COMMAND_TIMEOUT = 10.0
 _DIGITS = re.compile(r"^[0-9*#A-D]{1,32}$")
@@ -104,18 +105,30 @@ class Commands:
         platform, ref = self.hub.calls.ref_of(call.call_id)
         return agent, call, self.hub.connectors[platform], ref
 
-    def _connector(self, agent: Agent, op_name: str) -> TelephonyConnector:
-        conn = self.hub.connector_for(agent)
+    def _connector(self, agent: Agent, op_name: str, platform: str | None = None
+                   ) -> TelephonyConnector:
+        platform = platform or agent.platform
+        conn = self.hub.connector_for(agent, platform)
         cap = OP_CAPABILITY.get(op_name)
         if cap is not None:
             require(conn, cap)
-        info = self.hub.platforms.get(agent.platform)
+        info = self.hub.platforms.get(platform)
         if info is not None and not info.up and self.hub.started:
             raise PlatformError(
-                f"the telephony platform {agent.platform!r} is unreachable ({info.detail})",
+                f"the telephony platform {platform!r} is unreachable ({info.detail})",
                 code="platform-down",
             )
         return conn
+
+    def _call_connector(self, agent: Agent, call: Call, op_name: str
+                        ) -> tuple[TelephonyConnector, str, str]:
+        """The connector of the platform the call lives on, the agent's device there, and
+        that platform's name (an agent may be on several platforms)."""
+        platform, _ = self.hub.calls.ref_of(call.call_id)
+        conn = self._connector(agent, op_name, platform)
+        device = agent.device_on(platform)
+        assert device is not None  # connector_for checked it
+        return conn, device, platform
 
     async def _platform(self, coro: Awaitable[Any], what: str) -> Any:
         try:
@@ -130,17 +143,19 @@ class Commands:
         except Exception as exc:  # a connector bug must still come back as an error frame
             raise PlatformError(f"{what} failed: {exc}", code="platform-error") from exc
 
-    def _target(self, agent: Agent, args: dict[str, Any]) -> str:
+    def _target(self, agent: Agent, args: dict[str, Any], platform: str) -> str:
         target = _str(args, "target", limit=40)
         assert target is not None
         other = self.hub.agents.get(target)
         if other is not None:
-            if other.platform != agent.platform:
+            device = other.device_on(platform)
+            if device is None:
                 raise BadRequest(
-                    f"agent {target} is on platform {other.platform}, not {agent.platform}",
+                    f"agent {target} is not on platform {platform}, where this call is "
+                    f"(they are on {', '.join(sorted(other.devices))})",
                     code="bad-target",
                 )
-            return other.extension
+            return device
         if not _NUMBER.match(target):
             raise BadRequest(f"{target!r} is neither an agent nor a phone number",
                              code="bad-target")
@@ -166,9 +181,17 @@ class Commands:
         transition(agent.state, status, hub.clock.now(), reason=reason)
         conn = self._connector(agent, "agent.state")
         if Capability.AGENT_STATE in conn.capabilities:
-            await self._platform(conn.set_agent_state(agent.extension, status, reason),
-                                 f"setting {agent.agent_id} {status}")
+            # Recorded first, so the platform's echo is known as ours when it comes.
+            hub.presence_sync.plan(agent.agent_id,
+                                   [PlatformDirective(agent.platform, status, reason)])
+            try:
+                await self._platform(conn.set_agent_state(agent.extension, status, reason),
+                                     f"setting {agent.agent_id} {status}")
+            except CtiError:
+                hub.presence_sync.forget(agent.agent_id, agent.platform)
+                raise
         hub.set_state(agent, status, reason=reason)
+        hub.tell_platform(agent)  # the agent's other platforms, if any
         return {"agent": agent.to_dict()}
 
     def _reason(self, args: dict[str, Any]) -> str:
@@ -310,8 +333,8 @@ class Commands:
                       action: Callable[[TelephonyConnector, str, str], Awaitable[Any]],
                       what: str) -> dict[str, Any]:
         agent, call, _, ref = self._my_call(p, args)
-        conn = self._connector(agent, op_name)
-        await self._platform(action(conn, ref, agent.extension), f"{what} {call.call_id}")
+        conn, device, _ = self._call_connector(agent, call, op_name)
+        await self._platform(action(conn, ref, device), f"{what} {call.call_id}")
         return {"call_id": call.call_id}
 
     @op("call.answer")
@@ -355,22 +378,22 @@ class Commands:
     @op("call.blind_transfer")
     async def _blind(self, p: Principal, args: dict[str, Any]) -> dict[str, Any]:
         agent, call, _, ref = self._my_call(p, args)
-        target = self._target(agent, args)
-        conn = self._connector(agent, "call.blind_transfer")
-        await self._platform(conn.blind_transfer(ref, agent.extension, target),
+        conn, device, platform = self._call_connector(agent, call, "call.blind_transfer")
+        target = self._target(agent, args, platform)
+        await self._platform(conn.blind_transfer(ref, device, target),
                              f"transferring {call.call_id}")
         return {"call_id": call.call_id}
 
     @op("call.consult")
     async def _consult(self, p: Principal, args: dict[str, Any]) -> dict[str, Any]:
         agent, call, _, ref = self._my_call(p, args)
-        target = self._target(agent, args)
-        conn = self._connector(agent, "call.consult")
-        consult_ref = await self._platform(conn.consult(ref, agent.extension, target),
+        conn, device, platform = self._call_connector(agent, call, "call.consult")
+        target = self._target(agent, args, platform)
+        consult_ref = await self._platform(conn.consult(ref, device, target),
                                            f"consulting {target}")
-        internal = self.hub.agent_at(agent.platform, target) is not None
+        internal = self.hub.agent_at(platform, target) is not None
         consult, _ = self.hub.calls.open(
-            agent.platform, consult_ref, at=self.hub.clock.now(), customer=Party(number=target),
+            platform, consult_ref, at=self.hub.clock.now(), customer=Party(number=target),
             direction=Direction.INTERNAL if internal else Direction.OUTBOUND,
             consult_of=call.call_id)
         return {"call_id": consult.call_id}
@@ -387,16 +410,16 @@ class Commands:
     @op("call.complete_transfer")
     async def _complete(self, p: Principal, args: dict[str, Any]) -> dict[str, Any]:
         agent, call, ref, consult_ref = self._consult_pair(p, args)
-        conn = self._connector(agent, "call.complete_transfer")
-        await self._platform(conn.complete_transfer(ref, consult_ref, agent.extension),
+        conn, device, _ = self._call_connector(agent, call, "call.complete_transfer")
+        await self._platform(conn.complete_transfer(ref, consult_ref, device),
                              f"completing the transfer of {call.call_id}")
         return {"call_id": call.call_id}
 
     @op("call.conference")
     async def _conference(self, p: Principal, args: dict[str, Any]) -> dict[str, Any]:
         agent, call, ref, consult_ref = self._consult_pair(p, args)
-        conn = self._connector(agent, "call.conference")
-        await self._platform(conn.conference(ref, consult_ref, agent.extension),
+        conn, device, _ = self._call_connector(agent, call, "call.conference")
+        await self._platform(conn.conference(ref, consult_ref, device),
                              f"conferencing {call.call_id}")
         return {"call_id": call.call_id}
 

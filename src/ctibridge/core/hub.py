@@ -48,6 +48,7 @@ from ..telephony.base import TelephonyConnector
 from .calls import CallRegistry
 from .interactions import InteractionBook, is_customer_call
 from .notifier import Notifier
+from .presence import BUSY_ELSEWHERE, WRAP_UP, Observed, PlatformDirective, PresenceSync
 from .screenpop import ScreenPops
 
 log = structlog.get_logger("ctibridge.hub")
@@ -101,19 +102,24 @@ class Hub:
         self.on_call_log: Callable[[], None] | None = None  # new outbox rows were written
         # core.omnichannel.Omnichannel (set by the app): digital work, routing, availability.
         self.omnichannel: Any = None
+        # What each platform was told or said about each agent: only real changes
+        # travel, and a change names its origin, so bridged platforms never loop.
+        self.presence_sync = PresenceSync()
         self.started = False
         now = self.clock.now()
         for a in settings.agents:
             self.add_agent(Agent(
                 agent_id=a.id, name=a.name, extension=a.extension, platform=a.platform,
                 state=AgentState(AgentStatus.LOGGED_OUT, now), skills=frozenset(a.skills),
+                devices=dict(a.devices),
             ))
 
     # ------------------------------------------------------------------ wiring
 
     def add_agent(self, agent: Agent) -> None:
         self.agents[agent.agent_id] = agent
-        self._by_device[(agent.platform, agent.extension)] = agent.agent_id
+        for platform, device in agent.devices.items():  # the agent on each of their platforms
+            self._by_device[(platform, device)] = agent.agent_id
 
     def agent_at(self, platform: str, device: str | None) -> Agent | None:
         if device is None:
@@ -127,12 +133,17 @@ class Hub:
             raise NotFound(f"there is no agent {agent_id!r}", code="no-such-agent")
         return agent
 
-    def connector_for(self, agent: Agent) -> TelephonyConnector:
+    def connector_for(self, agent: Agent, platform: str | None = None) -> TelephonyConnector:
+        """The connector of ``platform`` (default: the agent's primary one)."""
+        platform = platform or agent.platform
+        if agent.device_on(platform) is None:
+            raise PlatformError(f"agent {agent.agent_id} has no device on {platform!r}",
+                                code="not-on-platform", platform=platform)
         try:
-            return self.connectors[agent.platform]
+            return self.connectors[platform]
         except KeyError:
             raise PlatformError(
-                f"agent {agent.agent_id} is on platform {agent.platform!r}, which is not running",
+                f"agent {agent.agent_id} is on platform {platform!r}, which is not running",
                 code="platform-down",
             ) from None
 
@@ -310,23 +321,46 @@ class Hub:
         return state.status, state.reason
 
     def tell_platform(self, agent: Agent) -> None:
-        """Push the agent's state to their platform, in the background."""
+        """Tell every voice platform the agent is on where they stand (real changes only)."""
         if self.omnichannel is not None:  # digital platforms too, from all the agent carries
             self.omnichannel.push(agent)
             return
-        conn = self.connectors.get(agent.platform)
-        if conn is None:
-            return
+        for d in self.presence_sync.plan(agent.agent_id, self.voice_directives(agent)):
+            self.push_agent_state(agent, d.platform, d.status, d.reason)
+
+    def voice_directives(self, agent: Agent) -> list[PlatformDirective]:
+        """Per telephony platform of the agent: its platform view, or paused while
+        the agent has a call on another platform (reason ``busy-elsewhere``)."""
         status, reason = self.platform_view(agent)
+        busy_on = {c.platform for cid in agent.calls if (c := self.calls.get(cid)) is not None}
+        out = []
+        for platform in sorted(agent.devices):
+            if platform not in self.connectors:
+                continue  # a digital platform: the omnichannel service tells it
+            if status == AgentStatus.READY and busy_on - {platform}:
+                out.append(PlatformDirective(platform, AgentStatus.NOT_READY, BUSY_ELSEWHERE))
+            else:
+                out.append(PlatformDirective(platform, status, reason))
+        return out
+
+    def push_agent_state(self, agent: Agent, platform: str, status: AgentStatus,
+                         reason: str | None) -> None:
+        """``set_agent_state`` on the agent's device on ``platform``, in the background."""
+        conn = self.connectors.get(platform)
+        device = agent.device_on(platform)
+        if conn is None or device is None:
+            return
 
         async def push() -> None:
             try:
-                await asyncio.wait_for(conn.set_agent_state(agent.extension, status, reason), 10)
+                await asyncio.wait_for(conn.set_agent_state(device, status, reason), 10)
             except Exception as exc:
+                # Forget what we meant to tell it: the next change or resync says it again.
+                self.presence_sync.forget(agent.agent_id, platform)
                 log.warning("platform.agent_state_failed", agent=agent.agent_id,
-                            status=str(status), error=str(exc))
+                            platform=platform, status=str(status), error=str(exc))
 
-        self.spawn(push(), f"agent-state-{agent.agent_id}")
+        self.spawn(push(), f"agent-state-{agent.agent_id}-{platform}")
 
     def _make_busy(self, agent: Agent) -> None:
         st = agent.state.status
@@ -433,10 +467,14 @@ class Hub:
             if conn.state in TERMINAL or call.ended:
                 if call.call_id in agent.calls:
                     agent.calls.discard(call.call_id)
+                    # Its platform put the device in after-call work: tell it again.
+                    self.presence_sync.forget(agent.agent_id, call.platform)
                     if not agent.calls:
                         self._after_calls(agent)
             else:
-                agent.calls.add(call.call_id)
+                if call.call_id not in agent.calls:
+                    agent.calls.add(call.call_id)
+                    self.tell_platform(agent)  # busy here: paused on their other platforms
                 if conn.state in (ConnectionState.CONNECTED, ConnectionState.HELD,
                                   ConnectionState.INITIATED):
                     self._make_busy(agent)
@@ -658,10 +696,18 @@ class Hub:
         agent = self.agent_at(platform, ev.device)
         if agent is None:
             return
-        if self.omnichannel is not None and not self.omnichannel.platform_said(
-                platform, agent, ev.status, ev.reason):
-            return  # our own push coming back, or a pause we set (busy-elsewhere)
+        if not self._platform_said(platform, agent, ev.status, ev.reason):
+            return  # our own push coming back, a repeat, or a pause we set
         self._apply_platform_agent_state(agent, ev.status, ev.reason)
+        self.tell_platform(agent)  # to the agent's other platforms, not back to this one
+
+    def _platform_said(self, platform: str, agent: Agent, status: AgentStatus,
+                       reason: str | None) -> bool:
+        """Whether a state a platform reports is a change the agent made there (its origin)."""
+        if self.omnichannel is not None:
+            return bool(self.omnichannel.platform_said(platform, agent, status, reason))
+        return self.presence_sync.observe(agent.agent_id, platform, status, reason) \
+            is Observed.CHANGE
 
     def _apply_platform_agent_state(
         self, agent: Agent, status: AgentStatus, reason: str | None
@@ -669,8 +715,10 @@ class Hub:
         """A state the platform reports, perhaps changed elsewhere (feature code)."""
         if self.platform_view(agent) == (status, reason):
             return  # our own echo
-        if status == AgentStatus.NOT_READY and reason == "wrap-up":
-            return  # the platform's after-call pause; wrap-up is ours to run
+        if status == AgentStatus.NOT_READY and reason in (WRAP_UP, BUSY_ELSEWHERE):
+            # The platform's after-call pause (wrap-up is ours to run), or our own
+            # pause for work elsewhere: neither is the agent's choice.
+            return
         now = self.clock.now()
         if agent.state.status == AgentStatus.BUSY and status != AgentStatus.LOGGED_OUT:
             agent.after_call = AgentState(status, now, reason)
@@ -681,7 +729,7 @@ class Hub:
         info = self.platforms.setdefault(platform, PlatformInfo())
         info.up, info.detail = ev.up, ev.detail
         log.info("platform.status", platform=platform, up=ev.up, detail=ev.detail)
-        audience = {a.agent_id for a in self.agents.values() if a.platform == platform}
+        audience = {a.agent_id for a in self.agents.values() if platform in a.devices}
         self.publish("platform.status",
                      {"platform": platform, "up": ev.up, "detail": ev.detail}, audience)
 
@@ -691,7 +739,7 @@ class Hub:
         # (remembering the platform's state for after the call), not ready.
         for device, (status, reason) in ev.agents.items():
             agent = self.agent_at(platform, device)
-            if agent is not None:
+            if agent is not None and self._platform_said(platform, agent, status, reason):
                 self._apply_platform_agent_state(agent, status, reason)
         seen = {snap.ref for snap in ev.calls}
         for ref, call in self.calls.refs_for_platform(platform).items():
@@ -721,6 +769,12 @@ class Hub:
             if not self._finish_if_empty(call, "gone-after-resync"):
                 self._sync_agents(call)
                 self._publish_call("call.updated", call)
+        # An agent on other voice platforms too: this one may have missed pushes
+        # while away, so it is told again where the agent stands.
+        for agent in self.agents.values():
+            if platform in agent.devices and sum(p in self.connectors for p in agent.devices) > 1:
+                self.presence_sync.forget(agent.agent_id, platform)
+                self.tell_platform(agent)
 
     # --------------------------------------------------------------- views
 

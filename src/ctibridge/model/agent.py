@@ -109,6 +109,9 @@ class Agent:
     platform: str
     state: AgentState
     skills: frozenset[str] = frozenset()
+    # Every platform the agent is on -> their device there (extension or login);
+    # always holds ``platform: extension``. One availability across all of them.
+    devices: dict[str, str] = field(default_factory=dict)
     # The state to return to after a call (not ready with reason, if they
     # dialled out while not ready), so a call never silently makes them ready.
     after_call: AgentState | None = None
@@ -120,12 +123,21 @@ class Agent:
     capacity: dict[str, int] = field(default_factory=dict)
     availability: dict[str, dict[str, Any]] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.devices = {self.platform: self.extension,
+                        **{p: d for p, d in self.devices.items() if p != self.platform}}
+
+    def device_on(self, platform: str) -> str | None:
+        """The agent's device on ``platform`` (None if they are not on it)."""
+        return self.devices.get(platform)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "agent_id": self.agent_id,
             "name": self.name,
             "extension": self.extension,
             "platform": self.platform,
+            "devices": dict(self.devices),
             "state": self.state.to_dict(),
             "calls": sorted(self.calls),
             "load": dict(self.load),
