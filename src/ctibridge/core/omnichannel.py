@@ -106,6 +106,7 @@ class Omnichannel:
         self._voice: dict[str, tuple[str, str]] = {}  # call id -> (platform, ref), routed by us
         self._voice_since: dict[str, datetime] = {}  # call id -> first queued (kept on re-queue)
         self._idle_since: dict[str, datetime] = {}
+        self._held_by: dict[str, set[str]] = {}  # agent id -> their offered/active work
         self._loaded: dict[str, bool] = {}
         self._consumers: list[asyncio.Task[None]] = []
         self._timer: asyncio.Task[None] | None = None
@@ -195,9 +196,9 @@ class Omnichannel:
             if call is not None:
                 platform = self.hub.calls.ref_of(call_id)[0]
                 out.append(Carried(call_id, Channel.VOICE, platform))
-        for it in self.items.values():
-            if it.agent_id == agent.agent_id and it.state in ("offered", "active"):
-                out.append(Carried(it.interaction_id, it.channel, it.platform or ""))
+        for iid in sorted(self._held_by.get(agent.agent_id, ())):
+            it = self.items[iid]
+            out.append(Carried(iid, it.channel, it.platform or ""))
         return out
 
     def _effective_state(self, agent: Agent) -> AgentState:
@@ -363,7 +364,7 @@ class Omnichannel:
         it = self.items.get(offer.interaction_id)
         if it is None or agent is None:
             return
-        it.state, it.agent_id = "offered", agent.agent_id
+        self._set(it, "offered", agent.agent_id)
         it.offered_at, it.offer_deadline = now, offer.expires_at
         self.hub.publish("interaction.offered", {"interaction": it.to_dict()},
                          {agent.agent_id})
@@ -392,7 +393,16 @@ class Omnichannel:
                 self.agent_changed(agent)
 
     def _requeued(self, it: Interaction) -> None:
-        it.state, it.agent_id, it.offer_deadline = "queued", None, None
+        self._set(it, "queued", None)
+        it.offer_deadline = None
+
+    def _set(self, it: Interaction, state: str, agent_id: str | None) -> None:
+        """Change who holds the item and its state, keeping the per-agent index right."""
+        if it.agent_id is not None:
+            self._held_by.get(it.agent_id, set()).discard(it.interaction_id)
+        it.state, it.agent_id = state, agent_id
+        if agent_id is not None and state in ("offered", "active"):
+            self._held_by.setdefault(agent_id, set()).add(it.interaction_id)
 
     # ------------------------------------------------------ ctibridge routes
 
@@ -562,7 +572,8 @@ class Omnichannel:
                     self.agent_changed(other)
             else:
                 self.router.remove(iid, now)
-        it.state, it.agent_id, it.offer_deadline = "active", agent.agent_id, None
+        self._set(it, "active", agent.agent_id)
+        it.offer_deadline = None
         it.offered_at = it.offered_at or now
         it.accepted_at = it.accepted_at or now
         if self.supervision is not None and it.queue:
@@ -596,13 +607,12 @@ class Omnichannel:
                 self.hub.publish("interaction.withdrawn",
                                  {"interaction": it.to_dict(), "reason": "abandoned"},
                                  {agent.agent_id})
-            if it.state != "active":
-                it.agent_id = None if held is None else it.agent_id
         if disposition is not None:
             it.disposition = disposition
         if notes is not None:
             it.notes = notes
-        it.state, it.offer_deadline = "closed", None
+        self._set(it, "closed", it.agent_id)
+        it.offer_deadline = None
         it.ended_at = it.ended_at or now
         it.wrapped_at = it.wrapped_at or now
         it.end_cause = by
@@ -612,6 +622,8 @@ class Omnichannel:
             self._closed.pop(next(iter(self._closed)))
         self._refs.pop(self._where.pop(iid, ("", "")), None)
         self._withdrawn.pop(iid, None)
+        if it.agent_id is not None:  # in the agent's recent interactions (the bar's history)
+            self.hub.interactions.close(it, now)
         self.hub._persist_interaction(it)
         self.hub.publish("interaction.closed", {"interaction": it.to_dict()},
                          {it.agent_id} if it.agent_id else set())
@@ -732,8 +744,7 @@ class Omnichannel:
 
     def digital_of(self, agent_id: str) -> list[Interaction]:
         """The agent's offered and active digital work, oldest first."""
-        return sorted((it for it in self.items.values()
-                       if it.agent_id == agent_id and it.state in ("offered", "active")),
+        return sorted((self.items[iid] for iid in self._held_by.get(agent_id, ())),
                       key=lambda i: i.created_at)
 
     def live(self) -> list[Interaction]:
