@@ -86,7 +86,7 @@ async def post_interaction(
 async def start_digital(settings: Settings, services: Any, clock: Clock) -> None:
     """Build the configured digital connectors into ``services.digital`` and start them.
 
-    Their events are left for the hub to consume (not wired yet).
+    Their events are consumed by the hub's omnichannel service (core/omnichannel.py).
     """
     services.digital = {spec.name: registry.build(spec, clock) for spec in settings.digital}
     db = getattr(services.store, "db", None)
