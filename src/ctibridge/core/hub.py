@@ -787,7 +787,8 @@ class Hub:
     def directory(self) -> list[dict[str, Any]]:
         return [
             {"agent_id": a.agent_id, "name": a.name, "extension": a.extension,
-             "platform": a.platform, "status": str(a.state.status)}
+             "platform": a.platform, "devices": dict(a.devices),
+             "status": str(a.state.status)}
             for a in self.agents.values()
         ]
 

@@ -268,3 +268,32 @@ def test_devices_on_unknown_platforms_or_given_twice_are_refused_with_the_field(
     text = str(err.value)
     assert "agents.0.devices.cc3" in text and "'cc3'" in text
     assert "extension 7 on cc2 is given to two agents (b and c)" in text
+
+
+async def test_ctibridge_routes_one_platform_while_the_other_keeps_its_own_acd(
+        tmp_path: Path) -> None:
+    clock = FakeClock()
+    cc1 = RecordingSim("cc1", clock=clock, seed=1, devices=["1001", "1002"],
+                       queues=["support"], routing="hub")
+    cc2 = RecordingSim("cc2", clock=clock, seed=2, devices=["2001", "2002", "2003"],
+                       queues=["sales"])
+    async with running_hub(tmp_path, clock=clock, connectors={"cc1": cc1, "cc2": cc2},
+                           telephony=[{"name": "cc1", "type": "simulator"},
+                                      {"name": "cc2", "type": "simulator"}],
+                           agents=BOTH) as h:
+        alice = await ready(h, "alice")
+        await until(lambda: cc2.state_of("2001") == (READY, None), "alice ready on cc2")
+        # cc1 parks the call; the hub chooses alice and has cc1 ring her phone.
+        ref1 = cc1.customer_calls("support", number=CUSTOMER)
+        offered = await alice.event(
+            "call.offered", where=lambda d: d["call"]["call_id"] == call_of(h, "cc1", ref1))
+        view = cc1.call_state(ref1)
+        assert view is not None and view.legs.get("1001") == "alerting"
+        await alice.ok("call.answer", call_id=offered["call"]["call_id"])
+        await until(lambda: cc2.state_of("2001") == (NOT_READY, "busy-elsewhere"),
+                    "alice paused on cc2 while on the call cc1 parked for the hub")
+        ref2 = cc2.customer_calls("sales", number="+33698765432")
+        await settle()
+        waiting = cc2.call_state(ref2)
+        assert waiting is not None and waiting.waiting and not waiting.legs
+        await alice.close()
