@@ -121,11 +121,20 @@ class Database:
         self._sessions = None
 
     @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
-        """A session inside a transaction: committed on exit, rolled back on error."""
+    async def session(self, *, write: bool = False) -> AsyncIterator[AsyncSession]:
+        """A session inside a transaction: committed on exit, rolled back on error.
+
+        ``write=True`` for a transaction that reads then writes: on SQLite it takes
+        the write lock at BEGIN (IMMEDIATE). A deferred one fails at once with
+        "database is locked" when another connection committed in between (the
+        hub's writer vs the call-log worker): SQLite can wait for a lock taken at
+        BEGIN, not for that conflict. Never open a session inside a write session.
+        """
         if self._sessions is None:
             raise RuntimeError("Database.start() was not awaited")
         async with self._sessions.begin() as session:
+            if write and self.dialect == "sqlite":
+                await session.connection(execution_options={"sqlite_begin": "BEGIN IMMEDIATE"})
             yield session
 
     # ------------------------------------------------------------ internals
@@ -209,12 +218,7 @@ def _sqlite_setup(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        # IMMEDIATE: take the write lock up front. A deferred transaction that reads
-        # and then writes fails at once with "database is locked" when another
-        # connection (the hub's writer vs the call-log worker) committed in between:
-        # SQLite cannot wait on that conflict, only on a lock taken at BEGIN.
-        conn.exec_driver_sql(conn.get_execution_options().get("sqlite_begin",
-                                                               "BEGIN IMMEDIATE"))
+        conn.exec_driver_sql(conn.get_execution_options().get("sqlite_begin", "BEGIN"))
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

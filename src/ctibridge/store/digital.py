@@ -95,7 +95,8 @@ class DigitalStore:
                         _Conv.platform == platform, _Conv.conversation_id == conversation_id,
                         _Conv.closed_at.is_(None)))).scalar_one_or_none()
                 if iid is None:
-                    known = await self.interaction_of(platform, message_id)
+                    # In this transaction: a second session would wait on our own lock.
+                    known = await _interaction_of(s, platform, message_id)
                     if known is not None:
                         return Recorded(known, Outcome.DUPLICATE)
                     raise NoOpenConversation(conversation_id)
@@ -123,10 +124,7 @@ class DigitalStore:
 
     async def interaction_of(self, platform: str, message_id: str) -> str | None:
         async with self.db.session() as s:
-            return (await s.execute(
-                select(_Msg.interaction_id).where(_Msg.platform == platform,
-                                                  _Msg.message_id == message_id)
-            )).scalar_one_or_none()
+            return await _interaction_of(s, platform, message_id)
 
     async def count_messages(self, platform: str) -> int:
         async with self.db.session() as s:
@@ -167,3 +165,10 @@ class DigitalStore:
             select(_Msg.interaction_id).where(_Msg.platform == platform,
                                               _Msg.message_id == message_id))).scalar_one()
         raise _Duplicate(existing)
+
+
+async def _interaction_of(s: AsyncSession, platform: str, message_id: str) -> str | None:
+    return (await s.execute(
+        select(_Msg.interaction_id).where(_Msg.platform == platform,
+                                          _Msg.message_id == message_id)
+    )).scalar_one_or_none()

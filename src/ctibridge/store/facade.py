@@ -46,7 +46,7 @@ class Store:
         """
         if not interactions and not states:
             return
-        async with self.db.session() as s:
+        async with self.db.session(write=True) as s:
             await self.interactions._save(s, interactions)
             await self.agent_states._record(s, states)
             if call_log is not None:

@@ -83,7 +83,7 @@ class OutboxStore:
         self._db = db
 
     async def add(self, crm: str, interaction_ids: Sequence[str], now: datetime) -> None:
-        async with self._db.session() as s:
+        async with self._db.session(write=True) as s:
             await add_to_outbox(s, crm, interaction_ids, now)
 
     async def claim(self, owner: str, now: datetime, lease_seconds: float,
@@ -96,12 +96,12 @@ class OutboxStore:
                .order_by(row.next_attempt_at).limit(limit))
         until = now + timedelta(seconds=lease_seconds)
         claimed: list[OutboxEntry] = []
-        async with self._db.session() as s:
+        async with self._db.session(write=True) as s:
             ids = list((await s.execute(due)).scalars())
         for iid in ids:
             # One short transaction per row: the WHERE re-checks the lease, so
             # of two nodes racing for a row exactly one updates it.
-            async with self._db.session() as s:
+            async with self._db.session(write=True) as s:
                 result = await s.execute(
                     update(row)
                     .where(row.interaction_id == iid, row.status == PENDING, free)
@@ -116,7 +116,7 @@ class OutboxStore:
     async def release_owner(self, owner: str) -> int:
         """Free the leases a previous run of this very node left behind (it died)."""
         row = CallLogOutboxRow
-        async with self._db.session() as s:
+        async with self._db.session(write=True) as s:
             result = await s.execute(
                 update(row).where(row.lease_owner == owner, row.status == PENDING)
                 .values(lease_until=None, lease_owner=None))
@@ -124,7 +124,7 @@ class OutboxStore:
 
     async def delivered(self, iid: str, activity_id: str | None, now: datetime) -> None:
         row = CallLogOutboxRow
-        async with self._db.session() as s:
+        async with self._db.session(write=True) as s:
             await s.execute(
                 update(row).where(row.interaction_id == iid)
                 .values(status=DELIVERED, activity_id=activity_id, delivered_at=now,
@@ -132,7 +132,7 @@ class OutboxStore:
 
     async def retry_at(self, iid: str, owner: str, error: str, at: datetime) -> None:
         row = CallLogOutboxRow
-        async with self._db.session() as s:
+        async with self._db.session(write=True) as s:
             await s.execute(
                 update(row).where(row.interaction_id == iid, row.lease_owner == owner,
                                   row.status == PENDING)
@@ -141,7 +141,7 @@ class OutboxStore:
 
     async def failed(self, iid: str, owner: str, error: str) -> None:
         row = CallLogOutboxRow
-        async with self._db.session() as s:
+        async with self._db.session(write=True) as s:
             await s.execute(
                 update(row).where(row.interaction_id == iid, row.lease_owner == owner,
                                   row.status == PENDING)
@@ -154,7 +154,7 @@ class OutboxStore:
         would be a no-op at best.
         """
         row = CallLogOutboxRow
-        async with self._db.session() as s:
+        async with self._db.session(write=True) as s:
             await s.execute(
                 update(row).where(row.interaction_id == iid, row.status != DELIVERED)
                 .values(status=PENDING, attempts=0, next_attempt_at=now, lease_until=None,
@@ -163,7 +163,7 @@ class OutboxStore:
             return _entry(got) if got is not None else None
 
     async def get(self, iid: str) -> OutboxEntry | None:
-        async with self._db.session() as s:
+        async with self._db.session(write=True) as s:
             got = await s.get(CallLogOutboxRow, iid)
             return _entry(got) if got is not None else None
 
@@ -174,14 +174,14 @@ class OutboxStore:
         if status is not None:
             q = q.where(row.status == status)
         q = q.order_by(row.created_at.desc(), row.interaction_id).limit(max(1, min(limit, 1000)))
-        async with self._db.session() as s:
+        async with self._db.session(write=True) as s:
             return [_entry(r) for r in (await s.execute(q)).scalars()]
 
     async def counts(self) -> dict[str, int]:
         row = CallLogOutboxRow
         q = select(row.status, func.count()).group_by(row.status)
         out = dict.fromkeys(STATUSES, 0)
-        async with self._db.session() as s:
+        async with self._db.session(write=True) as s:
             for status, n in (await s.execute(q)).all():
                 out[str(status)] = int(n)
         return out
@@ -190,7 +190,7 @@ class OutboxStore:
         """When the earliest pending row falls due (None when nothing is pending)."""
         row = CallLogOutboxRow
         q = select(func.min(row.next_attempt_at)).where(row.status == PENDING)
-        async with self._db.session() as s:
+        async with self._db.session(write=True) as s:
             value = (await s.execute(q)).scalar()
         if value is None:
             return None
