@@ -193,7 +193,8 @@ async def login(url: str, username: str, password: str) -> str:
         try:
             r = await http.post("/api/login", json={"username": username, "password": password})
         except httpx.HTTPError as exc:
-            raise CtiError(f"cannot reach the hub at {url} ({exc})", code="hub-unreachable")
+            raise CtiError(f"cannot reach the hub at {url} ({exc})",
+                           code="hub-unreachable") from None
         if r.status_code == 401:
             raise Unauthorized("wrong username or password", code="login-failed")
         r.raise_for_status()

@@ -49,7 +49,8 @@ def hub(clock: FakeClock) -> Hub:
 
 
 def events_for(hub: Hub, agent: str) -> list[str]:
-    return [frame.split('"name":"')[1].split('"')[0] for _, frame in hub.notifier.stream(agent).buffer]
+    buffer = hub.notifier.stream(agent).buffer
+    return [frame.split('"name":"')[1].split('"')[0] for _, frame in buffer]
 
 
 def feed(hub: Hub, clock: FakeClock, *events: Any) -> None:

@@ -65,7 +65,8 @@ class Commands:
     def ops() -> list[str]:
         return sorted(OPS)
 
-    async def execute(self, principal: Principal, name: str, args: dict[str, Any]) -> dict[str, Any]:
+    async def execute(self, principal: Principal, name: str,
+                      args: dict[str, Any]) -> dict[str, Any]:
         handler = OPS.get(name)
         if handler is None:
             raise BadRequest(
