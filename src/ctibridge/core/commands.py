@@ -14,7 +14,7 @@ from typing import Any
 
 from ..model.agent import Agent, AgentStatus, transition
 from ..model.call import Call
-from ..model.errors import BadRequest, CtiError, NotFound, PlatformError
+from ..model.errors import BadRequest, CtiError, IllegalTransition, NotFound, PlatformError
 from ..model.party import Direction, Party
 from ..telephony.base import OP_CAPABILITY, Capability, TelephonyConnector, require
 from .hub import Hub
@@ -219,6 +219,15 @@ class Commands:
         agent = self._agent(p, args)
         if agent.state.status == AgentStatus.LOGGED_OUT:
             return {"agent": agent.to_dict()}
+        omni = self.hub.omnichannel
+        active = [i for i in omni.digital_of(agent.agent_id) if i.state == "active"] \
+            if omni is not None else []
+        if active:
+            # Like a call: a conversation in progress must be closed (or closed by a
+            # supervisor) first, or the customer would be left with nobody.
+            raise IllegalTransition(
+                f"close your {len(active)} conversation(s) in progress before logging out",
+                code="agent-busy", interactions=[i.interaction_id for i in active])
         return await self._state_change(p, args, AgentStatus.LOGGED_OUT, None)
 
     @op("agent.ready")

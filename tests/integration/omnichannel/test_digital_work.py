@@ -196,3 +196,19 @@ async def test_digital_work_pauses_the_voice_platform_busy_elsewhere_and_unpause
         await until(lambda: h.sim.device_state("1001").status == AgentStatus.READY,
                     "the PBX unpausing alice")
         await alice.event("call.offered")  # the waiting call reaches her now
+
+
+async def test_an_agent_cannot_log_out_with_a_conversation_in_progress(tmp_path: Path) -> None:
+    async with omni_hub(tmp_path) as h:
+        alice = await h.agent("alice")
+        await ready(alice)
+        dsim(h).arrive(Channel.CHAT)
+        offer = await alice.event("interaction.offered")
+        iid = offer["interaction"]["interaction_id"]
+        await alice.ok("interaction.accept", interaction_id=iid)
+        refused = await alice.command("agent.logout")
+        assert refused["code"] == "agent-busy" and "conversation" in refused["message"]
+        assert h.hub.agents["alice"].state.status != AgentStatus.LOGGED_OUT
+        await alice.ok("interaction.close", interaction_id=iid, disposition="resolved")
+        await alice.ok("agent.logout")
+        assert h.hub.agents["alice"].state.status == AgentStatus.LOGGED_OUT
