@@ -333,7 +333,16 @@ def main() -> None:
         return
     if len(sys.argv) > 1 and sys.argv[1] == "_hub":
         pin(0)
-        asyncio.run(_hub(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]))
+        hub_main = lambda: asyncio.run(_hub(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]))  # noqa: E731
+        if out := os.environ.get("CTIBRIDGE_BENCH_PROFILE"):
+            # Where the hub spends its time: cProfile stats for `python -m pstats`.
+            import cProfile
+
+            with cProfile.Profile() as prof:
+                hub_main()
+            prof.dump_stats(out)
+        else:
+            hub_main()
         return
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--agents", type=int, default=1000)
