@@ -1,5 +1,7 @@
 """Events reach the streams allowed to see them, in order, with replay."""
 
+import json
+
 from ctibridge.core.notifier import SUPERVISORS, Notifier
 from ctibridge.model.events import HubEvent
 
@@ -55,3 +57,19 @@ def test_a_tap_sees_every_event_and_a_failing_tap_does_not_stop_delivery() -> No
     notifier.publish(HubEvent("call.ended", {}, frozenset({"alice"})))
     assert seen == ["call.offered"]
     assert notifier.stream("alice").seq == 2
+
+
+def test_a_frame_encoded_once_reads_the_same_on_every_stream() -> None:
+    notifier = Notifier()
+    alice = notifier.subscribe("alice")
+    bob = notifier.subscribe("bob")
+    notifier.publish(ev(1, "bob"))
+    notifier.publish(HubEvent("call.offered", {"caller": "+33 1 42 68 53 00", "note": "é\"}"},
+                              frozenset({"alice", "bob"})))
+
+    a = json.loads(alice.queue.get_nowait()[1])
+    bob.queue.get_nowait()
+    b = json.loads(bob.queue.get_nowait()[1])
+    assert a == {"type": "event", "seq": 1, "name": "call.offered",
+                 "data": {"caller": "+33 1 42 68 53 00", "note": "é\"}"}}
+    assert b["seq"] == 2 and b["data"] == a["data"]

@@ -45,6 +45,12 @@ class Subscriber:
             self.queue.put_nowait(None)
 
 
+def encode_body(event: HubEvent) -> str:
+    """Everything of an event frame after its ``seq``: ``"name":…,"data":…}``."""
+    return json.dumps({"name": event.name, "data": event.data}, ensure_ascii=False,
+                      separators=(",", ":"))[1:]
+
+
 @dataclass
 class Stream:
     name: str
@@ -53,13 +59,12 @@ class Stream:
     buffer: deque[tuple[int, str]] = field(default_factory=deque)
     subscribers: set[Subscriber] = field(default_factory=set)
 
-    def push(self, event: HubEvent) -> None:
+    def push(self, event: HubEvent, body: str | None = None) -> None:
+        """``body``: the event encoded once by the notifier for every stream it goes to."""
         self.seq += 1
-        frame = json.dumps(
-            {"type": "event", "seq": self.seq, "name": event.name, "data": event.data},
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
+        if body is None:
+            body = encode_body(event)
+        frame = f'{{"type":"event","seq":{self.seq},{body}'
         self.buffer.append((self.seq, frame))
         if len(self.buffer) > self.replay:
             self.buffer.popleft()
@@ -91,10 +96,12 @@ class Notifier:
 
     def publish(self, event: HubEvent) -> None:
         self.published += 1
+        # Encoded once, whatever the audience (JSON encoding is the hub's main cost).
+        body = encode_body(event)
         for agent_id in event.agents:
-            self.stream(agent_id).push(event)
+            self.stream(agent_id).push(event, body)
         if event.supervisors:
-            self.stream(SUPERVISORS).push(event)
+            self.stream(SUPERVISORS).push(event, body)
         for tap in self._taps:
             try:
                 tap(event)
