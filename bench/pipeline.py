@@ -144,6 +144,14 @@ async def _hub(port: int, agents: int, workdir: str) -> None:
         [tokens.issue(Principal(i, frozenset({Role.AGENT}), i)) for i in ids]))
     print("READY", flush=True)
 
+    # Where the hub spends its time under traffic (not while agents connect):
+    # cProfile stats for `python -m pstats`.
+    profile_to = os.environ.get("CTIBRIDGE_BENCH_PROFILE")
+    prof = None
+    if profile_to:
+        import cProfile
+
+        prof = cProfile.Profile()
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
@@ -155,6 +163,8 @@ async def _hub(port: int, agents: int, workdir: str) -> None:
         gen = TrafficGenerator(sim, clock=clock, seed=int(rate), calls_per_second=rate,
                                handle_time=(1.0, 0.2), patience=(60.0, 1.0))
         cpu0 = time.process_time()
+        if prof:
+            prof.enable()
         try:
             await asyncio.wait_for(gen.run(), seconds)
         except TimeoutError:
@@ -162,10 +172,14 @@ async def _hub(port: int, agents: int, workdir: str) -> None:
         # Let calls in progress finish (handle time ~1 s).
         await asyncio.sleep(3.0)
         cpu = time.process_time() - cpu0
+        if prof:
+            prof.disable()
         print(json.dumps({"placed": gen.placed,
                           "published": app.state.hub.notifier.published - ended_before,
                           "live_calls": len(app.state.hub.calls), "cpu_seconds": cpu}),
               flush=True)
+    if prof and profile_to:
+        prof.dump_stats(profile_to)
     server.should_exit = True
     await task
     await db.stop()
@@ -333,16 +347,7 @@ def main() -> None:
         return
     if len(sys.argv) > 1 and sys.argv[1] == "_hub":
         pin(0)
-        hub_main = lambda: asyncio.run(_hub(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]))  # noqa: E731
-        if out := os.environ.get("CTIBRIDGE_BENCH_PROFILE"):
-            # Where the hub spends its time: cProfile stats for `python -m pstats`.
-            import cProfile
-
-            with cProfile.Profile() as prof:
-                hub_main()
-            prof.dump_stats(out)
-        else:
-            hub_main()
+        asyncio.run(_hub(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]))
         return
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--agents", type=int, default=1000)

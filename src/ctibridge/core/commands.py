@@ -328,14 +328,18 @@ class Commands:
         record_id = _str(args, "record_id", required=False)
         if record_id is not None:  # dialled from a CRM record: pops it, logged against it
             attached = {**attached, "crm_record_id": record_id}
-        if pops is not None and self.hub.agent_at(agent.platform, number) is None:
+        # An agent with a phone on several platforms may say which one dials.
+        platform = _str(args, "platform", required=False, limit=64) or agent.platform
+        if pops is not None and self.hub.agent_at(platform, number) is None:
             number = pops.normalize(number)  # the CRM mapping's region, E.164
-        conn = self._connector(agent, "call.dial")
-        ref = await self._platform(conn.make_call(agent.extension, number, attached=attached),
+        conn = self._connector(agent, "call.dial", platform)
+        device = agent.device_on(platform)
+        assert device is not None  # connector_for checked it
+        ref = await self._platform(conn.make_call(device, number, attached=attached),
                                    f"dialling {number}")
-        internal = self.hub.agent_at(agent.platform, number) is not None
+        internal = self.hub.agent_at(platform, number) is not None
         call, _ = self.hub.calls.open(
-            agent.platform, ref, at=self.hub.clock.now(), customer=Party(number=number),
+            platform, ref, at=self.hub.clock.now(), customer=Party(number=number),
             direction=Direction.INTERNAL if internal else Direction.OUTBOUND, attached=attached)
         return {"call_id": call.call_id}
 

@@ -141,6 +141,34 @@ async def test_a_call_on_one_platform_pauses_the_agent_on_the_other_until_wrap_u
         await alice.close()
 
 
+async def test_an_agent_on_both_platforms_dials_from_the_one_they_choose(
+        tmp_path: Path) -> None:
+    async with bridged(tmp_path) as (h, cc1, cc2):
+        alice = await ready(h, "alice")
+        # Without a platform, the agent's primary one (cc1) dials from her 1001.
+        first = await alice.ok("call.dial", number="+33 1 42 68 53 00")
+        platform, ref = h.hub.calls.ref_of(first["call_id"])
+        view = cc1.call_state(ref)
+        assert platform == "cc1" and view is not None and "1001" in view.legs
+        await alice.ok("call.hangup", call_id=first["call_id"])
+        await alice.event("call.ended")
+        await h.clock.advance(10)  # wrap_up_seconds
+        await alice.ok("agent.ready")
+
+        # Asked for cc2, the call leaves from her cc2 phone, 2001.
+        second = await alice.ok("call.dial", number="+33 1 42 68 53 00", platform="cc2")
+        platform, ref = h.hub.calls.ref_of(second["call_id"])
+        view = cc2.call_state(ref)
+        assert platform == "cc2" and view is not None and "2001" in view.legs
+        await alice.ok("call.hangup", call_id=second["call_id"])
+
+        # A platform she has no phone on is refused, saying which.
+        refused = await alice.command("call.dial", number="+33142685300", platform="cc3")
+        assert refused["type"] == "error" and refused["code"] == "not-on-platform", refused
+        assert "cc3" in refused["message"]
+        await alice.close()
+
+
 async def test_a_feature_code_on_one_platform_reaches_the_other_once_without_a_loop(
         tmp_path: Path) -> None:
     async with bridged(tmp_path) as (h, cc1, cc2):
