@@ -162,6 +162,8 @@ async def _hub(port: int, agents: int, workdir: str) -> None:
         ended_before = app.state.hub.notifier.published
         gen = TrafficGenerator(sim, clock=clock, seed=int(rate), calls_per_second=rate,
                                handle_time=(1.0, 0.2), patience=(60.0, 1.0))
+        lags: list[float] = []
+        lag_task = asyncio.create_task(_loop_lag(lags))
         cpu0 = time.process_time()
         if prof:
             prof.enable()
@@ -172,17 +174,27 @@ async def _hub(port: int, agents: int, workdir: str) -> None:
         # Let calls in progress finish (handle time ~1 s).
         await asyncio.sleep(3.0)
         cpu = time.process_time() - cpu0
+        lag_task.cancel()
         if prof:
             prof.disable()
         print(json.dumps({"placed": gen.placed,
                           "published": app.state.hub.notifier.published - ended_before,
-                          "live_calls": len(app.state.hub.calls), "cpu_seconds": cpu}),
+                          "live_calls": len(app.state.hub.calls), "cpu_seconds": cpu,
+                          "loop_lag_p99_ms": pct(lags, 99), "loop_lag_max_ms": max(lags)}),
               flush=True)
     if prof and profile_to:
         prof.dump_stats(profile_to)
     server.should_exit = True
     await task
     await db.stop()
+
+
+async def _loop_lag(lags: list[float]) -> None:
+    """How late the hub's event loop wakes a 5 ms timer: time it spent busy or blocked."""
+    while True:
+        t = time.perf_counter()
+        await asyncio.sleep(0.005)
+        lags.append((time.perf_counter() - t - 0.005) * 1000)
 
 
 class Agents:
@@ -323,7 +335,8 @@ async def run(args: argparse.Namespace) -> None:
                 print(f"  {rate:6.0f} calls/s: placed {s['placed']}/{s['expected']:.0f}, "
                       f"{s['ended']}/{s['placed']} lifecycles, "
                       f"p99 {pct(lat, 99):8.2f} ms, hub CPU {s['cpu_seconds']:.1f} s/"
-                      f"{5.0 + 3.0:.0f} s -> {'sustained' if ok else 'falls behind'}")
+                      f"{5.0 + 3.0:.0f} s, loop lag p99 {s['loop_lag_p99_ms']:.0f} ms "
+                      f"-> {'sustained' if ok else 'falls behind'}")
                 if not ok:
                     break
                 best = rate

@@ -27,6 +27,8 @@ def is_customer_call(call: Call) -> bool:
 class InteractionBook:
     def __init__(self, recent: int = 10) -> None:
         self.open: dict[str, Interaction] = {}  # not yet wrapped
+        # The same, per agent: looked up on every call event, so no scan of all.
+        self._open_of: dict[str | None, dict[str, Interaction]] = {}
         self._by_call: dict[str, dict[str | None, str]] = {}
         self._recent: dict[str, deque[Interaction]] = {}
         self._recent_size = recent
@@ -52,8 +54,18 @@ class InteractionBook:
             queued_at=call.created_at if call.queue else None,
         )
         self.open[it.interaction_id] = it
+        self._open_of.setdefault(agent_id, {})[it.interaction_id] = it
         per_call[agent_id] = it.interaction_id
         return it
+
+    def _unopen(self, iid: str) -> None:
+        it = self.open.pop(iid, None)
+        if it is not None:
+            mine = self._open_of.get(it.agent_id)
+            if mine is not None:
+                mine.pop(iid, None)
+                if not mine:
+                    del self._open_of[it.agent_id]
 
     def find(self, call_id: str, agent_id: str | None) -> Interaction | None:
         iid = self._by_call.get(call_id, {}).get(agent_id)
@@ -73,19 +85,19 @@ class InteractionBook:
         """Forget an interaction that turned out to be nothing (queue leg once answered)."""
         iid = self._by_call.get(call_id, {}).pop(agent_id, None)
         if iid:
-            self.open.pop(iid, None)
+            self._unopen(iid)
 
     def awaiting_wrap_up(self, agent_id: str) -> list[Interaction]:
         return [
-            it for it in self.open.values()
-            if it.agent_id == agent_id and it.ended_at is not None and it.accepted_at is not None
+            it for it in self._open_of.get(agent_id, {}).values()
+            if it.ended_at is not None and it.accepted_at is not None
         ]
 
     def close(self, it: Interaction, at: datetime) -> None:
         """Wrap an interaction: it leaves the open set for the agent's recent list."""
         if it.wrapped_at is None:
             it.wrapped_at = at
-        self.open.pop(it.interaction_id, None)
+        self._unopen(it.interaction_id)
         per_call = self._by_call.get(it.call_id or "", {})
         if per_call.get(it.agent_id) == it.interaction_id:
             del per_call[it.agent_id]
@@ -97,7 +109,7 @@ class InteractionBook:
 
     def recent(self, agent_id: str) -> list[Interaction]:
         pending = sorted(
-            (it for it in self.open.values() if it.agent_id == agent_id),
+            self._open_of.get(agent_id, {}).values(),
             key=lambda i: i.created_at,
             reverse=True,
         )

@@ -306,7 +306,7 @@ class PresenceSync:
     MAX_PENDING = 8
 
     def __init__(self) -> None:
-        self._known: dict[tuple[str, str], _Known] = {}
+        self._known: dict[str, dict[str, _Known]] = {}  # agent → platform → known
 
     def plan(self, agent_id: str, wanted: Iterable[PlatformDirective]
              ) -> list[PlatformDirective]:
@@ -318,7 +318,7 @@ class PresenceSync:
         """
         out = []
         for d in wanted:
-            k = self._known.setdefault((agent_id, d.platform), _Known())
+            k = self._known.setdefault(agent_id, {}).setdefault(d.platform, _Known())
             st = (d.status, d.reason)
             if k.state == st:
                 continue
@@ -331,7 +331,7 @@ class PresenceSync:
     def observe(self, agent_id: str, platform: str, status: AgentStatus,
                 reason: str | None) -> Observed:
         """Classify a state the platform reports for the agent."""
-        k = self._known.setdefault((agent_id, platform), _Known())
+        k = self._known.setdefault(agent_id, {}).setdefault(platform, _Known())
         st = (status, reason)
         if st in k.pending:
             # Our push (or an older one) arriving: drop it and anything before it.
@@ -345,6 +345,7 @@ class PresenceSync:
 
     def forget(self, agent_id: str, platform: str | None = None) -> None:
         """Drop what is known (a platform reconnected and must be told everything again)."""
-        for key in [k for k in self._known
-                    if k[0] == agent_id and (platform is None or k[1] == platform)]:
-            del self._known[key]
+        if platform is None:
+            self._known.pop(agent_id, None)
+        else:
+            self._known.get(agent_id, {}).pop(platform, None)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..model.agent import AgentState, AgentStatus
@@ -64,15 +64,12 @@ class AgentStateStore:
         by_agent: dict[str, list[AgentState]] = {}
         for agent_id, state in changes:
             by_agent.setdefault(agent_id, []).append(state)
+        closes = []
         rows = []
         for agent_id, states in by_agent.items():
             # Whatever was open ends when the first new state begins; within the
             # batch each state ends when the next begins; the last stays open.
-            await s.execute(
-                update(AgentStateRow)
-                .where(AgentStateRow.agent_id == agent_id, AgentStateRow.ended_at.is_(None))
-                .values(ended_at=states[0].since)
-            )
+            closes.append({"a": agent_id, "end": states[0].since})
             for i, st in enumerate(states):
                 rows.append({
                     "agent_id": agent_id,
@@ -82,4 +79,13 @@ class AgentStateStore:
                     "at": st.since,
                     "ended_at": states[i + 1].since if i + 1 < len(states) else None,
                 })
-        await s.execute(insert(AgentStateRow), rows)
+        # Core statements on the table, each run once with many parameter sets
+        # (executemany): the ORM's per-row bulk paths cost more than the writes.
+        table = AgentStateRow.__table__
+        await s.execute(
+            update(table)
+            .where(table.c.agent_id == bindparam("a"), table.c.ended_at.is_(None))
+            .values(ended_at=bindparam("end")),
+            closes,
+        )
+        await s.execute(insert(table), rows)
