@@ -83,3 +83,21 @@ async def test_a_call_is_logged_once_in_the_demo_crm(demo) -> None:
                                          "disposition", "notes", "external_id")} == {
         "direction": "inbound", "duration_seconds": 83, "queue": "support", "agent": "alice",
         "disposition": "resolved", "notes": "new address", "external_id": "int-42"}
+    assert activity["kind"] == "call" and activity["subject"] == "Incoming call"
+
+
+async def test_a_chat_is_logged_as_a_chat_with_its_subject(demo) -> None:
+    crm, connector, contact = demo
+    start = datetime(2025, 6, 2, 15, 0, tzinfo=UTC)
+    chat = Interaction(
+        "int-43", Channel.CHAT, Direction.INBOUND, Party("+33781234567", "Héloïse"), start,
+        accepted_at=start, ended_at=start + timedelta(minutes=6), queue="support",
+        agent_id="alice", disposition="resolved", attached={"subject": "Where is my parcel?"})
+    email = Interaction(
+        "int-44", Channel.EMAIL, Direction.INBOUND, Party("+33781234567"), start,
+        accepted_at=start, ended_at=start + timedelta(minutes=2), agent_id="alice")
+    assert (await connector.log_interaction(chat, "int-43")).created
+    assert (await connector.log_interaction(email, "int-44")).created
+    r = await crm.http.get(f"/contacts/{contact['id']}/activities")
+    got = {a["external_id"]: (a["kind"], a["subject"]) for a in r.json()["activities"]}
+    assert got == {"int-43": ("chat", "Where is my parcel?"), "int-44": ("email", "E-mail")}
