@@ -84,6 +84,7 @@ class RunningHub:
     port: int
     overrides: dict[str, Any]
     sim_options: dict[str, Any] = field(default_factory=dict)
+    platforms: dict[str, Any] = field(default_factory=dict)  # more connectors than "sim"
     sim: Any = None
     app: Any = None
     settings: Any = None
@@ -129,7 +130,8 @@ class RunningHub:
                                        "ring_timeout": 60.0, "answer_delay": (0.2, 0.4)}
             self.sim = outliving(SimulatorConnector)("sim", clock=clock,
                                                      **{**options, **self.sim_options})
-        self.app = create_app(self.settings, connectors={"sim": self.sim}, clock=clock)
+        self.app = create_app(self.settings, connectors={"sim": self.sim, **self.platforms},
+                              clock=clock)
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, lifespan="on",
                                 log_config=None, access_log=False, ws_max_size=2**20)
         self._server = uvicorn.Server(config)
@@ -172,13 +174,16 @@ class RunningHub:
 async def start_hub(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[RunningHub]]]:
     """``await start_hub(server={"allowed_origins": [...]})``: a hub with overrides.
 
-    ``sim={...}`` passes options to the simulator (e.g. ``capabilities``).
+    ``sim={...}`` passes options to the simulator (e.g. ``capabilities``);
+    ``platforms={name: connector}`` adds telephony platforms beside it.
     """
     hubs: list[RunningHub] = []
 
-    async def start(*, sim: dict[str, Any] | None = None, **overrides: Any) -> RunningHub:
+    async def start(*, sim: dict[str, Any] | None = None,
+                    platforms: dict[str, Any] | None = None, **overrides: Any) -> RunningHub:
         port = int(overrides.get("server", {}).get("port") or free_port())
-        h = RunningHub(tmp_path / f"hub{len(hubs)}", port, overrides, dict(sim or {}))
+        h = RunningHub(tmp_path / f"hub{len(hubs)}", port, overrides, dict(sim or {}),
+                       dict(platforms or {}))
         h.tmp.mkdir()
         await h.start()
         hubs.append(h)

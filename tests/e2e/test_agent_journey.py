@@ -224,3 +224,32 @@ async def test_what_the_platform_cannot_do_is_greyed_out_with_the_reason(start_h
     await mute.click(force=True)  # nothing happens, nothing is sent
     await expect(alice.page.locator(".banner.error")).to_be_hidden()
     await expect(alice.card("Camille Petit").get_by_role("button", name="Hold")).to_be_enabled()
+
+
+async def test_on_a_second_platform_the_bar_offers_only_agents_reachable_there(
+        start_hub, open_bar) -> None:
+    from ctibridge.clock import SystemClock
+    from ctibridge.telephony.simulator import SimulatorConnector
+
+    pbx2 = SimulatorConnector("pbx2", clock=SystemClock(), seed=3, devices=["2001", "2003"],
+                              queues=["sales"], ring_timeout=60.0, answer_delay=(0.2, 0.4))
+    hub = await start_hub(
+        platforms={"pbx2": pbx2},
+        telephony=[{"name": "sim", "type": "simulator"}, {"name": "pbx2", "type": "simulator"}],
+        agents=[{"id": "alice", "name": "Alice Martin", "extension": "1001", "platform": "sim",
+                 "devices": {"pbx2": "2001"}},
+                {"id": "bob", "name": "Bob Durand", "extension": "1002", "platform": "sim"},
+                {"id": "carol", "name": "Carol Lefèvre", "extension": "2003",
+                 "platform": "pbx2"}])
+    carol: Bar = await open_bar("carol", hub_=hub)
+    await carol.agent_ready()
+    pbx2.customer_calls("sales", number="+33612345678", name="Inès Garnier")
+    await carol.toast.get_by_role("button", name="Answer").click()
+    call = carol.card("Inès Garnier")
+    await expect(call).to_have_attribute("data-state", "connected")
+    await call.get_by_role("button", name="Transfer…").click()
+    # Alice has a phone on pbx2 (2001); Bob is only on the other platform.
+    chips = call.locator(".chip")
+    await expect(chips).to_have_text(["Alice Martin"])
+    await chips.first.click()
+    await expect(call.get_by_label("Transfer to")).to_have_value("2001")

@@ -6,6 +6,7 @@ import { enable, fill, h, onActivate, setText } from "./dom.js";
 import { formatDuration, formatPhone } from "./format.js";
 import { getLanguage, t } from "./i18n/index.js";
 import { PopPanel, chosen } from "./screenpop.js";
+import { isObj } from "./store.js";
 
 const KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"];
 let serial = 0;
@@ -267,16 +268,21 @@ export class CallCard extends HTMLElement {
     e.keys.forEach((k) => gate(k, "call.dtmf"));
     setText(e.digits, store.dtmf.get(call.call_id) ?? "");
 
-    // Transfer targets: the other agents.
-    const others = store.directory.filter((d) => d.agent_id !== store.agentId);
-    const dirKey = JSON.stringify(others.map((d) => [d.agent_id, d.name, d.extension]));
+    // Transfer targets: the other agents with a phone on this call's platform
+    // (an agent may be on several), reached at their device there.
+    const deviceOn = (d) => (!call.platform || d.platform === call.platform ? d.extension
+      : isObj(d.devices) ? d.devices[call.platform] : undefined);
+    const others = store.directory
+      .filter((d) => d.agent_id !== store.agentId && deviceOn(d) !== undefined)
+      .map((d) => ({ ...d, device: deviceOn(d) }));
+    const dirKey = JSON.stringify(others.map((d) => [d.agent_id, d.name, d.device]));
     if (this._dirKey !== dirKey) {
       this._dirKey = dirKey;
-      fill(e.dirList, ...others.map((d) => h("option", { value: d.extension || d.agent_id, label: `${d.name ?? d.agent_id}` })));
+      fill(e.dirList, ...others.map((d) => h("option", { value: d.device || d.agent_id, label: `${d.name ?? d.agent_id}` })));
       fill(e.chips, ...others.map((d) => h("button", {
         type: "button", class: "chip", text: d.name || d.agent_id, dataset: { agent: d.agent_id },
-        attrs: { title: d.extension ? `${d.name} (${d.extension})` : d.name },
-        on: { click: () => { e.target.value = d.extension || d.agent_id; e.consult.focus(); } },
+        attrs: { title: d.device ? `${d.name} (${d.device})` : d.name },
+        on: { click: () => { e.target.value = d.device || d.agent_id; e.consult.focus(); } },
       })));
     }
   }

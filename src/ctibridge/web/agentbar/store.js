@@ -19,7 +19,7 @@ const CALL_EVENTS = new Set([
 const RECENT_MAX = 20;
 const POPS_MAX = 50;
 
-const isObj = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+export const isObj = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
 const isStr = (v) => typeof v === "string" && v.length > 0 && v.length <= 200;
 
 /** A call as the protocol describes it, or null (with a warning) if it is not one. */
