@@ -273,7 +273,17 @@ async def readyz(request: Request, response: Response) -> dict[str, Any]:
     platforms = {n: {"up": i.up, "detail": i.detail} for n, i in svc.hub.platforms.items()}
     ok = svc.ready and all(i["up"] for i in platforms.values())
     response.status_code = 200 if ok else 503
-    return {"status": "ready" if ok else "not-ready", "platforms": platforms}
+    body: dict[str, Any] = {"status": "ready" if ok else "not-ready", "platforms": platforms}
+    if svc.crm is not None:
+        # Reported, not gating: without the CRM calls still ring (pops say "CRM
+        # unavailable") and call logs wait in the outbox, so the hub stays in service.
+        pops = svc.hub.screenpops
+        crm: dict[str, Any] = {"name": getattr(svc.crm, "name", None),
+                               "last_lookup": pops.last_lookup if pops is not None else None}
+        if svc.calllog is not None and svc.store is not None:
+            crm["call_log"] = await svc.store.outbox.counts()
+        body["crm"] = crm
+    return body
 
 
 @router.get("/metrics", include_in_schema=False)

@@ -58,6 +58,8 @@ class ScreenPops:
         self.settings = settings
         self.metrics = metrics
         self._calls: OrderedDict[str, _CallPops] = OrderedDict()
+        # The last lookup's outcome, for /readyz: when, whether the CRM answered, why not.
+        self.last_lookup: dict[str, Any] | None = None
 
     # ------------------------------------------------------------ hub hooks
 
@@ -201,13 +203,22 @@ class ScreenPops:
 
     async def _ask(self, party: Party, context: LookupContext) -> LookupResult:
         try:
-            return await asyncio.wait_for(self.crm.lookup(party, context), LOOKUP_LIMIT_SECONDS)
+            result = await asyncio.wait_for(self.crm.lookup(party, context),
+                                            LOOKUP_LIMIT_SECONDS)
         except TimeoutError:
             error = f"the CRM lookup did not answer within {LOOKUP_LIMIT_SECONDS:g} s"
         except Exception as exc:  # the contract says lookup never raises; be safe anyway
             error = f"the CRM lookup failed: {exc}"
+        else:
+            self._note(not result.unavailable, result.error)
+            return result
         log.error("screenpop.lookup_failed", number=party.number, error=error)
+        self._note(False, error)
         return LookupResult(unavailable=True, error=error)
+
+    def _note(self, ok: bool, error: str | None) -> None:
+        self.last_lookup = {"at": self.hub.clock.now().isoformat(), "ok": ok,
+                            "error": None if ok else error}
 
     async def _result(self, entry: _CallPops) -> LookupResult:
         return await asyncio.shield(self._lookup(entry))

@@ -140,10 +140,19 @@ async def test_a_broken_crm_gives_an_unavailable_pop_naming_the_lookup_and_statu
         pop = await alice.event("screenpop")
         assert pop["outcome"] == "unavailable"
         assert "by_phone" in pop["error"] and "200" in pop["error"] and "html" in pop["error"]
-        # The CRM is back: the next pop (a refresh) asks again.
-        crm.fault = None
-        again = await alice.ok("crm.refresh", call_id=pop["call_id"])
-        assert again["screenpop"]["outcome"] == "one"
+        # The hub stays ready (calls still ring) and says what is wrong with the CRM.
+        async with httpx.AsyncClient(base_url=h.url) as http:
+            r = await http.get("/readyz")
+            assert r.status_code == 200, r.text
+            last = r.json()["crm"]["last_lookup"]
+            assert last["ok"] is False and "by_phone" in last["error"]
+            # The CRM is back: the next pop (a refresh) asks again.
+            crm.fault = None
+            again = await alice.ok("crm.refresh", call_id=pop["call_id"])
+            assert again["screenpop"]["outcome"] == "one"
+            body = (await http.get("/readyz")).json()
+            assert body["crm"]["last_lookup"]["ok"] is True
+            assert body["crm"]["call_log"] == {"pending": 0, "delivered": 0, "failed": 0}
 
 
 async def test_after_a_transfer_the_receiving_agent_gets_the_same_pop(tmp_path: Path) -> None:
