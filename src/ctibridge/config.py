@@ -97,6 +97,30 @@ class TrafficSettings(_Strict):
     patience_seconds: float = Field(120.0, gt=0)
 
 
+class CallLogSettings(_Strict):
+    """How the call-log worker delivers the outbox (docs/call-logging.md)."""
+
+    # One delivery's time limit (the CRM's log request, lookup included).
+    timeout_seconds: float = Field(30.0, gt=0, le=600)
+    # Backoff: the first retry after about this, doubling up to max_retry_seconds.
+    first_retry_seconds: float = Field(1.0, gt=0, le=3600)
+    max_retry_seconds: float = Field(300.0, gt=0, le=86400)
+    # After this many failed attempts the row is marked failed (an admin can retry it).
+    max_attempts: int = Field(20, ge=1, le=1000)
+    # How long a hub holds rows it is delivering before another hub may take them over.
+    lease_seconds: float = Field(60.0, gt=0, le=3600)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> CallLogSettings:
+        if self.lease_seconds <= self.timeout_seconds:
+            raise ValueError(f"lease_seconds ({self.lease_seconds:g}) must be longer than "
+                             f"timeout_seconds ({self.timeout_seconds:g}), or a slow "
+                             f"delivery could be taken over and made twice")
+        if self.max_retry_seconds < self.first_retry_seconds:
+            raise ValueError("max_retry_seconds must not be shorter than first_retry_seconds")
+        return self
+
+
 class CrmSettings(_Strict):
     """The CRM the hub pops records from and logs interactions into."""
 
@@ -111,6 +135,7 @@ class CrmSettings(_Strict):
     pop_timeout_seconds: float = Field(3.0, gt=0, le=60)
     # Write each finished interaction into the CRM's history (through the outbox).
     log_calls: bool = True
+    call_log: CallLogSettings = Field(default_factory=CallLogSettings)
 
 
 class DemoCrmSettings(_Strict):

@@ -65,3 +65,15 @@ def test_the_demo_pops_and_logs_into_the_demo_crm_through_its_shipped_mapping() 
     crm = load_mapping(settings.crm.mapping, variables={"hub_url": "http://127.0.0.1:8000"})
     assert crm.name == "democrm"
     assert crm.normalize("06 12 34 56 78") == "+33612345678"
+
+
+def test_call_log_delivery_settings_must_hang_together(tmp_path: Path) -> None:
+    path = write(tmp_path, "crm:\n  mapping: m.yaml\n"
+                           "  call_log: {timeout_seconds: 90, lease_seconds: 60}\n")
+    with pytest.raises(ConfigError) as err:
+        Settings.load(path)
+    assert "crm.call_log" in err.value.message
+    assert "lease_seconds (60) must be longer than timeout_seconds (90)" in err.value.message
+    ok = Settings.load(write(tmp_path, "crm:\n  mapping: m.yaml\n  call_log: {max_attempts: 5}\n"))
+    assert ok.crm is not None and ok.crm.call_log.max_attempts == 5
+    assert ok.crm.call_log.lease_seconds == 60

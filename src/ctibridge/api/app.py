@@ -206,9 +206,13 @@ async def _start_crm(settings: Settings, services: Services, crm: Any | None,
     hub = services.hub
     hub.screenpops = ScreenPops(hub, connector, crm_settings, services.metrics)
     if crm_settings.log_calls and services.store is not None:
+        delivery = crm_settings.call_log
         worker = CallLogWorker(
             services.store, connector, services.clock, metrics=services.metrics,
-            owner=node_id(settings.server.host, settings.server.port))
+            owner=node_id(settings.server.host, settings.server.port),
+            lease_seconds=delivery.lease_seconds, timeout_seconds=delivery.timeout_seconds,
+            base_delay=delivery.first_retry_seconds, max_delay=delivery.max_retry_seconds,
+            max_attempts=delivery.max_attempts)
         hub.call_log = connector.name
         hub.on_call_log = worker.nudge
         services.calllog = worker

@@ -94,11 +94,11 @@ async def test_a_crm_failing_for_a_while_gets_the_log_once_it_is_back(tmp_path: 
 
 async def test_an_admin_retries_a_failed_delivery(tmp_path: Path) -> None:
     async with serve_crm(TestCrm(contacts=[CAMILLE])) as crm, \
-            crm_hub(tmp_path, TestCrmConnector(crm.url), wrap_up_seconds=0) as h:
+            crm_hub(tmp_path, TestCrmConnector(crm.url), wrap_up_seconds=0,
+                    # One failure and the row is failed.
+                    crm_settings={"call_log": {"max_attempts": 1}}) as h:
         alice = await h.agent("alice")
         await ready(alice)
-        worker = h.app.state.services.calllog
-        worker.max_attempts = 1  # one failure and the row is failed
         crm.fault = "html"
         _, iid = await answered_call(h, alice)
         await eventually(lambda: crm.posts >= 1, "a delivery attempt")
