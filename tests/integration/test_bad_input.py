@@ -33,11 +33,12 @@ async def test_malformed_frames_get_errors_and_the_socket_stays_open(tmp_path: P
             (json.dumps({"type": "command", "id": "x5", "op": "call.dial",
                          "number": "<script>"}), "bad-number"),
             (json.dumps({"type": "resume", "since": "yesterday"}), "bad-message"),
+            ("[" * 30_000, "bad-json"),  # nested past what a parser recurses into
         ]
         for text, code in cases:
             start = len(alice.frames)
             await alice.send(text)
-            err = await alice.wait_for(lambda f: f["type"] == "error", f"error for {text}",
+            err = await alice.wait_for(lambda f: f["type"] == "error", f"error for {text[:60]}",
                                        start=start)
             assert err["code"] == code, (text, err)
             assert err["message"]

@@ -243,8 +243,11 @@ class Session:
     async def _handle(self, text: str) -> None:
         try:
             frame = json.loads(text)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             await self._error(None, "bad-json", f"the message is not valid JSON ({exc.msg})")
+            return
+        except RecursionError:  # hostile: "[[[[…" deeper than the parser recurses
+            await self._error(None, "bad-json", "the message is nested too deeply to be read")
             return
         if not isinstance(frame, dict):
             await self._error(None, "bad-message", "a message must be a JSON object")

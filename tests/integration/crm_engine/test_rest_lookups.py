@@ -127,6 +127,14 @@ async def test_an_html_login_page_is_an_error_not_an_empty_result(crm, rest) -> 
     assert len(state.requests) == 1  # a login page does not go away by asking again at once
 
 
+async def test_json_nested_past_the_parsers_depth_is_an_error_not_a_crash(crm, rest) -> None:
+    state, _ = crm
+    state.mode = "deep"
+    result = await rest.lookup(Party(number="0612345678"), ctx())
+    assert result.unavailable and "lookup 'by_phone': HTTP 200" in (result.error or "")
+    assert "is not valid JSON" in (result.error or "")
+
+
 async def test_json_of_the_wrong_shape_is_an_error_naming_the_path(crm, rest) -> None:
     state, _ = crm
     state.mode = "wrong_json"

@@ -97,6 +97,8 @@ class InhouseCrm:
             return HTMLResponse("<!doctype html><html><body><form>Login</form></body></html>")
         if self.mode == "wrong_json":
             return JSONResponse({"results": "nothing here", "ok": True})
+        if self.mode == "deep":  # hostile or broken: nested past any parser's depth
+            return Response("[" * 100_000, media_type="application/json")
         return None
 
     def _out(self, p: dict[str, Any]) -> dict[str, Any]:

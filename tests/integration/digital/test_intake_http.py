@@ -119,6 +119,7 @@ BAD: dict[str, tuple[dict[str, Any], int, str, str]] = {
     "oversized": ({"payload": {**CHAT, "body": "x" * 5000}}, 413, "body-too-large",
                   "at most 4096"),
     "not json": ({"payload": b"{nope"}, 400, "invalid-json", "not valid JSON"),
+    "nested too deep": ({"payload": b"[" * 3000}, 400, "invalid-json", "not valid JSON"),
     "invalid field": ({"payload": {**CHAT, "sender": {"handle": ""}}}, 400,
                       "invalid-interaction", "sender"),
 }

@@ -59,7 +59,7 @@ async def _body(request: Request, model: type[BaseModel]) -> Any:
     raw = await request.body()
     try:
         data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise ApiError(400, "bad-json", f"the body of {request.method} {request.url.path} is not "
                        f"valid JSON ({exc})") from None
     try:

@@ -90,7 +90,7 @@ class OAuth2(httpx.Auth):
         where = f"OAuth2 token request to {httpx.URL(self.token_url).copy_with(query=None)}"
         try:
             body: Any = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             body = None
         if response.status_code != 200 or not isinstance(body, dict):
             reason = body.get("error") if isinstance(body, dict) else None

@@ -108,7 +108,7 @@ class HttpClient:
                         "(a login page? check the credentials and the URL)", status=status)
         try:
             data = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
             if not want_json:
                 return Answer(status, None)
             raise Fault(f"HTTP {status} from {shown(request)} is not valid JSON "
@@ -126,7 +126,7 @@ def _detail(response: httpx.Response) -> str:
     """A short reason from a JSON error body, when the CRM gives one."""
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return ""
     if isinstance(body, dict):
         for key in ("message", "error_description", "error", "detail"):
