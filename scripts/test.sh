@@ -32,6 +32,13 @@ fi
 echo "» installing ctibridge with its test dependencies"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
 
+# The whole suite (no arguments) starts with the static checks: lint and types.
+if [ "$#" -eq 0 ]; then
+  echo "» ruff and mypy"
+  .venv/bin/ruff check src tests bench
+  .venv/bin/mypy src/ctibridge
+fi
+
 set +e
 .venv/bin/python -m pytest "$@"
 rc=$?

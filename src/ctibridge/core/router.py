@@ -354,10 +354,11 @@ class Router:
             offer, item = offered
             self._release(offer)
         else:
-            item = self._waiting.pop(interaction_id, None)  # its lane entry goes stale
-            if item is None:
+            waiting = self._waiting.pop(interaction_id, None)  # its lane entry goes stale
+            if waiting is None:
                 raise RoutingError(f"interaction {interaction_id} is not queued",
                                    code="not-queued")
+            item = waiting
             self._lane_of(item).waiting -= 1
             offer = None
         self._record(item, now, answered=False)

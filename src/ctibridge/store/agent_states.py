@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..model.agent import AgentState, AgentStatus
@@ -81,7 +82,7 @@ class AgentStateStore:
                 })
         # Core statements on the table, each run once with many parameter sets
         # (executemany): the ORM's per-row bulk paths cost more than the writes.
-        table = AgentStateRow.__table__
+        table = cast(Table, AgentStateRow.__table__)
         await s.execute(
             update(table)
             .where(table.c.agent_id == bindparam("a"), table.c.ended_at.is_(None))

@@ -52,7 +52,7 @@ def _factory(spec: TelephonySettings) -> Any:
 
 
 def build(spec: TelephonySettings, clock: Clock) -> TelephonyConnector:
-    return _factory(spec).from_options(spec.name, spec.options, clock)  # type: ignore[no-any-return]
+    return _factory(spec).from_options(spec.name, spec.options, clock)
 
 
 def validate(spec: TelephonySettings) -> None:

@@ -27,7 +27,7 @@ class ApiError(Exception):
 
 
 def _store(request: Request) -> DemoCrmStore:
-    return request.app.state.crm_store  # type: ignore[no-any-return]
+    return request.app.state.crm_store
 
 
 async def require_key(request: Request) -> None:

@@ -33,7 +33,7 @@ router = APIRouter()
 
 
 def _store(request: Request) -> DemoCrmStore:
-    return request.app.state.crm_store  # type: ignore[no-any-return]
+    return request.app.state.crm_store
 
 
 def language(request: Request) -> str:

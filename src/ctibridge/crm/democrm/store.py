@@ -143,7 +143,8 @@ class DemoCrmStore:
             contact = Contact(
                 first_name=data.first_name, last_name=data.last_name, company=company,
                 email=data.email, customer_id=data.customer_id, created_at=_now(),
-                search=searchable(data.first_name, data.last_name, company and company.name),
+                search=searchable(data.first_name, data.last_name,
+                                  company.name if company else None),
                 phones=[Phone(position=i, label=p.label, number=p.number, compact=compact(p.number))
                         for i, p in enumerate(data.phones)],
             )
@@ -203,7 +204,8 @@ class DemoCrmStore:
                 contact = Contact(
                     first_name=c.first_name, last_name=c.last_name, customer_id=c.customer_id,
                     company=company, email=c.email, created_at=_now(),
-                    search=searchable(c.first_name, c.last_name, company and company.name),
+                    search=searchable(c.first_name, c.last_name,
+                                      company.name if company else None),
                     phones=[Phone(position=i, label=label, number=num, compact=compact(num))
                             for i, (label, num) in enumerate(c.phones)])
                 s.add(contact)
@@ -216,7 +218,7 @@ class DemoCrmStore:
                  contacts=len(the_plan.contacts), unknown_callers=len(the_plan.unknown))
 
 
-def phone_query(number: str) -> Select[tuple[Contact]]:
+def phone_query(number: str) -> Select[Contact]:
     """Contacts with ``number`` as typed, or equal to it once both are compacted.
 
     Both columns are indexed: SQLite answers the OR with two index searches.

@@ -8,6 +8,7 @@ last N digits are a last resort because they can match someone else.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -68,7 +69,7 @@ def last_digits(number: str, n: int, region: str | None) -> str:
     return digits(formatted(number, "e164", region))[-n:]
 
 
-def variants(number: str, formats: tuple[str, ...] | list[str], region: str | None,
+def variants(number: str, formats: Sequence[str], region: str | None,
              last: int | None = None) -> list[Variant]:
     """The spellings to try in order, without repeats; the typed number when unparseable."""
     if parse(number, region) is None:

@@ -31,21 +31,23 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-def _template(scope: str, *, expression: bool = False) -> Any:
+def _template(scope: str, *, expression: bool = False) -> AfterValidator:
+    """A validator checking a string template against what ``scope`` may read."""
     def check(value: str, info: ValidationInfo) -> str:
         _CHECKER.check(value, scope, info.context, expression=expression)
         return value
 
-    return Annotated[str, AfterValidator(check)]
+    return AfterValidator(check)
 
 
-def _json_template(scope: str) -> Any:
+def _json_template(scope: str) -> AfterValidator:
+    """A validator checking every string template inside a JSON value."""
     def check(value: Any, info: ValidationInfo) -> Any:
         for s in walk_strings(value):
             _CHECKER.check(s, scope, info.context)
         return value
 
-    return Annotated[Any, AfterValidator(check)]
+    return AfterValidator(check)
 
 
 def _jmespath(value: str) -> str:
@@ -59,12 +61,14 @@ def _jmespath(value: str) -> str:
     return value
 
 
-StaticTemplate = _template("static")
-LookupTemplate = _template("lookup")
-RecordTemplate = _template("record")
-PopTemplate = _template("pop")
-LogTemplate = _template("log")
-When = _template("lookup", expression=True)
+StaticTemplate = Annotated[str, _template("static")]
+LookupTemplate = Annotated[str, _template("lookup")]
+RecordTemplate = Annotated[str, _template("record")]
+PopTemplate = Annotated[str, _template("pop")]
+LogTemplate = Annotated[str, _template("log")]
+When = Annotated[str, _template("lookup", expression=True)]
+LookupJson = Annotated[Any, _json_template("lookup")]
+LogJson = Annotated[Any, _json_template("log")]
 JmesPath = Annotated[str, AfterValidator(_jmespath)]
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,47}$")]
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -149,11 +153,13 @@ Auth = Annotated[
 ]
 
 
+DEFAULT_FORMATS: tuple[Format, ...] = ("e164", "national_digits", "national", "digits")
+
+
 class PhoneSettings(_Strict):
     default_region: str | None = None  # ISO 3166 code used to read national numbers
     # The spellings the CRM stores, tried in this order by phone lookups.
-    formats: list[Format] = Field(default_factory=lambda: ["e164", "national_digits",
-                                                           "national", "digits"], min_length=1)
+    formats: list[Format] = Field(default_factory=lambda: list(DEFAULT_FORMATS), min_length=1)
     # Last resort: match on the last N digits (may match someone else: keep it off if unsure).
     last_digits: int | None = Field(None, ge=4, le=15)
 
@@ -168,27 +174,29 @@ class PhoneSettings(_Strict):
 
 # -- requests --------------------------------------------------------------------------
 
-def _request_model(scope: str, model_name: str) -> type[_Strict]:
-    T = _template(scope)
-    J = _json_template(scope)
-
-    class Request(_Strict):
-        method: Method = "GET"
-        # Relative to connection.base_url, or absolute.
-        path: T
-        query: dict[str, J] = Field(default_factory=dict)  # a value rendering to null is left out
-        headers: dict[str, T] = Field(default_factory=dict)
-        json_body: J = Field(None, alias="json")
-        form: dict[str, T] | None = None
-
-    Request.__name__ = Request.__qualname__ = model_name
-    return Request
+class LookupRequest(_Strict):
+    method: Method = "GET"
+    # Relative to connection.base_url, or absolute.
+    path: LookupTemplate
+    query: dict[str, LookupJson] = Field(default_factory=dict)  # a null value is left out
+    headers: dict[str, LookupTemplate] = Field(default_factory=dict)
+    json_body: LookupJson = Field(None, alias="json")
+    form: dict[str, LookupTemplate] | None = None
 
 
-LookupRequest = _request_model("lookup", "LookupRequest")
-LogRequest = _request_model("log", "LogRequest")
-LookupParams = dict[str, _json_template("lookup")]  # type: ignore[misc]
-LogParams = dict[str, _json_template("log")]  # type: ignore[misc]
+class LogRequest(_Strict):
+    """The same as LookupRequest, its templates reading the log's context."""
+
+    method: Method = "GET"
+    path: LogTemplate
+    query: dict[str, LogJson] = Field(default_factory=dict)
+    headers: dict[str, LogTemplate] = Field(default_factory=dict)
+    json_body: LogJson = Field(None, alias="json")
+    form: dict[str, LogTemplate] | None = None
+
+
+LookupParams = dict[str, LookupJson]
+LogParams = dict[str, LogJson]
 
 
 class RecordSpec(_Strict):
@@ -209,9 +217,9 @@ class Lookup(_Strict):
     # Search by the caller's number: run once per phone format (``{{ number }}``) until a match.
     phone: bool = False
     formats: list[Format] | None = None  # this lookup's formats, instead of phone.formats
-    request: LookupRequest | None = None  # type: ignore[valid-type]
+    request: LookupRequest | None = None
     sql: Annotated[str, AfterValidator(_sql)] | None = None
-    params: LookupParams = Field(default_factory=dict)  # type: ignore[valid-type]
+    params: LookupParams = Field(default_factory=dict)
     results: JmesPath = "@"  # where the records are in the answer (a list, or one object)
     record: RecordSpec | None = None  # instead of the file's top-level ``record``
     # Statuses that mean "no such record" rather than a fault (e.g. 404 for GET /contacts/{id}).
@@ -233,9 +241,9 @@ class LogSpec(_Strict):
     # No record known at log time: look the number up again (the agent may have created the
     # contact during the call), skip logging, or log without a record.
     when_no_record: Literal["lookup", "skip", "log"] = "lookup"
-    request: LogRequest | None = None  # type: ignore[valid-type]
+    request: LogRequest | None = None
     sql: Annotated[str, AfterValidator(_sql)] | None = None
-    params: LogParams = Field(default_factory=dict)  # type: ignore[valid-type]
+    params: LogParams = Field(default_factory=dict)
     activity_id: JmesPath | None = None  # where the created activity's id is in the answer
     # 2xx statuses that mean "already logged with this key" (an idempotent replay).
     replay_statuses: list[int] = Field(default_factory=list)

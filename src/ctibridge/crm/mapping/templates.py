@@ -122,7 +122,8 @@ class Templates:
             ast = self.strict.parse(text)
             self.strict.compile(ast)  # unknown filters and tests are found here
         except TemplateError as exc:
-            where = f" (template line {exc.lineno})" if getattr(exc, "lineno", None) else ""
+            line = getattr(exc, "lineno", None)  # syntax errors know their line
+            where = f" (template line {line})" if line else ""
             raise ValueError(f"template error: {exc.message}{where}") from None
         allowed = SCOPES[scope]
         unknown = meta.find_undeclared_variables(ast) - allowed
@@ -187,6 +188,8 @@ def _required_refs(ast: nodes.Node, root: str) -> list[str]:
             defaulted.add(id(f.node))
     names: list[str] = []
     for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
+        if not isinstance(node, nodes.Getattr | nodes.Getitem):
+            continue
         target = node.node
         if not (isinstance(target, nodes.Name) and target.name == root) or id(node) in defaulted:
             continue
