@@ -100,6 +100,8 @@ async def start_digital(settings: Settings, services: Any, clock: Clock) -> None
                     spec.name, connector, secrets=(secret,) if secret else (),
                     replay_window=spec.replay_window_seconds,
                     max_body_bytes=spec.max_body_bytes, region=spec.region))
+        # Interactions still open when the hub last stopped (or died) are queued again.
+        await intake.restore()
         services.intake = intake
     for connector in services.digital.values():
         await connector.start()

@@ -641,8 +641,10 @@ class Omnichannel:
                 from ..model.events import Sender
 
                 self._arrived(platform, InteractionArrived(
-                    ref=snap.ref, at=ev.at, channel=snap.channel, sender=snap.sender or Sender(),
-                    message_id=f"{snap.ref}-resync", subject=snap.subject, queue=snap.queue))
+                    ref=snap.ref, at=snap.opened_at or ev.at, channel=snap.channel,
+                    sender=snap.sender or Sender(), message_id=f"{snap.ref}-resync",
+                    subject=snap.subject, preview=snap.preview, content_url=snap.content_url,
+                    queue=snap.queue, attached=dict(snap.attached)))
             it = self._item(platform, snap.ref)
             agent = self._agent_by_login(platform, snap.agent)
             if it is not None and agent is not None and it.state != "active":

@@ -14,13 +14,13 @@ the message to the connector, which turns it into events.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ..model.agent import AgentStatus
 from ..model.errors import CapabilityMissing
-from ..model.events import PlatformEvent
+from ..model.events import InteractionSnapshot, PlatformEvent
 from ..model.party import Channel
 from ..telephony.base import Health
 
@@ -109,6 +109,10 @@ class IntakeSink(Protocol):
 
     def on_closed(self, listener: ClosedListener) -> None:
         """Call ``listener`` when the hub closes an interaction of this connector."""
+        ...
+
+    def restore(self, interactions: Sequence[InteractionSnapshot]) -> None:
+        """Before start: the interactions the store still has open (a restarted hub)."""
         ...
 
 

@@ -200,6 +200,12 @@ class DigitalSimulator:
     def on_closed(self, listener: ClosedListener) -> None:
         self._listeners.append(listener)
 
+    def restore(self, interactions: Sequence[InteractionSnapshot]) -> None:
+        # Posted through the intake before a restart: open again, with no simulated turns.
+        for snap in interactions:
+            self._open[snap.ref] = _Conversation(snap.ref, snap.channel, snap.sender, "fr",
+                                                 snap.subject, snap.queue, turns_left=0)
+
     def take(self, message: IntakeMessage, ref: str, *, new: bool) -> None:
         event = event_for(message, ref, new=new, at=self.clock.now())
         if isinstance(event, InteractionArrived):

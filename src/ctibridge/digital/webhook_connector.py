@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from ..clock import Clock, SystemClock
@@ -113,13 +113,21 @@ class WebhookConnector:
     def on_closed(self, listener: ClosedListener) -> None:
         self._listeners.append(listener)
 
+    def restore(self, interactions: Sequence[InteractionSnapshot]) -> None:
+        for snap in interactions:
+            if snap.queue is None and self.queue is not None:
+                snap = dataclasses.replace(snap, queue=self.queue)
+            self._open[snap.ref] = snap
+
     def take(self, message: IntakeMessage, ref: str, *, new: bool) -> None:
         event = event_for(message, ref, new=new, at=self.clock.now())
         if isinstance(event, InteractionArrived):
             if event.queue is None and self.queue is not None:
                 event = dataclasses.replace(event, queue=self.queue)
-            self._open[ref] = InteractionSnapshot(ref, event.channel, event.sender,
-                                                  queue=event.queue, subject=event.subject)
+            self._open[ref] = InteractionSnapshot(
+                ref, event.channel, event.sender, queue=event.queue, subject=event.subject,
+                preview=event.preview, content_url=event.content_url, opened_at=event.at,
+                attached=dict(event.attached))
         elif isinstance(event, InteractionClosed):
             self._open.pop(ref, None)
         self._events.put_nowait(event)

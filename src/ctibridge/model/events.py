@@ -287,6 +287,10 @@ class InteractionSnapshot:
     agent: str | None = None  # who holds it, None while waiting
     queue: str | None = None
     subject: str | None = None
+    preview: str | None = None
+    content_url: str | None = None
+    opened_at: datetime | None = None  # when it arrived (its wait counts from then)
+    attached: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -19,10 +19,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..model.events import InteractionSnapshot, Sender
+from ..model.party import Channel
 from .db import Database
-from .tables import DigitalConversationRow, DigitalMessageRow
+from .tables import DigitalConversationRow, DigitalInteractionRow, DigitalMessageRow
 
-_Msg, _Conv = DigitalMessageRow, DigitalConversationRow
+_Msg, _Conv, _Int = DigitalMessageRow, DigitalConversationRow, DigitalInteractionRow
 
 
 class Outcome(StrEnum):
@@ -30,6 +32,19 @@ class Outcome(StrEnum):
     UPDATED = "updated"  # a follow-up joined the open interaction of its conversation
     CLOSED = "closed"  # the customer closed the conversation
     DUPLICATE = "duplicate"  # this message id was received before: nothing done
+
+
+@dataclass(frozen=True, slots=True)
+class Opening:
+    """What a new interaction's first message says, kept until it is closed."""
+
+    channel: Channel
+    sender: Sender
+    queue: str | None = None
+    subject: str | None = None
+    preview: str | None = None
+    content_url: str | None = None
+    attached: dict[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +79,13 @@ class DigitalStore:
 
     async def record(
         self, platform: str, message_id: str, *, conversation_id: str | None,
-        new_interaction_id: str, at: datetime,
+        new_interaction_id: str, at: datetime, opening: Opening | None = None,
     ) -> Recorded:
-        """Record a message; the interaction it makes or joins, or the one it already made."""
+        """Record a message; the interaction it makes or joins, or the one it already made.
+
+        A new interaction is kept open (with ``opening``) in the same transaction,
+        so that a hub restarted at any moment finds it and queues it again.
+        """
         for _ in range(3):  # a conversation closed between our insert and select: again
             try:
                 async with self.db.session() as s:
@@ -79,6 +98,14 @@ class DigitalStore:
                         if joined != new_interaction_id:
                             iid, outcome = joined, Outcome.UPDATED
                     await self._claim(s, platform, message_id, iid, at)
+                    if outcome is Outcome.CREATED and opening is not None:
+                        s.add(_Int(
+                            interaction_id=iid, platform=platform,
+                            channel=str(opening.channel), queue=opening.queue,
+                            sender=opening.sender.to_dict(), subject=opening.subject,
+                            preview=opening.preview, content_url=opening.content_url,
+                            attached=dict(opening.attached or {}), opened_at=at,
+                            closed_at=None))
                     return Recorded(iid, outcome)
             except _Duplicate as dup:  # the transaction was rolled back: nothing kept
                 return Recorded(dup.interaction_id, Outcome.DUPLICATE)
@@ -108,6 +135,7 @@ class DigitalStore:
                     .values(closed_at=at))
                 if _rows(closed) == 0:  # closed meanwhile (by the agent): nothing more to do
                     return Recorded(iid, Outcome.DUPLICATE)
+                await _close(s, platform, iid, at)
                 return Recorded(iid, Outcome.CLOSED)
         except _Duplicate as dup:
             return Recorded(dup.interaction_id, Outcome.DUPLICATE)
@@ -120,7 +148,28 @@ class DigitalStore:
                                     _Conv.interaction_id == interaction_id,
                                     _Conv.closed_at.is_(None))
                 .values(closed_at=at))
+            await _close(s, platform, interaction_id, at)
             return _rows(result) > 0
+
+    async def open_interactions(self, platform: str) -> list[InteractionSnapshot]:
+        """The platform's interactions not closed yet, oldest first (to queue again)."""
+        q = (select(_Int).where(_Int.platform == platform, _Int.closed_at.is_(None))
+             .order_by(_Int.opened_at, _Int.interaction_id))
+        async with self.db.session() as s:
+            rows = (await s.execute(q)).scalars().all()
+        out = []
+        for r in rows:
+            try:
+                channel = Channel(r.channel)
+            except ValueError:  # a channel this version no longer knows: leave it
+                continue
+            sender = Sender(**{k: v for k, v in (r.sender or {}).items()
+                               if k in ("address", "number", "handle", "name")})
+            out.append(InteractionSnapshot(
+                r.interaction_id, channel, sender, queue=r.queue, subject=r.subject,
+                preview=r.preview, content_url=r.content_url, opened_at=r.opened_at,
+                attached=dict(r.attached or {})))
+        return out
 
     async def interaction_of(self, platform: str, message_id: str) -> str | None:
         async with self.db.session() as s:
@@ -165,6 +214,12 @@ class DigitalStore:
             select(_Msg.interaction_id).where(_Msg.platform == platform,
                                               _Msg.message_id == message_id))).scalar_one()
         raise _Duplicate(existing)
+
+
+async def _close(s: AsyncSession, platform: str, interaction_id: str, at: datetime) -> None:
+    await s.execute(update(_Int).where(_Int.platform == platform,
+                                       _Int.interaction_id == interaction_id,
+                                       _Int.closed_at.is_(None)).values(closed_at=at))
 
 
 async def _interaction_of(s: AsyncSession, platform: str, message_id: str) -> str | None:

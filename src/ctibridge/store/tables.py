@@ -193,6 +193,29 @@ Index("uq_digital_conversations_open", DigitalConversationRow.platform,
       postgresql_where=DigitalConversationRow.closed_at.is_(None))
 
 
+class DigitalInteractionRow(Base):
+    """A digital interaction as it arrived, until closed: a restarted hub queues the
+    open ones again (the webhook platform has no memory of its own to resync from)."""
+
+    __tablename__ = "digital_interactions"
+
+    interaction_id: Mapped[str] = mapped_column(String, primary_key=True)
+    platform: Mapped[str] = mapped_column(String)
+    channel: Mapped[str] = mapped_column(String)
+    queue: Mapped[str | None] = mapped_column(String)
+    sender: Mapped[dict[str, Any]] = mapped_column(Json)
+    subject: Mapped[str | None] = mapped_column(String)
+    preview: Mapped[str | None] = mapped_column(String)
+    content_url: Mapped[str | None] = mapped_column(String)
+    attached: Mapped[dict[str, Any]] = mapped_column(Json)
+    opened_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+
+
+Index("ix_digital_interactions_open", DigitalInteractionRow.platform,
+      DigitalInteractionRow.closed_at)
+
+
 class AuditRow(Base):
     """A command someone gave on another agent's behalf (a supervisor setting them
     not ready, logging them out): who, whom, what, why, when, and how it went."""

@@ -266,3 +266,47 @@ async def test_a_channel_the_platform_does_not_carry_is_refused(tmp_path: Path,
         assert r.json()["message"] == ("the platform 'web' does not carry sms messages; it "
                                        "carries: chat, email")
         assert await hub.app.state.services.intake.store.count_messages("web") == 0
+
+
+async def test_open_interactions_are_queued_again_after_a_restart_and_closed_ones_are_not(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    email = {"channel": "email", "message_id": "mail-1", "subject": "Facture 2231",
+             "sender": {"address": "paul.henry@example.fr", "name": "Paul Henry"},
+             "body": "Bonjour, la facture 2231 est en double.",
+             "content_url": "https://mail.example.com/m/1"}
+    async with digital_hub(tmp_path, port=port) as hub:
+        chat = (await post_signed(hub, CHAT)).json()["interaction_id"]
+        mail = (await post_signed(hub, email)).json()["interaction_id"]
+        gone = (await post_signed(hub, {**CHAT, "message_id": "c2-1",
+                                        "conversation_id": "conv-2"})).json()["interaction_id"]
+        await post_signed(hub, {**CHAT, "message_id": "c2-2", "conversation_id": "conv-2",
+                                "type": "closed"})
+        wrapped = (await post_signed(hub, {**CHAT, "message_id": "c3-1",
+                                           "conversation_id": "conv-3"})).json()["interaction_id"]
+        await web(hub).accept(wrapped, "alice")
+        await web(hub).close(wrapped, "alice", "resolved")  # the hub closed this one
+        await next_events(web(hub), 7)
+        queue_before = {it.interaction_id: it.queue
+                        for it in hub.app.state.services.omnichannel.live()}
+    # The hub stops (or dies) with the chat and the e-mail waiting: a new one queues them.
+    async with digital_hub(tmp_path, port=port) as hub:
+        omni = hub.app.state.services.omnichannel
+        for _ in range(100):
+            if len(omni.live()) >= 2:
+                break
+            await asyncio.sleep(0.02)
+        live = {it.interaction_id: it for it in omni.live()}
+        assert set(live) == {chat, mail}  # not the chat its customer closed, nor the wrapped one
+        assert gone not in live and wrapped not in live
+        assert (live[chat].channel, live[chat].state) == (Channel.CHAT, "queued")
+        assert {i: it.queue for i, it in live.items()} == queue_before
+        assert live[chat].customer.name == "Léa Dubois"
+        assert live[chat].attached["order"] == "4471"
+        assert (live[mail].subject, live[mail].content_url) == (
+            "Facture 2231", "https://mail.example.com/m/1")
+        assert live[mail].preview and "double" in live[mail].preview
+        # A follow-up joins the restored chat; nothing is created twice.
+        more = await post_signed(hub, {**CHAT, "message_id": "chat-2", "body": "Toujours rien"})
+        assert more.json() == {"interaction_id": chat, "status": "updated"}

@@ -18,7 +18,8 @@ from ctibridge.store.tables import Base
 from .conftest import FAST_HASHER
 
 TABLES = {"users", "agents", "interactions", "agent_state_changes", "call_log_outbox",
-          "digital_messages", "digital_conversations", "audit_log", "alembic_version"}
+          "digital_messages", "digital_conversations", "digital_interactions", "audit_log",
+          "alembic_version"}
 
 
 def _head() -> str | None:
