@@ -253,3 +253,39 @@ async def test_on_a_second_platform_the_bar_offers_only_agents_reachable_there(
     await expect(chips).to_have_text(["Alice Martin"])
     await chips.first.click()
     await expect(call.get_by_label("Transfer to")).to_have_value("2001")
+
+
+async def test_a_call_on_a_platform_that_cannot_hold_disables_hold_on_that_call_only(
+        start_hub, open_bar) -> None:
+    from ctibridge.clock import SystemClock
+    from ctibridge.telephony.base import ALL_CAPABILITIES, Capability
+    from ctibridge.telephony.simulator import SimulatorConnector
+
+    pbx2 = SimulatorConnector("pbx2", clock=SystemClock(), seed=4, devices=["2001"],
+                              queues=["sales"], ring_timeout=60.0, answer_delay=(0.2, 0.4),
+                              capabilities=ALL_CAPABILITIES - {Capability.HOLD})
+    hub = await start_hub(
+        platforms={"pbx2": pbx2},
+        telephony=[{"name": "sim", "type": "simulator"}, {"name": "pbx2", "type": "simulator"}],
+        agents=[{"id": "alice", "name": "Alice Martin", "extension": "1001", "platform": "sim",
+                 "devices": {"pbx2": "2001"}}])
+    alice: Bar = await open_bar("alice", hub_=hub)
+    await alice.agent_ready()
+    pbx2.customer_calls("sales", number="+33612345678", name="Inès Garnier")
+    await alice.toast.get_by_role("button", name="Answer").click()
+    on_pbx2 = alice.card("Inès Garnier")
+    await expect(on_pbx2).to_have_attribute("data-state", "connected")
+    await expect(on_pbx2.get_by_role("button", name="Hold")).to_be_disabled()
+    await expect(on_pbx2.get_by_role("button", name="Hang up")).to_be_enabled()
+    await on_pbx2.get_by_role("button", name="Hang up").click()
+    wrap = alice.page.locator(".wrapup")
+    await wrap.get_by_label("Outcome").select_option("resolved")
+    await wrap.get_by_role("button", name="Save and go ready").click()
+    await expect(alice.page.locator(".state")).to_have_attribute("data-status", "ready")
+
+    # On her primary platform, hold works as usual.
+    hub.sim.customer_calls("support", number="+33145678901", name="Jean Dupont")
+    await alice.toast.get_by_role("button", name="Answer").click()
+    on_sim = alice.card("Jean Dupont")
+    await expect(on_sim).to_have_attribute("data-state", "connected")
+    await expect(on_sim.get_by_role("button", name="Hold")).to_be_enabled()

@@ -198,6 +198,7 @@ class Session:
                 calls=[c.to_dict() for c in hub.calls_of(agent_id)],
                 interactions=[i.to_dict() for i in hub.interactions.recent(agent_id)],
                 capabilities=self.svc.commands.capabilities(agent),
+                platform_capabilities=self.svc.commands.capabilities_by_platform(agent),
                 screenpops=hub.screenpops.pops_for(agent_id) if hub.screenpops else [],
                 digital=[i.to_dict() for i in hub.omnichannel.digital_of(agent_id)]
                 if hub.omnichannel else [],
@@ -212,6 +213,7 @@ class Session:
                 interactions=[i.to_dict() for i in hub.omnichannel.live()]
                 if hub.omnichannel else [],
                 capabilities={},
+                platform_capabilities={},
                 screenpops=[],
             )
         return base

@@ -82,13 +82,20 @@ class Commands:
         await self.audit(principal, name, args, None)
         return result
 
-    def capabilities(self, agent: Agent) -> dict[str, bool]:
-        conn = self.hub.connectors.get(agent.platform)
+    def capabilities(self, agent: Agent, platform: str | None = None) -> dict[str, bool]:
+        """What the agent's phone on ``platform`` (default: their primary one) can do."""
+        conn = self.hub.connectors.get(platform or agent.platform)
         caps = conn.capabilities if conn else frozenset()
         out = {name: True for name in OPS}
         for name, cap in OP_CAPABILITY.items():
             out[name] = cap in caps
         return out
+
+    def capabilities_by_platform(self, agent: Agent) -> dict[str, dict[str, bool]]:
+        """The same for every telephony platform the agent has a phone on: a call's
+        buttons follow the platform the call is on."""
+        return {p: self.capabilities(agent, p) for p in (agent.platform, *agent.devices)
+                if p in self.hub.connectors}
 
     # ----------------------------------------------------------- helpers
 

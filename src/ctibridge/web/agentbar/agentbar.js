@@ -874,9 +874,9 @@ export class AgentBar extends HTMLElement {
 
   /** Put the other calls I am talking on, on hold (before answering or retrieving one). */
   async holdOthers(callId) {
-    if (!this.store.can("call.hold")) return true;
     for (const call of this.store.liveCalls()) {
-      if (call.call_id !== callId && this.store.myState(call) === "connected") {
+      if (call.call_id !== callId && this.store.myState(call) === "connected"
+          && this.store.can("call.hold", call.platform)) {
         if (!(await this.run("call.hold", { call_id: call.call_id }))) return false;
       }
     }

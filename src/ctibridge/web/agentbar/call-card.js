@@ -250,7 +250,7 @@ export class CallCard extends HTMLElement {
     const offline = t("why.offline");
     const gate = (el, op) => {
       if (!online) enable(el, false, offline);
-      else if (op && !store.can(op)) enable(el, false, t("why.capability"));
+      else if (op && !store.can(op, call.platform)) enable(el, false, t("why.capability"));
       else enable(el, true);
     };
     gate(e.answer, "call.answer");
@@ -258,7 +258,8 @@ export class CallCard extends HTMLElement {
     gate(e.retrieve, "call.retrieve");
     gate(e.mute, "call.mute");
     gate(e.keypadBtn, "call.dtmf");
-    gate(e.transferBtn, store.can("call.blind_transfer") || store.can("call.consult") ? null : "call.consult");
+    gate(e.transferBtn, store.can("call.blind_transfer", call.platform)
+      || store.can("call.consult", call.platform) ? null : "call.consult");
     gate(e.hangup, "call.hangup");
     gate(e.complete, "call.complete_transfer");
     gate(e.conference, "call.conference");

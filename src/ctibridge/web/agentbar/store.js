@@ -57,6 +57,7 @@ export class BarStore extends EventTarget {
     this.calls = new Map();     // call_id -> <call>, only calls where I have a live leg
     this.interactions = [];     // newest first, those awaiting wrap-up first
     this.capabilities = {};
+    this.platformCapabilities = {};
     this.reasonCodes = [];
     this.dispositions = [];
     this.directory = [];
@@ -134,9 +135,12 @@ export class BarStore extends EventTarget {
     return active(this.work);
   }
 
-  can(op) {
+  /** Whether the phone can do `op`; on `platform` (a call's) when the agent is on several. */
+  can(op, platform) {
+    const caps = (platform && isObj(this.platformCapabilities[platform]))
+      ? this.platformCapabilities[platform] : this.capabilities;
     // Unknown ops count as possible: the hub answers a clear error if not.
-    return this.capabilities[op] !== false;
+    return caps[op] !== false;
   }
 
   // ------------------------------------------------------------ writing
@@ -156,6 +160,7 @@ export class BarStore extends EventTarget {
     this.agent = snap.agent ?? null;
     this.seq = snap.seq;
     this.capabilities = isObj(snap.capabilities) ? snap.capabilities : {};
+    this.platformCapabilities = isObj(snap.platform_capabilities) ? snap.platform_capabilities : {};
     this.reasonCodes = coded(snap.reason_codes);
     this.dispositions = coded(snap.dispositions);
     this.directory = list(snap.directory).filter((d) => isObj(d) && isStr(d.agent_id));
