@@ -71,7 +71,7 @@ async def test_a_terminal_agent_takes_a_call_from_login_to_wrap_up(tmp_path: Pat
             await term.expect("[call.ended]")
             await term.expect("[state] wrap_up")
             await term.type("wrapup resolved all good")
-            await term.expect("ok")
+            await term.expect('ok {"interaction"')  # its ack, not an earlier one
             await term.type("ready")
             await term.expect("[state] ready")
             await term.type("fly away")

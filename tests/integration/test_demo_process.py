@@ -1,0 +1,117 @@
+"""The README's main command: `ctibridge demo` as a process, driven like a new user would.
+
+It starts, serves the demo CRM, the bar and the supervisor page, and a terminal
+agent takes one of its simulated calls end to end; the call lands in the demo
+CRM's history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+
+from .harness import free_port
+from .test_terminal_agent import Terminal
+
+
+@contextlib.asynccontextmanager
+async def demo_process(tmp_path: Path) -> AsyncIterator[str]:
+    port = free_port()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ctibridge.cli", "demo", "--port", str(port),
+        "--db", str(tmp_path / "demo.db"), "--calls-per-minute", "30",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    url = f"http://127.0.0.1:{port}"
+    output: list[str] = []
+
+    async def drain() -> None:  # keep its pipe flowing, keep what it said for errors
+        assert proc.stdout is not None
+        while line := await proc.stdout.readline():
+            output.append(line.decode(errors="replace").rstrip())
+
+    reader = asyncio.create_task(drain())
+    try:
+        async with httpx.AsyncClient(base_url=url) as http:
+            for _ in range(600):  # the demo CRM seeds its contacts first
+                if proc.returncode is not None:
+                    raise AssertionError("ctibridge demo exited:\n" + "\n".join(output))
+                with contextlib.suppress(httpx.TransportError):
+                    if (await http.get("/readyz")).status_code == 200:
+                        break
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("ctibridge demo never got ready:\n" + "\n".join(output))
+        assert any(f"open {url}/" in line for line in output), output
+        yield url
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGINT)  # Ctrl-C, as a user stops it
+            try:
+                await asyncio.wait_for(proc.wait(), 15)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+        await reader
+    assert proc.returncode == 0, "\n".join(output)  # a clean stop
+
+
+async def test_the_demo_serves_its_pages_and_a_terminal_agent_takes_a_call_logged_in_the_crm(
+    tmp_path: Path,
+) -> None:
+    async with demo_process(tmp_path) as url, httpx.AsyncClient(base_url=url) as http:
+        home = await http.get("/")
+        assert home.status_code in (302, 303, 307) and \
+            home.headers["location"].endswith("/democrm/?user=alice")
+        for page in ("/democrm/?user=alice", "/agentbar/", "/supervisor/?user=sam"):
+            r = await http.get(page)
+            assert r.status_code == 200 and "<html" in r.text.lower(), page
+
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "ctibridge.cli", "agent", "--url", url, "--user", "bob",
+            "--password", "bob", stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        term = Terminal(proc)
+        try:
+            await term.expect("connected to ctibridge")
+            await term.type("login")
+            await term.expect("[state] not_ready (login)")
+            await term.type("ready")
+            offered = await term.expect("[call.offered]", timeout=60)  # ~one call per 2 s
+            await term.type("answer")
+            await term.expect("[call.answered]")
+            await term.type("hangup")
+            await term.expect("[call.ended]")
+            await term.type("wrapup resolved taken from the terminal")
+            await term.expect('ok {"interaction"')  # its ack, not an earlier command's
+            await term.type("logout")  # ends the wrap-up: the call goes to the CRM
+            await term.expect("[state] logged_out")
+        finally:
+            if proc.returncode is None:
+                await term.type("quit")
+                try:
+                    await asyncio.wait_for(proc.wait(), 5)
+                except TimeoutError:
+                    proc.kill()
+                    await proc.wait()
+
+        # The call is logged once in the demo CRM's history, with the wrap-up.
+        crm = {"X-Api-Key": "demo-crm-key"}
+        mine: list[dict[str, object]] = []
+        for _ in range(100):
+            r = await http.get("/democrm/api/activities", headers=crm)
+            assert r.status_code == 200, r.text
+            mine = [a for a in r.json()["activities"] if a.get("agent") == "bob"]
+            if mine:
+                break
+            await asyncio.sleep(0.1)
+        assert len(mine) == 1, (offered, mine)
+        assert (mine[0]["kind"], mine[0]["disposition"], mine[0]["notes"]) == (
+            "call", "resolved", "taken from the terminal")
