@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -127,7 +128,12 @@ class InteractionRow(Base):
 
 class AgentStateRow(Base):
     __tablename__ = "agent_state_changes"
-    __table_args__ = (Index("ix_agent_state_changes_agent_at", "agent_id", "at"),)
+    __table_args__ = (
+        Index("ix_agent_state_changes_agent_at", "agent_id", "at"),
+        # The open row of each agent (closed by the next state): found without a scan.
+        Index("ix_agent_state_changes_open", "agent_id",
+              sqlite_where=text("ended_at IS NULL"), postgresql_where=text("ended_at IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     agent_id: Mapped[str] = mapped_column(String)

@@ -110,3 +110,16 @@ async def test_relative_sqlite_path_works_from_any_directory(
         await db.stop()
     assert (work / "data" / "nested" / "relative.db").is_file()
     assert not (tmp_path / "data").exists()
+
+
+async def test_closing_an_agents_open_state_is_an_index_lookup_not_a_scan(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'plan.db'}")
+    await db.start()
+    try:
+        async with db.engine.connect() as conn:
+            plan = (await conn.execute(text(
+                "EXPLAIN QUERY PLAN UPDATE agent_state_changes SET ended_at = :t "
+                "WHERE agent_id = :a AND ended_at IS NULL"), {"t": None, "a": "alice"})).all()
+        assert "ix_agent_state_changes_open" in " ".join(str(row[-1]) for row in plan), plan
+    finally:
+        await db.stop()
