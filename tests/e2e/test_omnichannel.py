@@ -249,3 +249,23 @@ async def test_open_in_a_framed_bar_asks_the_crm_to_open_the_conversation(
     assert [(m["origin"], m["data"]["source"], m["data"]["data"]) for m in got] == [(
         hub.url, "ctibridge",
         {"url": f"{hub.url}/democrm/conversations/lea", "interaction_id": iid, "channel": "chat"})]
+
+
+async def test_open_in_the_demo_crm_opens_the_conversation_in_a_new_tab(
+    start_hub: Callable[..., Awaitable[RunningHub]], browsers: Browsers, tmp_path: Any,
+) -> None:
+    hub = await start_omni_hub(
+        start_hub, democrm={"database": f"sqlite:///{tmp_path / 'democrm.db'}",
+                            "api_key": "e2e-key"})
+    page = await browsers.page(name="crm", width=1280, height=800)
+    await page.goto(f"{hub.url}/democrm/?user=alice")
+    bar = page.frame_locator("#ctibridge")
+    await expect(bar.locator(".conn")).to_have_attribute("data-status", "online")
+    await bar.locator("button.agent-login").click()
+    await bar.locator("button.ready").click()
+    await post_chat(hub, name="Léa Dubois", body="Hello", handle="lea")
+    await bar.locator("ctib-work.toast").get_by_role("button", name="Accept").click()
+    async with page.context.expect_page() as opened:
+        await bar.locator(".work ctib-work").get_by_role("button", name="Open").click()
+    tab = await opened.value
+    assert tab.url == f"{hub.url}/democrm/conversations/lea"

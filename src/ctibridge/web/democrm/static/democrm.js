@@ -134,6 +134,13 @@ window.addEventListener("message", (ev) => {
   if (!msg || typeof msg !== "object" || msg.source !== "ctibridge") return;
   if (msg.type === "ctibridge.screenpop") {
     screenpop(msg.data);
+  } else if (msg.type === "ctibridge.open") {
+    // A conversation lives on its platform, not in this CRM: open it beside us.
+    let url = null;
+    try { url = new URL(String(msg.data?.url ?? "")); } catch { url = null; }
+    if (url && (url.protocol === "https:" || url.protocol === "http:")) {
+      window.open(url.href, "_blank", "noopener");
+    } else console.warn("ctibridge.open without an http(s) url", msg.data);
   } else if (msg.type === "command.result" && msg.data?.command === "dial") {
     if (msg.data.ok) clearNotice();
     else notice(say("dial_failed", { message: msg.data.error?.message ?? "" }), "error");
