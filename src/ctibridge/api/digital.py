@@ -26,7 +26,7 @@ from ..digital import registry
 from ..digital.base import IntakeSink
 from ..digital.intake import parse_intake
 from ..digital.webhook import SIGNATURE_HEADER, Intake, IntakePlatform, read_capped
-from ..model.errors import ConfigError
+from ..model.errors import ConfigError, CtiError
 from ..store.digital import DigitalStore, Outcome
 from .rest import Auth
 
@@ -112,3 +112,33 @@ async def start_digital(settings: Settings, services: Any, clock: Clock) -> None
 async def stop_digital(services: Any) -> None:
     for connector in getattr(services, "digital", {}).values():
         await connector.stop()
+
+
+@router.get("/digital/{platform}/conversations/{ref}", include_in_schema=False)
+async def simulated_conversation(platform: str, ref: str, request: Request) -> Response:
+    """The digital simulator's own conversation page (what the bar's Open shows in the
+    demo). Simulated content only: a real platform's link points to that platform."""
+    from html import escape
+
+    from ..digital.simulator import DigitalSimulator
+
+    connector = getattr(request.app.state.services, "digital", {}).get(platform)
+    if not isinstance(connector, DigitalSimulator):
+        return Response(f"no simulated digital platform {platform!r}", status_code=404,
+                        media_type="text/plain")
+    try:
+        conv, messages = connector.transcript(ref)
+    except CtiError as exc:
+        return Response(exc.message, status_code=404, media_type="text/plain")
+    title = conv.subject or f"{conv.channel} · {conv.sender.name or ''}"
+    rows = "".join(
+        f"<li><time>{at:%H:%M:%S}</time> <b>{escape(who)}</b><p>{escape(text)}</p></li>"
+        for at, who, text in messages)
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
+            "<style>body{font:15px system-ui;max-width:40em;margin:2em auto}"
+            "li{list-style:none;margin:1em 0}p{white-space:pre-wrap;margin:.2em 0}"
+            "time{color:#666}</style></head><body>"
+            f"<h1>{escape(title)}</h1><p>{escape(str(conv.channel))} · "
+            f"{escape(conv.sender.address or conv.sender.number or conv.sender.handle or '')}"
+            f"</p><ul>{rows}</ul></body></html>")
+    return Response(page, media_type="text/html")

@@ -24,6 +24,7 @@ import random
 import unicodedata
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from ..clock import Clock, SystemClock
@@ -115,6 +116,8 @@ class _Conversation:
     agent: str | None = None
     messages: itertools.count[int] = field(default_factory=lambda: itertools.count(2))
     timer: asyncio.Task[None] | None = None
+    # (when, who, text): what the platform's conversation page shows.
+    transcript: list[tuple[datetime, str, str]] = field(default_factory=list)
 
 
 def _slug(name: str) -> str:
@@ -256,6 +259,7 @@ class DigitalSimulator:
         if not body.strip():
             raise PlatformError("a reply needs some text", code="empty-reply")
         message_id = f"{ref}-m{next(conv.messages)}"
+        conv.transcript.append((self.clock.now(), agent, body))
         self._emit(InteractionMessage(ref=ref, at=self.clock.now(), message_id=message_id,
                                       from_customer=False, agent=agent, body=body,
                                       preview=body[:140]))
@@ -299,10 +303,11 @@ class DigitalSimulator:
                              subject if channel is Channel.EMAIL else None,
                              self._rng.choice(self.queues), self._rng.randint(lo, hi))
         self._open[ref] = conv
+        conv.transcript.append((self.clock.now(), customer.name, body))
         self._emit(InteractionArrived(
             ref=ref, at=self.clock.now(), channel=channel, sender=sender,
             message_id=f"{ref}-m1", subject=conv.subject, preview=text, body=body,
-            thread_id=ref, queue=conv.queue,
+            content_url=self.conversation_url(ref), thread_id=ref, queue=conv.queue,
             attached={"customer_id": customer.customer_id, "reason": reason,
                       "language": customer.language}))
         return ref
@@ -311,9 +316,19 @@ class DigitalSimulator:
         conv = self._conversation(ref)
         text = body or self._rng.choice(_FOLLOW_UPS[conv.language])
         message_id = f"{ref}-m{next(conv.messages)}"
+        conv.transcript.append((self.clock.now(), conv.sender.name or "?", text))
         self._emit(InteractionMessage(ref=ref, at=self.clock.now(), message_id=message_id,
                                       sender=conv.sender, body=text, preview=text))
         return message_id
+
+    def conversation_url(self, ref: str) -> str:
+        """Where the hub shows this simulated conversation (relative to the hub)."""
+        return f"/digital/{self.name}/conversations/{ref}"
+
+    def transcript(self, ref: str) -> tuple[_Conversation, list[tuple[datetime, str, str]]]:
+        """An open conversation and its messages, for the simulated platform's page."""
+        conv = self._conversation(ref)
+        return conv, list(conv.transcript)
 
     def customer_closes(self, ref: str) -> None:
         self._conversation(ref)

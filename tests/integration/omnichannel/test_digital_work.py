@@ -212,3 +212,28 @@ async def test_an_agent_cannot_log_out_with_a_conversation_in_progress(tmp_path:
         await alice.ok("interaction.close", interaction_id=iid, disposition="resolved")
         await alice.ok("agent.logout")
         assert h.hub.agents["alice"].state.status == AgentStatus.LOGGED_OUT
+
+
+async def test_open_shows_the_simulated_conversation_on_the_platforms_own_page(
+    tmp_path: Path,
+) -> None:
+    import httpx
+
+    async with omni_hub(tmp_path) as h:
+        alice = await h.agent("alice")
+        await ready(alice)
+        sim = dsim(h)
+        ref = sim.arrive(Channel.EMAIL)
+        offer = await alice.event("interaction.offered")
+        url = offer["interaction"]["content_url"]
+        assert url == f"/digital/digisim/conversations/{ref}"  # resolved by the bar
+        sim.customer_writes(ref, "<script>alert(1)</script> toujours rien")
+        async with httpx.AsyncClient(base_url=h.url) as http:
+            page = await http.get(url)
+            assert page.status_code == 200 and page.headers["content-type"].startswith(
+                "text/html")
+            assert offer["interaction"]["subject"] in page.text
+            assert "&lt;script&gt;alert(1)&lt;/script&gt; toujours rien" in page.text
+            assert "<script>" not in page.text
+            assert (await http.get("/digital/digisim/conversations/nope")).status_code == 404
+            assert (await http.get(f"/digital/web/conversations/{ref}")).status_code == 404
