@@ -34,6 +34,7 @@ async def test_malformed_frames_get_errors_and_the_socket_stays_open(tmp_path: P
                          "number": "<script>"}), "bad-number"),
             (json.dumps({"type": "resume", "since": "yesterday"}), "bad-message"),
             ("[" * 30_000, "bad-json"),  # nested past what a parser recurses into
+            ('{"type": "command", "id": "x\\ud800", "op": "agent.login"}', "bad-json"),
         ]
         for text, code in cases:
             start = len(alice.frames)
@@ -159,6 +160,24 @@ async def test_rest_refuses_without_a_valid_token(tmp_path: Path) -> None:
         token = await h.token("alice")
         r = await http.get("/api/users", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 403 and r.json()["code"] == "forbidden"
+
+
+async def test_text_that_is_no_character_is_a_clear_400_not_a_crash(tmp_path: Path) -> None:
+    # "\ud800" is valid JSON, but no character: it can be neither stored nor echoed as is.
+    lone = "\\ud800"
+    async with running_hub(tmp_path) as h, httpx.AsyncClient(base_url=h.url) as http:
+        json_body = {"Content-Type": "application/json"}
+        r = await http.post("/api/login", headers=json_body,
+                            content=f'{{"username": "a{lone}", "password": "x"}}')
+        assert r.status_code == 400 and r.json()["code"] == "bad-text", r.text
+        token = await h.token("alice")
+        r = await http.post("/api/commands", headers={**json_body,
+                                                      "Authorization": f"Bearer {token}"},
+                            content=f'{{"op": "call.hold", "call_id": "c{lone}"}}')
+        assert r.status_code == 404 and r.json()["code"] == "no-such-call", r.text
+        assert r.json()["message"] == "call c\ud800 does not exist"  # escaped, not lost
+        r = await http.post("/api/login", json={"username": "alice", "password": "alice"})
+        assert r.status_code == 200  # and the hub goes on
 
 
 async def test_a_flooding_client_is_rate_limited_and_does_not_starve_others(

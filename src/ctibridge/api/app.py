@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections import Counter
 from collections.abc import AsyncIterator
 from importlib.resources import files
@@ -17,8 +18,9 @@ from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import StatementError
 
 from .. import __version__
 from ..clock import Clock, SystemClock
@@ -145,8 +147,21 @@ def create_app(
     )
 
     @app.exception_handler(CtiError)
-    async def cti_error(_: Request, exc: CtiError) -> JSONResponse:
-        return JSONResponse(exc.to_dict(), status_code=exc.status)
+    async def cti_error(_: Request, exc: CtiError) -> Response:
+        # ASCII-escaped: a message quoting hostile input (a lone surrogate) still renders.
+        return Response(json.dumps(exc.to_dict(), ensure_ascii=True), status_code=exc.status,
+                        media_type="application/json")
+
+    async def not_text(_: Request, exc: Exception) -> JSONResponse:
+        # "\ud800" parses as JSON but is no character: nothing can store or echo it.
+        if isinstance(exc, StatementError) and not isinstance(exc.orig, UnicodeError):
+            raise exc
+        return JSONResponse({"code": "bad-text", "message": "the request holds a \\u escape "
+                             "that is not a character (a lone UTF-16 surrogate)"},
+                            status_code=400)
+
+    app.add_exception_handler(UnicodeEncodeError, not_text)
+    app.add_exception_handler(StatementError, not_text)
 
     app.add_middleware(SecurityHeaders, allowed_origins=settings.server.allowed_origins)
     app.include_router(rest_router)

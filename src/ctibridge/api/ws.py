@@ -251,6 +251,11 @@ class Session:
         except RecursionError:  # hostile: "[[[[…" deeper than the parser recurses
             await self._error(None, "bad-json", "the message is nested too deeply to be read")
             return
+        if _has_lone_surrogate(frame):
+            # "\ud800" is valid JSON but no character: echoed back, it could not be sent.
+            await self._error(None, "bad-json", "the message holds a \\u escape that is "
+                                                "not a character (a lone UTF-16 surrogate)")
+            return
         if not isinstance(frame, dict):
             await self._error(None, "bad-message", "a message must be a JSON object")
             return
@@ -330,3 +335,12 @@ def _peek_id(text: str) -> Any:
         return frame.get("id") if isinstance(frame, dict) else None
     except ValueError:
         return None
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """Whether a parsed JSON value holds a string UTF-8 cannot encode."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False

@@ -131,6 +131,8 @@ async def test_bad_contacts_are_refused_with_the_field_named(crm: Crm) -> None:
     cases = [
         (b"{not json", 400, "bad-json", "not valid JSON"),
         (b"[" * 100_000, 400, "bad-json", "not valid JSON"),
+        (b'{"first_name": "A\\ud800", "last_name": "B"}', 422, "invalid-request",
+         "body.first_name"),
         (b"[1, 2]", 422, "invalid-request", "body"),
         (b'{"last_name": "X"}', 422, "invalid-request", "body.first_name"),
         (b'{"first_name": " ", "last_name": "X"}', 422, "invalid-request", "body.first_name"),
