@@ -73,13 +73,16 @@ class Commands:
                 f"unknown op {name!r}; known ops: {', '.join(sorted(OPS))}", code="unknown-op"
             )
         if self.audit is None:
-            return await handler(self, principal, args)
-        try:
             result = await handler(self, principal, args)
-        except CtiError as exc:
-            await self.audit(principal, name, args, exc)
-            raise
-        await self.audit(principal, name, args, None)
+        else:
+            try:
+                result = await handler(self, principal, args)
+            except CtiError as exc:
+                await self.audit(principal, name, args, exc)
+                raise
+            await self.audit(principal, name, args, None)
+        # A wrap-up this command ended is durable before the agent hears "ok".
+        await self.hub.persist_wraps()
         return result
 
     def capabilities(self, agent: Agent, platform: str | None = None) -> dict[str, bool]:

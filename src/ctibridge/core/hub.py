@@ -93,6 +93,7 @@ class Hub:
         self._writes_interactions: dict[str, Interaction] = {}
         self._writes_states: list[tuple[str, AgentState]] = []
         self._write_wakeup = asyncio.Event()
+        self._write_lock = asyncio.Lock()  # one flush at a time (writer, commands, stop)
         self._writer: asyncio.Task[None] | None = None
         self._on_event = on_event
         # CRM (set by the app when one is configured): screen pops, and the CRM
@@ -244,7 +245,8 @@ class Hub:
                 if failures >= 3:
                     # The database may be fine and one row bad: write rows one by one
                     # so a single bad row cannot block every later write.
-                    await self._flush_one_by_one()
+                    async with self._write_lock:
+                        await self._flush_one_by_one()
                     failures = 0
                 await asyncio.sleep(min(30.0, 2.0**failures))
                 self._write_wakeup.set()
@@ -266,7 +268,24 @@ class Hub:
                 log.error("store.row_dropped", agent=change[0], error=str(exc))
             self._writes_states.remove(change)
 
+    async def persist_wraps(self) -> None:
+        """Write now (not in the next batch) if an interaction was just wrapped up.
+
+        Called before a command's ack: once the agent is told their wrap-up is done, the
+        interaction and its call-log outbox row are on disk, whatever happens next.
+        """
+        if not any(it.wrapped_at for it in self._writes_interactions.values()):
+            return
+        try:
+            await self._flush()
+        except Exception as exc:  # the writer keeps the rows and retries them
+            log.error("store.write_failed", error=str(exc), during="wrap-up")
+
     async def _flush(self) -> None:
+        async with self._write_lock:
+            await self._flush_locked()
+
+    async def _flush_locked(self) -> None:
         if self.store is None or not (self._writes_interactions or self._writes_states):
             return
         interactions = list(self._writes_interactions.values())

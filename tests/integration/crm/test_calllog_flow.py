@@ -127,3 +127,20 @@ async def test_an_admin_retries_a_failed_delivery(tmp_path: Path) -> None:
         async with await admin(h) as http:
             health = (await http.get("/api/crm/health")).json()
         assert health["crm"] == "testcrm" and health["calllog"]["delivered"] == 1
+
+
+async def test_once_the_agent_hears_ok_for_ending_wrap_up_the_log_is_on_disk(
+    tmp_path: Path,
+) -> None:
+    async with serve_crm(TestCrm(contacts=[CAMILLE])) as crm, \
+            crm_hub(tmp_path, TestCrmConnector(crm.url)) as h:
+        alice = await h.agent("alice")
+        await ready(alice)
+        _, iid = await answered_call(h, alice)
+        await alice.ok("interaction.wrap_up", interaction_id=iid, disposition="resolved")
+        await alice.ok("agent.ready")  # ends the wrap-up
+        # No wait for the hub's next write batch: a crash from here on loses nothing.
+        stored = await h.hub.store.interactions.get(iid)
+        assert stored is not None and stored.wrapped_at is not None
+        assert stored.disposition == "resolved"
+        assert sum((await h.hub.store.outbox.counts()).values()) == 1
