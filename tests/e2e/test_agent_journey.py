@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from playwright.async_api import expect
 
 from .conftest import Bar, RunningHub, screenshot_path
@@ -226,21 +228,31 @@ async def test_what_the_platform_cannot_do_is_greyed_out_with_the_reason(start_h
     await expect(alice.card("Camille Petit").get_by_role("button", name="Hold")).to_be_enabled()
 
 
-async def test_on_a_second_platform_the_bar_offers_only_agents_reachable_there(
-        start_hub, open_bar) -> None:
+async def two_platform_hub(start_hub: Any, agents: list[dict[str, Any]],
+                           **pbx2_options: Any) -> tuple[RunningHub, Any]:
+    """A hub with the usual simulator ("sim") and a second one, "pbx2" (2001, 2003)."""
     from ctibridge.clock import SystemClock
     from ctibridge.telephony.simulator import SimulatorConnector
 
     pbx2 = SimulatorConnector("pbx2", clock=SystemClock(), seed=3, devices=["2001", "2003"],
-                              queues=["sales"], ring_timeout=60.0, answer_delay=(0.2, 0.4))
+                              queues=["sales"], ring_timeout=60.0, answer_delay=(0.2, 0.4),
+                              **pbx2_options)
     hub = await start_hub(
-        platforms={"pbx2": pbx2},
-        telephony=[{"name": "sim", "type": "simulator"}, {"name": "pbx2", "type": "simulator"}],
-        agents=[{"id": "alice", "name": "Alice Martin", "extension": "1001", "platform": "sim",
-                 "devices": {"pbx2": "2001"}},
-                {"id": "bob", "name": "Bob Durand", "extension": "1002", "platform": "sim"},
-                {"id": "carol", "name": "Carol Lefèvre", "extension": "2003",
-                 "platform": "pbx2"}])
+        platforms={"pbx2": pbx2}, agents=agents,
+        telephony=[{"name": "sim", "type": "simulator"}, {"name": "pbx2", "type": "simulator"}])
+    return hub, pbx2
+
+
+ALICE_ON_BOTH = {"id": "alice", "name": "Alice Martin", "extension": "1001", "platform": "sim",
+                 "devices": {"pbx2": "2001"}}
+
+
+async def test_on_a_second_platform_the_bar_offers_only_agents_reachable_there(
+        start_hub, open_bar) -> None:
+    hub, pbx2 = await two_platform_hub(start_hub, [
+        ALICE_ON_BOTH,
+        {"id": "bob", "name": "Bob Durand", "extension": "1002", "platform": "sim"},
+        {"id": "carol", "name": "Carol Lefèvre", "extension": "2003", "platform": "pbx2"}])
     carol: Bar = await open_bar("carol", hub_=hub)
     await carol.agent_ready()
     pbx2.customer_calls("sales", number="+33612345678", name="Inès Garnier")
@@ -257,18 +269,10 @@ async def test_on_a_second_platform_the_bar_offers_only_agents_reachable_there(
 
 async def test_a_call_on_a_platform_that_cannot_hold_disables_hold_on_that_call_only(
         start_hub, open_bar) -> None:
-    from ctibridge.clock import SystemClock
     from ctibridge.telephony.base import ALL_CAPABILITIES, Capability
-    from ctibridge.telephony.simulator import SimulatorConnector
 
-    pbx2 = SimulatorConnector("pbx2", clock=SystemClock(), seed=4, devices=["2001"],
-                              queues=["sales"], ring_timeout=60.0, answer_delay=(0.2, 0.4),
-                              capabilities=ALL_CAPABILITIES - {Capability.HOLD})
-    hub = await start_hub(
-        platforms={"pbx2": pbx2},
-        telephony=[{"name": "sim", "type": "simulator"}, {"name": "pbx2", "type": "simulator"}],
-        agents=[{"id": "alice", "name": "Alice Martin", "extension": "1001", "platform": "sim",
-                 "devices": {"pbx2": "2001"}}])
+    hub, pbx2 = await two_platform_hub(start_hub, [ALICE_ON_BOTH],
+                                       capabilities=ALL_CAPABILITIES - {Capability.HOLD})
     alice: Bar = await open_bar("alice", hub_=hub)
     await alice.agent_ready()
     pbx2.customer_calls("sales", number="+33612345678", name="Inès Garnier")

@@ -42,6 +42,17 @@ class Terminal:
         self.lines = self.lines[self.lines.index(found) + 1:] if found in self.lines else []
         return found
 
+    async def quit(self) -> None:
+        """Leave as a user would; kill it if it does not go."""
+        if self.proc.returncode is not None:
+            return
+        await self.type("quit")
+        try:
+            await asyncio.wait_for(self.proc.wait(), 5)
+        except TimeoutError:
+            self.proc.kill()
+            await self.proc.wait()
+
 
 async def test_a_terminal_agent_takes_a_call_from_login_to_wrap_up(tmp_path: Path) -> None:
     async with running_hub(tmp_path) as h:
@@ -77,13 +88,7 @@ async def test_a_terminal_agent_takes_a_call_from_login_to_wrap_up(tmp_path: Pat
             await term.type("fly away")
             await term.expect("unknown or incomplete command")
         finally:
-            if proc.returncode is None:
-                await term.type("quit")
-                try:
-                    await asyncio.wait_for(proc.wait(), 5)
-                except TimeoutError:
-                    proc.kill()
-                    await proc.wait()
+            await term.quit()
         await h.hub._flush()
         rows = await h.hub.store.interactions.list(agent_id="bob")
         assert rows and rows[0].disposition == "resolved" and rows[0].notes == "all good"
