@@ -251,7 +251,7 @@ class Session:
         except RecursionError:  # hostile: "[[[[…" deeper than the parser recurses
             await self._error(None, "bad-json", "the message is nested too deeply to be read")
             return
-        if _has_lone_surrogate(frame):
+        if "\\u" in text and _has_lone_surrogate(frame):  # only escapes can make one
             # "\ud800" is valid JSON but no character: echoed back, it could not be sent.
             await self._error(None, "bad-json", "the message holds a \\u escape that is "
                                                 "not a character (a lone UTF-16 surrogate)")

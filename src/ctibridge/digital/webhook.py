@@ -27,7 +27,8 @@ from starlette.requests import Request
 
 from ..clock import Clock
 from ..model.errors import BadRequest, CtiError, NotFound, Unauthorized
-from ..store.digital import DigitalStore, NoOpenConversation, Opening, Outcome, Recorded
+from ..model.events import InteractionSnapshot
+from ..store.digital import DigitalStore, NoOpenConversation, Outcome, Recorded
 from .base import IntakeSink
 from .intake import IntakeMessage, parse_intake
 
@@ -169,14 +170,15 @@ class Intake:
                                    "not open; nothing to close",
                                    code="conversation-not-open") from None
             else:
-                opening = Opening(
-                    message.channel, message.sender.to_sender(), queue=message.queue,
+                new_id = new_interaction_id()
+                opening = InteractionSnapshot(
+                    new_id, message.channel, message.sender.to_sender(), queue=message.queue,
                     subject=message.subject, preview=message.shown_preview,
                     content_url=str(message.content_url) if message.content_url else None,
                     attached=dict(message.attached))
                 rec = await self.store.record(name, message.message_id,
                                               conversation_id=message.conversation_id,
-                                              new_interaction_id=new_interaction_id(), at=at,
+                                              new_interaction_id=new_id, at=at,
                                               opening=opening)
             if rec.outcome is not Outcome.DUPLICATE:
                 p.connector.take(message, rec.interaction_id, new=rec.outcome is Outcome.CREATED)
@@ -184,17 +186,14 @@ class Intake:
                  outcome=str(rec.outcome), interaction_id=rec.interaction_id)
         return rec
 
-    async def restore(self) -> int:
+    async def restore(self) -> None:
         """Give each platform the interactions still open in the store (before it starts):
-        its resync then queues them again in a restarted hub. Returns how many."""
-        count = 0
+        its resync then queues them again in a restarted hub."""
         for name, p in self.platforms.items():
             open_now = await self.store.open_interactions(name)
             p.connector.restore(open_now)
-            count += len(open_now)
             if open_now:
                 log.info("digital.restored", platform=name, interactions=len(open_now))
-        return count
 
     async def _closed_by_hub(self, name: str, ref: str) -> None:
         await self.store.close_interaction(name, ref, self.clock.now())

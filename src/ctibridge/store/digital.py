@@ -35,19 +35,6 @@ class Outcome(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Opening:
-    """What a new interaction's first message says, kept until it is closed."""
-
-    channel: Channel
-    sender: Sender
-    queue: str | None = None
-    subject: str | None = None
-    preview: str | None = None
-    content_url: str | None = None
-    attached: dict[str, str] | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class Recorded:
     interaction_id: str
     outcome: Outcome
@@ -79,12 +66,13 @@ class DigitalStore:
 
     async def record(
         self, platform: str, message_id: str, *, conversation_id: str | None,
-        new_interaction_id: str, at: datetime, opening: Opening | None = None,
+        new_interaction_id: str, at: datetime, opening: InteractionSnapshot | None = None,
     ) -> Recorded:
         """Record a message; the interaction it makes or joins, or the one it already made.
 
-        A new interaction is kept open (with ``opening``) in the same transaction,
-        so that a hub restarted at any moment finds it and queues it again.
+        A new interaction is kept open (as ``opening`` says it, its ref being the
+        interaction's id) in the same transaction, so that a hub restarted at any
+        moment finds it and queues it again.
         """
         for _ in range(3):  # a conversation closed between our insert and select: again
             try:
@@ -104,7 +92,7 @@ class DigitalStore:
                             channel=str(opening.channel), queue=opening.queue,
                             sender=opening.sender.to_dict(), subject=opening.subject,
                             preview=opening.preview, content_url=opening.content_url,
-                            attached=dict(opening.attached or {}), opened_at=at,
+                            attached=dict(opening.attached), opened_at=at,
                             closed_at=None))
                     return Recorded(iid, outcome)
             except _Duplicate as dup:  # the transaction was rolled back: nothing kept
