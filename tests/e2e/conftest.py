@@ -22,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from tests.needs import unavailable
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 DOCS_IMG = ROOT / "docs" / "img"
@@ -277,7 +279,7 @@ class Browsers:
 @pytest.fixture
 async def browsers(request: pytest.FixtureRequest) -> AsyncIterator[Browsers]:
     if not HAVE_CHROMIUM:
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+        unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
     from playwright.async_api import async_playwright, expect
 
     expect.set_options(timeout=EXPECT_TIMEOUT)

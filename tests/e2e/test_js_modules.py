@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.needs import unavailable
+
 pytestmark = pytest.mark.e2e
 
 HERE = Path(__file__).parent
@@ -16,7 +18,7 @@ HERE = Path(__file__).parent
 def test_the_bar_modules_pass_their_node_tests() -> None:
     node = shutil.which("node")
     if node is None:
-        pytest.skip("node is not installed (apt-get install nodejs)")
+        unavailable("node is not installed (apt-get install nodejs)")
     files = sorted(str(p) for p in (HERE / "js").glob("*.test.mjs"))
     assert files
     run = subprocess.run([node, "--test", *files], capture_output=True, text=True, timeout=120,

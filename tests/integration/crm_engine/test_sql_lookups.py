@@ -19,6 +19,7 @@ from ctibridge.crm.mapping import MappingConnector, load_mapping
 from ctibridge.model.interaction import Interaction
 from ctibridge.model.party import Channel, Direction, Party
 from ctibridge.store.db import async_url
+from tests.needs import unavailable
 
 from .conftest import ROOT, Pauses
 
@@ -48,7 +49,7 @@ async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         try:
             admin = await asyncpg.connect(PG_ADMIN, timeout=5)
         except (OSError, asyncpg.PostgresError) as exc:
-            pytest.skip(f"PostgreSQL is not reachable at {PG_ADMIN}: {exc}")
+            unavailable(f"PostgreSQL is not reachable at {PG_ADMIN}: {exc}")
         await admin.execute(f'CREATE DATABASE "{name}"')
         url, serial, drop = PG_ADMIN.rsplit("/", 1)[0] + "/" + name, "SERIAL PRIMARY KEY", admin
     engine = create_async_engine(async_url(url))

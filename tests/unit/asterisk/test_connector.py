@@ -39,6 +39,7 @@ from ctibridge.model.party import Direction, Party
 from ctibridge.telephony.asterisk.ami import OVERFLOW, AmiClient
 from ctibridge.telephony.asterisk.connector import AsteriskConnector
 from ctibridge.telephony.base import Capability
+from tests.needs import unavailable
 
 from .fake_ami import FakeAmi, Member, login_script, script_from
 from .replay import options
@@ -560,7 +561,7 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
                         "-keyout", str(key), "-out", str(cert)],
                        check=True, capture_output=True, timeout=30)
     except (OSError, subprocess.SubprocessError):
-        pytest.skip("openssl is not available to make a test certificate")
+        unavailable("openssl is not available to make a test certificate")
     return key, cert
 
 
