@@ -25,11 +25,11 @@ import hashlib
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from ctibridge.telephony.asterisk.transcript import Received, Sent, read_transcript
+from tests.needs import shared_fixtures
 
-FIXTURES = Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures" / "asterisk"
+FIXTURES = shared_fixtures() / "asterisk"
 CRLF = b"\r\n"
 SETUP_CONTEXTS = {"caller-sim"}  # what the recording tool originated to simulate customers
 

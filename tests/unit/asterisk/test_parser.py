@@ -17,10 +17,11 @@ from ctibridge.telephony.asterisk.ami import (
     encode_pairs,
     parse_all,
 )
+from tests.needs import shared_fixtures
 
 from .fake_ami import FIXTURES, transcript
 
-PEERS = Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures" / "peers" / "ami"
+PEERS = shared_fixtures() / "peers" / "ami"
 
 
 def frames(data: bytes, *, chunk: int | None = None, banner: bool = False) -> list[object]:
