@@ -11,19 +11,22 @@ from typing import Any
 
 import pytest
 
+from tests.needs import unavailable
+
 from .conftest import Crm
 
 CHROMIUM = "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium"),
-]
+HAVE_CHROMIUM = os.path.exists(CHROMIUM)
+pytestmark = pytest.mark.e2e
 EVIL = '<img src=x onerror="window.__pwned=1">Eve'
 
 
 @pytest.fixture
 async def browser_page() -> AsyncIterator[Any]:
     from playwright.async_api import async_playwright
+
+    if not HAVE_CHROMIUM:
+        unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
 
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True,
