@@ -61,6 +61,31 @@ class ServerSettings(_Strict):
     send_queue: int = Field(1000, ge=10)
 
 
+class LimitsSettings(_Strict):
+    """What one client may cost the hub (docs/security.md). The agent socket's message
+    size and command rate are under ``server`` (``max_message_bytes``, ``rate_*``)."""
+
+    # Open agent sockets per user (several tabs and devices are normal); more are
+    # refused at the handshake (close 4029).
+    ws_per_user: int = Field(10, ge=1, le=1000)
+    # A socket still over its rate limit this long after its first dropped message is
+    # closed (1008).
+    ws_rate_grace_seconds: float = Field(3.0, ge=0, le=300)
+    # One frame's send may take this long; a socket that cannot take it is cut (4008).
+    ws_send_timeout_seconds: float = Field(10.0, gt=0, le=300)
+    # Bytes of events queued for one socket before it is cut as a slow consumer (4008).
+    ws_send_queue_bytes: int = Field(4 * 1024 * 1024, ge=64 * 1024)
+    # Snapshots carry at most this many live calls / interactions (the oldest first);
+    # the counts beyond are given in the snapshot's ``truncated``.
+    snapshot_calls: int = Field(1000, ge=10)
+    snapshot_interactions: int = Field(500, ge=10)
+    # Attached data of a call or an interaction, as it arrives from a platform:
+    # each value cut to this many characters, and keys beyond the total dropped.
+    attached_value_chars: int = Field(1000, ge=16)
+    attached_total_chars: int = Field(8000, ge=256)
+    attached_keys: int = Field(50, ge=1)
+
+
 class AuthSettings(_Strict):
     secret_key: str = Field(default_factory=lambda: secrets.token_urlsafe(32), min_length=16)
     token_ttl_seconds: int = Field(8 * 3600, ge=60)
@@ -309,6 +334,7 @@ class Settings(BaseSettings):
 
     server: ServerSettings = Field(default_factory=ServerSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    limits: LimitsSettings = Field(default_factory=LimitsSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     telephony: list[TelephonySettings] = Field(
         default_factory=lambda: [TelephonySettings(name="sim", type="simulator")]

@@ -45,6 +45,7 @@ from ..model.events import (
 from ..model.interaction import Interaction
 from ..model.party import Party
 from ..telephony.base import TelephonyConnector
+from .bounds import AttachedLimits, bounded
 from .calls import CallRegistry
 from .interactions import InteractionBook, is_customer_call
 from .notifier import Notifier
@@ -85,6 +86,7 @@ class Hub:
             replay=settings.server.replay_events, queue_size=settings.server.send_queue
         )
         self.platforms = {name: PlatformInfo() for name in connectors}
+        self.attached_limits = AttachedLimits.from_settings(settings.limits)
         self.agents: dict[str, Agent] = {}
         self._by_device: dict[tuple[str, str], str] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -439,6 +441,7 @@ class Hub:
     def apply(self, platform: str, event: PlatformEvent) -> None:
         info = self.platforms.setdefault(platform, PlatformInfo())
         info.events += 1
+        event = bounded(event, self.attached_limits)  # outside data, cut once here
         handler = _HANDLERS.get(type(event))
         if handler is None:
             log.debug("event.ignored", platform=platform, platform_event=type(event).__name__)
