@@ -57,6 +57,7 @@ def _run(settings: Any, *, banner: list[str] | None = None,
     import uvicorn
 
     from .api.app import create_app
+    from .api.wsserver import server_options
     from .logs import configure
 
     configure(json_format=settings.log.json_format, level=settings.log.level)
@@ -65,9 +66,8 @@ def _run(settings: Any, *, banner: list[str] | None = None,
     step(f"starting the hub on {host}:{port} (database {settings.database.url})")
     app_ = create_app(settings, config_dir=config_dir)
     config = uvicorn.Config(
-        app_, host=host, port=port, log_config=None, lifespan="on",
-        ws_max_size=1024 * 1024,  # the protocol answers >64 KiB with an error frame
-        ws_ping_interval=20, ws_ping_timeout=20, access_log=False,
+        app_, host=host, port=port, log_config=None, lifespan="on", access_log=False,
+        **server_options(settings),  # the agent socket's size limit and connection reset
     )
     server = uvicorn.Server(config)
 

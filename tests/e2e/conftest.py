@@ -110,6 +110,7 @@ class RunningHub:
         import uvicorn
 
         from ctibridge.api.app import create_app
+        from ctibridge.api.wsserver import server_options
         from ctibridge.clock import SystemClock
         from ctibridge.config import Settings
         from ctibridge.telephony.simulator import SimulatorConnector
@@ -135,7 +136,8 @@ class RunningHub:
         self.app = create_app(self.settings, connectors={"sim": self.sim, **self.platforms},
                               clock=clock)
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, lifespan="on",
-                                log_config=None, access_log=False, ws_max_size=2**20)
+                                log_config=None, access_log=False,
+                                **server_options(self.settings))
         self._server = uvicorn.Server(config)
         self._task = asyncio.create_task(self._server.serve())
         while not self._server.started:

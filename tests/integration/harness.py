@@ -20,6 +20,7 @@ import uvicorn
 import websockets
 
 from ctibridge.api.app import create_app
+from ctibridge.api.wsserver import server_options
 from ctibridge.clock import Clock, FakeClock
 from ctibridge.config import Settings
 from ctibridge.telephony.simulator import SimulatorConnector
@@ -113,6 +114,15 @@ class AgentClient:
         if self._reader is not None:
             await self._reader
 
+    async def closed_by_hub(self, timeout: float = 5.0) -> int | None:
+        """Wait until the hub closes the socket; its close code (None: no close frame)."""
+        assert self._reader is not None
+        try:
+            await asyncio.wait_for(asyncio.shield(self._reader), timeout)
+        except TimeoutError:
+            raise AssertionError(f"the hub did not close {self.user}'s socket") from None
+        return self.ws.close_code  # type: ignore[no-any-return]
+
     async def send(self, frame: dict[str, Any] | str) -> None:
         await self.ws.send(frame if isinstance(frame, str | bytes) else json.dumps(frame))
 
@@ -185,7 +195,7 @@ async def running_hub(
         connectors = {"sim": sim}
     app = create_app(settings, connectors=connectors, clock=clock)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", log_config=None,
-                            ws_max_size=2**20, access_log=False)
+                            access_log=False, **server_options(settings))
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

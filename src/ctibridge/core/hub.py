@@ -83,7 +83,8 @@ class Hub:
         self.calls = CallRegistry()
         self.interactions = InteractionBook()
         self.notifier = Notifier(
-            replay=settings.server.replay_events, queue_size=settings.server.send_queue
+            replay=settings.server.replay_events, queue_size=settings.server.send_queue,
+            queue_chars=settings.limits.ws_send_queue_bytes,
         )
         self.platforms = {name: PlatformInfo() for name in connectors}
         self.attached_limits = AttachedLimits.from_settings(settings.limits)
