@@ -41,7 +41,14 @@ class Verdict(enum.Enum):
 
 
 class RateGuard:
-    """A token bucket (``burst`` messages, refilled at ``rate`` per second) with a grace."""
+    """A token bucket (``burst`` messages, refilled at ``rate`` per second) with a grace.
+
+    A run of drops lasts until the client has sent nothing over budget for
+    ``QUIET`` seconds: a flooder admitted a message now and then as tokens
+    trickle back is still in the same run, and is cut when it outlasts ``grace``.
+    """
+
+    QUIET = 1.0
 
     def __init__(self, rate: float, burst: int, grace: float,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -50,17 +57,20 @@ class RateGuard:
         self.tokens = float(burst)
         self.stamp = clock()
         self.over_since: float | None = None  # when the current run of drops began
+        self.last_drop = 0.0
         self.dropped = 0
 
     def admit(self) -> Verdict:
         now = self.clock()
         self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
+        if self.over_since is not None and now - self.last_drop > self.QUIET:
+            self.over_since = None  # calm again: a later burst starts a new run
         if self.tokens >= 1:
             self.tokens -= 1
-            self.over_since = None
             return Verdict.ADMIT
         self.dropped += 1
+        self.last_drop = now
         if self.over_since is None:
             self.over_since = now
             return Verdict.WARN

@@ -22,6 +22,7 @@ log = structlog.get_logger("ctibridge.bounds")
 
 E = TypeVar("E")
 ELLIPSIS = "…"
+_capped_count = 0
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -66,8 +67,12 @@ class AttachedLimits:
                 continue
             out[key] = value
             total += len(key) + len(value)
-        log.warning("attached.capped", values_cut=cut, keys_dropped=dropped, kept=len(out),
-                    value_chars=self.value_chars, total_chars=self.total_chars)
+        global _capped_count
+        _capped_count += 1
+        if _capped_count % 100 == 1:  # a platform that always sends too much: not every time
+            log.warning("attached.capped", values_cut=cut, keys_dropped=dropped,
+                        kept=len(out), value_chars=self.value_chars,
+                        total_chars=self.total_chars, times=_capped_count)
         return out
 
 
