@@ -200,7 +200,7 @@ class Session:
 
     async def _cut(self, code: int, reason: str) -> None:
         """Close the socket for breaking a limit; reset it if the close cannot be sent."""
-        self.log.warning("ws.cut", reason=reason, code=code, dropped=self.rate.dropped)
+        self.log.warning("ws.cut", reason=reason, code=code, waits=self.rate.waits)
         self.svc.metrics.refused.labels(reason).inc()
         await hang_up(self.ws, code, reason, timeout=min(self.send_timeout, 2.0))
 
@@ -284,18 +284,20 @@ class Session:
             # (the server may have queued many frames from one read).
             await asyncio.sleep(0)
             verdict = self.rate.admit()
-            if verdict is not Verdict.ADMIT:
-                # Over budget: dropped unread, so a flood costs next to nothing.
-                if verdict is Verdict.WARN:
-                    await self._error(None, "rate-limited",
-                                      f"too many messages (at most {self.rate.rate:g}/s); "
-                                      "this one and those that follow are dropped until you "
-                                      "slow down; the socket is closed after "
-                                      f"{self.rate.grace:g} s over the limit")
-                elif verdict is Verdict.CUT:
+            while verdict is not Verdict.ADMIT:
+                if verdict is Verdict.CUT:
                     await self._cut(CLOSE_POLICY, "rate-limited")
                     return
-                continue
+                if verdict is Verdict.WARN:
+                    await self._error(None, "rate-limited",
+                                      f"too many messages (at most {self.rate.rate:g}/s): the "
+                                      "hub now reads yours more slowly; slow down, or the "
+                                      f"socket is closed after {self.rate.grace:g} s over "
+                                      "the limit")
+                # Read nothing until a token is back: the flood waits in the client's
+                # TCP buffers, not here.
+                await asyncio.sleep(self.rate.wait_time())
+                verdict = self.rate.admit()
             text = message.get("text")
             if text is None:
                 await self._error(None, "bad-message", "send JSON text frames, not binary")

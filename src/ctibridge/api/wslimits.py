@@ -1,9 +1,11 @@
 """What one agent socket may cost the hub: messages per second, sockets per user,
 and a way out that nothing the client does can block.
 
-- :class:`RateGuard`: a token bucket per socket. A message over the budget is
-  dropped unread; the first of a run is answered ``rate-limited``; a socket
-  still over budget ``grace`` seconds after its first drop is closed (1008).
+- :class:`RateGuard`: a token bucket per socket. Over the budget the hub reads
+  the socket's next message only when a token is back (backpressure: the
+  flood waits in the client's TCP buffers); the first wait of a run is
+  answered ``rate-limited``; a socket still over budget ``grace`` seconds
+  into the run is closed (1008).
 - :class:`SocketCounter`: open sockets per user, refused above the cap (4029).
 - :func:`hang_up`: close with a code if the client can take the close frame
   within a timeout, and reset the connection if not (api/wsserver.py).
@@ -35,17 +37,19 @@ CLOSE_GRACE_SECONDS = 5.0
 
 class Verdict(enum.Enum):
     ADMIT = "admit"
-    WARN = "warn"  # the first message dropped in a run: answer rate-limited
-    DROP = "drop"  # dropped unread, no answer
+    WARN = "warn"  # the first message over budget in a run: answer rate-limited, then wait
+    WAIT = "wait"  # over budget: read nothing more until a token is back
     CUT = "cut"  # over budget for longer than the grace: close the socket
 
 
 class RateGuard:
     """A token bucket (``burst`` messages, refilled at ``rate`` per second) with a grace.
 
-    A run of drops lasts until the client has sent nothing over budget for
-    ``QUIET`` seconds: a flooder admitted a message now and then as tokens
-    trickle back is still in the same run, and is cut when it outlasts ``grace``.
+    Over budget, the socket waits for the next token before its next message
+    is read: the client's messages pile up in its own TCP buffers, not in the
+    hub, and cost the hub nothing (none is lost: each is read in its turn). A
+    run over budget lasts until the client has been within it for ``QUIET``
+    seconds; a client still over budget ``grace`` seconds into a run is cut.
     """
 
     QUIET = 1.0
@@ -56,27 +60,31 @@ class RateGuard:
         self.clock = clock
         self.tokens = float(burst)
         self.stamp = clock()
-        self.over_since: float | None = None  # when the current run of drops began
-        self.last_drop = 0.0
-        self.dropped = 0
+        self.over_since: float | None = None  # when the current run over budget began
+        self.last_over = 0.0
+        self.waits = 0
 
     def admit(self) -> Verdict:
         now = self.clock()
         self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
-        if self.over_since is not None and now - self.last_drop > self.QUIET:
+        if self.over_since is not None and now - self.last_over > self.QUIET:
             self.over_since = None  # calm again: a later burst starts a new run
-        if self.tokens >= 1:
-            self.tokens -= 1
+        if self.tokens >= 1 - 1e-9:  # (float: a wait of wait_time() must be enough)
+            self.tokens = max(0.0, self.tokens - 1)
             return Verdict.ADMIT
-        self.dropped += 1
-        self.last_drop = now
+        self.waits += 1
+        self.last_over = now
         if self.over_since is None:
             self.over_since = now
             return Verdict.WARN
         if now - self.over_since >= self.grace:
             return Verdict.CUT
-        return Verdict.DROP
+        return Verdict.WAIT
+
+    def wait_time(self) -> float:
+        """Seconds until the next token."""
+        return max(0.0, (1.0 - self.tokens) / self.rate)
 
 
 class SocketCounter:
