@@ -14,7 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import __version__
-from ..core.permissions import Principal, require_admin, require_supervisor
+from ..core.permissions import Principal, history_scope, require_admin, require_supervisor
 from ..model.agent import Role
 from ..model.errors import BadRequest, CtiError, NotFound, Unauthorized
 
@@ -193,10 +193,7 @@ async def interactions(
     p: Auth, request: Request, agent_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[dict[str, Any]]:
-    if agent_id is None and not p.is_supervisor:
-        agent_id = p.agent_id
-    if agent_id != p.agent_id:
-        require_supervisor(p)
+    agent_id = history_scope(p, agent_id)
     rows = await services(request).store.interactions.list(agent_id=agent_id, limit=limit)
     return [r.to_dict() for r in rows]
 

@@ -296,7 +296,7 @@ class MappingConnector:
         assert self._http is not None
         v = self.templates.value
         return self._http.build(
-            spec.method, self.templates.render(spec.path, ctx).strip(),
+            spec.method, self.templates.render_path(spec.path, ctx).strip(),
             query=v(spec.query, ctx), headers={k: str(x) for k, x in v(spec.headers,
                                                                        ctx).items()},
             json_body=v(spec.json_body, ctx),
@@ -347,6 +347,10 @@ class MappingConnector:
             raise CrmError(f"CRM {self.name!r}: the log template failed for interaction "
                            f"{interaction.interaction_id}: {exc}", code="crm-log-template",
                            retryable=False) from None
+        except Fault as fault:  # the rendered request would leave base_url
+            raise CrmError(f"CRM {self.name!r}: the log request for interaction "
+                           f"{interaction.interaction_id} was not sent: {fault.reason}",
+                           code="crm-log-refused", retryable=False) from None
 
     async def log_interaction(self, interaction: Interaction, idempotency_key: str, *,
                               record: Match | None = None) -> LogReceipt:
