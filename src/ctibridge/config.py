@@ -26,6 +26,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from . import yamlsafe
 from .model.errors import ConfigError
 from .model.party import Channel
 
@@ -398,7 +399,7 @@ class Settings(BaseSettings):
         if path is not None:
             p = Path(path)
             try:
-                raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+                raw = yamlsafe.load(p.read_text(encoding="utf-8"))  # bounded aliases
             except FileNotFoundError:
                 raise ConfigError(f"config file {p} does not exist",
                                   code="config-missing") from None
