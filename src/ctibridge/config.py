@@ -62,10 +62,32 @@ class ServerSettings(_Strict):
     send_queue: int = Field(1000, ge=10)
 
 
+class LoginSettings(_Strict):
+    """Password guessing limits (docs/security.md, "Logins")."""
+
+    # Failures allowed before a lockout, per username and per client address.
+    user_failures: int = Field(5, ge=1)
+    ip_failures: int = Field(20, ge=1)
+    # The first lockout lasts this long, each further failure doubles it, up to the max.
+    lockout_seconds: float = Field(1.0, gt=0)
+    max_lockout_seconds: float = Field(900.0, gt=0)
+    # Failures are forgotten after this long without one.
+    forget_after_seconds: float = Field(900.0, gt=0)
+    # Password hashing: threads, and logins that may wait for one (more: 503 at once).
+    hash_workers: int = Field(2, ge=1, le=64)
+    hash_queue: int = Field(16, ge=0)
+    # Logins one client address may have in progress at once (more: 429 at once).
+    per_ip_in_flight: int = Field(4, ge=1)
+
+
 class AuthSettings(_Strict):
     secret_key: str = Field(default_factory=lambda: secrets.token_urlsafe(32), min_length=16)
-    token_ttl_seconds: int = Field(8 * 3600, ge=60)
+    # Access tokens are short; the bar renews them with its refresh token until the
+    # session ends (session_ttl_seconds after login) or is revoked (logout, user change).
+    token_ttl_seconds: int = Field(15 * 60, ge=60)
+    session_ttl_seconds: int = Field(12 * 3600, ge=300)
     ticket_ttl_seconds: int = Field(30, ge=1, le=600)
+    login: LoginSettings = Field(default_factory=LoginSettings)
 
 
 class DatabaseSettings(_Strict):

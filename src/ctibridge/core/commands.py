@@ -12,9 +12,17 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from .. import securitylog
 from ..model.agent import Agent, AgentStatus, transition
 from ..model.call import Call
-from ..model.errors import BadRequest, CtiError, IllegalTransition, NotFound, PlatformError
+from ..model.errors import (
+    BadRequest,
+    CtiError,
+    Forbidden,
+    IllegalTransition,
+    NotFound,
+    PlatformError,
+)
 from ..model.party import Direction, Party
 from ..telephony.base import OP_CAPABILITY, Capability, TelephonyConnector, require
 from .hub import Hub
@@ -101,16 +109,20 @@ class Commands:
             raise BadRequest(
                 f"unknown op {name!r}; known ops: {', '.join(sorted(OPS))}", code="unknown-op"
             )
-        if self.audit is None:
+        try:
             check_op(principal, name, args.get("agent_id"))
             result = await handler(self, principal, args)
-        else:
-            try:
-                check_op(principal, name, args.get("agent_id"))
-                result = await handler(self, principal, args)
-            except CtiError as exc:
+        except CtiError as exc:
+            if isinstance(exc, Forbidden):
+                securitylog.warning("command.forbidden", user=principal.username, op=name,
+                                    agent_id=str(args.get("agent_id"))[:64]
+                                    if args.get("agent_id") is not None else None,
+                                    code=exc.code)
+                exc.security_logged = True  # type: ignore[attr-defined]
+            if self.audit is not None:
                 await self.audit(principal, name, args, exc)
-                raise
+            raise
+        if self.audit is not None:
             await self.audit(principal, name, args, None)
         # A wrap-up this command ended is durable before the agent hears "ok".
         await self.hub.persist_wraps()
