@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from jinja2 import StrictUndefined, TemplateError, Undefined, meta, nodes
+from jinja2 import StrictUndefined, Template, TemplateError, Undefined, meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from . import phones
@@ -55,6 +55,20 @@ def _path_segment(value: Any) -> Any:
     if isinstance(value, Quoted | Undefined):
         return value
     return quote("" if value is None else str(value), safe="")
+
+
+_OPERATOR = frozenset({"vars", "env"})
+
+
+def _raw_if_operator(node: nodes.Expr) -> nodes.Expr:
+    """``{{ vars.prefix }}`` → ``{{ vars.prefix | raw }}``: values the operator wrote are
+    trusted with slashes; anything a call, a caller or an agent can set is not."""
+    if isinstance(node, nodes.TemplateData):
+        return node
+    names = {n.name for n in node.find_all(nodes.Name)}
+    if names and names <= _OPERATOR:
+        return nodes.Filter(node, "raw", [], [], None, None, lineno=node.lineno)
+    return node
 
 
 _SINGLE = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}\s*$", re.S)
@@ -112,6 +126,7 @@ class Templates:
         self.strict = self._environment(StrictUndefined)
         # Request paths: each expression's value percent-encoded as one path segment.
         self.path = self._environment(StrictUndefined, finalize=_path_segment)
+        self._paths: dict[str, Template] = {}
         # ``when`` conditions test for presence: a missing key is simply false there.
         self.lenient = self._environment(Undefined)
 
@@ -176,8 +191,16 @@ class Templates:
 
     def render_path(self, source: str, context: Mapping[str, Any]) -> str:
         """A request path: what each ``{{ … }}`` gives is URL-encoded (``/``, ``?``, ``#``,
-        ``%`` included) unless it went through ``urlquote`` or ``raw``."""
-        return self.path.from_string(source).render(context)
+        ``%`` included) unless it went through ``urlquote`` or ``raw``, or reads only the
+        operator's own values (``vars``, ``env``: a prefix such as ``api/v2`` keeps its
+        slashes)."""
+        template = self._paths.get(source)
+        if template is None:
+            ast = self.path.parse(source)
+            for output in ast.find_all(nodes.Output):
+                output.nodes = [_raw_if_operator(n) for n in output.nodes]
+            template = self._paths[source] = self.path.from_string(ast)
+        return template.render(context)
 
     def value(self, template: Any, context: Mapping[str, Any]) -> Any:
         """Render a template or a JSON structure of templates, keeping single expressions' types."""
