@@ -310,8 +310,9 @@ class Supervision:
             detail=None if error is None else error.message[:1000])
         log.info("audit", actor=entry.actor, agent=entry.agent_id, op=entry.op,
                  reason=entry.reason, outcome=entry.outcome)
-        securitylog.event("supervisor.action", actor=entry.actor, agent_id=entry.agent_id,
-                          op=entry.op, reason=entry.reason, outcome=entry.outcome)
+        if principal.is_supervisor:  # an agent's attempt is logged as command.forbidden
+            securitylog.event("supervisor.action", actor=entry.actor, agent_id=entry.agent_id,
+                              op=entry.op, reason=entry.reason, outcome=entry.outcome)
         await self._write([entry])
 
     async def _write(self, entries: list[Any]) -> None:
