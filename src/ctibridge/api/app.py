@@ -37,8 +37,8 @@ from .auth import TicketBook, TokenService
 from .crm import router as crm_router
 from .digital import router as digital_router
 from .digital import start_digital, stop_digital
+from .hardening import harden
 from .rest import router as rest_router
-from .security import SecurityHeaders
 from .supervision import router as supervision_router
 from .ws import router as ws_router
 
@@ -63,8 +63,8 @@ class Services:
         self.store = store
         self.clock = clock
         self.commands = Commands(hub)
-        self.tokens = TokenService(settings.auth.secret_key, settings.auth.token_ttl_seconds,
-                                   clock)
+        self.tokens = TokenService(settings.auth.secret_key.get_secret_value(),
+                                   settings.auth.token_ttl_seconds, clock)
         self.tickets = TicketBook(settings.auth.ticket_ttl_seconds, clock)
         self.metrics = Metrics()
         self.traffic: Any = None
@@ -144,6 +144,7 @@ def create_app(
         description="CTI hub: agents, calls and commands. The agent WebSocket protocol is "
         "described in docs/protocol/asyncapi.yaml.",
         lifespan=lifespan,
+        docs_url=None, redoc_url=None,  # /docs is served from a pinned package (hardening.py)
     )
 
     @app.exception_handler(CtiError)
@@ -163,7 +164,7 @@ def create_app(
     app.add_exception_handler(UnicodeEncodeError, not_text)
     app.add_exception_handler(StatementError, not_text)
 
-    app.add_middleware(SecurityHeaders, allowed_origins=settings.server.allowed_origins)
+    harden(app, settings)  # headers, Host allow-list, body limits, /docs (docs/security.md)
     app.include_router(rest_router)
     app.include_router(digital_router)
     app.include_router(crm_router)
