@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from ...redact import url as redact_url
 from .auth import TokenError
 
 
@@ -33,8 +34,9 @@ def retryable_status(status: int) -> bool:
 
 
 def shown(request: httpx.Request) -> str:
-    """``METHOD url`` without the query string (it may carry an API key)."""
-    return f"{request.method} {request.url.copy_with(query=None)}"
+    """``METHOD url`` without the query string (it may carry an API key) nor the password
+    of the URL's userinfo."""
+    return f"{request.method} {redact_url(str(request.url.copy_with(query=None)))}"
 
 
 @dataclass(frozen=True, slots=True)
