@@ -13,6 +13,8 @@ import typer
 from . import __version__
 from .crm.cli import mapping_app
 from .model.errors import CtiError
+from .redact import text as redact_text
+from .redact import url as redact_url
 
 app = typer.Typer(
     help="ctibridge: connect any telephony or contact-center platform to any CRM.",
@@ -54,7 +56,7 @@ def _run(settings: Any, *, banner: list[str] | None = None,
     except OSError as exc:
         fail(f"cannot listen on {host}:{port} or the ops port ({exc.strerror}); "
              "choose another with --port or stop what uses it")
-    step(f"starting the hub on {host}:{port} (database {settings.database.url})")
+    step(f"starting the hub on {host}:{port} (database {redact_url(settings.database.url)})")
     app_ = create_app(settings, config_dir=config_dir)
     # uvicorn with the hub's limits: header/body deadlines, connection caps (api/server.py).
     server = build_server(app_, settings)
@@ -138,7 +140,7 @@ def config_check(file: Annotated[Path, typer.Argument(help="YAML config file")])
     try:
         settings = Settings.load(file)
     except CtiError as exc:
-        fail(exc.message)
+        fail(redact_text(exc.message))
     problems = []
     for spec in settings.telephony:
         try:
@@ -146,7 +148,7 @@ def config_check(file: Annotated[Path, typer.Argument(help="YAML config file")])
         except CtiError as exc:
             problems.append(exc.message)
     if problems:
-        fail("\n".join(problems))
+        fail(redact_text("\n".join(problems)))  # never echo a password or key back
     typer.echo(f"{file}: OK ({len(settings.telephony)} platform(s), "
                f"{len(settings.agents)} agent(s))")
 

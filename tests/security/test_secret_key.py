@@ -68,3 +68,18 @@ def test_the_demo_makes_its_own_strong_key() -> None:
     key = one.auth.secret_key.get_secret_value()
     assert len(key.encode()) >= 32 and key != two.auth.secret_key.get_secret_value()
     assert key not in repr(one)  # a SecretStr: never printed with the settings
+
+
+def test_config_check_never_echoes_a_password(tmp_path: Path) -> None:
+    path = tmp_path / "ctibridge.yaml"
+    path.write_text("telephony:\n"
+                    "  - {name: sim, type: simulator,"
+                    "     options: {devices: 'http://ops:Sim-Secr3t-pw@pbx.example/'}}\n"
+                    "  - name: pbx\n    type: asterisk\n    options:\n"
+                    "      {host: pbx.example, port: 99999, user: ctib, secret: Ast-S3cret-99}\n",
+                    encoding="utf-8")
+    result = runner.invoke(app, ["config", "check", str(path)])
+    assert result.exit_code == 2 and "devices" in result.output, result.output
+    assert "port" in result.output
+    assert "Sim-Secr3t-pw" not in result.output and "Ast-S3cret-99" not in result.output
+    assert "ops:***@pbx.example" in result.output  # the value shown, its password masked
