@@ -132,7 +132,8 @@ async def test_a_token_signed_with_the_key_but_naming_no_session_is_refused(
     async with running_hub(tmp_path) as h, httpx.AsyncClient(base_url=h.url) as http:
         now = int(h.clock.now().timestamp())
         forged = jwt.encode({"sub": "admin", "roles": ["admin", "supervisor"], "iat": now,
-                             "exp": now + 600}, h.settings.auth.secret_key, algorithm="HS256")
+                             "exp": now + 600}, h.settings.auth.secret_key.get_secret_value(),
+                            algorithm="HS256")
         r = await http.post("/api/users", headers=bearer(forged), json={
             "username": "mallory", "password": "mallory-pw-1", "roles": ["admin"]})
         assert r.status_code == 401 and r.json()["code"] == "token-invalid"

@@ -38,9 +38,9 @@ from .auth import TicketBook, TokenService
 from .crm import router as crm_router
 from .digital import router as digital_router
 from .digital import start_digital, stop_digital
+from .hardening import harden
 from .loginguard import LoginGuard
 from .rest import router as rest_router
-from .security import SecurityHeaders
 from .sessions import SessionService, client_address
 from .supervision import router as supervision_router
 from .ws import router as ws_router
@@ -66,8 +66,8 @@ class Services:
         self.store = store
         self.clock = clock
         self.commands = Commands(hub)
-        self.tokens = TokenService(settings.auth.secret_key, settings.auth.token_ttl_seconds,
-                                   clock)
+        self.tokens = TokenService(settings.auth.secret_key.get_secret_value(),
+                                   settings.auth.token_ttl_seconds, clock)
         self.tickets = TicketBook(settings.auth.ticket_ttl_seconds, clock)
         self.sessions = SessionService(store, self.tokens, settings.auth, clock)
         self.login_guard = LoginGuard(settings.auth.login, clock)
@@ -152,6 +152,7 @@ def create_app(
         description="CTI hub: agents, calls and commands. The agent WebSocket protocol is "
         "described in docs/protocol/asyncapi.yaml.",
         lifespan=lifespan,
+        docs_url=None, redoc_url=None,  # /docs is served from a pinned package (hardening.py)
     )
 
     @app.exception_handler(CtiError)
@@ -177,7 +178,7 @@ def create_app(
     app.add_exception_handler(UnicodeEncodeError, not_text)
     app.add_exception_handler(StatementError, not_text)
 
-    app.add_middleware(SecurityHeaders, allowed_origins=settings.server.allowed_origins)
+    harden(app, settings)  # headers, Host allow-list, body limits, /docs (docs/security.md)
     app.include_router(rest_router)
     app.include_router(account_router)
     app.include_router(digital_router)

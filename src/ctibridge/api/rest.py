@@ -17,6 +17,8 @@ from .. import __version__, securitylog
 from ..core.permissions import Principal, history_scope, require_admin, require_supervisor
 from ..model.agent import Role
 from ..model.errors import BadRequest, CtiError, NotFound, Unauthorized
+from ..redact import scrub
+from .ops import ops_allowed
 from .sessions import client_address
 
 router = APIRouter()
@@ -245,7 +247,8 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz", tags=["health"])
 async def readyz(request: Request, response: Response) -> dict[str, Any]:
-    """Ready when started and every telephony link is up."""
+    """Ready when started and every telephony link is up. The details (platforms, CRM) only
+    for a supervisor's or admin's token, the ops token or the ops port (docs/operations.md)."""
     svc = getattr(request.app.state, "services", None)
     if svc is None:
         response.status_code = 503
@@ -263,11 +266,17 @@ async def readyz(request: Request, response: Response) -> dict[str, Any]:
         if svc.calllog is not None and svc.store is not None:
             crm["call_log"] = await svc.store.outbox.counts()
         body["crm"] = crm
-    return body
+    if not ops_allowed(request):
+        return {"status": body["status"]}
+    return dict(scrub(body))  # a CRM error may quote a URL with its credentials
 
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
+    if not ops_allowed(request):
+        raise Unauthorized("/metrics needs a supervisor's or admin's token, the ops token "
+                           "(server.ops.token), or the ops port (server.ops.port)",
+                           code="ops-auth")
     svc = services(request)
     svc.metrics.sockets.set(svc.hub.notifier.subscriber_count())
     return Response(generate_latest(svc.metrics.registry), media_type=CONTENT_TYPE_LATEST)

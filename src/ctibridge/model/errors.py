@@ -22,9 +22,13 @@ class CtiError(Exception):
         self.details = details
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"code": self.code, "message": self.message}
+        # What a client sees never carries a credential (a CRM URL's password, an API key in
+        # a query string), whatever the message quotes.
+        from ..redact import scrub, text
+
+        out: dict[str, Any] = {"code": self.code, "message": text(self.message)}
         if self.details:
-            out["details"] = self.details
+            out["details"] = scrub(self.details)
         return out
 
 

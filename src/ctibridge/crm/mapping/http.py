@@ -8,6 +8,7 @@ from urllib.parse import unquote
 
 import httpx
 
+from ...redact import url as redact_url
 from .auth import TokenError
 
 
@@ -34,8 +35,9 @@ def retryable_status(status: int) -> bool:
 
 
 def shown(request: httpx.Request) -> str:
-    """``METHOD url`` without the query string (it may carry an API key)."""
-    return f"{request.method} {request.url.copy_with(query=None)}"
+    """``METHOD url`` without the query string (it may carry an API key) nor the password
+    of the URL's userinfo."""
+    return f"{request.method} {redact_url(str(request.url.copy_with(query=None)))}"
 
 
 @dataclass(frozen=True, slots=True)
