@@ -165,7 +165,7 @@ class SessionService:
 
 
 def client_address(request: Any) -> str:
-    """The client's address as uvicorn gives it (behind a proxy, run uvicorn with
-    ``--forwarded-allow-ips`` so that it is the real client's)."""
+    """The client's address as uvicorn gives it: X-Forwarded-For is believed only from
+    the proxies in FORWARDED_ALLOW_IPS (docs/security.md, "Password guessing")."""
     client = getattr(request, "client", None)
     return str(client.host) if client is not None and client.host else "unknown"
