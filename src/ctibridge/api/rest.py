@@ -266,14 +266,14 @@ async def readyz(request: Request, response: Response) -> dict[str, Any]:
         if svc.calllog is not None and svc.store is not None:
             crm["call_log"] = await svc.store.outbox.counts()
         body["crm"] = crm
-    if not ops_allowed(request):
+    if not await ops_allowed(request):
         return {"status": body["status"]}
     return dict(scrub(body))  # a CRM error may quote a URL with its credentials
 
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
-    if not ops_allowed(request):
+    if not await ops_allowed(request):
         raise Unauthorized("/metrics needs a supervisor's or admin's token, the ops token "
                            "(server.ops.token), or the ops port (server.ops.port)",
                            code="ops-auth")
