@@ -180,6 +180,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def handle_websocket_upgrade(self) -> None:
         self._disarm()  # the WebSocket protocol has its own pings and limits
+        # ...and closes its connection itself: it gets the real transport, not the lingering one.
+        self.transport = self._real
         super().handle_websocket_upgrade()
 
     # -- parser callbacks
