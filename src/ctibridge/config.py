@@ -26,6 +26,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from . import yamlsafe
 from .model.errors import ConfigError
 from .model.party import Channel
 from .redact import is_secret_name
@@ -115,6 +116,24 @@ class ServerSettings(_Strict):
     send_queue: int = Field(1000, ge=10)
 
 
+class LoginSettings(_Strict):
+    """Password guessing limits (docs/security.md, "Logins")."""
+
+    # Failures allowed before a lockout, per username and per client address.
+    user_failures: int = Field(5, ge=1)
+    ip_failures: int = Field(20, ge=1)
+    # The first lockout lasts this long, each further failure doubles it, up to the max.
+    lockout_seconds: float = Field(1.0, gt=0)
+    max_lockout_seconds: float = Field(900.0, gt=0)
+    # Failures are forgotten after this long without one.
+    forget_after_seconds: float = Field(900.0, gt=0)
+    # Password hashing: threads, and logins that may wait for one (more: 503 at once).
+    hash_workers: int = Field(2, ge=1, le=64)
+    hash_queue: int = Field(16, ge=0)
+    # Logins one client address may have in progress at once (more: 429 at once).
+    per_ip_in_flight: int = Field(4, ge=1)
+
+
 # Secret keys published in our docs and examples: a server using one signs tokens anybody can
 # forge (an admin's included).
 EXAMPLE_SECRET_KEYS = frozenset({"change-me-to-a-long-random-string", "change-me"})
@@ -123,8 +142,12 @@ MIN_SECRET_KEY_BYTES = 32
 
 class AuthSettings(_Strict):
     secret_key: SecretStr = Field(default_factory=lambda: SecretStr(secrets.token_urlsafe(48)))
-    token_ttl_seconds: int = Field(8 * 3600, ge=60)
+    # Access tokens are short; the bar renews them with its refresh token until the
+    # session ends (session_ttl_seconds after login) or is revoked (logout, user change).
+    token_ttl_seconds: int = Field(15 * 60, ge=60)
+    session_ttl_seconds: int = Field(12 * 3600, ge=300)
     ticket_ttl_seconds: int = Field(30, ge=1, le=600)
+    login: LoginSettings = Field(default_factory=LoginSettings)
 
     @field_validator("secret_key")
     @classmethod
@@ -472,7 +495,7 @@ class Settings(BaseSettings):
         if path is not None:
             p = Path(path)
             try:
-                raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+                raw = yamlsafe.load(p.read_text(encoding="utf-8"))  # bounded aliases
             except FileNotFoundError:
                 raise ConfigError(f"config file {p} does not exist",
                                   code="config-missing") from None
