@@ -181,6 +181,7 @@ async def test_one_address_cannot_hold_more_than_its_connections(
     ticket_free[1].close()  # room for the login and ticket requests
     await until(lambda: hub.guard.count("127.0.0.1") == 18, "another released")
     ticket = await hub.ticket("alice")
+    await until(lambda: hub.guard.count("127.0.0.1") == 18, "the login's connections closed")
     async with websockets.connect(f"ws://127.0.0.1:{hub.port}/ws?ticket={ticket}") as ws:
         assert json.loads(await ws.recv())["type"] == "hello"
         await until(lambda: hub.guard.count("127.0.0.1") == 19, "the socket counted")

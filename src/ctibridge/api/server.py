@@ -149,7 +149,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
                        else "the hub holds as many connections as it may; try again shortly")
             transport.write(_raw_response(503, "Service Unavailable", refusal, message,
                                           "retry-after: 5\r\n"))
-            transport.close()
+            self.transport.close()  # lingering: the client reads the 503, not a reset
             return
         self._admitted = True
         self._arm(self.guard.limits.header_timeout_seconds, self._head_timeout)
@@ -180,6 +180,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def handle_websocket_upgrade(self) -> None:
         self._disarm()  # the WebSocket protocol has its own pings and limits
+        # ...and closes its connection itself: it gets the real transport, not the lingering one.
+        self.transport = self._real
         super().handle_websocket_upgrade()
 
     # -- parser callbacks
