@@ -199,8 +199,9 @@ class RealCrm:
 
     async def accounts_list(self, request: Request) -> Response:
         name = request.query_params.get("name")
+        phone = request.query_params.get("phone")
         return self._page(request, [a for a in self.accounts.values()
-                                    if name is None or a["name"] == name])
+                                    if name in (None, a["name"]) and phone in (None, a["phone"])])
 
     async def account_detail(self, request: Request) -> Response:
         a = self.accounts.get(_pk(request))
@@ -384,6 +385,7 @@ def seeded() -> RealCrm:
     crm = RealCrm()
     crm.add_contact("Camille", "Petit", "+33612345678", company="Boulangerie Petit")
     # Two contacts share the switchboard number of their firm.
+    crm.add_account("Morel & Fils", phone="+33140000000")
     crm.add_contact("Jean", "Morel", "+33140000000", company="Morel & Fils")
     crm.add_contact("Lucie", "Morel", "+33140000000", company="Morel & Fils")
     crm.add_lead("Hugo Blanc", "+33699887766", company="Blanc Conseil")
@@ -393,4 +395,6 @@ def seeded() -> RealCrm:
 
 def variables(crm: RealCrm, token: str = TOKEN) -> dict[str, str]:
     """The mapping's ``vars`` for this CRM."""
-    return {"crm_url": crm.url, "crm_token": token}
+    catchall = next((a["id"] for a in crm.accounts.values()
+                     if a["name"] == "Unknown callers"), 0)
+    return {"crm_url": crm.url, "crm_token": token, "catchall_account": str(catchall)}

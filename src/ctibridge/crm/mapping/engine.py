@@ -221,7 +221,7 @@ class MappingConnector:
                             status=fault.status, error=error)
                 _note(trace, f"{lk.name}: FAILED: {fault.reason}")
                 return LookupResult(lookup=lk.name, unavailable=True, error=error,
-                                    elapsed_ms=_ms_since(started))
+                                    status=fault.status, elapsed_ms=_ms_since(started))
             if found:
                 winner = lk.name
                 break
@@ -499,9 +499,11 @@ class MappingConnector:
     async def _matches_again(self, interaction: Interaction) -> tuple[Match, ...]:
         result = await self.lookup(interaction.customer, _context_of(interaction))
         if result.unavailable:
+            auth = result.status in (401, 403)
             raise CrmError(f"CRM {self.name!r}: cannot find the record to log interaction "
                            f"{interaction.interaction_id} against: {result.error}",
-                           code="crm-log-failed", retryable=True)
+                           code="crm-auth-refused" if auth else "crm-log-failed",
+                           retryable=True, status=result.status)
         return result.matches
 
     async def _named_lookup(self, interaction: Interaction, name: str) -> list[Match]:
