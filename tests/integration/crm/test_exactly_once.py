@@ -149,11 +149,13 @@ def _agent_legs(calls: list[dict[str, Any]], state: str) -> list[tuple[str, str]
             if conn["agent_id"] and conn["state"] == state]
 
 
-async def a_round_of_calls(http: httpx.AsyncClient, rnd: int) -> None:
+async def a_round_of_calls(http: httpx.AsyncClient, rnd: int, number: str | None = None
+                           ) -> None:
     """One customer call per agent: offered, answered, hung up by the agent."""
     for i, _ in enumerate(AGENTS):
         r = await http.post("/api/simulator/sim/calls",
-                            json={"queue": "support", "number": f"+336123{rnd:02d}{i:03d}"})
+                            json={"queue": "support",
+                                  "number": number or f"+336123{rnd:02d}{i:03d}"})
         assert r.status_code == 200, r.text
     ringing = await until(http, "/api/calls", lambda b: len(_agent_legs(b, "alerting")) == 3,
                           "every agent offered a call")
