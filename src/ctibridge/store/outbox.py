@@ -114,23 +114,24 @@ class OutboxStore:
                .where(row.status == PENDING, row.next_attempt_at <= now, free)
                .order_by(row.next_attempt_at).limit(limit))
         until = now + timedelta(seconds=lease_seconds)
-        claimed: list[OutboxEntry] = []
         async with self._db.session(write=True) as s:
             ids = list((await s.execute(due)).scalars())
-        for iid in ids:
-            # One short transaction per row: the WHERE re-checks the lease, so
-            # of two nodes racing for a row exactly one updates it.
-            async with self._db.session(write=True) as s:
-                result = await s.execute(
-                    update(row)
-                    .where(row.interaction_id == iid, row.status == PENDING, free)
-                    .values(lease_until=until, lease_owner=owner,
-                            attempts=row.attempts + 1))
-                if cast(Any, result).rowcount == 1:
-                    got = await s.get(row, iid)
-                    if got is not None:
-                        claimed.append(_entry(got))
-        return claimed
+            if not ids:
+                return []
+            # One conditional UPDATE for the batch: the WHERE re-checks each lease, so
+            # of two nodes racing for a row exactly one updates it, and RETURNING says
+            # which rows this node won (SQLite 3.35+, PostgreSQL).
+            won = list((await s.execute(
+                update(row)
+                .where(row.interaction_id.in_(ids), row.status == PENDING, free)
+                .values(lease_until=until, lease_owner=owner, attempts=row.attempts + 1)
+                .returning(row.interaction_id))).scalars())
+            if not won:
+                return []
+            got = (await s.execute(select(row).where(row.interaction_id.in_(won))
+                                   .execution_options(populate_existing=True))).scalars()
+            by_id = {r.interaction_id: _entry(r) for r in got}
+        return [by_id[i] for i in ids if i in by_id]
 
     async def release_owner(self, owner: str) -> int:
         """Free the leases a previous run of this very node left behind (it died)."""

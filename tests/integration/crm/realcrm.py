@@ -80,6 +80,7 @@ class RealCrm:
     slow_logs: float = 0.0  # seconds between creating an interaction and answering
     log_fault: str | None = None  # "500" (nothing created), "reset" (created, answer cut)
     requests: list[tuple[str, str]] = field(default_factory=list)  # (method, path)
+    timings: list[tuple[str, str, float]] = field(default_factory=list)  # + answer ms
     log_posts: int = 0  # POST /api/interactions/ received, valid or not
     in_flight: int = 0  # interaction POSTs created but not yet answered
     answer_ms: list[float] = field(default_factory=list)  # interaction POST handling time
@@ -283,11 +284,15 @@ class RealCrm:
         def guarded(view: Callable[[Request], Awaitable[Response]]
                     ) -> Callable[[Request], Awaitable[Response]]:
             async def run(request: Request) -> Response:
+                started = asyncio.get_running_loop().time()
                 self.requests.append((request.method, request.url.path))
                 if self.latency:
                     await asyncio.sleep(self.latency)
                 refused = self._authenticated(request)
-                return refused if refused is not None else await view(request)
+                answer = refused if refused is not None else await view(request)
+                self.timings.append((request.method, request.url.path,
+                                     (asyncio.get_running_loop().time() - started) * 1000))
+                return answer
             return run
 
         async def interactions(request: Request) -> Response:
