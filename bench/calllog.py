@@ -56,7 +56,7 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def run(mode: str, calls: int, latency: float, outage: float,
-              folder: Path) -> dict[str, Any]:
+              folder: Path, rate: float = 0.0) -> dict[str, Any]:
     crm: RealCrm = seeded()
     crm.latency = latency
     await crm.up()
@@ -89,20 +89,29 @@ async def run(mode: str, calls: int, latency: float, outage: float,
                              ended_at=now - timedelta(seconds=5), wrapped_at=now,
                              agent_id="alice", crm_record=record)
             batch.append(it)
-        # Written in the hub's batches (~20 per transaction), as wrap-ups arrive.
-        for start in range(0, calls, 20):
-            chunk = batch[start:start + 20]
-            await store.write(interactions=chunk, call_log="realcrm")
-            t = loop.time()
-            for it in chunk:
-                written[it.interaction_id] = t
+        if rate:  # wrap-ups arriving one by one, the worker running (and nudged, as by the hub)
+            await worker.start()
+            began = loop.time()
+            for i, it in enumerate(batch):
+                await asyncio.sleep(max(0.0, began + i / rate - loop.time()))
+                await store.write(interactions=[it], call_log="realcrm")
+                written[it.interaction_id] = loop.time()
+                worker.nudge()
+        else:  # a burst, in the hub's batches (~20 per transaction)
+            for start in range(0, calls, 20):
+                chunk = batch[start:start + 20]
+                await store.write(interactions=chunk, call_log="realcrm")
+                t = loop.time()
+                for it in chunk:
+                    written[it.interaction_id] = t
         if mode == "all-in-doubt":
             for _ in batch:  # as a crash with every row in flight leaves them
                 claimed = await store.outbox.claim("dead", clock.now(), 60, 1)
                 await store.outbox.sending(claimed[0].interaction_id, "dead")
             await store.outbox.release_owner("dead")
-        began = loop.time()
-        await worker.start()
+        if not rate:
+            began = loop.time()
+            await worker.start()
         back = None
         if mode == "outage":
             await asyncio.sleep(outage)
@@ -140,14 +149,18 @@ async def main() -> None:
     ap.add_argument("--latency", type=float, default=0.02, help="the CRM's answer time (s)")
     ap.add_argument("--outage", type=float, default=60.0, help="seconds the CRM is down")
     ap.add_argument("--modes", default="idempotent,check-step,all-in-doubt,outage")
+    ap.add_argument("--rate", type=float, default=0.0,
+                    help="wrap-ups per second (0: all at once, a burst)")
     args = ap.parse_args()
     configure(level="error")
     with tempfile.TemporaryDirectory() as tmp:
         # Warm-up, not reported: imports, first connections, template compilation.
         await run("idempotent", min(50, args.calls), args.latency, 0, Path(tmp) / "warm")
         for mode in args.modes.split(","):
-            r = await run(mode, args.calls, args.latency, args.outage, Path(tmp))
-            line = (f"{r['mode']:>13}: {r['logs_per_s']:6.1f} logs/s; wrap-up→record p50 "
+            rate = 0.0 if mode in ("outage", "all-in-doubt") else args.rate
+            r = await run(mode, args.calls, args.latency, args.outage, Path(tmp), rate)
+            line = (f"{r['mode']:>13}: {r['logs_per_s']:6.1f} logs/s"
+                    f"{f' (paced at {rate:g}/s)' if rate else ''}; wrap-up→record p50 "
                     f"{r['p50_ms']:7.0f} ms, p99 {r['p99_ms']:7.0f} ms; CRM's own answer "
                     f"p50 {r['crm_p50_ms']:5.1f} ms, p99 {r['crm_p99_ms']:5.1f} ms "
                     f"(p99 ratio {r['p99_ms'] / r['crm_p99_ms']:.0f}×); {r['posts']} POSTs, "
