@@ -27,6 +27,7 @@ from .test_exactly_once import (
     AGENTS,
     a_round_of_calls,
     admin_client,
+    agent_clients,
     command,
     hub_process,
     tail,
@@ -80,15 +81,15 @@ async def test_a_hub_killed_with_log_posts_in_flight_never_logs_twice(
     async with serve_real_crm(seeded()) as crm:
         config = write_config(tmp_path, port, crm, check=check)
         async with hub_process(config, port, log) as proc:
-            async with await admin_client(url) as http:
+            async with await admin_client(url) as http, agent_clients(url) as agents:
                 for agent in AGENTS:
                     await command(http, "agent.login", agent_id=agent)
                     await command(http, "agent.ready", agent_id=agent)
-                await a_round_of_calls(http, 0, CAMILLE)  # logged normally
+                await a_round_of_calls(http, 0, CAMILLE, agents)  # logged normally
                 await until(http, "/api/calllog", lambda b: b["counts"]["delivered"] == 3,
                             "the first round logged")
                 crm.slow_logs = 60  # from now on: created, then no answer
-                await a_round_of_calls(http, 1, CAMILLE)
+                await a_round_of_calls(http, 1, CAMILLE, agents)
                 await eventually(lambda: crm.in_flight == 3, "three log POSTs in flight",
                                  within=10)
             proc.send_signal(signal.SIGKILL)
