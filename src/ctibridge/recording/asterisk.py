@@ -311,7 +311,11 @@ class AmiReplay:
         action = (m.get("Action") or "").lower()
         n = self.normalizer
         if action == "originate":
-            ref = _variable(m, "CTIBRIDGE_REQUEST") or m.get("ChannelId")
+            # ctibridge tags its originates; another tool's originate from an agent's
+            # phone into the click-to-call context is shown as a click-to-call too.
+            ref = _variable(m, "CTIBRIDGE_REQUEST") or m.get("ChannelId") or (
+                m.get("ActionID") if m.get("Context") == self.options.originate_context
+                else None)
             device = self._device_for_dial(m.get("Channel") or "")
             if ref and device and m.get("Exten"):
                 self.commands += 1
