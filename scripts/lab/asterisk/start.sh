@@ -64,7 +64,7 @@ done
 if [ "$FRESH" = 1 ]; then
     rm -rf "$RUN/var" "$RUN/etc"
 fi
-mkdir -p "$RUN/etc" "$RUN/var/lib/moh" "$RUN/var/lib/agi-bin" "$RUN/var/spool" \
+mkdir -p "$RUN/etc" "$RUN/var/lib/moh" "$RUN/var/lib/agi-bin" "$RUN/var/lib/keys" "$RUN/var/spool" \
          "$RUN/var/run" "$RUN/var/log"
 for f in "$HERE"/etc/*.conf; do
     sed -e "s|@PREFIX@|$PREFIX|g" -e "s|@RUN@|$RUN|g" \
