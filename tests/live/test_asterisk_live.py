@@ -341,7 +341,14 @@ async def test_answer_a_ringing_queue_call_from_the_bar(tmp_path: Path, ari: boo
         offered = await alice.event("call.offered", timeout=T)
         call_id = offered["call"]["call_id"]
         reply = await alice.command("call.answer", call_id=call_id)
-        assert reply["type"] == "ack", reply
+        if alice.snapshot["capabilities"]["call.answer"]:
+            assert reply["type"] == "ack", reply
+        else:
+            # A Local-channel handset cannot be answered from afar (no PJSIP
+            # auto-answer; its ringing leg is not in Stasis): the button is off and
+            # the op says so, then the agent picks up the handset.
+            assert reply["type"] == "error" and reply["code"] == "capability-missing", reply
+            await live.lab.answer("6001")
         await alice.event("call.answered", timeout=T, where=mine(call_id))
         await live.lab.hangup(cust.channel)
         await alice.event("call.ended", timeout=T, where=mine(call_id))
