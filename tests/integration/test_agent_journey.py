@@ -141,6 +141,36 @@ async def test_attended_transfer_then_a_conference(tmp_path: Path) -> None:
             await c.close()
 
 
+async def test_back_to_the_caller_ends_the_consultation_and_never_transfers(
+    tmp_path: Path,
+) -> None:
+    async with running_hub(tmp_path) as h:
+        alice, bob = [await h.agent(u) for u in ("alice", "bob")]
+        await login_ready(alice)
+        await bob.ok("agent.login")
+        ref = h.sim.customer_calls("support", number="+41446681800", name="Lukas Meier")
+        call_id = (await alice.event("call.offered"))["call"]["call_id"]
+        await alice.ok("call.answer", call_id=call_id)
+        consult_id = (await alice.ok("call.consult", call_id=call_id, target="bob"))["call_id"]
+        await bob.event("call.offered")
+        await bob.ok("call.answer", call_id=consult_id)
+        await alice.event("call.answered", where=lambda d: d["call"]["call_id"] == consult_id)
+        # The pair the wrong way round is refused.
+        err = await alice.command("call.cancel_consult", call_id=consult_id,
+                                  consult_call_id=call_id)
+        assert err["type"] == "error" and err["code"] == "not-a-consultation", err
+        await alice.ok("call.cancel_consult", call_id=call_id, consult_call_id=consult_id)
+        gone = await bob.event("call.ended")
+        assert gone["call"]["call_id"] == consult_id and gone["cause"] == "cancelled"
+        back = await alice.event("call.retrieved")
+        assert back["call"]["call_id"] == call_id and alice.my_state(back["call"]) == "connected"
+        h.sim.customer_hangs_up(ref)
+        ended = await alice.event("call.ended", where=lambda d: d["call"]["call_id"] == call_id)
+        assert ended["cause"] == "customer-hangup"
+        for c in (alice, bob):
+            await c.close()
+
+
 async def test_a_reconnecting_bar_resumes_without_missing_an_event(tmp_path: Path) -> None:
     async with running_hub(tmp_path) as h:
         alice = await h.agent("alice")

@@ -313,8 +313,39 @@ class AsteriskConnector:
         await ari.answer(chan.uid)
 
     async def hangup(self, ref: str, device: str) -> None:
+        if self.normalizer.consult_live(ref) is not None and self._consult_owner(ref, device):
+            # Hanging up the transferer's own channel would *complete* the attended
+            # transfer (Asterisk's rule for a phone); a hangup never transfers.
+            await self.cancel_consult("", ref, device)
+            return
         chan = self._channel(ref, device)
         await self._act(f"hanging up {device}", "Hangup", Channel=chan, Cause=16)
+
+    def _consult_owner(self, consult_ref: str, device: str) -> bool:
+        conv = self.normalizer.convs.get(consult_ref)
+        return conv is not None and conv.originator == device
+
+    async def cancel_consult(self, ref: str, consult_ref: str, device: str) -> None:
+        """Hang up the consulted side: Asterisk puts the transferer back with the customer."""
+        n = self.normalizer
+        conv = n.convs.get(consult_ref)
+        if conv is None and n.consult_pending(consult_ref):
+            raise PlatformError("Asterisk has not started this consultation yet; try again "
+                                "in a moment", code="consult-not-started")
+        if conv is None or conv.consult_of is None:
+            raise PlatformError(f"call {consult_ref} is not a consultation on {self.name!r}",
+                                code="not-a-consultation")
+        if ref and conv.consult_of.ref != ref:
+            raise PlatformError(f"call {consult_ref} is not a consultation of call {ref}",
+                                code="not-a-consultation")
+        if conv.originator != device:
+            raise PlatformError(f"extension {device} did not start consultation {consult_ref}",
+                                code="not-a-consultation")
+        far = n.consult_far_chan(consult_ref, device)
+        if far is None:
+            raise PlatformError(f"the consultation {consult_ref} has nobody left to hang up",
+                                code="no-such-channel")
+        await self._act("ending the consultation", "Hangup", Channel=far.name, Cause=16)
 
     async def hold(self, ref: str, device: str) -> None:
         ari = self._need_ari(Capability.HOLD)
@@ -364,7 +395,7 @@ class AsteriskConnector:
             await self._act(f"consulting {target}", "Atxfer", Channel=chan, Exten=target,
                             Context=self.opts.transfer_context)
         except PlatformError:
-            self._emit_now(*self.normalizer.cancel_consult(consult_ref))
+            self._emit_now(*self.normalizer.consult_never_began(consult_ref))
             raise
         self._spawn(self._consult_watch(consult_ref), f"consult-{consult_ref}")
         return consult_ref
@@ -372,7 +403,8 @@ class AsteriskConnector:
     async def _consult_watch(self, consult_ref: str) -> None:
         await self.clock.sleep(CONSULT_TIMEOUT)
         if not self.normalizer.consult_started(consult_ref):
-            await self._emit(*self.normalizer.cancel_consult(consult_ref, "consult-failed"))
+            await self._emit(*self.normalizer.consult_never_began(consult_ref,
+                                                                      "consult-failed"))
 
     async def complete_transfer(self, ref: str, consult_ref: str, device: str) -> None:
         if self.normalizer.linkedid(ref) != self.normalizer.linkedid(consult_ref):

@@ -342,7 +342,8 @@ class Normalizer:
     def consult_started(self, consult_ref: str) -> bool:
         return consult_ref in self.convs
 
-    def cancel_consult(self, consult_ref: str, cause: str = "failed") -> list[PlatformEvent]:
+    def consult_never_began(self, consult_ref: str, cause: str = "failed"
+                            ) -> list[PlatformEvent]:
         """A consultation that never began (e.g. the transfer digits were lost)."""
         self.consults = [c for c in self.consults if c.ref != consult_ref]
         if consult_ref in self.convs:
@@ -420,6 +421,48 @@ class Normalizer:
                 return bridged[0]
             if live:
                 return live[0]
+        return None
+
+    def consult_pending(self, consult_ref: str) -> bool:
+        """A consultation asked for (Atxfer sent) that Asterisk has not started yet."""
+        return any(c.ref == consult_ref for c in self.consults)
+
+    def consult_live(self, consult_ref: str) -> Conv | None:
+        """The consultation ``consult_ref`` while its customer's call is still on."""
+        conv = self.convs.get(consult_ref)
+        if conv is None or conv.finished or conv.consult_of is None:
+            return None
+        main = conv.consult_of
+        if main.finished:
+            return None
+        return conv
+
+    def consult_far_chan(self, consult_ref: str, device: str) -> Chan | None:
+        """The consulted side of a consultation ``device`` made: the channel to hang up
+        to end it without transferring.
+
+        Asterisk's attended transfer (bridge feature, AMI Atxfer) dials the target
+        through a Local channel that sits in the consultation bridge with the
+        transferer; hanging that up is "the target hung up", which puts the
+        transferer back with the held customer (bridge_basic.c: REBRIDGE).
+        """
+        conv = self.convs.get(consult_ref)
+        if conv is None or conv.finished:
+            return None
+        mine = self.agent_chan(consult_ref, device)
+        my_leg = mine.leg if mine is not None else None
+        if mine is not None and mine.bridge:  # who the transferer talks to
+            for uid in self.bridges.get(mine.bridge, ()):
+                other = self.channels.get(uid)
+                if other is not None and other.alive and other.leg is not my_leg:
+                    return other
+        legs = [lg for lg in conv.call.legs if lg.conv is conv and lg is not my_leg
+                and lg.alive and lg.role in ("pipe", "agent", "external")]
+        legs.sort(key=lambda lg: lg.role != "pipe")  # the pipe first: it ends the dial too
+        for leg in legs:
+            live = leg.live()
+            bridged = [c for c in live if c.bridge]
+            return (bridged or live)[0]
         return None
 
     def linkedid(self, ref: str) -> str | None:
@@ -795,7 +838,7 @@ class Normalizer:
         reason = (msg.get("Reason") or "").lower()
         if reason == "caller":
             conv.call.end_hint = "customer-hangup"
-            self._end_call(conv.call, "customer-hangup")
+            self._customer_gone(conv.call, "customer-hangup")
         elif reason == "agent":
             conv.call.end_hint = "agent-hangup"
             part = conv.parts.get(ext)
@@ -1192,7 +1235,7 @@ class Normalizer:
     def _leg_gone(self, leg: Leg, cause: str) -> None:
         call = leg.call
         if leg is call.customer:
-            self._end_call(call, self._call_cause(call, cause))
+            self._customer_gone(call, self._call_cause(call, cause))
             return
         if leg.role != "agent" or not leg.device:
             if leg.role == "pipe" and leg.conv is not None and leg.conv.consult_of is not None:
@@ -1243,6 +1286,29 @@ class Normalizer:
                 p.state = "ended"
         if conv.announced:
             self._emit(conv, CallEnded(ref=conv.ref, at=self.now(), cause=cause))
+
+    def _customer_gone(self, call: CallState, cause: str) -> None:
+        """The customer hung up. Their call ends; a consultation in progress does not.
+
+        Asterisk leaves the transferer and the consulted party talking (the
+        consultation bridge becomes a normal one, bridge_basic.c consulting_exit
+        on TRANSFEREE_HANGUP), or still calling the target: that consultation
+        stays on the bars, as a call between them they can hang up.
+        """
+        for conv in sorted(call.convs, key=lambda c: c is call.main):
+            if conv.consult_of is not None and self._consult_goes_on(conv):
+                continue
+            self._finish(conv, cause)
+
+    def _consult_goes_on(self, conv: Conv) -> bool:
+        if conv.finished:
+            return False
+        parts = [p for p in conv.parts.values() if p.active and p.leg is not None and p.leg.alive]
+        originator = any(p.device == conv.originator for p in parts)
+        other = any(p.device != conv.originator for p in parts) or any(
+            lg.alive and lg.conv is conv and lg.role in ("pipe", "external")
+            for lg in conv.call.legs)
+        return originator and other
 
     def _end_call(self, call: CallState, cause: str) -> None:
         for conv in sorted(call.convs, key=lambda c: c is call.main):
