@@ -295,6 +295,14 @@ async def _watch_platform(connector: Any, seconds: float, connect_within: float 
                     up = True
                     deadline = loop.time() + seconds
                 typer.echo(f"link up: {ev.detail}")
+                # Connector checks beyond the link (Asterisk: ARI credentials, Stasis app).
+                for good, text in await getattr(connector, "checks", _no_checks)():
+                    if good:
+                        typer.echo(text)
+                    else:
+                        typer.secho(f"error: {connector.name}: {text}", fg=typer.colors.RED,
+                                    err=True)
+                        return False
             elif isinstance(ev, PlatformResynced):
                 typer.echo(f"snapshot: {len(ev.calls)} call(s), {len(ev.agents)} agent(s)")
                 for c in ev.calls:
@@ -309,6 +317,10 @@ async def _watch_platform(connector: Any, seconds: float, connect_within: float 
                 typer.echo(f"{ev.name} " + " ".join(f"{k}={v}" for k, v in fields.items()))
     finally:
         await connector.stop()
+
+
+async def _no_checks() -> list[tuple[bool, str]]:
+    return []
 
 
 def vars_of(ev: Any) -> dict[str, Any]:

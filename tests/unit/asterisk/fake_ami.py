@@ -173,6 +173,7 @@ class FakeAmi:
         # Copied: the server changes membership as actions arrive (QueueAdd...).
         self.members = [dataclasses.replace(m) for m in members or []]
         self.received: list[dict[str, str]] = []
+        self.blocks: list[bytes] = []  # the same actions as sent (repeated keys kept)
         self.connections = 0
         self.closed = asyncio.Event()
         self.finished: list[str] = []
@@ -265,6 +266,7 @@ class Session:
                 block, buf = buf.split(CRLF * 2, 1)
                 action = parse_action(block)
                 self.server.received.append(action)
+                self.server.blocks.append(block)
                 await self.actions.put(action)
 
     async def _expect(self, sent: Sent) -> bool:

@@ -37,9 +37,9 @@ from .ami import (
     AmiError,
     Message,
 )
-from .ari import AriClient
+from .ari import AriApp, AriClient
 from .config import AgentInterface, AsteriskOptions, parse_options
-from .normalizer import Normalizer
+from .normalizer import Normalizer, device_name
 
 log = structlog.get_logger("ctibridge.asterisk")
 
@@ -47,8 +47,21 @@ BASE_CAPABILITIES = frozenset({
     Capability.MAKE_CALL, Capability.HANGUP, Capability.BLIND_TRANSFER, Capability.CONSULT,
     Capability.DTMF, Capability.AGENT_STATE,
 })
-ARI_CAPABILITIES = frozenset({Capability.HOLD, Capability.ANSWER, Capability.CONFERENCE})
 CONSULT_TIMEOUT = 15.0  # seconds for an Atxfer to show up as a consultation
+STASIS_TIMEOUT = 5.0  # seconds for redirected channels to reach the Stasis application
+
+
+def capabilities_of(options: AsteriskOptions) -> frozenset[Capability]:
+    """What this configuration can do (see docs/connectors/asterisk.md, "What each
+    capability needs")."""
+    caps = set(BASE_CAPABILITIES)
+    if options.ari is not None or options.hold_context:
+        caps.add(Capability.HOLD)
+    if options.ari is not None:
+        caps.add(Capability.CONFERENCE)
+    if options.answer_notify_event:
+        caps.add(Capability.ANSWER)
+    return frozenset(caps)
 
 
 class AsteriskConnector:
@@ -59,10 +72,12 @@ class AsteriskConnector:
         self.name = name
         self.opts = options
         self.clock = clock or SystemClock()
-        self.capabilities = BASE_CAPABILITIES | (ARI_CAPABILITIES if options.ari else frozenset())
+        self.capabilities = capabilities_of(options)
         self.normalizer = Normalizer(options, self.clock.now)
         self.ari = ari or (AriClient(options.ari, timeout=options.timeout)
                            if options.ari else None)
+        self.ari_app = (AriApp(options.ari, self.ari) if options.ari and self.ari
+                        else None)
         self._out: asyncio.Queue[PlatformEvent] = asyncio.Queue(maxsize=10_000)
         self._client: AmiClient | None = None
         self._task: asyncio.Task[None] | None = None
@@ -92,6 +107,8 @@ class AsteriskConnector:
         if self._task is None:
             self._stopping = False
             self._task = asyncio.create_task(self._run(), name=f"asterisk-{self.name}")
+            if self.ari_app is not None:
+                self.ari_app.start()  # registers the Stasis application
 
     async def stop(self) -> None:
         self._stopping = True
@@ -105,6 +122,8 @@ class AsteriskConnector:
             await asyncio.wait({task}, timeout=1.0)
         for t in list(self._tasks):
             t.cancel()
+        if self.ari_app is not None:
+            await self.ari_app.stop()
         if self.ari is not None:
             with contextlib.suppress(Exception):
                 await self.ari.close()
@@ -120,6 +139,33 @@ class AsteriskConnector:
     async def wait_up(self) -> None:
         """Wait until connected, logged in and resynchronized (tests, CLI)."""
         await self._up.wait()
+
+    async def checks(self) -> list[tuple[bool, str]]:
+        """What ``ctibridge telephony test`` verifies beyond the AMI link: ARI (the URL,
+        user and password; the Stasis application registered over the WebSocket)."""
+        if self.ari is None or self.ari_app is None or self.opts.ari is None:
+            return [(True, "ARI: not configured (hold needs options.hold_context; "
+                           "conference needs options.ari)")]
+        try:
+            info = await self.ari.info()
+        except PlatformError as exc:
+            return [(False, exc.message)]
+        version = (info.get("system") or {}).get("version") or "?"
+        out = [(True, f"ARI: logged in as {self.opts.ari.username!r} at {self.opts.ari.url} "
+                      f"(Asterisk {version})")]
+        try:
+            await asyncio.wait_for(self.ari_app.registered.wait(), self.opts.timeout)
+            app = await self.ari.application(self.opts.ari.app)
+        except (TimeoutError, PlatformError) as exc:
+            detail = exc.message if isinstance(exc, PlatformError) else self.ari_app.detail
+            return [*out, (False, f"ARI: the Stasis application {self.opts.ari.app!r} is not "
+                                  f"registered: {detail}")]
+        if app is None:
+            return [*out, (False, f"ARI: Asterisk does not list the Stasis application "
+                                  f"{self.opts.ari.app!r}")]
+        return [*out, (True, f"ARI: Stasis application {self.opts.ari.app!r} registered "
+                             f"(calls reach it through dialplan context "
+                             f"{self.opts.ari.context!r})")]
 
     async def _emit(self, *events: PlatformEvent) -> None:
         for ev in events:
@@ -281,11 +327,14 @@ class AsteriskConnector:
         aid = client.next_action_id()
         caller_id = self.opts.caller_id or f'"{agent.name or device}" <{device}>'
         variables = [("Variable", f"CTIBRIDGE_REQUEST={ref}")]
+        kept: dict[str, str] = {}
         for k, v in (attached or {}).items():
             if k.replace("_", "").isalnum() and "\n" not in v and "\r" not in v:
                 variables.append(("Variable", f"CTI_{k.upper()}={v}"))
+                kept[k] = v
         initiated = self.normalizer.expect_originate(
-            ref=ref, device=device, number=number, dial=agent.dial_string, action_id=aid)
+            ref=ref, device=device, number=number, dial=agent.dial_string, action_id=aid,
+            attached=kept)
         # Announced before the action goes out, so that nothing about this call
         # (an immediate OriginateResponse failure) can reach the hub first.
         self._emit_now(initiated)
@@ -305,12 +354,32 @@ class AsteriskConnector:
         return ref
 
     async def answer(self, ref: str, device: str) -> None:
-        ari = self._need_ari(Capability.ANSWER)
+        """Ask the ringing phone to answer: a SIP NOTIFY with ``Event: <answer_notify_event>``
+        (PJSIPNotify), which phones that allow remote answer obey ("talk")."""
+        event = self.opts.answer_notify_event
+        if not event:
+            raise CapabilityMissing(
+                f"the platform {self.name!r} cannot answer for the phone (set "
+                "options.answer_notify_event for phones that answer on a NOTIFY)",
+                capability=Capability.ANSWER.value, platform=self.name)
         chan = self.normalizer.agent_chan(ref, device)
-        if chan is None:
-            raise PlatformError(f"no ringing channel of {device} in call {ref}",
-                                code="no-such-channel")
-        await ari.answer(chan.uid)
+        if chan is None or not self.normalizer.ringing(ref, device):
+            raise PlatformError(f"extension {device} is not ringing in call {ref}",
+                                code="not-ringing")
+        endpoint = self._pjsip_endpoint(device, chan.leg.live())
+        if endpoint is None:
+            raise PlatformError(
+                f"extension {device} has no PJSIP phone to tell to answer (list it in "
+                f"options.agents.{device}.aliases, e.g. PJSIP/{device})", code="no-such-device")
+        await self._act(f"asking {device}'s phone to answer", "PJSIPNotify",
+                        ("Variable", f"Event={event}"), Endpoint=endpoint)
+
+    def _pjsip_endpoint(self, device: str, live: list[Any]) -> str | None:
+        names = [c.name for c in live] + sorted(self._agent(device).devices())
+        for name in names:
+            if name.upper().startswith("PJSIP/"):
+                return str(device_name(name)).split("/", 1)[1]
+        return None
 
     async def hangup(self, ref: str, device: str) -> None:
         if self.normalizer.consult_live(ref) is not None and self._consult_owner(ref, device):
@@ -319,7 +388,26 @@ class AsteriskConnector:
             await self.cancel_consult("", ref, device)
             return
         chan = self._channel(ref, device)
-        await self._act(f"hanging up {device}", "Hangup", Channel=chan, Cause=16)
+        rejecting = self.normalizer.ringing_queue_offer(ref, device)
+        if rejecting and self.opts.reject_reason:
+            # app_queue has no "declined": a rejected member is rung again at the
+            # next retry. Pausing them first is the AMI way to stop that; the bar
+            # shows the agent not ready (options.reject_reason) until they choose Ready.
+            await self._pause_everywhere(device, self.opts.reject_reason)
+        await self._act(f"{'rejecting the call on' if rejecting else 'hanging up'} {device}",
+                        "Hangup", Channel=chan, Cause=21 if rejecting else 16)
+
+    async def _pause_everywhere(self, device: str, reason: str) -> None:
+        for queue, (paused, _) in self.normalizer.member_of(device).items():
+            if paused:
+                continue
+            try:
+                await self._act(f"pausing {device} in {queue}", "QueuePause", Queue=queue,
+                                Interface=self._agent(device).interface, Paused=True,
+                                Reason=reason)
+            except PlatformError as exc:  # the hangup matters more than the pause
+                log.warning("asterisk.reject_pause_failed", device=device, queue=queue,
+                            error=exc.message)
 
     def _consult_owner(self, consult_ref: str, device: str) -> bool:
         conv = self.normalizer.convs.get(consult_ref)
@@ -347,19 +435,88 @@ class AsteriskConnector:
                                 code="no-such-channel")
         await self._act("ending the consultation", "Hangup", Channel=far.name, Cause=16)
 
+    def _talk_pair(self, ref: str, device: str) -> tuple[Any, Any]:
+        """(the customer's channel, the agent's channel) of ``device`` in ``ref``."""
+        agent = self.normalizer.agent_chan(ref, device)
+        customer = self.normalizer.customer_chan(ref, device)
+        if agent is None or customer is None:
+            raise PlatformError(f"extension {device} is not talking to anybody in call {ref}",
+                                code="no-such-channel")
+        return customer, agent
+
+    async def _stasis(self, ref: str, redirects: list[list[Any]]) -> None:
+        """Move channels into the Stasis application (AMI Redirect, two per action, in
+        order) and wait until ARI has them."""
+        app = self._need_app(Capability.HOLD)
+        assert self.opts.ari is not None
+        wanted: set[str] = set()
+        for group in redirects:
+            todo = [c for c in group if c.uid not in app.channels]
+            if not todo:
+                continue
+            app.expected.update(c.uid for c in todo)
+            extra: dict[str, Any] = {}
+            if len(todo) > 1:
+                extra = {"ExtraChannel": todo[1].name, "ExtraContext": self.opts.ari.context,
+                         "ExtraExten": self.opts.ari.app, "ExtraPriority": 1}
+            await self._act("moving the call to the Stasis application", "Redirect",
+                            Channel=todo[0].name, Context=self.opts.ari.context,
+                            Exten=self.opts.ari.app, Priority=1, **extra)
+            wanted.update(c.uid for c in todo)
+            await app.wait_in(wanted, STASIS_TIMEOUT)
+
+    def _need_app(self, cap: Capability) -> AriApp:
+        if self.ari_app is None:
+            raise CapabilityMissing(
+                f"the platform {self.name!r} cannot {cap.value} without ARI "
+                "(configure options.ari)", capability=cap.value, platform=self.name)
+        if not self.ari_app.registered.is_set():
+            raise PlatformError(f"ARI is not connected ({self.ari_app.detail})",
+                                code="platform-down")
+        return self.ari_app
+
+    def _can_hold(self) -> None:
+        if self.ari_app is None and not self.opts.hold_context:
+            raise CapabilityMissing(
+                f"the platform {self.name!r} cannot hold or retrieve (set "
+                "options.hold_context, or options.ari)",
+                capability=Capability.HOLD.value, platform=self.name)
+
     async def hold(self, ref: str, device: str) -> None:
-        ari = self._need_ari(Capability.HOLD)
-        peer = self.normalizer.peer_chan(ref, device)
-        if peer is None:
-            raise PlatformError(f"nobody to hold in call {ref}", code="no-such-channel")
-        await ari.hold(peer.uid)
+        self._can_hold()
+        customer, agent = self._talk_pair(ref, device)
+        if self.ari_app is not None:
+            # ARI: both into a bridge of ours, then the customer out of it, with music.
+            app = self._need_app(Capability.HOLD)
+            assert self.ari is not None
+            bridge = app.bridge_of(agent.uid)
+            if bridge is None:
+                await self._stasis(ref, [[customer, agent]])
+                bridge = await app.bridge(ref, [customer.uid, agent.uid])
+            await self.ari.remove(bridge, customer.uid)
+            await self.ari.moh(customer.uid, True)
+            return
+        # AMI alone: the customer to music on hold, the agent to a wait, both at once.
+        ctx = self.opts.hold_context
+        await self._act("holding the call", "Redirect", Channel=customer.name, Context=ctx,
+                        Exten="hold", Priority=1, ExtraChannel=agent.name, ExtraContext=ctx,
+                        ExtraExten="wait", ExtraPriority=1)
 
     async def retrieve(self, ref: str, device: str) -> None:
-        ari = self._need_ari(Capability.HOLD)
-        peer = self.normalizer.peer_chan(ref, device)
-        if peer is None:
-            raise PlatformError(f"nobody to retrieve in call {ref}", code="no-such-channel")
-        await ari.unhold(peer.uid)
+        self._can_hold()
+        customer, agent = self._talk_pair(ref, device)
+        if self.ari_app is not None:
+            app = self._need_app(Capability.HOLD)
+            assert self.ari is not None
+            bridge = app.bridge_of(agent.uid)
+            if bridge is None:
+                raise PlatformError(f"call {ref} is not on hold through ctibridge",
+                                    code="not-held")
+            await self.ari.moh(customer.uid, False)
+            await self.ari.add(bridge, [customer.uid])
+            return
+        await self._act("retrieving the call", "Bridge", Channel1=agent.name,
+                        Channel2=customer.name, Tone="no")
 
     async def blind_transfer(self, ref: str, device: str, target: str) -> None:
         chan = self._channel(ref, device)
@@ -416,15 +573,32 @@ class AsteriskConnector:
         await self._act("completing the transfer", "Hangup", Channel=chan, Cause=16)
 
     async def conference(self, ref: str, consult_ref: str, device: str) -> None:
-        ari = self._need_ari(Capability.CONFERENCE)
-        chans = [self.normalizer.customer_chan(ref, device),
-                 self.normalizer.agent_chan(ref, device),
-                 self.normalizer.peer_chan(consult_ref, device)]
-        ids = [c.uid for c in chans if c is not None]
-        if len(set(ids)) < 3:
+        """Three-way: the customer, the agent and the consulted party in one ARI bridge.
+
+        The customer is moved first: Asterisk's attended transfer then ends (its
+        "transferee hung up" case), leaving agent and target in a plain bridge,
+        which are moved next. Moving the agent first would complete the transfer.
+        """
+        app = self._need_app(Capability.CONFERENCE)
+        n = self.normalizer
+        customer = n.customer_chan(ref, device)
+        agent = n.agent_chan(consult_ref, device) or n.agent_chan(ref, device)
+        far = n.consult_far_chan(consult_ref, device)
+        if customer is None or agent is None or far is None:
             raise PlatformError("the three parties of the conference are not all up",
                                 code="no-such-channel")
-        await ari.conference(ids)
+        ids = [customer.uid, agent.uid, far.uid]
+        await self._stasis(ref, [[customer], [agent, far]])
+        bridge = app.bridge_of(customer.uid)
+        if bridge is None:
+            await app.bridge(ref, ids)
+        else:
+            assert self.ari is not None
+            with contextlib.suppress(PlatformError):
+                await self.ari.moh(customer.uid, False)
+            await self.ari.add(bridge, [c for c in ids if c not in app.bridges[bridge]])
+            app.bridges[bridge].update(ids)
+        self._emit_now(*n.conference_done(ref, consult_ref, device))
 
     async def dtmf(self, ref: str, device: str, digits: str) -> None:
         peer = self.normalizer.peer_chan(ref, device)
@@ -439,13 +613,6 @@ class AsteriskConnector:
     async def mute(self, ref: str, device: str, on: bool) -> None:
         raise CapabilityMissing(f"the platform {self.name!r} cannot mute",
                                 capability=Capability.MUTE.value, platform=self.name)
-
-    def _need_ari(self, cap: Capability) -> AriClient:
-        if self.ari is None:
-            raise CapabilityMissing(
-                f"the platform {self.name!r} cannot {cap.value} without ARI "
-                "(configure options.ari)", capability=cap.value, platform=self.name)
-        return self.ari
 
     async def set_agent_state(self, device: str, status: AgentStatus,
                               reason: str | None = None) -> None:

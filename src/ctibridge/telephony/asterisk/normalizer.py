@@ -192,6 +192,7 @@ class PendingOriginate:
     action_id: str
     callee: Party
     bound: CallState | None = None
+    attached: dict[str, str] = field(default_factory=dict)  # from the bar, for the call
 
 
 @dataclass(eq=False)
@@ -322,14 +323,21 @@ class Normalizer:
     # attributed to the right ref.
 
     def expect_originate(self, *, ref: str, device: str, number: str, dial: str,
-                         action_id: str) -> CallInitiated:
-        """Register a click-to-call; returns the CallInitiated to emit now."""
+                         action_id: str, attached: dict[str, str] | None = None
+                         ) -> CallInitiated:
+        """Register a click-to-call; returns the CallInitiated to emit now.
+
+        ``attached``: the data the agent attached (also set on the channel as
+        ``CTI_<KEY>``); it is the call's attached data from the start.
+        """
         callee = self.party(number, None)
         internal = number in self.opts.agents
-        po = PendingOriginate(ref, device, number, dial, action_id, callee)
+        po = PendingOriginate(ref, device, number, dial, action_id, callee,
+                              attached=dict(attached or {}))
         self.originates.append(po)
         return CallInitiated(ref=ref, at=self.now(), device=device, callee=callee,
-                             direction=Direction.INTERNAL if internal else Direction.OUTBOUND)
+                             direction=Direction.INTERNAL if internal else Direction.OUTBOUND,
+                             attached=dict(po.attached))
 
     def expect_consult(self, *, ref: str, device: str, consult_ref: str,
                        target: str) -> CallInitiated:
@@ -363,6 +371,7 @@ class Normalizer:
         if customer is not None:
             conv.call.blind_targets.append((customer, target))
         self._transfer_out(conv, part)
+        self._transfer_resets(conv.call)
         self._emit(conv, CallTransferred(ref=conv.ref, at=self.now(), from_device=device,
                                          to_device=target))
         return self._out
@@ -422,6 +431,48 @@ class Normalizer:
             if live:
                 return live[0]
         return None
+
+    def ringing(self, ref: str, device: str) -> bool:
+        conv = self.convs.get(ref)
+        part = conv.parts.get(device) if conv is not None and not conv.finished else None
+        return part is not None and part.state == "alerting"
+
+    def conference_done(self, ref: str, consult_ref: str, device: str) -> list[PlatformEvent]:
+        """ctibridge joined the customer, ``device`` and the consulted party (ARI bridge):
+        the consulted party joins the customer's call, the consultation is over."""
+        self._out = []
+        main, consult = self.convs.get(ref), self.convs.get(consult_ref)
+        if main is None or consult is None or main.finished:
+            return []
+        for ext, part in consult.parts.items():
+            if ext == device or not part.active or part.leg is None:
+                continue
+            self._adopt(main, part.leg)
+            main.parts[ext] = Part(ext, part.leg, "connected")
+        for leg in main.call.legs:
+            if leg.conv is consult:
+                leg.conv = main
+        mine = main.parts.get(device)
+        if mine is not None and mine.state == "held":
+            mine.state, mine.held_by = "connected", None
+        consult.finished = True
+        for p in consult.parts.values():
+            if p.active:
+                p.state = "ended"
+        devices = tuple(sorted(p.device for p in main.parts.values()
+                               if p.state == "connected"))
+        main.conference = devices
+        self._emit(main, CallConferenced(ref=main.ref, at=self.now(), devices=devices,
+                                         consult_ref=consult.ref))
+        return self._out
+
+    def ringing_queue_offer(self, ref: str, device: str) -> bool:
+        """Whether ``device`` is being offered ``ref`` by a queue right now."""
+        conv = self.convs.get(ref)
+        if conv is None or conv.finished or conv.consult_of is not None:
+            return False
+        part = conv.parts.get(device)
+        return part is not None and part.state == "alerting" and conv.call.queue is not None
 
     def consult_pending(self, consult_ref: str) -> bool:
         """A consultation asked for (Atxfer sent) that Asterisk has not started yet."""
@@ -694,6 +745,8 @@ class Normalizer:
         if call.customer is leg:
             call.customer = None
         call.caller = po.callee
+        for key, value in po.attached.items():
+            call.attached.setdefault(key, value)
 
     def _originate_response(self, msg: Message) -> None:
         aid = msg.action_id
@@ -988,6 +1041,12 @@ class Normalizer:
         customer = call.customer
         if customer is None or customer not in legs:
             return
+        if len(legs) >= 2:
+            # The customer talks to someone (again): who broke an earlier bridge
+            # (a transfer, a consultation) says nothing about how this ends.
+            call.broken_by = None
+            if call.end_hint != "abandoned":
+                call.end_hint = None
         conv = customer.conv or call.main
         agents = [lg for lg in legs if lg.role == "agent" and lg.device and lg.conv is conv]
         for lg in agents:
@@ -1019,9 +1078,19 @@ class Normalizer:
             chan.bridge = None
         chan.left_bridge = True
         call = chan.leg.call
-        roles = {lg.role for lg in before}
-        if len(before) == 2 and "agent" in roles and call.broken_by is None and chan.alive:
-            call.broken_by = (chan.leg.role, chan.uid)
+        # Who leaves a two-party bridge between the customer and an agent first
+        # is who hung up (the other is hung up by the bridge). An agent leaving
+        # because they transferred the call, or a consultation's pipe, is not.
+        leg = chan.leg
+        if (len(before) == 2 and call.customer in before and call.broken_by is None
+                and chan.alive and leg.role in ("customer", "agent")
+                and any(lg.role == "agent" for lg in before)
+                and not (leg.role == "agent" and self._transferred_out(leg))):
+            call.broken_by = (leg.role, chan.uid)
+
+    def _transferred_out(self, leg: Leg) -> bool:
+        return any(p.leg is leg and p.transferred for conv in leg.call.convs
+                   for p in conv.parts.values())
 
     def _bridge_merge(self, msg: Message) -> None:
         to, frm = msg.get("ToBridgeUniqueid") or "", msg.get("FromBridgeUniqueid") or ""
@@ -1056,6 +1125,7 @@ class Normalizer:
         if transferee is not None:
             conv.call.blind_targets.append((transferee.leg, target))
         self._transfer_out(conv, part)
+        self._transfer_resets(conv.call)
         self._emit(conv, CallTransferred(ref=conv.ref, at=self.now(),
                                          from_device=part.device, to_device=target))
 
@@ -1127,6 +1197,7 @@ class Normalizer:
                 to_dev = self.normalize_number(target.num or target.exten) or to_dev
                 target_leg = None
         consult_ref = consult.ref if consult is not None else None
+        self._transfer_resets(main.call)
         if (msg.get("DestType") or "").lower() == "threeway":
             devices = tuple(sorted({from_dev, to_dev} - {""}))
             main.conference = devices
@@ -1145,6 +1216,14 @@ class Normalizer:
             for p in consult.parts.values():
                 if p.active:
                     p.state = "ended"
+
+    @staticmethod
+    def _transfer_resets(call: CallState) -> None:
+        """After a transfer the call goes on with someone else: how the earlier
+        conversation broke up (the transferer leaving) is not how the call ends."""
+        call.broken_by = None
+        if call.end_hint != "abandoned":
+            call.end_hint = None
 
     def _adopt(self, main: Conv, leg: Leg) -> None:
         """Move a leg (and its channels) into ``main``'s call and conversation."""
