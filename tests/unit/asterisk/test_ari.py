@@ -152,7 +152,7 @@ async def fake_ari(password: str = "pw") -> AsyncIterator[tuple[FakeAri, int]]:
     server = uvicorn.Server(uvicorn.Config(server_state.app(), host="127.0.0.1", port=port,
                                            log_config=None, access_log=False, lifespan="off"))
     task = asyncio.create_task(server.serve())
-    while not server.started:
+    while not server.started:  # noqa: ASYNC110 (uvicorn has no started event)
         await asyncio.sleep(0.01)
     try:
         yield server_state, port
