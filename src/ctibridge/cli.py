@@ -14,6 +14,8 @@ import typer
 from . import __version__
 from .crm.cli import mapping_app
 from .model.errors import CtiError
+from .recording.cli import record as record_command
+from .recording.cli import replay as replay_command
 
 app = typer.Typer(
     help="ctibridge: connect any telephony or contact-center platform to any CRM.",
@@ -28,6 +30,8 @@ app.add_typer(config_app, name="config")
 app.add_typer(user_app, name="user")
 app.add_typer(telephony_app, name="telephony")
 app.add_typer(mapping_app, name="mapping")
+app.command("record")(record_command)
+app.command("replay")(replay_command)
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file")]
 LogJson = Annotated[bool, typer.Option("--log-json", help="log JSON lines (production)")]
