@@ -83,9 +83,11 @@ def test_what_each_capability_needs() -> None:
         return AsteriskConnector.from_options("pbx", {**GOOD, **more}, FakeClock()).capabilities
 
     ari = {"url": "http://pbx:8088/ari", "username": "u", "password": "p"}
-    assert {Capability.HOLD, Capability.CONFERENCE} <= caps(ari=ari)
+    off = {"hold_context": None, "conference_context": None}
+    assert {Capability.HOLD, Capability.CONFERENCE} <= caps(ari=ari, **off)
     assert Capability.ANSWER not in caps(ari=ari)  # a ringing phone is never in Stasis
-    assert Capability.HOLD in caps(hold_context="ctibridge-hold")  # AMI alone
-    assert Capability.CONFERENCE not in caps(hold_context="ctibridge-hold")
+    # AMI alone, with the documented dialplan contexts (the defaults)
+    assert {Capability.HOLD, Capability.CONFERENCE} <= caps()
+    assert not {Capability.HOLD, Capability.CONFERENCE} & caps(**off)
     assert Capability.ANSWER in caps(answer_notify_event="talk")
     assert Capability.MUTE not in caps(ari=ari, hold_context="h", answer_notify_event="talk")

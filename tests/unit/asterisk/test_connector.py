@@ -542,7 +542,8 @@ async def test_dtmf_goes_to_the_party_the_agent_talks_to(clock: FakeClock) -> No
 
 
 async def test_without_ari_hold_answer_and_conference_are_off(clock: FakeClock) -> None:
-    async with FakeAmi([login_script()]) as server, Run(server, clock) as run:
+    async with FakeAmi([login_script()]) as server, Run(server, clock, hold_context=None,
+                                                        conference_context=None) as run:
         caps = run.connector.capabilities
         assert {Capability.HOLD, Capability.ANSWER, Capability.CONFERENCE,
                 Capability.MUTE}.isdisjoint(caps)

@@ -111,10 +111,15 @@ class AsteriskOptions(_Strict):
         description="pause reason set in the agent's queues when they reject a ringing queue "
         "call (the queue would offer it to them again); null: do not pause")
     ari: AriOptions | None = None
-    hold_context: str | None = Field(None, min_length=1, description=(
-        "AMI-only hold: dialplan context with extension 'hold' (the customer hears music: "
-        "MusicOnHold()) and 'wait' (the agent waits: Wait(3600)); retrieve bridges them "
-        "again with the AMI Bridge action. Unused when ari is set"))
+    hold_context: str | None = Field("ctibridge-hold", min_length=1, description=(
+        "AMI-only hold: the dialplan context where the held customer hears music "
+        "(extension 'hold': MusicOnHold()); the agent waits in wait_context; retrieve "
+        "bridges them again with the AMI Bridge action. null: no hold without ARI"))
+    wait_context: str = Field("ctibridge-wait", min_length=1, description=(
+        "where the agent's channel waits while the customer is on hold (Wait())"))
+    conference_context: str | None = Field("ctibridge-conference", min_length=1, description=(
+        "AMI-only conference: the dialplan context whose extensions are ConfBridge rooms "
+        "(ConfBridge(${EXTEN})). null: no conference without ARI"))
     answer_notify_event: str | None = Field(None, min_length=1, max_length=32, description=(
         "answer from the bar by sending the ringing PJSIP phone a NOTIFY with this Event "
         "header (PJSIPNotify; 'talk' for Yealink, Polycom, Snom... phones that allow it)"))

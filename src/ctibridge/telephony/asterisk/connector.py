@@ -57,7 +57,7 @@ def capabilities_of(options: AsteriskOptions) -> frozenset[Capability]:
     caps = set(BASE_CAPABILITIES)
     if options.ari is not None or options.hold_context:
         caps.add(Capability.HOLD)
-    if options.ari is not None:
+    if options.ari is not None or options.conference_context:
         caps.add(Capability.CONFERENCE)
     if options.answer_notify_event:
         caps.add(Capability.ANSWER)
@@ -86,6 +86,7 @@ class AsteriskConnector:
         self._stopping = False
         self._reported_down = False
         self._refs = itertools.count(1)
+        self._contexts: set[str] = set()  # dialplan contexts seen to exist
         self._up = asyncio.Event()
         self.connections = 0
         self.banner: str | None = None
@@ -275,6 +276,17 @@ class AsteriskConnector:
                 continue
             for ev in events:
                 await self._out.put(ev)
+            if self.normalizer.cleanup:
+                self._spawn(self._hang_up(self.normalizer.take_cleanup()), "cleanup")
+
+    async def _hang_up(self, channels: list[str]) -> None:
+        """Channels Asterisk keeps up on its own after a party left (a held agent
+        waiting, the last one in a conference room of ours): no ghost channels."""
+        for name in channels:
+            try:
+                await self._act(f"hanging up {name}", "Hangup", Channel=name, Cause=16)
+            except PlatformError as exc:
+                log.info("asterisk.cleanup_skipped", channel=name, reason=exc.message)
 
     # ------------------------------------------------------------- helpers
 
@@ -482,6 +494,22 @@ class AsteriskConnector:
                 "options.hold_context, or options.ari)",
                 capability=Capability.HOLD.value, platform=self.name)
 
+    async def _has_context(self, context: str, what: str) -> None:
+        """Refuse before a Redirect into a context that does not exist: Asterisk would
+        hang the customer up there."""
+        if context in self._contexts:
+            return
+        try:
+            await self._ami().list_action("ShowDialPlan", Context=context)
+        except AmiError as exc:
+            raise PlatformError(
+                f"the dialplan has no context {context!r}, needed to {what} with AMI "
+                f"(docs/connectors/asterisk.md, dialplan snippets): {exc.message}",
+                code="config-invalid") from None
+        except AmiConnectionError as exc:
+            raise PlatformError(f"{what} failed: {exc}", code="platform-down") from None
+        self._contexts.add(context)
+
     async def hold(self, ref: str, device: str) -> None:
         self._can_hold()
         customer, agent = self._talk_pair(ref, device)
@@ -497,10 +525,14 @@ class AsteriskConnector:
             await self.ari.moh(customer.uid, True)
             return
         # AMI alone: the customer to music on hold, the agent to a wait, both at once.
-        ctx = self.opts.hold_context
-        await self._act("holding the call", "Redirect", Channel=customer.name, Context=ctx,
-                        Exten="hold", Priority=1, ExtraChannel=agent.name, ExtraContext=ctx,
-                        ExtraExten="wait", ExtraPriority=1)
+        assert self.opts.hold_context is not None  # _can_hold
+        await self._has_context(self.opts.hold_context, "hold")
+        await self._has_context(self.opts.wait_context, "hold")
+        self.normalizer.hold_pair(customer, agent)
+        await self._act("holding the call", "Redirect", Channel=customer.name,
+                        Context=self.opts.hold_context, Exten="hold", Priority=1,
+                        ExtraChannel=agent.name, ExtraContext=self.opts.wait_context,
+                        ExtraExten="hold", ExtraPriority=1)
 
     async def retrieve(self, ref: str, device: str) -> None:
         self._can_hold()
@@ -573,13 +605,14 @@ class AsteriskConnector:
         await self._act("completing the transfer", "Hangup", Channel=chan, Cause=16)
 
     async def conference(self, ref: str, consult_ref: str, device: str) -> None:
-        """Three-way: the customer, the agent and the consulted party in one ARI bridge.
+        """Three-way: the customer, the agent and the consulted party together.
 
         The customer is moved first: Asterisk's attended transfer then ends (its
         "transferee hung up" case), leaving agent and target in a plain bridge,
         which are moved next. Moving the agent first would complete the transfer.
+        With ARI they meet in a mixing bridge of the Stasis application; with AMI
+        alone in a ConfBridge room (options.conference_context).
         """
-        app = self._need_app(Capability.CONFERENCE)
         n = self.normalizer
         customer = n.customer_chan(ref, device)
         agent = n.agent_chan(consult_ref, device) or n.agent_chan(ref, device)
@@ -588,17 +621,47 @@ class AsteriskConnector:
             raise PlatformError("the three parties of the conference are not all up",
                                 code="no-such-channel")
         ids = [customer.uid, agent.uid, far.uid]
-        await self._stasis(ref, [[customer], [agent, far]])
-        bridge = app.bridge_of(customer.uid)
-        if bridge is None:
-            await app.bridge(ref, ids)
+        if self.ari_app is not None:
+            app = self._need_app(Capability.CONFERENCE)
+            await self._stasis(ref, [[customer], [agent, far]])
+            bridge = app.bridge_of(customer.uid)
+            if bridge is None:
+                await app.bridge(ref, ids)
+            else:
+                assert self.ari is not None
+                with contextlib.suppress(PlatformError):
+                    await self.ari.moh(customer.uid, False)
+                await self.ari.add(bridge, [c for c in ids if c not in app.bridges[bridge]])
+                app.bridges[bridge].update(ids)
         else:
-            assert self.ari is not None
-            with contextlib.suppress(PlatformError):
-                await self.ari.moh(customer.uid, False)
-            await self.ari.add(bridge, [c for c in ids if c not in app.bridges[bridge]])
-            app.bridges[bridge].update(ids)
+            ctx = self.opts.conference_context
+            if not ctx:
+                raise CapabilityMissing(
+                    f"the platform {self.name!r} cannot make a conference (set "
+                    "options.conference_context, or options.ari)",
+                    capability=Capability.CONFERENCE.value, platform=self.name)
+            await self._has_context(ctx, "make a conference")
+            room = "cti" + "".join(ch for ch in ref if ch.isalnum())
+            await self._act("moving the customer to the conference", "Redirect",
+                            Channel=customer.name, Context=ctx, Exten=room, Priority=1)
+            await self._act("moving the consultation to the conference", "Redirect",
+                            Channel=agent.name, Context=ctx, Exten=room, Priority=1,
+                            ExtraChannel=far.name, ExtraContext=ctx, ExtraExten=room,
+                            ExtraPriority=1)
+            bridge = await self._together(ids)
+            n.owned_bridges.add(bridge)  # its last member is hung up (no ghost)
         self._emit_now(*n.conference_done(ref, consult_ref, device))
+
+    async def _together(self, uids: list[str]) -> str:
+        """Wait until the channels are in one bridge (as the AMI events tell)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STASIS_TIMEOUT
+        while (bridge := self.normalizer.shared_bridge(uids)) is None:
+            if loop.time() > deadline:
+                raise PlatformError("the parties did not meet in the conference within "
+                                    f"{STASIS_TIMEOUT:g} s", code="platform-error")
+            await asyncio.sleep(0.05)  # noqa: ASYNC110 (the AMI events move them)
+        return bridge
 
     async def dtmf(self, ref: str, device: str, digits: str) -> None:
         peer = self.normalizer.peer_chan(ref, device)

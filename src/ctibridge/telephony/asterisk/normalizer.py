@@ -236,6 +236,12 @@ class Normalizer:
         self._ids = itertools.count(1)
         self._out: list[PlatformEvent] = []
         self.ignored_events: dict[str, int] = {}  # events with no handler, by name
+        # Parties ctibridge took apart or put together with AMI alone, whose
+        # channels Asterisk will not hang up by itself: a held pair (the customer
+        # in music on hold, the agent waiting) and ConfBridge rooms of ours.
+        self.hold_pairs: dict[str, str] = {}  # uid -> the other's uid
+        self.owned_bridges: set[str] = set()
+        self.cleanup: list[str] = []  # channel names the connector must hang up
         self._handlers: dict[str, Callable[[Message], None]] = {
             "Newchannel": self._newchannel,
             "NewCallerid": self._newcallerid,
@@ -431,6 +437,41 @@ class Normalizer:
             if live:
                 return live[0]
         return None
+
+    def hold_pair(self, customer: Chan, agent: Chan) -> None:
+        """ctibridge put these two apart (AMI hold): if one hangs up, end the other."""
+        self.hold_pairs[customer.uid] = agent.uid
+        self.hold_pairs[agent.uid] = customer.uid
+
+    def shared_bridge(self, uids: list[str]) -> str | None:
+        """The bridge all these channels are in, if they are in one together."""
+        chans = [self.channels.get(u) for u in uids]
+        bridges = {c.bridge for c in chans if c is not None}
+        if len(bridges) == 1 and all(c is not None for c in chans):
+            return bridges.pop()
+        return None
+
+    def take_cleanup(self) -> list[str]:
+        out, self.cleanup = self.cleanup, []
+        return out
+
+    def _tidy_owned(self, bridge: str | None) -> None:
+        """A ConfBridge room of ours with one channel left: that channel must go."""
+        if bridge is None or bridge not in self.owned_bridges:
+            return
+        left = [self.channels[u] for u in self.bridges.get(bridge, set())
+                if u in self.channels and self.channels[u].alive]
+        legs = {c.leg for c in left}
+        if len(legs) <= 1:
+            self.owned_bridges.discard(bridge)
+            self.cleanup.extend(c.name for c in left)
+
+    def _tidy_pair(self, chan: Chan) -> None:
+        other = self.channels.get(self.hold_pairs.pop(chan.uid, ""))
+        if other is not None:
+            self.hold_pairs.pop(other.uid, None)
+            if other.alive and other.leg is not chan.leg:
+                self.cleanup.append(other.name)
 
     def ringing(self, ref: str, device: str) -> bool:
         conv = self.convs.get(ref)
@@ -1034,6 +1075,10 @@ class Normalizer:
         members = self.bridges.setdefault(bid, set())
         members.add(chan.uid)
         chan.bridge = bid
+        partner = self.hold_pairs.get(chan.uid)
+        if partner is not None and partner in members:  # retrieved: together again
+            self.hold_pairs.pop(chan.uid, None)
+            self.hold_pairs.pop(partner, None)
         call = chan.leg.call
         if call.broken_by is not None and call.broken_by[1] == chan.uid:
             call.broken_by = None
@@ -1077,6 +1122,7 @@ class Normalizer:
         if chan.bridge == bid:
             chan.bridge = None
         chan.left_bridge = True
+        self._tidy_owned(bid)
         call = chan.leg.call
         # Who leaves a two-party bridge between the customer and an agent first
         # is who hung up (the other is hung up by the bridge). An agent leaving
@@ -1302,6 +1348,9 @@ class Normalizer:
             del self.by_name[chan.name]
         if chan.bridge:
             self.bridges.get(chan.bridge, set()).discard(uid)
+            self._tidy_owned(chan.bridge)
+        if uid in self.hold_pairs and not chan.leg.alive:
+            self._tidy_pair(chan)
         leg = chan.leg
         call = leg.call
         cause = HANGUP_CAUSES.get(msg.get("Cause") or "", "normal")
@@ -1407,6 +1456,7 @@ class Normalizer:
 
     def _forget(self, call: CallState) -> None:
         for c in list(call.channels()):
+            self.hold_pairs.pop(c.uid, None)
             self.channels.pop(c.uid, None)
             if self.by_name.get(c.name) is c:
                 del self.by_name[c.name]
