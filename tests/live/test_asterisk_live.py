@@ -168,7 +168,9 @@ async def test_blind_transfer_then_the_customer_hangs_up_is_a_customer_hangup(
         assert offered["call"]["customer"] == JEAN
         bob_call = offered["call"]["call_id"]
         await bob.event("call.answered", timeout=T, where=mine(bob_call))
-        await alice.event("call.ended", timeout=T, where=mine(call_id))
+        # One call across the transfer; Alice's part of it ended with the transfer.
+        gone = await alice.event("call.transferred", timeout=T, where=mine(call_id))
+        assert alice.my_state(gone["call"]) == "ended"
         await live.lab.hangup(cust.channel)
         ended = await bob.event("call.ended", timeout=T, where=mine(bob_call))
         assert ended["cause"] == "customer-hangup"
@@ -184,7 +186,7 @@ async def test_after_a_blind_transfer_the_transferring_agent_hears_nothing_more(
         cust, call_id = await answered_call(live, alice)
         bob = await live.agent("bob")
         await alice.ok("call.blind_transfer", call_id=call_id, target="bob")
-        await alice.event("call.ended", timeout=T, where=mine(call_id))
+        await alice.event("call.transferred", timeout=T, where=mine(call_id))
         after = len(alice.frames)
         bob_call = (await bob.event("call.answered", timeout=T))["call"]["call_id"]
         await live.lab.hangup(cust.channel)

@@ -544,9 +544,13 @@ class AsteriskConnector:
             if bridge is None:
                 raise PlatformError(f"call {ref} is not on hold through ctibridge",
                                     code="not-held")
-            await self.ari.moh(customer.uid, False)
-            await self.ari.add(bridge, [customer.uid])
+            # The customer is the other channel of our bridge (out of it, on music).
+            held = next((u for u in app.bridges[bridge] if u != agent.uid), customer.uid)
+            await self.ari.moh(held, False)
+            await self.ari.add(bridge, [held])
             return
+        # The very channels that were held apart (not the other half of a Local pair).
+        customer = self.normalizer.held_partner(agent) or customer
         await self._act("retrieving the call", "Bridge", Channel1=agent.name,
                         Channel2=customer.name, Tone="no")
 

@@ -85,6 +85,12 @@ def device_name(channel: str) -> str:
     return channel[:cut] if cut > 0 else channel
 
 
+def _facing_us(chans: list[Chan]) -> list[Chan]:
+    """A party's channels, the one that faces the PBX first: the one that has been in
+    a bridge (a Local pair's other half is the phone's side, never bridged)."""
+    return sorted(chans, key=lambda c: (c.bridge is None, not c.left_bridge))
+
+
 def _clean(value: str | None) -> str | None:
     if value is None:
         return None
@@ -161,6 +167,7 @@ class Conv:
     finished: bool = False
     answered: bool = False
     conference: tuple[str, ...] = ()
+    target: str | None = None  # a consultation's callee (an extension or a number)
 
 
 @dataclass(eq=False)
@@ -392,7 +399,7 @@ class Normalizer:
         if not legs:
             legs = [lg for lg in conv.call.legs if lg.role == "agent" and lg.device == device]
         for leg in legs:
-            live = leg.live()
+            live = _facing_us(leg.live())
             for c in live:
                 if c.bridge and self._bridge_has_other(c):
                     return c
@@ -430,13 +437,18 @@ class Normalizer:
                 if bridge and c.bridge == bridge:
                     return c
         for leg in others:
-            live = leg.live()
+            live = _facing_us(leg.live())
             bridged = [c for c in live if c.bridge]
             if bridged:
                 return bridged[0]
             if live:
                 return live[0]
         return None
+
+    def held_partner(self, chan: Chan) -> Chan | None:
+        """The channel ctibridge held apart from ``chan`` (AMI hold), if still up."""
+        other = self.channels.get(self.hold_pairs.get(chan.uid, ""))
+        return other if other is not None and other.alive else None
 
     def hold_pair(self, customer: Chan, agent: Chan) -> None:
         """ctibridge put these two apart (AMI hold): if one hangs up, end the other."""
@@ -1127,12 +1139,15 @@ class Normalizer:
         # Who leaves a two-party bridge between the customer and an agent first
         # is who hung up (the other is hung up by the bridge). An agent leaving
         # because they transferred the call, or a consultation's pipe, is not.
+        # A consultation's or transfer's pipe (the Local channel Asterisk dials the
+        # target through) stands for the agent behind it.
         leg = chan.leg
+        agent_side = ("agent", "pipe")
         if (len(before) == 2 and call.customer in before and call.broken_by is None
-                and chan.alive and leg.role in ("customer", "agent")
-                and any(lg.role == "agent" for lg in before)
+                and chan.alive and leg.role in ("customer", *agent_side)
+                and any(lg.role in agent_side for lg in before)
                 and not (leg.role == "agent" and self._transferred_out(leg))):
-            call.broken_by = (leg.role, chan.uid)
+            call.broken_by = ("customer" if leg is call.customer else "agent", chan.uid)
 
     def _transferred_out(self, leg: Leg) -> bool:
         return any(p.leg is leg and p.transferred for conv in leg.call.convs
@@ -1199,6 +1214,7 @@ class Normalizer:
         conv.consult_of = main
         conv.originator = ext
         target = pending.target if pending else chan.exten
+        conv.target = target
         internal = target in self.opts.agents
         conv.direction = Direction.INTERNAL if internal else Direction.OUTBOUND
         conv.parts[ext] = Part(ext, transferer.leg, "initiated")
@@ -1242,6 +1258,24 @@ class Normalizer:
             else:
                 to_dev = self.normalize_number(target.num or target.exten) or to_dev
                 target_leg = None
+        if target is None:
+            # Asterisk may leave the TransferTarget* fields out (seen when the transfer
+            # completes as the transferer's channel is hung up): the consultation this
+            # agent made from the call says who the target is.
+            consult = next((cv for cv in main.call.convs if cv.consult_of is main
+                            and cv.originator == from_dev and not cv.finished), None)
+            if consult is not None:
+                who = next((p for p in consult.parts.values() if p.device != from_dev
+                            and p.active and p.leg is not None), None)
+                if who is not None and who.leg is not None:
+                    to_dev = who.device
+                    self._adopt(main, who.leg)
+                    main.parts[to_dev] = Part(to_dev, who.leg, "connected")
+                else:
+                    to_dev = self.normalize_number(consult.target) or to_dev
+                for leg in main.call.legs:  # the pipe to the target now serves the call
+                    if leg.conv is consult:
+                        leg.conv = main
         consult_ref = consult.ref if consult is not None else None
         self._transfer_resets(main.call)
         if (msg.get("DestType") or "").lower() == "threeway":
@@ -1377,10 +1411,21 @@ class Normalizer:
                 why = cause if cause != "normal" else "cancelled"
             elif part.state == "initiated":
                 why = "cancelled"
+            elif conv is call.main and self._customer_leaving(call):
+                why = "customer-hangup"  # hung up by the bridge after the customer left
             else:
                 why = "agent-hangup"
             self._leave(conv, part, why)
             self._finish_if_alone(conv, why)
+
+    @staticmethod
+    def _customer_leaving(call: CallState) -> bool:
+        """The customer hung up first: one of their channels is down already (a Local
+        pair's ;1 goes before its ;2), or they left the last two-party bridge first."""
+        if call.broken_by is not None and call.broken_by[0] == "customer":
+            return True
+        customer = call.customer
+        return customer is not None and any(not c.alive for c in customer.channels)
 
     def _finish_if_alone(self, conv: Conv, cause: str, *, failed: bool = False) -> None:
         """After an agent left: end the conversation if nobody it was for is left.
