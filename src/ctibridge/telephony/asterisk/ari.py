@@ -131,6 +131,10 @@ class AriClient:
         await self._call("POST", f"/bridges/{bridge_id}/removeChannel", "leaving the bridge",
                          channel=channel_id)
 
+    async def list_bridges(self) -> list[dict[str, Any]]:
+        out = await self._call("GET", "/bridges", "listing the bridges")
+        return [b for b in out or [] if isinstance(b, dict)]
+
     async def destroy_bridge(self, bridge_id: str) -> None:
         await self._call("DELETE", f"/bridges/{bridge_id}", "destroying the bridge")
 
@@ -203,6 +207,7 @@ class AriApp:
                     self.detail = f"Stasis application {self.options.app!r} registered"
                     self.registered.set()
                     log.info("ari.registered", app=self.options.app)
+                    self._spawn(self._sweep())
                     async for raw in ws:
                         self._receive(raw)
                 self.detail = "the ARI WebSocket was closed"
@@ -271,6 +276,18 @@ class AriApp:
                 await self.rest.hangup(chan)
         with contextlib.suppress(PlatformError):
             await self.rest.destroy_bridge(bridge_id)
+
+    async def _sweep(self) -> None:
+        """Empty bridges of ours left by an earlier run (a crash, a stop mid-call):
+        Asterisk never destroys an ARI bridge by itself."""
+        try:
+            for b in await self.rest.list_bridges():
+                if (str(b.get("name", "")).startswith("ctibridge-") and not b.get("channels")
+                        and b.get("id") not in self.bridges):
+                    await self.rest.destroy_bridge(str(b["id"]))
+                    log.info("ari.stale_bridge_destroyed", bridge=b.get("id"))
+        except PlatformError as exc:
+            log.warning("ari.sweep_failed", error=exc.message)
 
     def bridge_of(self, channel_id: str) -> str | None:
         return next((b for b, m in self.bridges.items() if channel_id in m), None)

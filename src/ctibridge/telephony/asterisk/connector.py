@@ -39,7 +39,7 @@ from .ami import (
 )
 from .ari import AriApp, AriClient
 from .config import AgentInterface, AsteriskOptions, parse_options
-from .normalizer import Normalizer, device_name
+from .normalizer import CONFERENCE_VAR, Normalizer, device_name
 
 log = structlog.get_logger("ctibridge.asterisk")
 
@@ -625,6 +625,13 @@ class AsteriskConnector:
             raise PlatformError("the three parties of the conference are not all up",
                                 code="no-such-channel")
         ids = [customer.uid, agent.uid, far.uid]
+        if self.ari_app is None and not self.opts.conference_context:
+            raise CapabilityMissing(
+                f"the platform {self.name!r} cannot make a conference (set "
+                "options.conference_context, or options.ari)",
+                capability=Capability.CONFERENCE.value, platform=self.name)
+        await self._act("marking the conference", "Setvar", Channel=customer.name,
+                        Variable=CONFERENCE_VAR, Value=consult_ref)
         if self.ari_app is not None:
             app = self._need_app(Capability.CONFERENCE)
             await self._stasis(ref, [[customer], [agent, far]])
@@ -639,11 +646,7 @@ class AsteriskConnector:
                 app.bridges[bridge].update(ids)
         else:
             ctx = self.opts.conference_context
-            if not ctx:
-                raise CapabilityMissing(
-                    f"the platform {self.name!r} cannot make a conference (set "
-                    "options.conference_context, or options.ari)",
-                    capability=Capability.CONFERENCE.value, platform=self.name)
+            assert ctx is not None
             await self._has_context(ctx, "make a conference")
             room = "cti" + "".join(ch for ch in ref if ch.isalnum())
             await self._act("moving the customer to the conference", "Redirect",
@@ -652,9 +655,8 @@ class AsteriskConnector:
                             Channel=agent.name, Context=ctx, Exten=room, Priority=1,
                             ExtraChannel=far.name, ExtraContext=ctx, ExtraExten=room,
                             ExtraPriority=1)
-            bridge = await self._together(ids)
-            n.owned_bridges.add(bridge)  # its last member is hung up (no ghost)
-        self._emit_now(*n.conference_done(ref, consult_ref, device))
+        # The AMI events tell the rest (the normalizer sees the three in one bridge).
+        await self._together(ids)
 
     async def _together(self, uids: list[str]) -> str:
         """Wait until the channels are in one bridge (as the AMI events tell)."""

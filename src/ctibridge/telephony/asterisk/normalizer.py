@@ -54,6 +54,10 @@ from .ami import Message
 from .config import AsteriskOptions
 
 UNKNOWN = "<unknown>"
+# Set by the connector on the customer's channel before it joins a consultation's
+# two ends with the customer (value: the consultation's ref), so that the
+# conference is recognized from the AMI traffic alone (and in a replay).
+CONFERENCE_VAR = "CTIBRIDGE_CONFERENCE"
 
 # Q.850 cause codes (Hangup ``Cause``) -> our vocabulary.
 HANGUP_CAUSES: dict[str, str] = {
@@ -88,7 +92,7 @@ def device_name(channel: str) -> str:
 def _facing_us(chans: list[Chan]) -> list[Chan]:
     """A party's channels, the one that faces the PBX first: the one that has been in
     a bridge (a Local pair's other half is the phone's side, never bridged)."""
-    return sorted(chans, key=lambda c: (c.bridge is None, not c.left_bridge))
+    return sorted(chans, key=lambda c: (c.bridge is None, not c.left_bridge, not c.pbx_side))
 
 
 def _clean(value: str | None) -> str | None:
@@ -135,6 +139,7 @@ class Chan:
     bridge: str | None = None
     local_two: bool = False
     left_bridge: bool = False  # left a bridge earlier (consultation, parking...)
+    pbx_side: bool = False  # named by a queue or dial event: not a Local pair's phone half
     vars: dict[str, str] = field(default_factory=dict)
 
 
@@ -468,13 +473,14 @@ class Normalizer:
         return out
 
     def _tidy_owned(self, bridge: str | None) -> None:
-        """A ConfBridge room of ours with one channel left: that channel must go."""
+        """A conference room of ours that lost its customer, or is down to one party:
+        the call is over, the channels left must go (Asterisk keeps them up)."""
         if bridge is None or bridge not in self.owned_bridges:
             return
         left = [self.channels[u] for u in self.bridges.get(bridge, set())
                 if u in self.channels and self.channels[u].alive]
         legs = {c.leg for c in left}
-        if len(legs) <= 1:
+        if len(legs) <= 1 or not any(lg.role == "customer" for lg in legs):
             self.owned_bridges.discard(bridge)
             self.cleanup.extend(c.name for c in left)
 
@@ -490,13 +496,10 @@ class Normalizer:
         part = conv.parts.get(device) if conv is not None and not conv.finished else None
         return part is not None and part.state == "alerting"
 
-    def conference_done(self, ref: str, consult_ref: str, device: str) -> list[PlatformEvent]:
-        """ctibridge joined the customer, ``device`` and the consulted party (ARI bridge):
-        the consulted party joins the customer's call, the consultation is over."""
-        self._out = []
-        main, consult = self.convs.get(ref), self.convs.get(consult_ref)
-        if main is None or consult is None or main.finished:
-            return []
+    def _conference(self, main: Conv, consult: Conv, device: str) -> None:
+        """The customer, ``device`` and the party ``device`` consulted are in one
+        bridge (a conference ctibridge made, or anyone): the consulted party joins
+        the customer's call, the consultation is over."""
         for ext, part in consult.parts.items():
             if ext == device or not part.active or part.leg is None:
                 continue
@@ -517,7 +520,6 @@ class Normalizer:
         main.conference = devices
         self._emit(main, CallConferenced(ref=main.ref, at=self.now(), devices=devices,
                                          consult_ref=consult.ref))
-        return self._out
 
     def ringing_queue_offer(self, ref: str, device: str) -> bool:
         """Whether ``device`` is being offered ``ref`` by a queue right now."""
@@ -833,6 +835,7 @@ class Normalizer:
         chan = self._chan(msg)
         if chan is None:
             return
+        chan.pbx_side = True
         leg = self._set_customer(chan)
         call = leg.call
         queue = msg.get("Queue") or ""
@@ -861,6 +864,7 @@ class Normalizer:
         ext = self.agent_for_interface(msg.get("Interface"), msg.get("MemberName"))
         if dest is None or ext is None:
             return None
+        dest.pbx_side = True
         caller = self._chan(msg)
         if caller is not None and caller.leg.role in ("unknown", "external", "pipe"):
             self._set_customer(caller)
@@ -959,6 +963,9 @@ class Normalizer:
         if dest is None:
             return
         src = self._chan(msg) if msg.get("Uniqueid") else None
+        dest.pbx_side = True
+        if src is not None:
+            src.pbx_side = True
         if src is None:
             # An Originate dials this channel; ours if it calls what we asked for.
             dev = device_name(dest.name)
@@ -1098,6 +1105,18 @@ class Normalizer:
         customer = call.customer
         if customer is None or customer not in legs:
             return
+        main = customer.conv or call.main
+        marked = {c.vars.get(CONFERENCE_VAR) for c in customer.channels} - {None, ""}
+        for cv in list(call.convs):
+            # The consultation ctibridge is making a conference of (the customer's
+            # channel carries its ref), its two ends now with the customer.
+            if (cv.ref in marked and cv.consult_of is main and not cv.finished
+                    and cv.originator
+                    and any(lg.conv is cv and lg.role in ("pipe", "agent", "external")
+                            and lg.device != cv.originator for lg in legs)
+                    and any(lg.role == "agent" and lg.device == cv.originator for lg in legs)):
+                self._conference(main, cv, cv.originator)
+                self.owned_bridges.add(bid)  # ended with the customer (no ghost)
         if len(legs) >= 2:
             # The customer talks to someone (again): who broke an earlier bridge
             # (a transfer, a consultation) says nothing about how this ends.
