@@ -963,9 +963,8 @@ class Normalizer:
         if dest is None:
             return
         src = self._chan(msg) if msg.get("Uniqueid") else None
-        dest.pbx_side = True
-        if src is not None:
-            src.pbx_side = True
+        if src is not None:  # (an Originate's own dial names a Local pair's phone half)
+            src.pbx_side = dest.pbx_side = True
         if src is None:
             # An Originate dials this channel; ours if it calls what we asked for.
             dev = device_name(dest.name)
