@@ -445,7 +445,12 @@ class AsteriskConnector:
         if far is None:
             raise PlatformError(f"the consultation {consult_ref} has nobody left to hang up",
                                 code="no-such-channel")
-        await self._act("ending the consultation", "Hangup", Channel=far.name, Cause=16)
+        n.cancelling.add(consult_ref)
+        try:
+            await self._act("ending the consultation", "Hangup", Channel=far.name, Cause=16)
+        except PlatformError:
+            n.cancelling.discard(consult_ref)
+            raise
 
     def _talk_pair(self, ref: str, device: str) -> tuple[Any, Any]:
         """(the customer's channel, the agent's channel) of ``device`` in ``ref``."""

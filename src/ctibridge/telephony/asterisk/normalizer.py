@@ -254,6 +254,7 @@ class Normalizer:
         self.hold_pairs: dict[str, str] = {}  # uid -> the other's uid
         self.owned_bridges: set[str] = set()
         self.cleanup: list[str] = []  # channel names the connector must hang up
+        self.cancelling: set[str] = set()  # consultations the agent went back from
         self._handlers: dict[str, Callable[[Message], None]] = {
             "Newchannel": self._newchannel,
             "NewCallerid": self._newcallerid,
@@ -1431,6 +1432,8 @@ class Normalizer:
                 why = "cancelled"
             elif conv is call.main and self._customer_leaving(call):
                 why = "customer-hangup"  # hung up by the bridge after the customer left
+            elif conv.ref in self.cancelling:
+                why = "cancelled"  # call.cancel_consult hung the consulted side up
             else:
                 why = "agent-hangup"
             self._leave(conv, part, why)
@@ -1472,6 +1475,7 @@ class Normalizer:
         if conv.finished:
             return
         conv.finished = True
+        self.cancelling.discard(conv.ref)
         for p in conv.parts.values():
             if p.active:
                 p.state = "ended"
