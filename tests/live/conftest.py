@@ -20,6 +20,7 @@ import os
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -142,7 +143,8 @@ async def live_hub(tmp_path: Path, name: str, *, ari: bool = True, upstream: int
         (t.host, upstream or t.ami_port), folder / f"{name}.ami", AmiFraming(),
         lambda n: [f"ctibridge transcript: live scenario {name} (connection {n})",
                    "protocol: asterisk-ami",
-                   "recorded: by tests/live (the hub's own AMI link, via the recording proxy)",
+                   f"recorded: {datetime.now(UTC).isoformat(timespec='seconds')} by tests/live "
+                   "(the hub's own AMI link, via the recording proxy)",
                    "secrets masked: Secret, Key", options_header(opts)])
     await proxy.start()
     opts = opts.model_copy(update={"port": proxy.port})

@@ -277,7 +277,7 @@ async def _main(argv: list[str]) -> int:
         elif args.cmd == "channels":
             for ch in await lab.channels():
                 print(f"{ch['Channel']:<45} {ch.get('ChannelStateDesc', ''):<8} "
-                      f"{ch.get('Context', '')},{ch.get('Extension', '')} "
+                      f"{ch.get('Context', '')},{ch.get('Exten', '')} "
                       f"{ch.get('Application', '')} linkedid={ch.get('Linkedid')}")
         elif args.cmd == "reset":
             await lab.reset(members=args.members)

@@ -64,7 +64,7 @@ done
 if [ "$FRESH" = 1 ]; then
     rm -rf "$RUN/var" "$RUN/etc"
 fi
-mkdir -p "$RUN/etc" "$RUN/var/lib/moh" "$RUN/var/lib/agi-bin" "$RUN/var/spool" \
+mkdir -p "$RUN/etc" "$RUN/var/lib/moh" "$RUN/var/lib/agi-bin" "$RUN/var/lib/keys" "$RUN/var/spool" \
          "$RUN/var/run" "$RUN/var/log"
 for f in "$HERE"/etc/*.conf; do
     sed -e "s|@PREFIX@|$PREFIX|g" -e "s|@RUN@|$RUN|g" \
@@ -115,8 +115,23 @@ for _ in $(seq 1 120); do
     fi
     sleep 0.5
 done
-if ! timeout 5 "$AST" -C "$RUN/etc/asterisk.conf" -rx "manager show settings" 2>/dev/null | grep -q "Yes"; then
-    echo "error: Asterisk did not boot within 60 s; see $RUN/var/log/console.log" >&2
+if ! python3 - "$AMI_PORT" <<'PY'
+import socket, sys, time
+deadline = time.monotonic() + 10
+while True:
+    try:
+        with socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2) as s:
+            if s.recv(64).startswith(b"Asterisk Call Manager"):
+                sys.exit(0)
+    except OSError:
+        pass
+    if time.monotonic() > deadline:
+        sys.exit(1)
+    time.sleep(0.2)
+PY
+then
+    echo "error: Asterisk did not boot, or AMI does not answer on port $AMI_PORT;" \
+         "see $RUN/var/log/console.log" >&2
     exit 1
 fi
 echo "Asterisk $("$AST" -V | cut -d' ' -f2) up: AMI 127.0.0.1:$AMI_PORT, HTTP/ARI 127.0.0.1:$HTTP_PORT, pid $(cat "$RUN/asterisk.pid")"

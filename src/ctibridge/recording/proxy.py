@@ -82,7 +82,7 @@ class RecordingProxy:
                 c_writer.close()
                 return
             self._writers.add(u_writer)
-            path = self.path_for(n)
+            path = self.path_for(len(self.stats.files) + 1)  # numbered by recording
             self.stats.files.append(path)
             with path.open("wb") as f:
                 rec = TranscriptWriter(f, self.framing, self.header(n))
