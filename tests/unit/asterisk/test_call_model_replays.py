@@ -63,7 +63,7 @@ def sent(name: str, action: str) -> list[str]:
 
 
 def test_the_fixture_list_is_complete() -> None:
-    assert len(MINE) == 12
+    assert len(MINE) == 14
 
 
 @pytest.mark.parametrize("name", MINE)
@@ -87,6 +87,31 @@ def test_after_a_transfer_the_customer_hanging_up_is_a_customer_hangup(name: str
     # Nobody's part of it ended as "agent-hangup": bob was hung up by the bridge.
     assert [ev.cause for _, ev in events(r, "call.ended") if ev.ref == moved.ref] == [
         "customer-hangup"] * len(events(r, "call.ended"))
+
+
+def test_the_transferer_kicked_out_of_a_bridge_merge_is_not_left_in_the_customers_bridge(
+) -> None:
+    # Completing the transfer merges the consultation's bridge into the customer's
+    # but kicks the transferer, whose BridgeLeave then names the old bridge. Kept
+    # in the customer's bridge by mistake, alice made it a three-party bridge, so
+    # the customer leaving it later said nothing: the call ended "normal".
+    r = replayed("issue12-1-attended-transfer-merge-kicks-transferer.ami")
+    assert customer_call(r)["end_cause"] == "customer-hangup"
+
+
+def test_an_attended_transfer_event_without_the_target_fields_still_names_the_target(
+) -> None:
+    name = "issue12-1-attended-transfer-without-target-fields.ami"
+    text = (FIXTURES / name).read_text(encoding="utf-8")
+    assert "Event: AttendedTransfer" in text and "TransferTargetUniqueid" not in text
+    r = replayed(name)
+    [(_, moved)] = events(r, "call.transferred")
+    assert (moved.from_device, moved.to_device) == ("6001", "6002")  # it used to be ""
+    call = customer_call(r)
+    assert states(call)["6002"] == "ended" and call["end_cause"] == "customer-hangup"
+    bob = [ev for _, ev in r.hub_events if "agent-6002" in ev.agents
+           and ev.data.get("call", {}).get("call_id") == call["call_id"]]
+    assert [ev.name for ev in bob][:1] == ["call.transferred"]  # bob is told he has it
 
 
 # --------------------------------------- 2. back to the caller; hang-up never transfers

@@ -1148,6 +1148,13 @@ class Normalizer:
         if chan is None:
             return
         members = self.bridges.get(bid, set())
+        if chan.uid not in members and chan.bridge and chan.uid in self.bridges.get(
+                chan.bridge, set()):
+            # A BridgeMerge moves a bridge's channels but the ones it kicks (the
+            # transferer completing an attended transfer stays and leaves the old
+            # bridge): we had moved it with the rest.
+            bid = chan.bridge
+            members = self.bridges[bid]
         before = {self.channels[u].leg for u in members if u in self.channels}
         members.discard(chan.uid)
         if chan.bridge == bid:
