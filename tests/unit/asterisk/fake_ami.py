@@ -173,7 +173,7 @@ class FakeAmi:
         # Copied: the server changes membership as actions arrive (QueueAdd...).
         self.members = [dataclasses.replace(m) for m in members or []]
         self.received: list[dict[str, str]] = []
-        self.blocks: list[bytes] = []  # the same actions as sent (repeated keys kept)
+        self.raw: list[bytes] = []  # every action as received, repeated headers included
         self.connections = 0
         self.closed = asyncio.Event()
         self.finished: list[str] = []
@@ -265,8 +265,8 @@ class Session:
             while CRLF * 2 in buf:
                 block, buf = buf.split(CRLF * 2, 1)
                 action = parse_action(block)
+                self.server.raw.append(block)
                 self.server.received.append(action)
-                self.server.blocks.append(block)
                 await self.actions.put(action)
 
     async def _expect(self, sent: Sent) -> bool:

@@ -372,7 +372,7 @@ async def test_click_to_call_originates_and_hangs_up_the_agents_channel(
         # What the agent attached is the call's data, and on the channel for the dialplan.
         assert initiated.attached == {"ticket": "T-9"}
         [orig] = server.actions("Originate")
-        assert b"Variable: CTI_TICKET=T-9" in next(b for b in server.blocks
+        assert b"Variable: CTI_TICKET=T-9" in next(b for b in server.raw
                                                   if b.startswith(b"Action: Originate"))
         assert orig["channel"] == "Local/6001@agents-phone"
         assert (orig["context"], orig["exten"], orig["priority"]) == ("from-internal",

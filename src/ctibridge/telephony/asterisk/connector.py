@@ -36,12 +36,16 @@ from .ami import (
     AmiConnectionError,
     AmiError,
     Message,
+    variable_header,
 )
 from .ari import AriApp, AriClient
 from .config import AgentInterface, AsteriskOptions, parse_options
 from .normalizer import CONFERENCE_VAR, Normalizer, device_name
 
 log = structlog.get_logger("ctibridge.asterisk")
+
+# Asterisk keeps at most 128 headers of an action (AST_MAX_MANHEADERS); Originate has ~12.
+MAX_ATTACHED_VARIABLES = 64
 
 BASE_CAPABILITIES = frozenset({
     Capability.MAKE_CALL, Capability.HANGUP, Capability.BLIND_TRANSFER, Capability.CONSULT,
@@ -338,12 +342,15 @@ class AsteriskConnector:
         ref = f"cti-{secrets.token_hex(6)}"
         aid = client.next_action_id()
         caller_id = self.opts.caller_id or f'"{agent.name or device}" <{device}>'
-        variables = [("Variable", f"CTIBRIDGE_REQUEST={ref}")]
+        variables = [variable_header("CTIBRIDGE_REQUEST", ref)]
         kept: dict[str, str] = {}
-        for k, v in (attached or {}).items():
-            if k.replace("_", "").isalnum() and "\n" not in v and "\r" not in v:
-                variables.append(("Variable", f"CTI_{k.upper()}={v}"))
-                kept[k] = v
+        for k, v in list((attached or {}).items())[:MAX_ATTACHED_VARIABLES]:
+            try:  # escaped: a comma in a value must not set a second variable
+                variables.append(variable_header(f"CTI_{k.upper()}", v))
+            except ValueError as exc:
+                log.warning("asterisk.attached_not_sent", key=k[:64], reason=str(exc))
+                continue
+            kept[k] = v
         initiated = self.normalizer.expect_originate(
             ref=ref, device=device, number=number, dial=agent.dial_string, action_id=aid,
             attached=kept)
