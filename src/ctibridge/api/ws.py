@@ -94,10 +94,12 @@ async def agent_socket(ws: WebSocket) -> None:
                       f"user {principal.username} is neither an agent nor a supervisor")
         return
     session = Session(ws, principal, svc)
+    unwatch = svc.sessions.watch(principal, ws)  # closed (4009) if the session ends
     svc.metrics.sockets.inc()
     try:
         await session.run()
     finally:
+        unwatch()
         svc.metrics.sockets.dec()
 
 

@@ -319,9 +319,15 @@ class AmiReplay:
             device = self._device_for_dial(m.get("Channel") or "")
             if ref and device and m.get("Exten"):
                 self.commands += 1
+                # The data the agent attached travels as CTI_<KEY> variables.
+                attached = {}
+                for v in m.getall("Variable"):
+                    k, _, val = v.partition("=")
+                    if k.startswith("CTI_") and len(k) > 4:
+                        attached[k[4:]] = val
                 self.events.append(ReplayedEvent(line, n.expect_originate(
                     ref=ref, device=device, number=m["Exten"], dial=m.get("Channel") or "",
-                    action_id=m.get("ActionID") or "")))
+                    action_id=m.get("ActionID") or "", attached=attached)))
         elif action == "atxfer":
             chan = n.by_name.get(m.get("Channel") or "")
             conv = chan.leg.conv if chan is not None else None

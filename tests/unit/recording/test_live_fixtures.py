@@ -61,15 +61,11 @@ def test_a_caller_hanging_up_in_the_queue_is_abandoned() -> None:
     assert customer_call(replayed("live-03-abandoned.ami"))["end_cause"] == "abandoned"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 #1: after a transfer the customer's hang-up "
-                   "is reported as agent-hangup (depends on which Local half hangs up first)")
 @pytest.mark.parametrize("name", ["live-05-blind-transfer.ami", "live-07-attended-transfer.ami"])
 def test_after_a_transfer_the_customer_hanging_up_is_a_customer_hangup(name: str) -> None:
     assert customer_call(replayed(name))["end_cause"] == "customer-hangup"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 #8: the transferring agent keeps receiving "
-                   "the transferred call's events")
 def test_after_a_blind_transfer_only_the_new_agent_hears_of_the_call() -> None:
     r = replayed("live-05-blind-transfer.ami")
     after = False
@@ -81,8 +77,6 @@ def test_after_a_blind_transfer_only_the_new_agent_hears_of_the_call() -> None:
             assert "agent-6001" not in ev.agents, f"{ev.name} still sent to 6001"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 #8: call.answered comes twice for a "
-                   "consultation")
 def test_a_consultation_is_answered_once() -> None:
     r = replayed("live-08-consult-answered-once.ami")
     (consult,) = [c for c in r.calls if c.final["direction"] == "internal"]
@@ -91,8 +85,6 @@ def test_a_consultation_is_answered_once() -> None:
     assert len(answered) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 #3: the customer hanging up during a "
-                   "consultation shows both agents free while Asterisk still bridges them")
 def test_agents_still_bridged_after_the_customer_left_are_shown_on_a_call() -> None:
     r = replayed("live-11-customer-gone-during-consult.ami")
     assert customer_call(r)["end_cause"] == "customer-hangup"

@@ -28,6 +28,7 @@ from jinja2 import TemplateError
 from ...model.interaction import Interaction
 from ...model.party import Party
 from ...store.db import mask_url
+from .. import callerdata
 from ..base import CrmError, LogReceipt, LookupContext, LookupResult, Match
 from . import phones
 from .auth import build_auth
@@ -155,12 +156,13 @@ class MappingConnector:
         return phones.to_e164(number, self.mapping.phone.default_region)
 
     def _pop_context(self, party: Party, context: LookupContext) -> dict[str, Any]:
-        number = party.number or ""
+        # What the caller or the platform says is cleaned before any template reads it.
+        number = callerdata.number(party.number)
         return {
             **self._static,
-            "party": {"number": number, "name": party.name,
+            "party": {"number": number, "name": callerdata.name(party.name),
                       "e164": self.normalize(number) if number else ""},
-            "attached": dict(context.attached),
+            "attached": callerdata.attached(dict(context.attached)),
             "context": {"direction": context.direction, "channel": context.channel,
                         "queue": context.queue, "agent_id": context.agent_id},
         }
@@ -205,7 +207,7 @@ class MappingConnector:
         found: list[Match] = []
         winner: str | None = None
         for lk in self.mapping.lookups:
-            if lk.phone and not party.number:
+            if lk.phone and not ctx["party"]["number"]:
                 _note(trace, f"{lk.name}: skipped (no number)")
                 continue
             if lk.when and not self.templates.when(lk.when, ctx):
@@ -296,7 +298,7 @@ class MappingConnector:
         assert self._http is not None
         v = self.templates.value
         return self._http.build(
-            spec.method, self.templates.render(spec.path, ctx).strip(),
+            spec.method, self.templates.render_path(spec.path, ctx).strip(),
             query=v(spec.query, ctx), headers={k: str(x) for k, x in v(spec.headers,
                                                                        ctx).items()},
             json_body=v(spec.json_body, ctx),
@@ -347,6 +349,10 @@ class MappingConnector:
             raise CrmError(f"CRM {self.name!r}: the log template failed for interaction "
                            f"{interaction.interaction_id}: {exc}", code="crm-log-template",
                            retryable=False) from None
+        except Fault as fault:  # the rendered request would leave base_url
+            raise CrmError(f"CRM {self.name!r}: the log request for interaction "
+                           f"{interaction.interaction_id} was not sent: {fault.reason}",
+                           code="crm-log-refused", retryable=False) from None
 
     async def log_interaction(self, interaction: Interaction, idempotency_key: str, *,
                               record: Match | None = None) -> LogReceipt:
@@ -399,7 +405,10 @@ class MappingConnector:
         data = interaction.to_dict()
         data["duration_seconds"] = interaction.talk_seconds or 0
         data["started_at"] = (data["accepted_at"] or data["offered_at"] or data["created_at"])
-        data["number"] = interaction.customer.number or ""
+        data["number"] = callerdata.number(interaction.customer.number)
+        data["customer"] = {**data["customer"], "number": data["number"] or None,
+                            "name": callerdata.name(interaction.customer.name)}
+        data["attached"] = callerdata.attached(dict(interaction.attached))
         rec = None
         if record is not None:
             rec = {**record.fields, "id": record.record_id, "name": record.name,

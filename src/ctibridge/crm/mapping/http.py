@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 
+from ...redact import url as redact_url
 from .auth import TokenError
 
 
@@ -33,8 +35,9 @@ def retryable_status(status: int) -> bool:
 
 
 def shown(request: httpx.Request) -> str:
-    """``METHOD url`` without the query string (it may carry an API key)."""
-    return f"{request.method} {request.url.copy_with(query=None)}"
+    """``METHOD url`` without the query string (it may carry an API key) nor the password
+    of the URL's userinfo."""
+    return f"{request.method} {redact_url(str(request.url.copy_with(query=None)))}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +51,7 @@ class HttpClient:
     def __init__(self, base_url: str, *, headers: dict[str, str], timeout: float,
                  verify: bool, auth: httpx.Auth | None) -> None:
         self.base_url = base_url.rstrip("/") + "/"
+        self._base = httpx.URL(self.base_url)
         self.timeout = timeout
         self.auth = auth
         self._client = httpx.AsyncClient(
@@ -67,7 +71,30 @@ class HttpClient:
             kwargs["data"] = form
         elif json_body is not None:
             kwargs["json"] = json_body
-        return self._client.build_request(method, url, **kwargs)
+        request = self._client.build_request(method, url, **kwargs)
+        self.check_under_base(request)
+        return request
+
+    def check_under_base(self, request: httpx.Request) -> None:
+        """Refuse a request that would leave ``base_url``: another scheme, host or port,
+        a path outside the base path, or a ``.``/``..`` segment (also percent-encoded,
+        which some servers decode before resolving). The hub's credentials go with
+        every request, so a template must never reach another part of the CRM."""
+        url, base = request.url, self._base
+        where = shown(request)
+        if (url.scheme, url.host, url.port) != (base.scheme, base.host, base.port):
+            raise Fault(f"refused {where}: it is not under the mapping's base_url "
+                        f"{base.copy_with(query=None, fragment=None, userinfo=b'')}",
+                        retryable=False)
+        path = unquote(url.raw_path.split(b"?", 1)[0].decode("ascii", "replace"))
+        segments = path.replace("\\", "/").split("/")
+        if any(seg in (".", "..") for seg in segments):
+            raise Fault(f"refused {where}: its path holds a '.' or '..' segment (a value "
+                        "from a call or an agent trying to leave base_url?)", retryable=False)
+        base_path = base.path.rstrip("/") + "/"
+        if not (path + "/").startswith(base_path):
+            raise Fault(f"refused {where}: its path is not under the base_url's path "
+                        f"{base_path}", retryable=False)
 
     async def send(self, request: httpx.Request, *, empty_statuses: frozenset[int] = frozenset(),
                    want_json: bool = True) -> Answer:

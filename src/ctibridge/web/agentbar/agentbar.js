@@ -58,6 +58,7 @@ export class AgentBar extends HTMLElement {
     this.client.addEventListener("event", (e) => this.store.applyEvent(e.detail.frame));
     this.client.addEventListener("server-error", (e) => this.showError(e.detail));
     this.client.addEventListener("auth-lost", (e) => this.authLost(e.detail));
+    this.client.addEventListener("tokens", (e) => this.tokensRenewed(e.detail));
     this.store.addEventListener("change", (e) => this.onChange(e.detail));
     window.addEventListener("online", () => this.client.nudge());
     window.addEventListener("keydown", (e) => this.shortcut(e));
@@ -89,6 +90,7 @@ export class AgentBar extends HTMLElement {
     } else if (saved) {
       this.session = saved;
       this.client.token = saved.token;
+      this.client.refreshToken = saved.refresh ?? null;
       this.showMain();
       this.client.start();
     } else {
@@ -204,7 +206,9 @@ export class AgentBar extends HTMLElement {
     this.session = {
       token: data.token, username: u.username ?? username, display_name: u.display_name ?? username,
       demo, password: demo ? password : undefined,
-      exp: Date.now() + (Number(data.expires_in) || 3600) * 1000,
+      refresh: data.refresh_token,
+      // Kept until the session ends; the short access token is renewed meanwhile.
+      exp: Date.now() + (Number(data.refresh_expires_in) || Number(data.expires_in) || 3600) * 1000,
     };
     saveSession(this.session);
     this.store.reset();
@@ -215,6 +219,7 @@ export class AgentBar extends HTMLElement {
   }
 
   signOut() {
+    this.client.logout(); // ends the session on the hub too
     this.client.stop();
     this.client.token = null;
     this.client.lastSeq = 0;
@@ -224,6 +229,13 @@ export class AgentBar extends HTMLElement {
     this.attention.ringing([], "");
     this.showLogin("");
     this.content.querySelector("#ctib-user")?.focus();
+  }
+
+  tokensRenewed({ token }) {
+    // The hub renewed the short access token: keep it for a reload of the page.
+    if (!this.session) return;
+    this.session = { ...this.session, token };
+    saveSession(this.session);
   }
 
   async authLost(detail) {
@@ -928,15 +940,11 @@ export class AgentBar extends HTMLElement {
     }
   }
 
-  /** Back to the held caller: hang the consultation up, then retrieve the call. */
+  /** Back to the held caller: the platform ends the consultation and takes the call
+   *  off hold in one step (call.cancel_consult); it never transfers. */
   async cancelConsult(consult) {
-    const parentId = consult.consult_of;
-    if (!(await this.run("call.hangup", { call_id: consult.call_id }))) return;
-    await this.until(() => !this.store.calls.has(consult.call_id), 3000);
-    const parent = this.store.calls.get(parentId);
-    if (parent && this.store.myState(parent) === "held") {
-      await this.run("call.retrieve", { call_id: parentId });
-    }
+    if (!consult.consult_of) return;
+    await this.run("call.cancel_consult", { call_id: consult.consult_of, consult_call_id: consult.call_id });
   }
 
   /** Wait for the store to satisfy `pred`, at most `ms`. */

@@ -47,6 +47,7 @@ export class SupervisorPage extends HTMLElement {
     this.client.addEventListener("event", (e) => this.board.applyEvent(e.detail.frame));
     this.client.addEventListener("server-error", (e) => this.showError(e.detail));
     this.client.addEventListener("auth-lost", (e) => this.authLost(e.detail));
+    this.client.addEventListener("tokens", (e) => this.tokensRenewed(e.detail));
     this.board.addEventListener("change", (e) => this.onChange(e.detail.effects));
     window.addEventListener("online", () => this.client.nudge());
     this.ticker = setInterval(() => this.tick(), 1000);
@@ -73,6 +74,7 @@ export class SupervisorPage extends HTMLElement {
     } else if (saved) {
       this.session = saved;
       this.client.token = saved.token;
+      this.client.refreshToken = saved.refresh ?? null;
       this.showBoard();
     } else {
       this.showLogin(this.configError ? this.errorText(this.configError) : "");
@@ -190,7 +192,9 @@ export class SupervisorPage extends HTMLElement {
     this.session = {
       token: data.token, username: u.username ?? username, display_name: u.display_name ?? username,
       roles: Array.isArray(u.roles) ? u.roles : [], demo, password: demo ? password : undefined,
-      exp: Date.now() + (Number(data.expires_in) || 3600) * 1000,
+      refresh: data.refresh_token,
+      // Kept until the session ends; the short access token is renewed meanwhile.
+      exp: Date.now() + (Number(data.refresh_expires_in) || Number(data.expires_in) || 3600) * 1000,
     };
     saveSession(this.session);
     this.showBoard();
@@ -236,6 +240,7 @@ export class SupervisorPage extends HTMLElement {
   }
 
   signOut() {
+    this.client.logout(); // ends the session on the hub too
     this.client.stop();
     this.client.token = null;
     this.client.lastSeq = 0;
@@ -244,6 +249,13 @@ export class SupervisorPage extends HTMLElement {
     clearSession();
     if (this.dialog.open) this.dialog.close();
     this.showLogin("");
+  }
+
+  tokensRenewed({ token }) {
+    // The hub renewed the short access token: keep it for a reload of the page.
+    if (!this.session) return;
+    this.session = { ...this.session, token };
+    saveSession(this.session);
   }
 
   async authLost(detail) {
