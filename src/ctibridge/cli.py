@@ -14,6 +14,8 @@ from . import __version__
 from .calllog_cli import calllog_app
 from .crm.cli import mapping_app
 from .model.errors import CtiError
+from .recording.cli import record as record_command
+from .recording.cli import replay as replay_command
 from .redact import text as redact_text
 from .redact import url as redact_url
 
@@ -31,6 +33,8 @@ app.add_typer(user_app, name="user")
 app.add_typer(telephony_app, name="telephony")
 app.add_typer(mapping_app, name="mapping")
 app.add_typer(calllog_app, name="calllog")
+app.command("record")(record_command)
+app.command("replay")(replay_command)
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file")]
 LogJson = Annotated[bool, typer.Option("--log-json", help="log JSON lines (production)")]
@@ -290,6 +294,14 @@ async def _watch_platform(connector: Any, seconds: float, connect_within: float 
                     up = True
                     deadline = loop.time() + seconds
                 typer.echo(f"link up: {ev.detail}")
+                # Connector checks beyond the link (Asterisk: ARI credentials, Stasis app).
+                for good, text in await getattr(connector, "checks", _no_checks)():
+                    if good:
+                        typer.echo(text)
+                    else:
+                        typer.secho(f"error: {connector.name}: {text}", fg=typer.colors.RED,
+                                    err=True)
+                        return False
             elif isinstance(ev, PlatformResynced):
                 typer.echo(f"snapshot: {len(ev.calls)} call(s), {len(ev.agents)} agent(s)")
                 for c in ev.calls:
@@ -304,6 +316,10 @@ async def _watch_platform(connector: Any, seconds: float, connect_within: float 
                 typer.echo(f"{ev.name} " + " ".join(f"{k}={v}" for k, v in fields.items()))
     finally:
         await connector.stop()
+
+
+async def _no_checks() -> list[tuple[bool, str]]:
+    return []
 
 
 def vars_of(ev: Any) -> dict[str, Any]:

@@ -479,6 +479,14 @@ class Commands:
                              f"completing the transfer of {call.call_id}")
         return {"call_id": call.call_id}
 
+    @op("call.cancel_consult")
+    async def _cancel_consult(self, p: Principal, args: dict[str, Any]) -> dict[str, Any]:
+        agent, call, ref, consult_ref = self._consult_pair(p, args)
+        conn, device, _ = self._call_connector(agent, call, "call.cancel_consult")
+        await self._platform(conn.cancel_consult(ref, consult_ref, device),
+                             f"going back to the caller of {call.call_id}")
+        return {"call_id": call.call_id}
+
     @op("call.conference")
     async def _conference(self, p: Principal, args: dict[str, Any]) -> dict[str, Any]:
         agent, call, ref, consult_ref = self._consult_pair(p, args)
