@@ -78,10 +78,8 @@ def rss_mib(pid: int) -> float:
 
 
 async def _hub(port: int, workdir: str) -> None:
-    import uvicorn
-
     from ctibridge.api.app import create_app
-    from ctibridge.api.wsserver import server_options
+    from ctibridge.api.server import build_server
     from ctibridge.clock import SystemClock
     from ctibridge.config import Settings
     from ctibridge.logs import configure
@@ -102,13 +100,7 @@ async def _hub(port: int, workdir: str) -> None:
     sim = SimulatorConnector("sim", clock=clock, devices=["1001", "1002", "1003"],
                              queues=["support"], routing="hub")
     app = create_app(settings, connectors={"sim": sim}, clock=clock)
-    options = {"log_config": None, "lifespan": "on", "access_log": False,
-               **server_options(settings)}
-    with contextlib.suppress(ImportError):  # the HTTP limits, where the hub has them
-        from ctibridge.api.httplimits import uvicorn_options  # type: ignore[import-not-found]
-
-        options.update(uvicorn_options(settings))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, **options))
+    server = build_server(app, settings)  # with every limit production has
     task = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.05)

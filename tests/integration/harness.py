@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 import websockets
 
 from ctibridge.api.app import create_app
-from ctibridge.api.wsserver import server_options
+from ctibridge.api.server import build_server
 from ctibridge.clock import Clock, FakeClock
 from ctibridge.config import Settings
 from ctibridge.telephony.simulator import SimulatorConnector
@@ -194,9 +193,7 @@ async def running_hub(
                                      ring_timeout=20.0, answer_delay=(1.0, 2.0))
         connectors = {"sim": sim}
     app = create_app(settings, connectors=connectors, clock=clock)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", log_config=None,
-                            access_log=False, **server_options(settings))
-    server = uvicorn.Server(config)
+    server = build_server(app, settings)  # the limits production has (api/server.py)
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():

@@ -94,13 +94,14 @@ async def agent_socket(ws: WebSocket) -> None:
         await _refuse(ws, CLOSE_NO_AGENT, "not-an-agent",
                       f"user {principal.username} is neither an agent nor a supervisor")
         return
-    counter = SocketCounter.of(ws.app, settings.limits.ws_per_user)
+    counter = SocketCounter.of(ws.app, settings.server.limits.ws_per_user)
     if not counter.take(principal.username):
         await _refuse(ws, CLOSE_TOO_MANY, "too-many-sockets",
                       f"user {principal.username} already has {counter.per_user} sockets "
                       "open; close a tab or a device first")
         return
     session = Session(ws, principal, svc)
+    unwatch = svc.sessions.watch(principal, ws)  # closed (4009) if the session ends
     svc.metrics.sockets.inc()
     try:
         await session.run()
@@ -111,6 +112,7 @@ async def agent_socket(ws: WebSocket) -> None:
         await hang_up(ws, 1011, "internal-error", timeout=1.0)
     finally:
         counter.give_back(principal.username)
+        unwatch()
         svc.metrics.sockets.dec()
 
 
@@ -133,7 +135,8 @@ class Session:
         self.last_sent = 0
         self.lock = asyncio.Lock()
         self.answered: OrderedDict[tuple[str, str | int], dict[str, Any]] = OrderedDict()
-        server, limits = svc.settings.server, svc.settings.limits
+        server = svc.settings.server
+        limits = server.limits
         self.limits = limits
         self.rate = RateGuard(server.rate_per_second, server.rate_burst,
                               limits.ws_rate_grace_seconds)
@@ -249,6 +252,9 @@ class Session:
                 capabilities=self.svc.commands.capabilities(agent),
                 platform_capabilities=self.svc.commands.capabilities_by_platform(agent),
                 screenpops=hub.screenpops.pops_for(agent_id) if hub.screenpops else [],
+                # Finished calls whose log waits for this agent to pick the record.
+                calllog_waiting=self.svc.calllog.waiting_of(agent_id)
+                if self.svc.calllog else [],
                 digital=[i.to_dict() for i in hub.omnichannel.digital_of(agent_id)]
                 if hub.omnichannel else [],
             )

@@ -49,7 +49,8 @@ class Subscriber:
             self.overflowed = True
             self.pending_chars = 0
             # Wake the sender so it notices and closes the socket.
-            self.queue._queue.clear()  # type: ignore[attr-defined]
+            while not self.queue.empty():
+                self.queue.get_nowait()
             self.queue.put_nowait(None)
 
     def taken(self, frame: str) -> None:

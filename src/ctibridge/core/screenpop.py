@@ -27,6 +27,7 @@ from ..crm.base import CrmConnector, LookupContext, LookupResult, Match
 from ..model.call import Call
 from ..model.errors import BadRequest, NotFound
 from ..model.party import Party
+from ..redact import text as redact_text
 
 if TYPE_CHECKING:
     from .hub import Hub
@@ -286,8 +287,8 @@ class ScreenPops:
                 changed = True
             if changed:
                 it.crm_record = record
-                hub._persist_interaction(it)
-                hub._publish_interaction(it)
+                hub.persist_interaction(it)
+                hub.publish_interaction(it)
 
     def _publish(self, entry: _CallPops, agent_id: str, result: LookupResult) -> None:
         call = self.hub.calls.get(entry.call_id)
@@ -311,7 +312,8 @@ class ScreenPops:
             "selected": chosen.record_id if chosen else None,
             "create_url": create_url,
             "lookup": result.lookup,
-            "error": result.error,
+            # Agents see what failed, never the CRM's credentials (any connector's errors).
+            "error": redact_text(result.error) if result.error else None,
             "party": party.to_dict(),
         }
         entry.pops[agent_id] = data

@@ -13,6 +13,7 @@ from .agents import AgentStore
 from .db import Database
 from .interactions import InteractionStore
 from .outbox import OutboxStore, add_to_outbox
+from .sessions import SessionStore
 from .users import UserStore
 
 
@@ -29,6 +30,7 @@ class Store:
         self.interactions = InteractionStore(db)
         self.agent_states = AgentStateStore(db)
         self.outbox = OutboxStore(db)
+        self.sessions = SessionStore(db)
 
     async def write(
         self,
@@ -47,8 +49,8 @@ class Store:
         if not interactions and not states:
             return
         async with self.db.session(write=True) as s:
-            await self.interactions._save(s, interactions)
-            await self.agent_states._record(s, states)
+            await self.interactions.save_in(s, interactions)
+            await self.agent_states.record_in(s, states)
             if call_log is not None:
                 due = [it for it in interactions if should_log(it)]
                 if due:
