@@ -184,7 +184,9 @@ async def running_hub(
         "agents": AGENTS,
         "wrap_up_seconds": 10,
     }
-    base.update(overrides)
+    for key, value in overrides.items():  # server={...} adds to the host and port
+        merge = isinstance(value, dict) and isinstance(base.get(key), dict)
+        base[key] = {**base[key], **value} if merge else value
     settings = Settings.load(None, **base)
     if connectors is None:  # the default: the simulator alone
         if sim is None:

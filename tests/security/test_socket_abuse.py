@@ -62,7 +62,8 @@ async def test_hostile_frames_after_the_rate_limit_trips_are_answered_not_crashi
     tmp_path: Path,
 ) -> None:
     server = {"rate_per_second": 5, "rate_burst": 5}
-    async with running_hub(tmp_path, server=server, limits={"ws_rate_grace_seconds": 30}) as h:
+    server = {**server, "limits": {"ws_rate_grace_seconds": 30}}
+    async with running_hub(tmp_path, server=server) as h:
         alice = await h.agent("alice")
         for i in range(5):
             await alice.send({"type": "ping", "id": i})
@@ -89,7 +90,7 @@ async def test_hostile_frames_after_the_rate_limit_trips_are_answered_not_crashi
 async def test_a_flooder_is_cut_after_the_grace_and_the_other_agent_goes_on(
     tmp_path: Path,
 ) -> None:
-    async with running_hub(tmp_path, limits={"ws_rate_grace_seconds": 1.0}) as h:
+    async with running_hub(tmp_path, server={"limits": {"ws_rate_grace_seconds": 1.0}}) as h:
         flooder, bob = await h.agent("alice"), await h.agent("bob")
         await bob.ok("agent.login")
 
@@ -124,7 +125,7 @@ async def test_a_flooder_is_cut_after_the_grace_and_the_other_agent_goes_on(
 
 
 async def test_a_user_cannot_open_sockets_without_limit(tmp_path: Path) -> None:
-    async with running_hub(tmp_path, limits={"ws_per_user": 2}) as h:
+    async with running_hub(tmp_path, server={"limits": {"ws_per_user": 2}}) as h:
         tabs = [await h.agent("alice"), await h.agent("alice")]
         ticket = await h.ticket("alice")
         async with websockets.connect(h.ws_url(ticket)) as third:
@@ -196,7 +197,7 @@ async def supervisors_served(h: RunningHub, n: int, within: float = 10.0) -> boo
 async def test_never_reading_supervisors_are_reset_when_a_send_times_out(
     tmp_path: Path,
 ) -> None:
-    async with running_hub(tmp_path, limits={"ws_send_timeout_seconds": 0.5}) as h:
+    async with running_hub(tmp_path, server={"limits": {"ws_send_timeout_seconds": 0.5}}) as h:
         alice = await h.agent("alice")
         silent = [never_reading_socket(h, await h.ticket("sam")) for _ in range(3)]
         assert await supervisors_served(h, 4)
@@ -220,7 +221,7 @@ async def test_never_reading_supervisors_are_reset_when_a_send_times_out(
 async def test_a_burst_a_socket_cannot_take_overflows_its_queue_and_cuts_it(
     tmp_path: Path,
 ) -> None:
-    async with running_hub(tmp_path, limits={"ws_send_queue_bytes": 64 * 1024}) as h:
+    async with running_hub(tmp_path, server={"limits": {"ws_send_queue_bytes": 64 * 1024}}) as h:
         alice = await h.agent("alice")
         silent = never_reading_socket(h, await h.ticket("sam"))
         assert await supervisors_served(h, 2)
@@ -235,7 +236,7 @@ async def test_a_burst_a_socket_cannot_take_overflows_its_queue_and_cuts_it(
 
 async def test_a_supervisor_snapshot_is_bounded_however_much_is_live(tmp_path: Path) -> None:
     limits = {"snapshot_calls": 10, "attached_value_chars": 100, "attached_total_chars": 1000}
-    async with running_hub(tmp_path, limits=limits) as h:
+    async with running_hub(tmp_path, server={"limits": limits}) as h:
         for i in range(25):  # nobody is ready: they all wait
             h.sim.customer_calls("support", number=f"+3361234{i:04d}",
                                  attached={"notes": "x" * 50_000, "n": str(i),
