@@ -119,9 +119,9 @@ async def hub_process(config: Path, port: int, log: Path
         out.close()
 
 
-async def admin_client(url: str) -> httpx.AsyncClient:
+async def admin_client(url: str, user: str = "admin") -> httpx.AsyncClient:
     async with httpx.AsyncClient(base_url=url) as http:
-        r = await http.post("/api/login", json={"username": "admin", "password": "admin"})
+        r = await http.post("/api/login", json={"username": user, "password": user})
         r.raise_for_status()
         token = r.json()["token"]
     return httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {token}"},
@@ -148,8 +148,10 @@ def _agent_legs(calls: list[dict[str, Any]], state: str) -> list[tuple[str, str]
             if conn["agent_id"] and conn["state"] == state]
 
 
-async def a_round_of_calls(http: httpx.AsyncClient, rnd: int) -> None:
-    """One customer call per agent: offered, answered, hung up by the agent."""
+async def a_round_of_calls(http: httpx.AsyncClient, rnd: int,
+                           agents: dict[str, httpx.AsyncClient]) -> None:
+    """One customer call per agent: offered, answered, hung up by the agent (a
+    supervisor or admin may not act on an agent's calls)."""
     for i, _ in enumerate(AGENTS):
         r = await http.post("/api/simulator/sim/calls",
                             json={"queue": "support", "number": f"+336123{rnd:02d}{i:03d}"})
@@ -158,11 +160,11 @@ async def a_round_of_calls(http: httpx.AsyncClient, rnd: int) -> None:
                           "every agent offered a call")
     legs = _agent_legs(ringing, "alerting")
     for call_id, agent in legs:
-        await command(http, "call.answer", agent_id=agent, call_id=call_id)
+        await command(agents[agent], "call.answer", call_id=call_id)
     await until(http, "/api/calls", lambda b: len(_agent_legs(b, "connected")) == 3,
                 "every call answered")
     for call_id, agent in legs:
-        await command(http, "call.hangup", agent_id=agent, call_id=call_id)
+        await command(agents[agent], "call.hangup", call_id=call_id)
     await until(http, "/api/agents", lambda b: all(a["state"]["status"] == "ready" for a in b),
                 "every agent free again")
 
@@ -189,13 +191,15 @@ async def test_every_interaction_has_exactly_one_activity_after_a_sigkill(
         config = write_config(tmp_path, port, crm.url)
         url = f"http://127.0.0.1:{port}"
         async with hub_process(config, port, log) as proc:
-            async with await admin_client(url) as http:
-                for agent in AGENTS:
+            agents = {a: await admin_client(url, a) for a in AGENTS}
+            async with await admin_client(url) as http, contextlib.AsyncExitStack() as stack:
+                for agent, client in agents.items():
+                    await stack.enter_async_context(client)
                     await command(http, "agent.login", agent_id=agent)
                     await command(http, "agent.ready", agent_id=agent)
                 # The CRM answers 500 to everything while the calls are made.
                 for rnd in range(CALLS_PER_AGENT):
-                    await a_round_of_calls(http, rnd)
+                    await a_round_of_calls(http, rnd, agents)
                 await eventually(lambda: crm.posts >= 3, "deliveries failing", within=10)
                 # Every interaction's end is in the database (the hub batches its writes
                 # for ~50 ms: a crash inside that window loses the rows not yet written,
