@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import json
 import socket
+import time
 from collections import Counter
 from typing import Any
 
@@ -34,7 +35,8 @@ from ..config import LimitSettings, Settings
 
 log = structlog.get_logger("ctibridge.server")
 
-WS_MAX_BYTES = 1024 * 1024  # the protocol answers >64 KiB with an error frame, closes >1 MiB
+WS_MAX_BYTES = 1024 * 1024
+ACCEPT_BATCH = 128  # the protocol answers >64 KiB with an error frame, closes >1 MiB
 
 
 class ConnectionGuard:
@@ -46,6 +48,7 @@ class ConnectionGuard:
         self.open: set[asyncio.BaseTransport] = set()
         self.refused: Counter[str] = Counter()  # by reason, for tests and logs
         self._logged: dict[str, float] = {}  # reason -> when last logged
+        self._pruned: dict[str, float] = {}  # address -> when its closed sockets were dropped
 
     def note(self, reason: str, client: str, now: float) -> None:
         """Count a refusal; log it at most once a second per reason (a flood of refused
@@ -66,8 +69,12 @@ class ConnectionGuard:
         held = self.by_ip.setdefault(ip, set())
         if per_ip and len(held) >= per_ip:
             # A WebSocket's transport moved to another protocol, which does not tell us it
-            # closed: forget the closed ones before judging.
-            held.difference_update([t for t in held if t.is_closing()])
+            # closed: forget the closed ones before judging, at most once a second per
+            # address (a flood of refused connections must not rescan the set each time).
+            now = time.monotonic()
+            if now - self._pruned.get(ip, -1e9) >= 1.0:
+                self._pruned[ip] = now
+                held.difference_update([t for t in held if t.is_closing()])
             if len(held) >= per_ip:
                 return "too-many-connections"
         held.add(transport)
@@ -81,6 +88,7 @@ class ConnectionGuard:
             held.discard(transport)
             if not held:
                 del self.by_ip[ip]
+                self._pruned.pop(ip, None)
 
     def count(self, ip: str) -> int:
         held = self.by_ip.get(ip, set())
@@ -303,6 +311,10 @@ def build_server(app: Any, settings: Settings, **overrides: Any) -> uvicorn.Serv
         "h11_max_incomplete_event_size": limits.header_bytes,
         "ws_max_size": WS_MAX_BYTES, "ws_ping_interval": 20, "ws_ping_timeout": 20,
         "server_header": False,  # no version for scanners to match
+        # asyncio accepts up to `backlog` connections in one loop turn: a flood of connects
+        # would stall every socket for that long. A smaller batch keeps turns short; the
+        # kernel's queue (and TCP's retries) absorb a burst of honest reconnects.
+        "backlog": ACCEPT_BATCH,
         **overrides,
     }
     return uvicorn.Server(uvicorn.Config(app, **options))
