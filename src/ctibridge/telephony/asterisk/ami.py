@@ -139,19 +139,34 @@ class AmiClient:
     def connected(self) -> bool:
         return self._writer is not None and not self._closed.is_set()
 
+    @property
+    def booted(self) -> bool:
+        """Asterisk said ``FullyBooted`` (every module loaded: app_queue's actions exist)."""
+        return self._booted.is_set()
+
     async def connect(self, *, boot_timeout: float = 5.0) -> Banner:
-        """Open the socket, read the banner, log in, wait for FullyBooted."""
+        """Open the socket, read the banner, log in, wait for FullyBooted.
+
+        Asterisk accepts AMI logins while it is still loading modules; it sends
+        ``FullyBooted`` right after the login when it is up, else when booting
+        ends. Without it within ``boot_timeout`` (an old or odd server) this
+        goes on anyway; :attr:`booted` tells which.
+        """
+        where = f"{self.host}:{self.port}"
         try:
-            async with asyncio.timeout(self.timeout):
+            # A host coming back answers quickly; a long wait only delays the next try.
+            async with asyncio.timeout(min(self.timeout, 5.0)):
                 self._reader, self._writer = await asyncio.open_connection(
                     self.host, self.port, ssl=self.ssl_context,
                     server_hostname=self.host if self.ssl_context else None)
         except TimeoutError:
-            raise AmiTimeout(f"no answer from {self.host}:{self.port} within "
-                             f"{self.timeout:g} s") from None
+            raise AmiTimeout(f"Asterisk at {where} is unreachable: no answer within "
+                             f"{min(self.timeout, 5.0):g} s") from None
+        except ssl.SSLError as exc:
+            raise AmiConnectionError(f"TLS with {where} failed: {exc}") from exc
         except OSError as exc:
             raise AmiConnectionError(
-                f"cannot reach {self.host}:{self.port}: {exc.strerror or exc}") from exc
+                f"Asterisk at {where} is unreachable: {exc.strerror or exc}") from exc
         banner_wait: asyncio.Future[Banner] = asyncio.get_running_loop().create_future()
         self._read_task = asyncio.create_task(self._read_loop(banner_wait), name="ami-reader")
         try:
@@ -159,14 +174,14 @@ class AmiClient:
                 self.banner = await banner_wait
         except TimeoutError:
             await self.close()
-            raise AmiTimeout(f"{self.host}:{self.port} sent no AMI banner within "
+            raise AmiTimeout(f"{where} sent no AMI banner within "
                              f"{self.timeout:g} s") from None
         except AmiConnectionError:
             await self.close()
             raise
         if "call manager" not in self.banner.text.lower():
             await self.close()
-            raise AmiConnectionError(f"{self.host}:{self.port} is not an AMI server "
+            raise AmiConnectionError(f"{where} is not an AMI server "
                                      f"(banner {self.banner.text[:60]!r})")
         try:
             await self._login()
@@ -176,6 +191,8 @@ class AmiClient:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(boot_timeout):
                 await self._booted.wait()
+        if self._closed.is_set():
+            raise AmiConnectionError(self.close_reason or "connection closed during login")
         if self.ping_interval > 0:
             self._ping_task = asyncio.create_task(self._ping_loop(), name="ami-ping")
         return self.banner
@@ -192,7 +209,10 @@ class AmiClient:
                 await self.action("Login", Username=self.username, Secret=self.secret,
                                   Events=self.events_on)
         except AmiError as exc:
-            raise AmiAuthError(f"login refused for {self.username!r}: {exc.message}") from None
+            raise AmiAuthError(
+                f"authentication failed: Asterisk at {self.host}:{self.port} refused AMI user "
+                f"{self.username!r} ({exc.message}); check options.username and "
+                "options.secret against manager.conf") from None
 
     async def close(self, *, logoff: bool = False) -> None:
         if logoff and self.connected:
