@@ -202,6 +202,7 @@ class FakeAmi:
         self.received: list[dict[str, str]] = []
         self.connections = 0
         self.closed = asyncio.Event()
+        self.done_sending = asyncio.Event()  # a script sent all it had before its Logoff
         self.finished: list[str] = []
         self._server: asyncio.Server | None = None
         self._sessions: set[asyncio.Task[None]] = set()
@@ -234,10 +235,10 @@ class FakeAmi:
                 await writer.drain()
         assert self._server is not None
         self._server.close()
-        for t in list(self._sessions):
-            t.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
+        for writer in list(self._writers):
+            writer.close()  # the sessions see the end of their socket and finish
+        if self._sessions:
+            await asyncio.wait(set(self._sessions), timeout=5)
         with contextlib.suppress(Exception):
             await self._server.wait_closed()
         if not self.persistent_members:
@@ -313,6 +314,8 @@ class Session:
                     await self._serve_until(step.gate)
                 elif step.kind == "expect":
                     assert step.sent is not None
+                    if step.sent.action.lower() == "logoff":
+                        self.server.done_sending.set()
                     if not await self._expect(step.sent):
                         return
         finally:

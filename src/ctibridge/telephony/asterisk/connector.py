@@ -162,9 +162,11 @@ class AsteriskConnector:
         where = f"{self.opts.host}:{self.opts.effective_port}"
         while not self._stopping:
             client = self._client_for()
+            self._client = client  # commands meanwhile are told it is reconnecting
             try:
                 banner = await client.connect(boot_timeout=self.opts.boot_timeout)
             except AmiConnectionError as exc:
+                self._client = None
                 # A refused login is retried slowly (fail2ban, security log noise);
                 # an unreachable Asterisk often, so that it is picked up when back.
                 delay = (self.opts.auth_retry if isinstance(exc, AmiAuthError)
@@ -174,9 +176,9 @@ class AsteriskConnector:
                 await self.clock.sleep(delay)
                 continue
             if self._stopping:
+                self._client = None
                 await client.close(logoff=True)
                 break
-            self._client = client
             self.banner = banner.text
             self.connections += 1
             reconciling: asyncio.Task[None] | None = None
