@@ -38,6 +38,7 @@ class Reconciler:
         self.originate_grace = timedelta(seconds=originate_grace)
         self._missing: set[str] = set()  # Linkedids absent from the previous list
         self._originates: dict[str, datetime] = {}  # pending click-to-call ref -> first seen
+        self.passes = 0  # lists compared so far (tests wait on it)
 
     def reset(self) -> None:
         """After a resync: the normalizer was rebuilt from a fresh snapshot."""
@@ -66,6 +67,7 @@ class Reconciler:
             if not members:
                 del n.bridges[bridge]
         out.extend(self._stale_originates())
+        self.passes += 1
         return out
 
     def _stale_originates(self) -> list[PlatformEvent]:
