@@ -198,3 +198,27 @@ async def test_a_wrong_secret_says_authentication_failed_and_retries_slowly(
         waited = await fake_seconds_until(clock, lambda: server.connections == 2)
         opts: Any = run.connector.opts
         assert waited >= opts.auth_retry - 0.25
+
+
+async def test_a_slow_boot_past_boot_timeout_still_puts_the_agents_back(
+    clock: FakeClock,
+) -> None:
+    """Asterisk takes longer than ``boot_timeout`` to load app_queue: the snapshot
+    meets "Invalid/unknown command", so the connector waits for FullyBooted on the
+    same link, then puts the agents back and only then reports the link up."""
+    async with FakeAmi([served_script(), served_script()], members=members()) as server, \
+            Run(server, clock, boot_timeout=0.1) as run:
+        first = await run.event(PlatformResynced)
+        await server.restart()
+        await run.event(PlatformStatus, up=False)
+        await server.start()
+        await fake_seconds_until(clock, lambda: server.connections == 2)
+        await asyncio.sleep(0.5)  # well past boot_timeout: QueueStatus was refused
+        assert [a["action"] for a in server.received].count("QueueStatus") == 2
+        assert not run.connector.health().up and server.connections == 2
+        await server.boot()
+        again = await run.until(lambda e: isinstance(e, PlatformResynced) and e is not first,
+                                "the snapshot after the restart")
+        assert again.agents == BEFORE
+        assert server.connections == 2  # waited on the same link, no reconnection
+        assert [e.up for e in run.events if isinstance(e, PlatformStatus)] == [True, False, True]

@@ -144,6 +144,18 @@ class AmiClient:
         """Asterisk said ``FullyBooted`` (every module loaded: app_queue's actions exist)."""
         return self._booted.is_set()
 
+    async def wait_booted(self, timeout: float) -> bool:
+        """Wait for ``FullyBooted``; False after ``timeout`` or if the link ends."""
+        closed = asyncio.ensure_future(self._closed.wait())
+        booted = asyncio.ensure_future(self._booted.wait())
+        try:
+            await asyncio.wait({closed, booted}, timeout=timeout,
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            closed.cancel()
+            booted.cancel()
+        return self._booted.is_set()
+
     async def connect(self, *, boot_timeout: float = 5.0) -> Banner:
         """Open the socket, read the banner, log in, wait for FullyBooted.
 

@@ -105,7 +105,7 @@ class AsteriskOptions(_Strict):
     reconnect_max: float = Field(4.0, gt=0, le=3600)
     auth_retry: float = Field(30.0, gt=0, le=3600,
                               description="seconds between logins after a refused one")
-    boot_timeout: float = Field(60.0, ge=0, le=600, description="seconds to wait for "
+    boot_timeout: float = Field(10.0, ge=0, le=600, description="seconds to wait for "
                                 "FullyBooted after login before going on without it")
     reconcile_interval: float = Field(60.0, ge=0, le=3600, description="seconds between "
                                       "CoreShowChannels checks that end calls whose channels "

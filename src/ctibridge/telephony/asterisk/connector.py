@@ -50,7 +50,7 @@ from .ari import AriClient
 from .config import AgentInterface, AsteriskOptions, parse_options
 from .normalizer import Normalizer
 from .reconcile import Reconciler
-from .restore import AgentKeeper, startup_of
+from .restore import AgentKeeper, State, startup_of
 
 log = structlog.get_logger("ctibridge.asterisk")
 
@@ -60,6 +60,7 @@ BASE_CAPABILITIES = frozenset({
 })
 ARI_CAPABILITIES = frozenset({Capability.HOLD, Capability.ANSWER, Capability.CONFERENCE})
 CONSULT_TIMEOUT = 15.0  # seconds for an Atxfer to show up as a consultation
+BOOT_LIMIT = 600.0  # seconds a starting Asterisk may take to load its modules
 
 
 class AsteriskConnector:
@@ -184,6 +185,8 @@ class AsteriskConnector:
             reconciling: asyncio.Task[None] | None = None
             try:
                 if not client.booted:
+                    # Still loading modules, or no FullyBooted for this user at all
+                    # (it needs read=system in manager.conf).
                     log.warning("asterisk.not_booted", platform=self.name,
                                 waited=self.opts.boot_timeout)
                 await self._drain(client)
@@ -247,7 +250,19 @@ class AsteriskConnector:
         except AmiError as exc:  # no "system" read permission: restarts go unnoticed
             log.warning("asterisk.core_status_refused", platform=self.name, error=exc.message)
         restarted = self.keeper.restarted(startup)
-        snapshot = await self._snapshot(client)
+        try:
+            snapshot = await self._snapshot(client)
+        except AmiError as exc:
+            if client.booted:
+                raise
+            # No FullyBooted and app_queue's actions unknown: Asterisk is still
+            # loading its modules. Wait for it on this link rather than retry.
+            log.info("asterisk.still_booting", platform=self.name, error=exc.message)
+            if not await client.wait_booted(BOOT_LIMIT):
+                raise AmiConnectionError(
+                    f"Asterisk did not finish starting within {BOOT_LIMIT:g} s "
+                    f"({exc})") from None
+            snapshot = await self._snapshot(client)
         if not self.opts.restore_members:
             self.keeper.unsent.clear()
             return snapshot
@@ -256,14 +271,23 @@ class AsteriskConnector:
             return snapshot
         log.info("asterisk.restoring_agents", platform=self.name, restarted=restarted,
                  agents={d: str(st) for d, (st, _) in plan.items()})
+        await self._restore(client, plan)
+        return await self._snapshot(client)  # as Asterisk now has it
+
+    async def _restore(self, client: AmiClient, plan: dict[str, State]) -> dict[str, State]:
+        """Set each agent of ``plan``; return those Asterisk refused."""
+        failed: dict[str, State] = {}
         for device, (status, reason) in plan.items():
             try:
                 await self._apply_state(device, status, reason, via=client)
             except (PlatformError, BadRequest) as exc:
                 log.warning("asterisk.restore_failed", platform=self.name, device=device,
                             error=exc.message)
-            self.keeper.unsent.pop(device, None)
-        return await self._snapshot(client)  # as Asterisk now has it
+                failed[device] = (status, reason)
+            else:
+                self.keeper.unsent.pop(device, None)
+        return failed
+
 
     async def _snapshot(self, client: AmiClient) -> PlatformResynced:
         _, channels = await client.list_action("CoreShowChannels")
