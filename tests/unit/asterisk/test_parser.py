@@ -538,3 +538,20 @@ def test_any_blank_lines_any_chunking_huge_values_same_messages(
         assert isinstance(out[-1], ParseError) and "closed" in out[-1].reason
         out, want = out[:-1], want[:-1]
     assert [f.pairs if isinstance(f, Message) else f for f in out] == want
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in Path(FIXTURES).glob("*.ami")))
+def test_every_recording_with_no_blank_line_at_all_gives_the_same_messages(name: str) -> None:
+    """The hardest case of a missing blank line: none anywhere. Each message still
+    starts with Event:/Response:, so each still comes out on its own."""
+    data = transcript(name).server_bytes
+    whole = [f for f in frames(data, banner=True) if isinstance(f, Message)]
+    squeezed = data.replace(b"\r\n\r\n", b"\r\n") + b"\r\n"
+    out = chunked(squeezed, random.Random(1), banner=True)
+    got = [f for f in out if isinstance(f, Message)]
+    # Where a Response follows an OriginateResponse, it is read as that event's field.
+    glued = sum(1 for a, b in zip(whole, whole[1:], strict=False)
+                if a.name in ("OriginateResponse", "UserEvent") and b.is_response)
+    assert len(got) == len(whole) - glued
+    if not glued:
+        assert got == whole
