@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from ctibridge.clock import FakeClock
+from ctibridge.model.agent import AgentState, AgentStatus
 from ctibridge.model.events import CallAnswered, CallEnded, CallFailed, CallOffered
 from ctibridge.telephony.asterisk.ami import AmiParser, Message
 from ctibridge.telephony.asterisk.normalizer import MAX_IGNORED, Normalizer
@@ -24,6 +25,7 @@ from ctibridge.telephony.asterisk.transcript import Sent
 from .fake_ami import FakeAmi, script_from, transcript, without_events
 from .replay import AT, SETUP_MEMBERS, options
 from .test_connector import MEMBERS, Run, _expect
+from .test_restart import hub_with_agents
 
 LOST = {"Hangup"}
 
@@ -84,6 +86,16 @@ async def test_a_click_to_call_whose_hangups_are_lost_ends_after_reconciliation(
         assert ended.cause == GONE == "gone-after-reconcile"
         assert len(server.actions("CoreShowChannels")) == 3  # the snapshot, then two checks
         assert_nothing_kept(run.connector.normalizer)
+        # The hub: Alice is busy on the call until the reconciliation ends it.
+        h = hub_with_agents(clock)
+        h.agents["alice"].state = AgentState(AgentStatus.READY, clock.now())
+        upto = run.events.index(ended)
+        for ev in run.events[:upto]:
+            h.apply("pbx", ev)
+        assert h.agents["alice"].state.status == AgentStatus.BUSY
+        h.apply("pbx", ended)
+        assert h.agents["alice"].calls == set()
+        assert h.agents["alice"].state.status == AgentStatus.READY
 
 
 async def test_a_blind_transferred_call_whose_hangups_are_lost_ends_after_reconciliation(

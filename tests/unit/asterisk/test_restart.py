@@ -10,6 +10,7 @@ Back-off sleeps run on a FakeClock; "picked up within 5 s" is fake time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -222,3 +223,42 @@ async def test_a_slow_boot_past_boot_timeout_still_puts_the_agents_back(
         assert again.agents == BEFORE
         assert server.connections == 2  # waited on the same link, no reconnection
         assert [e.up for e in run.events if isinstance(e, PlatformStatus)] == [True, False, True]
+
+
+async def test_an_agent_state_pushed_the_moment_the_link_is_reported_up_goes_through(
+    clock: FakeClock,
+) -> None:
+    """What the hub does on hearing the link is up (re-telling agent states) must
+    find it up: before, such pushes met "not connected (connected to ...)"."""
+    async with FakeAmi([served_script(), served_script()], members=members()) as server, \
+            Run(server, clock) as run:
+        pushed: list[str] = []
+
+        async def hub_like() -> None:
+            seen = 0
+            while True:
+                while seen < len(run.events):
+                    ev = run.events[seen]
+                    seen += 1
+                    if isinstance(ev, PlatformStatus | PlatformResynced) and \
+                            getattr(ev, "up", True):
+                        await run.connector.set_agent_state("6003", READY)
+                        pushed.append(type(ev).__name__)
+                await asyncio.sleep(0)
+
+        task = asyncio.create_task(hub_like())
+        try:
+            await run.event(PlatformResynced)
+            await fake_seconds_until(clock, lambda: len(pushed) >= 2 or task.done())
+            await server.restart(persistent_members=True)
+            await run.event(PlatformStatus, up=False)
+            await server.boot()
+            await server.start()
+            await fake_seconds_until(clock, lambda: len(pushed) >= 4 or task.done())
+            if task.done():
+                task.result()  # a refused push is the failure
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        assert pushed == ["PlatformStatus", "PlatformResynced"] * 2
