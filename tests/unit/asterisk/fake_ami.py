@@ -211,6 +211,7 @@ class FakeAmi:
         self.started_at = 1795572289  # epoch of that start (FullyBooted Uptime)
         self.booted = True
         self.persistent_members = False
+        self.cut_once: set[str] = set()  # actions that make it drop the connection, once
         self._writers: dict[asyncio.StreamWriter, bool] = {}  # session -> logged in
 
     async def __aenter__(self) -> FakeAmi:
@@ -436,6 +437,10 @@ class Session:
         aid = action.get("actionid", "")
         out = b""
         if name in self.server.mute:
+            return
+        if name in self.server.cut_once:
+            self.server.cut_once.discard(name)
+            self.writer.close()
             return
         if not self.server.booted and name in QUEUE_ACTIONS:
             # app_queue is not loaded yet: manager.c's answer to an unknown action.

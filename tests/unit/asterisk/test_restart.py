@@ -262,3 +262,21 @@ async def test_an_agent_state_pushed_the_moment_the_link_is_reported_up_goes_thr
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         assert pushed == ["PlatformStatus", "PlatformResynced"] * 2
+
+
+async def test_a_link_lost_while_putting_agents_back_puts_them_back_on_the_next(
+    clock: FakeClock,
+) -> None:
+    async with FakeAmi([served_script()] * 3, members=members()) as server, \
+            Run(server, clock) as run:
+        first = await run.event(PlatformResynced)
+        await server.restart()
+        await run.event(PlatformStatus, up=False)
+        server.cut_once = {"queueadd"}  # the link drops on the first QueueAdd
+        await server.boot()
+        await server.start()
+        await fake_seconds_until(clock, lambda: server.connections == 3)
+        again = await run.until(lambda e: isinstance(e, PlatformResynced) and e is not first,
+                                "the snapshot after the restart")
+        assert again.agents == BEFORE
+        assert [e.up for e in run.events if isinstance(e, PlatformStatus)] == [True, False, True]

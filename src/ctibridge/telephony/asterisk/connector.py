@@ -212,9 +212,10 @@ class AsteriskConnector:
                     reconciling.cancel()
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await reconciling
+                if self._up.is_set():  # (a link that never came up taught nothing)
+                    self.keeper.link_lost(self.normalizer.agent_states)
                 self._up.clear()
                 self._client = None
-                self.keeper.link_lost(self.normalizer.agent_states)
                 await client.close()
             if self._stopping:
                 break
@@ -265,29 +266,28 @@ class AsteriskConnector:
             snapshot = await self._snapshot(client)
         if not self.opts.restore_members:
             self.keeper.unsent.clear()
+            self.keeper.restored()
             return snapshot
-        plan = self.keeper.plan(dict(snapshot.agents), restarted=restarted)
-        if not plan:
-            return snapshot
-        log.info("asterisk.restoring_agents", platform=self.name, restarted=restarted,
-                 agents={d: str(st) for d, (st, _) in plan.items()})
-        await self._restore(client, plan)
-        return await self._snapshot(client)  # as Asterisk now has it
+        plan = self.keeper.plan(dict(snapshot.agents))
+        if plan:
+            log.info("asterisk.restoring_agents", platform=self.name, restarted=restarted,
+                     agents={d: str(st) for d, (st, _) in plan.items()})
+            await self._restore(client, plan)
+            snapshot = await self._snapshot(client)  # as Asterisk now has it
+        self.keeper.restored()
+        return snapshot
 
-    async def _restore(self, client: AmiClient, plan: dict[str, State]) -> dict[str, State]:
-        """Set each agent of ``plan``; return those Asterisk refused."""
-        failed: dict[str, State] = {}
+    async def _restore(self, client: AmiClient, plan: dict[str, State]) -> None:
+        """Set each agent of ``plan``; one Asterisk refuses is logged (and a change
+        asked during the outage kept for the next link)."""
         for device, (status, reason) in plan.items():
             try:
                 await self._apply_state(device, status, reason, via=client)
             except (PlatformError, BadRequest) as exc:
                 log.warning("asterisk.restore_failed", platform=self.name, device=device,
                             error=exc.message)
-                failed[device] = (status, reason)
             else:
                 self.keeper.unsent.pop(device, None)
-        return failed
-
 
     async def _snapshot(self, client: AmiClient) -> PlatformResynced:
         _, channels = await client.list_action("CoreShowChannels")

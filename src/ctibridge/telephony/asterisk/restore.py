@@ -36,21 +36,29 @@ class AgentKeeper:
         self.before: dict[str, State] = {}  # agent states when the link last dropped
         self.unsent: dict[str, State] = {}  # asked for while the link was down
         self.shutdown_seen = False  # Asterisk announced its shutdown on the last link
+        # A restart seen and not yet made good (kept if the next link drops mid-way).
+        self.restart_pending = False
 
     def link_lost(self, states: dict[str, State]) -> None:
+        """The link that was up dropped: remember where every agent stood."""
         self.before = dict(states)
 
     def restarted(self, startup: str | None) -> bool:
-        """Record the start time of the Asterisk just logged in to; True if it restarted."""
-        again = self.shutdown_seen or (
-            startup is not None and self.startup is not None and startup != self.startup)
+        """Record the start time of the Asterisk just logged in to; True if it
+        restarted since the last link (or an earlier restart is not made good)."""
+        if self.shutdown_seen or (
+                startup is not None and self.startup is not None and startup != self.startup):
+            self.restart_pending = True
         if startup is not None:
             self.startup = startup
         self.shutdown_seen = False
-        return again
+        return self.restart_pending
 
-    def plan(self, now: dict[str, State], *, restarted: bool) -> dict[str, State]:
+    def plan(self, now: dict[str, State]) -> dict[str, State]:
         """The agents to set, and to what, given their state ``now`` (the snapshot's)."""
-        wanted = dict(self.before) if restarted else {}
+        wanted = dict(self.before) if self.restart_pending else {}
         wanted.update(self.unsent)
         return {dev: st for dev, st in wanted.items() if now.get(dev) != st}
+
+    def restored(self) -> None:
+        self.restart_pending = False
