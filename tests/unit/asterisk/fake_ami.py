@@ -200,6 +200,7 @@ class FakeAmi:
         # Copied: the server changes membership as actions arrive (QueueAdd...).
         self.members = [dataclasses.replace(m) for m in members or []]
         self.received: list[dict[str, str]] = []
+        self.raw: list[bytes] = []  # every action as received, repeated headers included
         self.connections = 0
         self.closed = asyncio.Event()
         self.done_sending = asyncio.Event()  # a script sent all it had before its Logoff
@@ -340,6 +341,7 @@ class Session:
             while CRLF * 2 in buf:
                 block, buf = buf.split(CRLF * 2, 1)
                 action = parse_action(block)
+                self.server.raw.append(block)
                 self.server.received.append(action)
                 await self.actions.put(action)
 

@@ -25,6 +25,7 @@ from typing import Any
 import structlog
 
 from .framing import (
+    MAX_LINE_BYTES,
     AmiParser,
     Banner,
     Frame,
@@ -33,12 +34,13 @@ from .framing import (
     encode_pairs,
     iter_messages,
     parse_all,
+    variable_header,
 )
 
 log = structlog.get_logger("ctibridge.asterisk.ami")
 
-__all__ = ["AmiParser", "Banner", "Frame", "Message", "ParseError", "encode_pairs",
-           "iter_messages", "parse_all"]
+__all__ = ["MAX_LINE_BYTES", "AmiParser", "Banner", "Frame", "Message", "ParseError",
+           "encode_pairs", "iter_messages", "parse_all", "variable_header"]
 
 
 # ----------------------------------------------------------------------- errors
