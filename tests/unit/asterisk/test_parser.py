@@ -340,10 +340,16 @@ def chunked(data: bytes, rnd: random.Random, *, banner: bool) -> list[object]:
     return out + p.feed_eof()
 
 
+OWN = Path(__file__).resolve().parents[2] / "fixtures" / "asterisk"
+
+
 def all_samples() -> list[tuple[str, bytes, bool]]:
-    """Every real recording (server bytes) and every AMI peer sample, read in place."""
+    """Every real recording (server bytes: the shared ones and the project's own
+    captures of the lab Asterisk) and every AMI peer sample, read in place."""
     out = [(p.name, transcript(p.name).server_bytes, True)
            for p in sorted(Path(FIXTURES).glob("*.ami"))]
+    out += [(f"own/{p.name}", transcript(str(p)).server_bytes, True)
+            for p in sorted(OWN.glob("*.ami"))]
     for p in sorted(PEERS.glob("*/*")):
         data = p.read_bytes()
         out.append((f"{p.parent.name}/{p.name}", data, data.startswith(b"Asterisk Call")))

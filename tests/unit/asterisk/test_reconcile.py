@@ -9,6 +9,7 @@ those channels are gone: an empty list.
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,6 +29,7 @@ from .test_connector import MEMBERS, Run, _expect
 from .test_restart import hub_with_agents
 
 LOST = {"Hangup"}
+OWN = Path(__file__).resolve().parents[2] / "fixtures" / "asterisk"  # the lab's captures
 
 
 @pytest.fixture
@@ -214,3 +216,24 @@ def test_ignored_event_names_are_bounded() -> None:
         n.feed(Message((("Event", f"Custom{i}"),)))
     assert len(n.ignored_events) == MAX_IGNORED + 1
     assert n.ignored_events["(other)"] == 5000 - MAX_IGNORED
+
+
+async def test_the_recorded_lost_hangup_click_to_call_ends_after_reconciliation(
+    clock: FakeClock,
+) -> None:
+    """live-16: the lab's relay dropped every Hangup of a real click-to-call; the
+    connector never heard of its end. The reconciliation ends it."""
+    script = script_from(str(OWN / "live-16-lost-hangup.ami"),
+                         expect=_expect("Login", "Originate", "Logoff"))
+    async with FakeAmi([script], members=MEMBERS) as server, \
+            Run(server, clock, reconcile_interval=15) as run:
+        await run.connector.wait_up()
+        ref = await run.connector.make_call("6001", "0987654321")
+        await run.event(CallAnswered, ref=ref, device="6001")
+        await settled(run, server)
+        assert not [e for e in run.events if isinstance(e, CallEnded | CallFailed)]
+        await reconcile_pass(run, clock, 15)
+        await reconcile_pass(run, clock, 15)
+        ended = await run.event(CallEnded, ref=ref)
+        assert ended.cause == GONE
+        assert_nothing_kept(run.connector.normalizer)

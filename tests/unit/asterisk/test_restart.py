@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,8 +25,8 @@ from ctibridge.model.errors import PlatformError
 from ctibridge.model.events import AgentStateChanged, PlatformResynced, PlatformStatus
 from ctibridge.telephony.asterisk.config import AsteriskOptions
 
-from .fake_ami import FakeAmi, Member, served_script
-from .test_connector import Run
+from .fake_ami import FakeAmi, Member, script_from, served_script
+from .test_connector import Run, _expect
 
 READY, NOT_READY, LOGGED_OUT = AgentStatus.READY, AgentStatus.NOT_READY, AgentStatus.LOGGED_OUT
 BEFORE = {"6001": (READY, None), "6002": (NOT_READY, "Training"), "6003": (LOGGED_OUT, None)}
@@ -280,3 +281,53 @@ async def test_a_link_lost_while_putting_agents_back_puts_them_back_on_the_next(
                                 "the snapshot after the restart")
         assert again.agents == BEFORE
         assert [e.up for e in run.events if isinstance(e, PlatformStatus)] == [True, False, True]
+
+
+# ----------------------------------------- the lab's real restart (live-17 captures)
+
+OWN = Path(__file__).resolve().parents[2] / "fixtures" / "asterisk"
+
+
+def live17_first() -> Any:
+    """Connection 1 as recorded: login, snapshot, alice ready and bob paused
+    "lunch" (the hub's QueueAdd/QueuePause and Asterisk's member events), then
+    ``core stop now``: the real ``Event: Shutdown``."""
+    return script_from(str(OWN / "live-17-restart.ami"),
+                       expect=_expect("Login", "CoreShowChannels", "QueueStatus"))
+
+
+async def test_the_recorded_restart_with_persistent_members_pushes_nothing(
+    clock: FakeClock,
+) -> None:
+    # Connection 2 as recorded after Asterisk came back (persistentmembers = yes:
+    # its QueueStatus lists both members as they were).
+    second = script_from(str(OWN / "live-17-restart-2.ami"),
+                         expect=_expect("Login", "CoreShowChannels", "QueueStatus", "Logoff"))
+    async with FakeAmi([live17_first(), second]) as server, Run(server, clock) as run:
+        await run.event(PlatformStatus, up=False)  # the recording ends with the Shutdown
+        assert run.connector.keeper.before == {"6001": (READY, None),
+                                               "6002": (NOT_READY, "lunch"),
+                                               "6003": (LOGGED_OUT, None)}
+        await fake_seconds_until(clock, lambda: server.connections >= 2)
+        again = await run.until(lambda e: isinstance(e, PlatformResynced) and
+                                e.agents["6001"][0] == READY, "the snapshot after the restart")
+        assert again.agents["6002"] == (NOT_READY, "lunch")
+        assert not server.actions("QueueAdd") and not server.actions("QueuePause")
+        assert not run.connector.keeper.restart_pending
+
+
+async def test_the_recorded_restart_without_persistent_members_puts_them_back(
+    clock: FakeClock,
+) -> None:
+    async with FakeAmi([live17_first(), served_script()]) as server, \
+            Run(server, clock) as run:  # after the restart, an Asterisk with no members
+        await run.event(PlatformStatus, up=False)
+        await fake_seconds_until(clock, lambda: server.connections >= 2)
+        again = await run.until(lambda e: isinstance(e, PlatformResynced) and
+                                e.agents["6001"][0] == READY, "the snapshot after the restart")
+        assert again.agents == {"6001": (READY, None), "6002": (NOT_READY, "lunch"),
+                                "6003": (LOGGED_OUT, None)}
+        adds = {a["interface"]: (a["paused"], a.get("reason")) for a in
+                server.actions("QueueAdd")}
+        assert adds == {"Local/6001@agents": ("false", None),
+                        "Local/6002@agents": ("true", "lunch")}
