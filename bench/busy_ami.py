@@ -215,17 +215,15 @@ async def _hub(port: int, ami_port: int, workdir: str) -> None:
     from ctibridge.api.app import create_app
     from ctibridge.clock import SystemClock
     from ctibridge.config import Settings
-    from ctibridge.core.permissions import Principal
     from ctibridge.logs import configure
-    from ctibridge.model.agent import Role
     from ctibridge.store import Database, Store
     from ctibridge.telephony.asterisk.config import AsteriskOptions
     from ctibridge.telephony.asterisk.connector import AsteriskConnector
 
     configure(level="error")
     clock = SystemClock()
-    settings = Settings.load(
-        None, database={"url": f"sqlite:///{workdir}/bench.db"},
+    settings = Settings.load(  # demo: the agents' users exist, password = name
+        None, demo=True, database={"url": f"sqlite:///{workdir}/bench.db"},
         server={"host": "127.0.0.1", "port": port, "rate_per_second": 1000,
                 "rate_burst": 1000},
         telephony=[{"name": "pbx", "type": "asterisk"}], wrap_up_seconds=0,
@@ -246,9 +244,6 @@ async def _hub(port: int, ami_port: int, workdir: str) -> None:
     task = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.05)
-    tokens = app.state.services.tokens
-    Path(workdir, "tokens.json").write_text(json.dumps(
-        [tokens.issue(Principal(who, frozenset({Role.AGENT}), who)) for who, _ in PEOPLE]))
     print("READY", flush=True)
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
@@ -268,8 +263,8 @@ async def _hub(port: int, ami_port: int, workdir: str) -> None:
 
 
 class Agents:
-    def __init__(self, url: str, tokens: list[str]) -> None:
-        self.url, self.tokens = url, tokens
+    def __init__(self, url: str, users: list[str]) -> None:
+        self.url, self.users = url, users
         self.probes: dict[int, int] = {}
         self.frames = 0
         self.tasks: list[asyncio.Task[None]] = []
@@ -280,7 +275,9 @@ class Agents:
         import websockets
 
         async with httpx.AsyncClient(base_url=self.url, timeout=30) as http:
-            for token in self.tokens:
+            for user in self.users:
+                r = await http.post("/api/login", json={"username": user, "password": user})
+                token = r.json()["token"]
                 r = await http.post("/api/ws-ticket", headers={"Authorization": f"Bearer {token}"})
                 ws = await websockets.connect(
                     self.url.replace("http", "ws") + f"/ws?ticket={r.json()['ticket']}",
@@ -348,8 +345,7 @@ async def run(args: argparse.Namespace) -> None:
         if hub.stdout.readline().strip() != "READY":
             raise SystemExit("the hub did not start")
         await asyncio.wait_for(fake.up.wait(), 30)
-        agents = Agents(f"http://127.0.0.1:{port}",
-                        json.loads(Path(workdir, "tokens.json").read_text()))
+        agents = Agents(f"http://127.0.0.1:{port}", [who for who, _ in PEOPLE])
         await agents.connect()
         assert fake.writer is not None
 
