@@ -91,6 +91,10 @@ class Hub:
         self._consumers: list[asyncio.Task[None]] = []
         self._wrap_timers: dict[str, asyncio.Task[None]] = {}
         self._writes_interactions: dict[str, Interaction] = {}
+        # How many times each queued interaction was marked for writing: a flush forgets a
+        # row only if nobody marked it again while the write was in flight (the object is
+        # shared, so a change made during the write may not be in what was written).
+        self._write_marks: dict[str, int] = {}
         self._writes_states: list[tuple[str, AgentState]] = []
         self._write_wakeup = asyncio.Event()
         self._write_lock = asyncio.Lock()  # one flush at a time (writer, commands, stop)
@@ -222,6 +226,7 @@ class Hub:
         if self.store is None:
             return
         self._writes_interactions[it.interaction_id] = it
+        self._write_marks[it.interaction_id] = self._write_marks.get(it.interaction_id, 0) + 1
         self._write_wakeup.set()
 
     def _persist_state(self, agent: Agent) -> None:
@@ -256,11 +261,12 @@ class Hub:
         if not await self.store.ping():
             return  # the database is down: keep every row until it is back
         for it in list(self._writes_interactions.values()):
+            mark = self._write_marks.get(it.interaction_id)
             try:
                 await self.store.write(interactions=[it], states=[], call_log=self.call_log)
             except Exception as exc:
                 log.error("store.row_dropped", interaction=it.interaction_id, error=str(exc))
-            self._writes_interactions.pop(it.interaction_id, None)
+            self._forget_written(it.interaction_id, mark)
         for change in list(self._writes_states):
             try:
                 await self.store.write(interactions=[], states=[change])
@@ -281,6 +287,10 @@ class Hub:
         except Exception as exc:  # the writer keeps the rows and retries them
             log.error("store.write_failed", error=str(exc), during="wrap-up")
 
+    async def persist_now(self) -> None:
+        """Write every queued row now (stop, tests, a caller that must see it on disk)."""
+        await self._flush()
+
     async def _flush(self) -> None:
         async with self._write_lock:
             await self._flush_locked()
@@ -289,16 +299,22 @@ class Hub:
         if self.store is None or not (self._writes_interactions or self._writes_states):
             return
         interactions = list(self._writes_interactions.values())
+        marks = {it.interaction_id: self._write_marks.get(it.interaction_id)
+                 for it in interactions}
         states = list(self._writes_states)
         await self.store.write(interactions=interactions, states=states,
                                call_log=self.call_log)
         if self.call_log and self.on_call_log and any(it.wrapped_at for it in interactions):
             self.on_call_log()
-        # Only forget what was written; rows queued meanwhile stay.
+        # Only forget what was written; rows queued or changed meanwhile stay.
         for it in interactions:
-            if self._writes_interactions.get(it.interaction_id) is it:
-                del self._writes_interactions[it.interaction_id]
+            self._forget_written(it.interaction_id, marks[it.interaction_id])
         del self._writes_states[: len(states)]
+
+    def _forget_written(self, interaction_id: str, mark: int | None) -> None:
+        if self._write_marks.get(interaction_id) == mark:
+            self._writes_interactions.pop(interaction_id, None)
+            self._write_marks.pop(interaction_id, None)
 
     # ---------------------------------------------------------- agent states
 
