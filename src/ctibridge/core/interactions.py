@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 from collections import deque
 from datetime import datetime
-
 from typing import TYPE_CHECKING
 
 from ..model.call import Call
