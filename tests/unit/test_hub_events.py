@@ -131,7 +131,7 @@ async def test_a_caller_abandoning_in_queue_leaves_an_interaction_without_agent(
 ) -> None:
     persisted: list[Any] = []
     hub.store = object()
-    hub._persist_interaction = persisted.append  # type: ignore[method-assign]
+    hub.persist_interaction = persisted.append  # type: ignore[method-assign]
     at = clock.now()
     feed(hub, clock, CallQueued(ref="r9", at=at, queue="sales", caller=CUSTOMER),
          CallEnded(ref="r9", at=at, cause="abandoned"))

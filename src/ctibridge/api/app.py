@@ -105,7 +105,7 @@ def create_app(
         }
         services = Services(settings, Hub(settings, conns, clock=clock, store=the_store),
                             the_store, clock)
-        services.hub._on_event = lambda name: services.metrics.events.labels(name).inc()
+        services.hub.on_event = lambda name: services.metrics.events.labels(name).inc()
         services.metrics.watch_calls(lambda: _call_states(services.hub))
         app.state.services = services
         app.state.hub = services.hub

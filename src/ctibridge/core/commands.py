@@ -267,8 +267,8 @@ class Commands:
             raise BadRequest("notes must be text of at most 4000 characters", code="bad-message")
         it.disposition = disposition
         it.notes = notes or None
-        self.hub._persist_interaction(it)
-        self.hub._publish_interaction(it)
+        self.hub.persist_interaction(it)
+        self.hub.publish_interaction(it)
         return {"interaction": it.to_dict()}
 
     # ------------------------------------------------------- digital work ops

@@ -97,7 +97,7 @@ class Hub:
         self._write_wakeup = asyncio.Event()
         self._write_lock = asyncio.Lock()  # one flush at a time (writer, commands, stop)
         self._writer: asyncio.Task[None] | None = None
-        self._on_event = on_event
+        self.on_event = on_event
         # CRM (set by the app when one is configured): screen pops, and the CRM
         # name under which wrapped interactions are queued for logging.
         self.screenpops: ScreenPops | None = None
@@ -210,26 +210,22 @@ class Hub:
 
     def publish(self, name: str, data: dict[str, Any], agents: set[str] | frozenset[str]) -> None:
         self.notifier.publish(HubEvent(name, data, frozenset(agents)))
-        if self._on_event is not None:
-            self._on_event(name)
+        if self.on_event is not None:
+            self.on_event(name)
 
     def _publish_call(self, name: str, call: Call, **extra: Any) -> None:
         self.publish(name, {"call": call.to_dict(), **extra}, set(call.agents()))
 
-    def _publish_agent(self, agent: Agent) -> None:
+    def publish_agent(self, agent: Agent) -> None:
         self.publish("agent.state", {"agent": agent.to_dict()}, {agent.agent_id})
 
-    def _publish_interaction(self, it: Interaction) -> None:
+    def publish_interaction(self, it: Interaction) -> None:
         if it.agent_id:
             self.publish("interaction.updated", {"interaction": it.to_dict()}, {it.agent_id})
 
     # ------------------------------------------------------------ persistence
 
     def persist_interaction(self, it: Interaction) -> None:
-        """Write ``it`` in the next batch (with its call-log outbox row once wrapped)."""
-        self._persist_interaction(it)
-
-    def _persist_interaction(self, it: Interaction) -> None:
         if self.store is None:
             return
         self._writes_interactions[it.interaction_id] = it
@@ -339,7 +335,7 @@ class Hub:
         if self.omnichannel is not None:  # availability in the agent.state published below
             self.omnichannel.agent_changed(agent, publish=False)
         self._persist_state(agent)
-        self._publish_agent(agent)
+        self.publish_agent(agent)
 
     def platform_view(self, agent: Agent) -> tuple[AgentStatus, str | None]:
         """What a platform (which knows no busy or wrap-up) should be told."""
@@ -440,8 +436,8 @@ class Hub:
         now = self.clock.now()
         for it in self.interactions.awaiting_wrap_up(agent.agent_id):
             self.interactions.close(it, now)
-            self._persist_interaction(it)
-            self._publish_interaction(it)
+            self.persist_interaction(it)
+            self.publish_interaction(it)
             if self.screenpops is not None:
                 self.screenpops.forget_if_done(it.call_id)
 
@@ -540,8 +536,8 @@ class Hub:
         if it.accepted_at is None:
             # Missed offers and abandoned calls need no wrap-up.
             self.interactions.close(it, at)
-        self._persist_interaction(it)
-        self._publish_interaction(it)
+        self.persist_interaction(it)
+        self.publish_interaction(it)
 
     def _on_queued(self, platform: str, ev: CallQueued) -> None:
         call, _ = self.calls.open(platform, ev.ref, direction=ev.direction, customer=ev.caller,
@@ -603,8 +599,8 @@ class Hub:
             it = self.interactions.for_call(call, agent.agent_id, ev.at)
             it.accepted_at = it.accepted_at or ev.at
             self.interactions.drop(call.call_id, None)
-            self._persist_interaction(it)  # on disk while live: a crash leaves it to sweep
-            self._publish_interaction(it)
+            self.persist_interaction(it)  # on disk while live: a crash leaves it to sweep
+            self.publish_interaction(it)
         if self.omnichannel is not None:
             self.omnichannel.call_left_queue(platform, call, answered=True,
                                              agent_id=agent.agent_id if agent else None)
@@ -647,8 +643,8 @@ class Hub:
                 it = self.interactions.for_call(call, to_agent.agent_id, ev.at)
                 it.offered_at = it.offered_at or ev.at
                 it.accepted_at = it.accepted_at or ev.at
-                self._persist_interaction(it)
-                self._publish_interaction(it)
+                self.persist_interaction(it)
+                self.publish_interaction(it)
         self._sync_agents(call)
         self._publish_call("call.transferred", call,
                            from_agent=from_agent.agent_id if from_agent else None,
@@ -670,7 +666,7 @@ class Hub:
                 it = self.interactions.for_call(call, agent.agent_id, ev.at)
                 it.offered_at = it.offered_at or ev.at
                 it.accepted_at = it.accepted_at or ev.at
-                self._persist_interaction(it)
+                self.persist_interaction(it)
         self._sync_agents(call)
         self._publish_call("call.conferenced", call)
         if self.screenpops is not None and is_customer_call(call):
@@ -731,7 +727,7 @@ class Hub:
             return
         if not self._platform_said(platform, agent, ev.status, ev.reason):
             return  # our own push coming back, a repeat, or a pause we set
-        self._apply_platform_agent_state(agent, ev.status, ev.reason)
+        self.apply_platform_agent_state(agent, ev.status, ev.reason)
         self.tell_platform(agent)  # to the agent's other platforms, not back to this one
 
     def _platform_said(self, platform: str, agent: Agent, status: AgentStatus,
@@ -742,7 +738,7 @@ class Hub:
         return self.presence_sync.observe(agent.agent_id, platform, status, reason) \
             is Observed.CHANGE
 
-    def _apply_platform_agent_state(
+    def apply_platform_agent_state(
         self, agent: Agent, status: AgentStatus, reason: str | None
     ) -> None:
         """A state the platform reports, perhaps changed elsewhere (feature code)."""
@@ -758,7 +754,7 @@ class Hub:
             return
         self.set_state(agent, status, reason=reason, force=True)
 
-    def _on_status(self, platform: str, ev: PlatformStatus) -> None:
+    def on_platform_status(self, platform: str, ev: PlatformStatus) -> None:
         info = self.platforms.setdefault(platform, PlatformInfo())
         info.up, info.detail = ev.up, ev.detail
         log.info("platform.status", platform=platform, up=ev.up, detail=ev.detail)
@@ -775,7 +771,7 @@ class Hub:
         for device, (status, reason) in ev.agents.items():
             agent = self.agent_at(platform, device)
             if agent is not None and self._platform_said(platform, agent, status, reason):
-                self._apply_platform_agent_state(agent, status, reason)
+                self.apply_platform_agent_state(agent, status, reason)
         seen = {snap.ref for snap in ev.calls}
         for ref, call in self.calls.refs_for_platform(platform).items():
             if ref not in seen:
@@ -798,7 +794,7 @@ class Hub:
                     it = self.interactions.for_call(call, agent.agent_id, ev.at)
                     if state in (ConnectionState.CONNECTED, ConnectionState.HELD):
                         it.accepted_at = it.accepted_at or ev.at
-                        self._persist_interaction(it)
+                        self.persist_interaction(it)
             for device, conn in list(call.connections.items()):
                 if device not in snap.devices and conn.state not in TERMINAL:
                     conn.state = ConnectionState.ENDED
@@ -848,6 +844,6 @@ _HANDLERS: dict[type, Callable[[Hub, str, Any], None]] = {
     CallEnded: Hub._on_ended,
     CallFailed: Hub._on_failed,
     AgentStateChanged: Hub._on_agent_state,
-    PlatformStatus: Hub._on_status,
+    PlatformStatus: Hub.on_platform_status,
     PlatformResynced: Hub._on_resynced,
 }

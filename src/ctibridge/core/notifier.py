@@ -41,7 +41,8 @@ class Subscriber:
         except asyncio.QueueFull:
             self.overflowed = True
             # Wake the sender so it notices and closes the socket.
-            self.queue._queue.clear()  # type: ignore[attr-defined]
+            while not self.queue.empty():
+                self.queue.get_nowait()
             self.queue.put_nowait(None)
 
 

@@ -241,7 +241,7 @@ class Omnichannel:
         if push:
             self.push(agent, carried)
         if changed and publish:
-            self.hub._publish_agent(agent)
+            self.hub.publish_agent(agent)
         self.route_soon()
 
     def push(self, agent: Agent, carried: list[Carried] | None = None) -> None:
@@ -502,11 +502,11 @@ class Omnichannel:
             agent = self._agent_by_login(platform, event.device)
             if agent is not None and self.platform_said(platform, agent, event.status,
                                                         event.reason):
-                self.hub._apply_platform_agent_state(agent, event.status, event.reason)
+                self.hub.apply_platform_agent_state(agent, event.status, event.reason)
         elif isinstance(event, DigitalResynced):
             self._resynced(platform, event)
         elif isinstance(event, PlatformStatus):
-            self.hub._on_status(platform, event)
+            self.hub.on_platform_status(platform, event)
 
     def _item(self, platform: str, ref: str) -> Interaction | None:
         iid = self._refs.get((platform, ref))
@@ -624,7 +624,7 @@ class Omnichannel:
         self._withdrawn.pop(iid, None)
         if it.agent_id is not None:  # in the agent's recent interactions (the bar's history)
             self.hub.interactions.close(it, now)
-        self.hub._persist_interaction(it)
+        self.hub.persist_interaction(it)
         self.hub.publish("interaction.closed", {"interaction": it.to_dict()},
                          {it.agent_id} if it.agent_id else set())
         if agent is not None:
@@ -739,7 +739,7 @@ class Omnichannel:
         else:  # the platform's closed event came first: keep the agent's words
             it.disposition = disposition or it.disposition
             it.notes = notes or it.notes
-            self.hub._persist_interaction(it)
+            self.hub.persist_interaction(it)
         return it
 
     # -------------------------------------------------------------- views

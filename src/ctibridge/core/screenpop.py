@@ -286,8 +286,8 @@ class ScreenPops:
                 changed = True
             if changed:
                 it.crm_record = record
-                hub._persist_interaction(it)
-                hub._publish_interaction(it)
+                hub.persist_interaction(it)
+                hub.publish_interaction(it)
 
     def _publish(self, entry: _CallPops, agent_id: str, result: LookupResult) -> None:
         call = self.hub.calls.get(entry.call_id)

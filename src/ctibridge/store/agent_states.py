@@ -40,7 +40,7 @@ class AgentStateStore:
         if not changes:
             return
         async with self._db.session() as s:
-            await self._record(s, changes)
+            await self.record_in(s, changes)
 
     async def history(self, agent_id: str, limit: int = 50) -> list[AgentStateRecord]:
         """Newest first."""
@@ -59,7 +59,7 @@ class AgentStateStore:
                 for r in rows
             ]
 
-    async def _record(self, s: AsyncSession, changes: Sequence[tuple[str, AgentState]]) -> None:
+    async def record_in(self, s: AsyncSession, changes: Sequence[tuple[str, AgentState]]) -> None:
         if not changes:
             return
         by_agent: dict[str, list[AgentState]] = {}

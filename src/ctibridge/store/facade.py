@@ -47,8 +47,8 @@ class Store:
         if not interactions and not states:
             return
         async with self.db.session(write=True) as s:
-            await self.interactions._save(s, interactions)
-            await self.agent_states._record(s, states)
+            await self.interactions.save_in(s, interactions)
+            await self.agent_states.record_in(s, states)
             if call_log is not None:
                 due = [it for it in interactions if should_log(it)]
                 if due:

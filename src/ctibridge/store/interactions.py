@@ -79,7 +79,7 @@ class InteractionStore:
         if not interactions:
             return
         async with self._db.session() as s:
-            await self._save(s, interactions)
+            await self.save_in(s, interactions)
 
     async def get(self, interaction_id: str) -> Interaction | None:
         async with self._db.session() as s:
@@ -116,7 +116,7 @@ class InteractionStore:
         async with self._db.session() as s:
             return (await s.execute(select(func.max(InteractionRow.created_at)))).scalar()
 
-    async def _save(self, s: AsyncSession, interactions: Sequence[Interaction]) -> None:
+    async def save_in(self, s: AsyncSession, interactions: Sequence[Interaction]) -> None:
         # The last version of an interaction wins when the batch holds several.
         latest = {it.interaction_id: it for it in interactions}
         await upsert(s, InteractionRow, [_values(it) for it in latest.values()])
