@@ -33,6 +33,12 @@ def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
     return out
 
 
+def _show(trace: list[str]) -> None:
+    """Trace lines, indented; a request's body under its line."""
+    for line in trace:
+        typer.echo("  " + line.replace("\n", "\n      "))
+
+
 def _fail(message: str, code: int = 2) -> None:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code)
@@ -92,8 +98,7 @@ async def _try(connector: MappingConnector, number: str, attached: dict[str, str
         typer.echo(f"number {number!r} → {connector.normalize(number)} (E.164)")
         trace: list[str] = []
         result = await connector.lookup(party, context, trace=trace)
-        for line in trace:
-            typer.echo(f"  {line}")
+        _show(trace)
         if result.unavailable:
             typer.secho(f"pop: CRM unavailable: {result.error}", fg=typer.colors.RED)
             typer.echo("  (the agent would still get the call, without a record)")
@@ -127,15 +132,19 @@ async def _try(connector: MappingConnector, number: str, attached: dict[str, str
             return 1
         typer.secho("log: " + ("sending" if send else "would send (add --log to send it)"),
                     bold=True)
-        typer.echo("  " + prepared.describe().replace("\n", "\n  "))
+        if not send or prepared.skipped:
+            typer.echo("  " + prepared.describe(connector.secrets).replace("\n", "\n  "))
         if send and not prepared.skipped:
+            sent: list[str] = []
             try:
-                receipt = await connector.send_log(prepared, interaction)
+                receipt = await connector.send_log(prepared, interaction, trace=sent)
             except CrmError as exc:
+                _show(sent)
                 typer.secho(f"log failed: {exc.message}"
                             + (" (the hub would retry)" if exc.retryable else
                                " (the hub would not retry)"), fg=typer.colors.RED)
                 return 1
+            _show(sent)
             typer.secho(f"logged: activity {receipt.activity_id or '(no id)'}"
                         + ("" if receipt.created else " (already there)"),
                         fg=typer.colors.GREEN)

@@ -32,7 +32,7 @@ from ...store.db import mask_url
 from ..base import CrmError, LogReceipt, LookupContext, LookupResult, Match
 from . import phones
 from .auth import build_auth
-from .http import Fault, HttpClient, shown
+from .http import MASK, SECRET_NAME, Fault, HttpClient, masked, shown
 from .loader import read_mapping
 from .schema import Lookup, LookupStep, MappingFile, RecordSpec
 from .sql import SqlClient
@@ -56,16 +56,17 @@ class PreparedLog:
     skipped: str | None = None  # why nothing will be written
     record: Match | None = None
 
-    def describe(self) -> str:
+    def describe(self, secrets: frozenset[str] = frozenset()) -> str:
+        """The write, secrets masked (``masked``)."""
         if self.skipped:
             return f"(nothing logged: {self.skipped})"
         if self.request is not None:
             r = self.request
-            head = [f"{r.method} {r.url}"]
-            head += [f"{k}: {v}" for k, v in r.headers.items()
+            line, _, body = masked(r, secrets).partition("\n")
+            head = [line]
+            head += [f"{k}: {MASK if SECRET_NAME.search(k) else v}" for k, v in r.headers.items()
                      if k.lower() not in ("authorization", "content-length", "host",
                                           "accept-encoding", "connection", "user-agent")]
-            body = r.content.decode("utf-8", "replace") if r.content else ""
             return "\n".join(head) + ("\n\n" + body if body else "")
         return f"{self.sql}\nparams: {self.params!r}"
 
@@ -131,10 +132,28 @@ class MappingConnector:
                 headers={k: self.templates.render(v, self._static) for k, v in c.headers.items()},
                 timeout=c.timeout_seconds, verify=c.verify_tls,
                 auth=build_auth(self.mapping.auth, self.templates, self._static, self._clock))
+            self._http.secrets = frozenset(self._secrets())
         else:
             assert c.database_url is not None
             self._sql = SqlClient(self.templates.render(c.database_url, self._static),
                                   timeout=c.timeout_seconds)
+
+    def _secrets(self) -> list[str]:
+        """The auth's rendered secrets and secret-looking headers: a trace masks them."""
+        a = self.mapping.auth
+        fields = [getattr(a, n, None) for n in ("password", "token", "value",
+                                                "client_secret", "refresh_token")]
+        fields += [v for k, v in self.mapping.connection.headers.items() if SECRET_NAME.search(k)]
+        out = []
+        for f in fields:
+            if isinstance(f, str):
+                try:
+                    value = self.templates.render(f, self._static)
+                except TemplateError:
+                    continue
+                out.append(value)
+                out += [w for w in value.split() if len(w) >= 12]  # "Token abc…": abc…
+        return out
 
     async def stop(self) -> None:
         if self._http is not None:
@@ -331,14 +350,16 @@ class MappingConnector:
                 assert self._http is not None
                 request = self._build(source.request, ctx)
                 answer = await self._http.send(request,
-                                               empty_statuses=frozenset(source.empty_statuses))
+                                               empty_statuses=frozenset(source.empty_statuses),
+                                               trace=trace)
                 if answer.empty:
                     return []
                 data, origin = answer.data, shown(request)
             else:
                 assert self._sql is not None and source.sql is not None
                 params = self.templates.value(source.params, ctx)
-                data, origin = await self._sql.query(source.sql, params), "the SQL query"
+                data = await self._sql.query(source.sql, params, trace=trace)
+                origin = "the SQL query"
         except TemplateError as exc:
             raise Fault(f"template error: {exc}", retryable=False) from None
         return _records(source.results, data, origin)
@@ -404,7 +425,13 @@ class MappingConnector:
         prepared = await self.prepare_log(interaction, idempotency_key, record=record)
         return await self.send_log(prepared, interaction)
 
-    async def send_log(self, prepared: PreparedLog, interaction: Interaction) -> LogReceipt:
+    @property
+    def secrets(self) -> frozenset[str]:
+        """What a trace or a printed request masks (set once started)."""
+        return self._http.secrets if self._http is not None else frozenset()
+
+    async def send_log(self, prepared: PreparedLog, interaction: Interaction, *,
+                       trace: list[str] | None = None) -> LogReceipt:
         spec = self.mapping.log
         if prepared.skipped or spec is None:
             return LogReceipt(activity_id=None, created=False)
@@ -412,7 +439,8 @@ class MappingConnector:
             if prepared.request is not None:
                 assert self._http is not None
                 try:
-                    answer = await self._http.send(prepared.request, want_json=False)
+                    answer = await self._http.send(prepared.request, want_json=False,
+                                                   trace=trace)
                 except Fault as fault:
                     if fault.status == 409 and spec.conflict_is_success:
                         return LogReceipt(activity_id=None, created=False)
@@ -422,7 +450,8 @@ class MappingConnector:
                 return LogReceipt(activity_id=None if activity is None else str(activity),
                                   created=answer.status not in spec.replay_statuses)
             assert self._sql is not None and prepared.sql is not None
-            count, returned = await self._sql.execute(prepared.sql, prepared.params)
+            count, returned = await self._sql.execute(prepared.sql, prepared.params,
+                                                      trace=trace)
             return LogReceipt(activity_id=None if returned is None else str(returned),
                               created=count > 0)
         except Fault as fault:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -49,15 +50,34 @@ class SqlClient:
         """The query with each parameter bound as the type of its value (see ``typed``)."""
         return typed(sql, params, self.engine.dialect.name)
 
-    async def query(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    async def query(self, sql: str, params: dict[str, Any], *,
+                    trace: list[str] | None = None) -> list[dict[str, Any]]:
         async def run() -> list[dict[str, Any]]:
             async with self.engine.connect() as conn:
                 result = await conn.execute(*self.statement(sql, params))
                 return [dict(row._mapping) for row in result]
 
-        return await self._guard(run())
+        rows: list[dict[str, Any]] = await self._traced(run(), sql, params, trace,
+                                                        lambda r: f"{len(r)} row(s)")
+        return rows
 
-    async def execute(self, sql: str, params: dict[str, Any]) -> tuple[int, Any]:
+    async def _traced(self, work: Any, sql: str, params: dict[str, Any],
+                      trace: list[str] | None, outcome: Any) -> Any:
+        if trace is None:
+            return await self._guard(work)
+        shown = " ".join(sql.split())
+        trace.append(f"→ SQL {shown}\n  params: {params!r}")
+        started = time.perf_counter()
+        try:
+            result = await self._guard(work)
+        except Fault as fault:
+            trace.append(f"← {fault.reason}")
+            raise
+        trace.append(f"← {outcome(result)} in {(time.perf_counter() - started) * 1000:.0f} ms")
+        return result
+
+    async def execute(self, sql: str, params: dict[str, Any], *,
+                      trace: list[str] | None = None) -> tuple[int, Any]:
         """Run a write in its own transaction: rows touched, and the first value it
         returned (``RETURNING id``), if any."""
         async def run() -> tuple[int, Any]:
@@ -68,7 +88,11 @@ class SqlClient:
                     return len(rows), (rows[0][0] if rows else None)
                 return int(result.rowcount or 0), None
 
-        return await self._guard(run())
+        done: tuple[int, Any] = await self._traced(
+            run(), sql, params, trace,
+            lambda r: f"{r[0]} row(s) written" + (f", returned {r[1]!r}" if r[1] is not None
+                                                  else ""))
+        return done
 
     async def _guard(self, work: Any) -> Any:
         try:
