@@ -19,8 +19,9 @@ never waits for a platform forever. The end time given is the last sign of life 
 the earlier run known to the database (its newest interaction), never the restart
 time: a crash followed by a long outage must not log hours of talk that never were.
 
-This assumes one hub per database (what ctibridge runs today): a second live hub
-on the same database would see the first one's live interactions as leftovers.
+Only interactions of the platforms this hub runs are swept: another hub sharing the
+database keeps its own. (An interaction of a platform removed from the configuration
+stays open, with a warning at each start.)
 """
 
 from __future__ import annotations
@@ -70,12 +71,18 @@ class Leftovers:
             return 0
         self._last_seen = await store.interactions.last_created()
         now = self.hub.clock.now()
+        foreign = 0
         for it in found:
-            if it.ended_at is None and it.platform in self.hub.connectors and it.platform_ref:
+            if it.platform is not None and it.platform not in self.hub.connectors:
+                foreign += 1  # another hub's platform (or one no longer configured): not ours
+            elif it.ended_at is None and it.platform is not None and it.platform_ref:
                 self._waiting.setdefault(it.platform, {}).setdefault(
                     it.platform_ref, []).append(it)
-            else:  # in wrap-up when the run ended, on no platform we run, or from before 0008
+            else:  # in wrap-up when the run ended, or written before migration 0008
                 self._finish(it, now)
+        if foreign:
+            log.warning("sweep.not_ours", interactions=foreign,
+                        hint="left open: on telephony platforms this hub does not run")
         waiting = sum(len(its) for refs in self._waiting.values() for its in refs.values())
         log.warning("sweep.leftovers", found=len(found), ended=self.ended, waiting=waiting,
                     platforms=sorted(self._waiting))
