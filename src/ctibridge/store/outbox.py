@@ -23,7 +23,13 @@ from .db import Database
 from .tables import CallLogOutboxRow
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
-STATUSES = (PENDING, DELIVERED, FAILED)
+# Sent, outcome unknown, and the CRM can neither de-duplicate nor be checked: an
+# operator confirms (it is there) or re-sends (it is not). Never re-sent by itself.
+UNCERTAIN = "uncertain"
+WAITING = "waiting"  # for the agent to pick the record (log.fallback wait_for_agent)
+SKIPPED = "skipped"  # not logged, on purpose, with the reason in last_error
+STATUSES = (PENDING, DELIVERED, FAILED, UNCERTAIN, WAITING, SKIPPED)
+AUTH_STATUSES = (401, 403)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +45,12 @@ class OutboxEntry:
     activity_id: str | None
     created_at: datetime
     delivered_at: datetime | None
+    in_doubt: bool = False
+    last_status: int | None = None
+    log_record: dict[str, Any] | None = None
+    fallback_step: int = 0
+    choices: list[Any] | None = None
+    agent_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         def iso(d: datetime | None) -> str | None:
@@ -47,14 +59,20 @@ class OutboxEntry:
         return {"interaction_id": self.interaction_id, "crm": self.crm, "status": self.status,
                 "attempts": self.attempts, "next_attempt_at": iso(self.next_attempt_at),
                 "lease_until": iso(self.lease_until), "last_error": self.last_error,
+                "last_status": self.last_status, "in_doubt": self.in_doubt,
                 "activity_id": self.activity_id, "created_at": iso(self.created_at),
-                "delivered_at": iso(self.delivered_at)}
+                "delivered_at": iso(self.delivered_at), "log_record": self.log_record,
+                "choices": self.choices, "agent_id": self.agent_id,
+                # A waiting row waits until then; any other row is due then.
+                "wait_until": iso(self.next_attempt_at) if self.status == WAITING else None}
 
 
 def _entry(row: CallLogOutboxRow) -> OutboxEntry:
     return OutboxEntry(row.interaction_id, row.crm, row.status, row.attempts,
                        row.next_attempt_at, row.lease_until, row.lease_owner, row.last_error,
-                       row.activity_id, row.created_at, row.delivered_at)
+                       row.activity_id, row.created_at, row.delivered_at,
+                       bool(row.in_doubt), row.last_status, row.log_record,
+                       int(row.fallback_step or 0), row.choices, row.agent_id)
 
 
 async def add_to_outbox(s: AsyncSession, crm: str, interaction_ids: Sequence[str],
@@ -70,7 +88,8 @@ async def add_to_outbox(s: AsyncSession, crm: str, interaction_ids: Sequence[str
     rows = [{"interaction_id": iid, "crm": crm, "status": PENDING, "attempts": 0,
              "next_attempt_at": now, "lease_until": None, "lease_owner": None,
              "last_error": None, "activity_id": None, "created_at": now,
-             "delivered_at": None} for iid in dict.fromkeys(interaction_ids)]
+             "delivered_at": None, "in_doubt": False, "fallback_step": 0}
+            for iid in dict.fromkeys(interaction_ids)]
     if s.get_bind().dialect.name == "postgresql":
         stmt: Any = pg_insert(table).on_conflict_do_nothing(index_elements=["interaction_id"])
     else:
@@ -122,45 +141,164 @@ class OutboxStore:
                 .values(lease_until=None, lease_owner=None))
             return int(cast(Any, result).rowcount or 0)
 
+    async def _owned(self, iid: str, owner: str, **values: Any) -> bool:
+        """Update a row this worker holds (pending, leased by ``owner``), freeing the lease."""
+        row = CallLogOutboxRow
+        async with self._db.session(write=True) as s:
+            result = await s.execute(
+                update(row).where(row.interaction_id == iid, row.lease_owner == owner,
+                                  row.status == PENDING)
+                .values(lease_until=None, lease_owner=None, **values))
+            return int(cast(Any, result).rowcount or 0) == 1
+
+    async def sending(self, iid: str, owner: str) -> None:
+        """Said before a write leaves: if its outcome is never known (timeout, crash),
+        the row is in doubt and nothing is sent again blindly. The lease is kept."""
+        row = CallLogOutboxRow
+        async with self._db.session(write=True) as s:
+            await s.execute(update(row).where(row.interaction_id == iid,
+                                              row.lease_owner == owner)
+                            .values(in_doubt=True))
+
     async def delivered(self, iid: str, activity_id: str | None, now: datetime) -> None:
         row = CallLogOutboxRow
         async with self._db.session(write=True) as s:
             await s.execute(
                 update(row).where(row.interaction_id == iid)
                 .values(status=DELIVERED, activity_id=activity_id, delivered_at=now,
-                        lease_until=None, lease_owner=None, last_error=None))
+                        lease_until=None, lease_owner=None, last_error=None,
+                        last_status=None, in_doubt=False, choices=None))
 
-    async def retry_at(self, iid: str, owner: str, error: str, at: datetime) -> None:
+    async def retry_at(self, iid: str, owner: str, error: str, at: datetime, *,
+                       status: int | None = None, in_doubt: bool | None = None) -> None:
+        values: dict[str, Any] = {"next_attempt_at": at, "last_error": error,
+                                  "last_status": status}
+        if in_doubt is not None:
+            values["in_doubt"] = in_doubt
+        await self._owned(iid, owner, **values)
+
+    async def failed(self, iid: str, owner: str, error: str, *, status: int | None = None
+                     ) -> None:
+        await self._owned(iid, owner, status=FAILED, last_error=error, last_status=status)
+
+    async def uncertain(self, iid: str, owner: str, error: str, *,
+                        status: int | None = None) -> None:
+        await self._owned(iid, owner, status=UNCERTAIN, last_error=error, last_status=status,
+                          in_doubt=True)
+
+    async def skipped(self, iid: str, owner: str, reason: str, step: int) -> None:
+        await self._owned(iid, owner, status=SKIPPED, last_error=reason, last_status=None,
+                          fallback_step=step)
+
+    async def waiting(self, iid: str, owner: str, *, until: datetime, step: int,
+                      choices: builtins.list[dict[str, Any]], agent_id: str | None,
+                      reason: str) -> None:
+        await self._owned(iid, owner, status=WAITING, next_attempt_at=until,
+                          fallback_step=step, choices=choices, agent_id=agent_id,
+                          last_error=reason, last_status=None)
+
+    async def set_record(self, iid: str, owner: str, record: dict[str, Any], step: int
+                         ) -> None:
+        """The record a fallback chose or created: kept, so a retry logs against it."""
         row = CallLogOutboxRow
         async with self._db.session(write=True) as s:
-            await s.execute(
-                update(row).where(row.interaction_id == iid, row.lease_owner == owner,
-                                  row.status == PENDING)
-                .values(next_attempt_at=at, last_error=error, lease_until=None,
-                        lease_owner=None))
+            await s.execute(update(row).where(row.interaction_id == iid,
+                                              row.lease_owner == owner)
+                            .values(log_record=record, fallback_step=step))
 
-    async def failed(self, iid: str, owner: str, error: str) -> None:
+    async def expire_waits(self, now: datetime) -> int:
+        """Rows whose agent did not pick in time go on to the next fallback step."""
         row = CallLogOutboxRow
         async with self._db.session(write=True) as s:
-            await s.execute(
-                update(row).where(row.interaction_id == iid, row.lease_owner == owner,
-                                  row.status == PENDING)
-                .values(status=FAILED, last_error=error, lease_until=None, lease_owner=None))
+            result = await s.execute(
+                update(row).where(row.status == WAITING, row.next_attempt_at <= now)
+                .values(status=PENDING, next_attempt_at=now,
+                        fallback_step=row.fallback_step + 1, choices=None))
+            return int(cast(Any, result).rowcount or 0)
+
+    async def pick(self, iid: str, record: dict[str, Any], now: datetime
+                   ) -> OutboxEntry | None:
+        """The agent's choice releases a waiting row: logged against ``record``, now."""
+        row = CallLogOutboxRow
+        async with self._db.session(write=True) as s:
+            result = await s.execute(
+                update(row).where(row.interaction_id == iid, row.status == WAITING)
+                .values(status=PENDING, next_attempt_at=now, log_record=record,
+                        choices=None, last_error=None))
+            if int(cast(Any, result).rowcount or 0) != 1:
+                return None
+            got = await s.get(row, iid)
+            return _entry(got) if got is not None else None
+
+    async def release_refused(self, now: datetime) -> int:
+        """The CRM takes our credentials again: every row it refused is due now."""
+        row = CallLogOutboxRow
+        async with self._db.session(write=True) as s:
+            result = await s.execute(
+                update(row).where(row.status == PENDING, row.last_status.in_(AUTH_STATUSES),
+                                  row.next_attempt_at > now, row.lease_owner.is_(None))
+                .values(next_attempt_at=now))
+            return int(cast(Any, result).rowcount or 0)
 
     async def retry(self, iid: str, now: datetime) -> OutboxEntry | None:
-        """An admin's retry: a failed (or pending) row becomes due now, attempts reset.
+        """An admin's retry: a failed, skipped, waiting or pending row becomes due now,
+        attempts reset.
 
-        A delivered row is left alone (returned as is): delivering it again
-        would be a no-op at best.
+        A delivered row is left alone (delivering it again would be a no-op at best),
+        and so is an uncertain one: it may be in the CRM already, so an operator says
+        which (``confirm`` or ``resend``).
         """
         row = CallLogOutboxRow
         async with self._db.session(write=True) as s:
             await s.execute(
-                update(row).where(row.interaction_id == iid, row.status != DELIVERED)
+                update(row).where(row.interaction_id == iid,
+                                  row.status.notin_((DELIVERED, UNCERTAIN)))
                 .values(status=PENDING, attempts=0, next_attempt_at=now, lease_until=None,
-                        lease_owner=None))
+                        lease_owner=None, fallback_step=0, choices=None))
             got = await s.get(row, iid)
             return _entry(got) if got is not None else None
+
+    async def retry_all(self, status: str, now: datetime) -> int:
+        """``retry`` for every row in ``status`` (failed or skipped): how many."""
+        if status not in (FAILED, SKIPPED):
+            raise ValueError(f"only failed or skipped rows are retried in bulk, not {status}")
+        row = CallLogOutboxRow
+        async with self._db.session(write=True) as s:
+            result = await s.execute(
+                update(row).where(row.status == status)
+                .values(status=PENDING, attempts=0, next_attempt_at=now, lease_until=None,
+                        lease_owner=None, fallback_step=0, choices=None))
+            return int(cast(Any, result).rowcount or 0)
+
+    async def confirm(self, iid: str, activity_id: str | None, now: datetime
+                      ) -> OutboxEntry | None:
+        """An operator found the log in the CRM: an uncertain row is delivered."""
+        row = CallLogOutboxRow
+        async with self._db.session(write=True) as s:
+            await s.execute(
+                update(row).where(row.interaction_id == iid, row.status == UNCERTAIN)
+                .values(status=DELIVERED, activity_id=activity_id, delivered_at=now,
+                        in_doubt=False, lease_until=None, lease_owner=None))
+            got = await s.get(row, iid)
+            return _entry(got) if got is not None else None
+
+    async def resend(self, iid: str, now: datetime) -> OutboxEntry | None:
+        """An operator found no log in the CRM: an uncertain row is sent again, now."""
+        row = CallLogOutboxRow
+        async with self._db.session(write=True) as s:
+            await s.execute(
+                update(row).where(row.interaction_id == iid, row.status == UNCERTAIN)
+                .values(status=PENDING, in_doubt=False, attempts=0, next_attempt_at=now,
+                        lease_until=None, lease_owner=None))
+            got = await s.get(row, iid)
+            return _entry(got) if got is not None else None
+
+    async def waiting_for(self, agent_id: str) -> builtins.list[OutboxEntry]:
+        row = CallLogOutboxRow
+        q = (select(row).where(row.status == WAITING, row.agent_id == agent_id)
+             .order_by(row.created_at))
+        async with self._db.session(write=True) as s:
+            return [_entry(r) for r in (await s.execute(q)).scalars()]
 
     async def get(self, iid: str) -> OutboxEntry | None:
         async with self._db.session(write=True) as s:

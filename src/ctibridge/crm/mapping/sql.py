@@ -62,14 +62,14 @@ class SqlClient:
         return rows
 
     async def _traced(self, work: Any, sql: str, params: dict[str, Any],
-                      trace: list[str] | None, outcome: Any) -> Any:
+                      trace: list[str] | None, outcome: Any, *, write: bool = False) -> Any:
         if trace is None:
-            return await self._guard(work)
+            return await self._guard(work, write=write)
         shown = " ".join(sql.split())
         trace.append(f"→ SQL {shown}\n  params: {params!r}")
         started = time.perf_counter()
         try:
-            result = await self._guard(work)
+            result = await self._guard(work, write=write)
         except Fault as fault:
             trace.append(f"← {fault.reason}")
             raise
@@ -91,16 +91,17 @@ class SqlClient:
         done: tuple[int, Any] = await self._traced(
             run(), sql, params, trace,
             lambda r: f"{r[0]} row(s) written" + (f", returned {r[1]!r}" if r[1] is not None
-                                                  else ""))
+                                                  else ""), write=True)
         return done
 
-    async def _guard(self, work: Any) -> Any:
+    async def _guard(self, work: Any, *, write: bool = False) -> Any:
         try:
             async with asyncio.timeout(self.timeout):
                 return await work
         except TimeoutError:
+            # A write cut off by the timeout may have committed.
             raise Fault(f"no answer within {self.timeout:g} s from the database "
-                        f"{self.shown_url}", transient=True) from None
+                        f"{self.shown_url}", transient=True, maybe_sent=write) from None
         except (DBAPIError, SQLAlchemyError, OSError) as exc:
             reason = str(getattr(exc, "orig", None) or exc).splitlines()[0][:300]
             if "invalid input for query argument" in reason:  # asyncpg: text for a typed slot
@@ -109,8 +110,12 @@ class SqlClient:
             # A broken query will not heal by itself; a lost connection may.
             retryable = (isinstance(exc, OSError | OperationalError | InterfaceError)
                          or getattr(exc, "connection_invalidated", False))
+            # Refused before anything ran: nothing written. Lost while running: maybe.
+            refused = isinstance(exc, ConnectionRefusedError) or isinstance(
+                getattr(exc, "orig", None), ConnectionRefusedError) or "refused" in reason
             raise Fault(f"database {self.shown_url}: {type(exc).__name__}: {reason}",
-                        retryable=bool(retryable), transient=bool(retryable)) from None
+                        retryable=bool(retryable), transient=bool(retryable),
+                        maybe_sent=write and bool(retryable) and not refused) from None
 
 
 def typed(sql: str, params: dict[str, Any], dialect: str) -> tuple[TextClause, dict[str, Any]]:

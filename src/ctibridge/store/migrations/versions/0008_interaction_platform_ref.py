@@ -2,7 +2,7 @@
 the interactions not yet wrapped up are indexed: a starting hub sweeps what a crash left.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007 (0006 before calllog's 0007 was merged)
 Create Date: 2026-12-05
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
