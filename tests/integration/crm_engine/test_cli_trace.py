@@ -76,3 +76,51 @@ async def test_a_refused_request_shows_its_status(tmp_path: Path) -> None:
     assert "← HTTP 403 in" in out
     assert "pop: CRM unavailable: lookup 'contact_by_phone': HTTP 403 from GET" in out
     assert "0" * 40 not in out
+
+
+CHECK = """
+  find_existing:
+    request:
+      path: /interactions/
+      query: {search: "SEARCHED{{ idempotency_key }}"}
+    results: results
+    id: id
+"""
+
+
+def checked(tmp_path: Path, searched: str) -> Path:
+    path = mapping(tmp_path)
+    path.write_text(path.read_text().replace("  allow_duplicates: true\n", "")
+                    + CHECK.replace("SEARCHED", searched))
+    return path
+
+
+async def test_with_log_the_check_step_runs_first_and_finds_the_log_after(
+    tmp_path: Path,
+) -> None:
+    async with serve_real_crm(seeded()) as crm:
+        code, out = await invoke("mapping", "test", str(checked(tmp_path, "ctibridge:")),
+                                 "-n", "0612345678", "--var", f"crm_url={crm.url}",
+                                 "--var", f"crm_token={TOKEN}", "--log")
+        assert code == 0, out
+        assert len(crm.interactions) == 1
+    [activity] = crm.interactions
+    before = out.index("check (before the log): log.find_existing")
+    post = out.index(f"→ POST {crm.url}/api/interactions/")
+    after = out.index("check (after the log): log.find_existing")
+    assert before < post < after
+    assert re.search(rf"→ GET {re.escape(crm.url)}/api/interactions/\?search=ctibridge%3A"
+                     r"mapping-test-\w+%3Amapping-test\n\s+← HTTP 200", out)
+    assert "not in the CRM: the log is sent" in out
+    assert f"found: activity {activity}" in out[after:]
+
+
+async def test_a_check_that_cannot_find_what_the_log_writes_is_reported(
+    tmp_path: Path,
+) -> None:
+    async with serve_real_crm(seeded()) as crm:
+        code, out = await invoke("mapping", "test", str(checked(tmp_path, "key=")),
+                                 "-n", "0612345678", "--var", f"crm_url={crm.url}",
+                                 "--var", f"crm_token={TOKEN}", "--log")
+    assert code == 1, out
+    assert "log.find_existing does not find the log just written" in out

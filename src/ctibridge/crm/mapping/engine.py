@@ -484,7 +484,8 @@ class MappingConnector:
                         status=fault.status)
 
     async def find_logged(self, interaction: Interaction, idempotency_key: str, *,
-                          record: Match | None = None) -> LogReceipt | None:
+                          record: Match | None = None,
+                          trace: list[str] | None = None) -> LogReceipt | None:
         """The check step (log.find_existing): the log already in the CRM, or None."""
         await self.start()
         spec = self.mapping.log
@@ -498,12 +499,13 @@ class MappingConnector:
                 assert self._http is not None
                 request = self._build(f.request, ctx)
                 answer = await self._http.send(request, empty_statuses=frozenset(
-                    f.empty_statuses))
+                    f.empty_statuses), trace=trace)
                 found = [] if answer.empty else _records(f.results, answer.data,
                                                          shown(request))
             else:
                 assert self._sql is not None and f.sql is not None
-                rows = await self._sql.query(f.sql, self.templates.value(f.params, ctx))
+                rows = await self._sql.query(f.sql, self.templates.value(f.params, ctx),
+                                             trace=trace)
                 found = _records(f.results, rows, "the SQL query")
         except TemplateError as exc:
             raise CrmError(f"CRM {self.name!r}: the log.find_existing template failed: {exc}",
