@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,9 @@ import uvicorn
 from ctibridge.api.app import create_app
 from ctibridge.clock import FakeClock
 from ctibridge.config import Settings
+from ctibridge.model.interaction import Interaction
+from ctibridge.model.party import Channel, Direction, Party
+from ctibridge.store import Database, Store
 from ctibridge.telephony.asterisk.connector import AsteriskConnector
 
 from ...unit.asterisk.fake_ami import FakeAmi, Member, script_from
@@ -154,3 +158,63 @@ async def test_a_leftover_whose_pbx_never_comes_back_is_ended_after_the_grace_pe
     assert cause == "hub-restart" and ended is not None and wrapped is not None
     assert rows(db, "SELECT count(*) FROM call_log_outbox WHERE interaction_id = ?",
                 iid) == [(1,)]
+
+
+async def test_each_kind_of_leftover_is_taken_back_ended_wrapped_or_left_alone(
+    tmp_path: Path,
+) -> None:
+    crashed = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)  # the last run's last sign of life
+    clock = FakeClock(crashed + timedelta(hours=2))  # restarted two hours later
+
+    def it(iid: str, agent: str | None, ref: str | None, platform: str | None = "pbx",
+           **kw: Any) -> Interaction:
+        start = crashed - timedelta(minutes=5)
+        return Interaction(iid, Channel.VOICE, Direction.INBOUND, Party("+33123456789"),
+                           kw.pop("created_at", start), agent_id=agent, accepted_at=start,
+                           platform=platform, platform_ref=ref, **kw)
+
+    leftovers = [
+        it("i-talking", "alice", CALL_A),  # Asterisk still has it, alice on it
+        it("i-left", "bob", "1795572772.64"),  # call B is still up, bob is not on it
+        it("i-gone", "bob", "1795570000.1"),  # Asterisk no longer has that call
+        it("i-wrapping", "alice", "1795570000.2", ended_at=crashed - timedelta(minutes=1),
+           end_cause="customer-hangup", disposition="resolved", notes="sent the quote"),
+        it("i-old", "bob", None, platform=None),  # written before the reference was kept
+        it("i-other-hub", "bob", "x-1", platform="oldpbx"),  # a platform this hub lacks
+        it("i-newest", "bob", "1795570000.3", created_at=crashed),
+    ]
+    db = Database(f"sqlite:///{tmp_path / 'hub.db'}")
+    await db.start()
+    await Store(db).write(interactions=leftovers)
+    await db.stop()
+
+    held = asyncio.Event()
+    async with serve_crm(TestCrm()) as crm, \
+            FakeAmi([script_from("13-resync-mid-call.ami", gate=held)],
+                    members=MEMBERS) as server:
+        async with hub_on(tmp_path, server.port, crm.url, clock) as (h, connector):
+            await connector.wait_up()
+            await eventually(lambda: h.hub.leftovers.pending == 0, "the resync swept")
+            assert h.hub.leftovers.adopted == 1
+            talking = h.hub.interactions.find(h.hub.calls.by_ref("pbx", CALL_A).call_id,
+                                              "alice")
+            assert talking is not None and talking.interaction_id == "i-talking"
+            logged = {"i-left", "i-gone", "i-wrapping", "i-old", "i-newest"}
+            await eventually(lambda: all(crm.activities_of(i) for i in logged),
+                             "the swept interactions logged", within=10)
+            held.set()
+    db_file = tmp_path / "hub.db"
+    got = {r[0]: r[1:] for r in rows(db_file, "SELECT interaction_id, end_cause, ended_at, "
+                                              "wrapped_at IS NOT NULL, disposition, notes "
+                                              "FROM interactions")}
+    last_sign = "2026-12-05 09:00:00.000000"  # i-newest's start: not the restart time
+    for iid in ("i-left", "i-gone", "i-old", "i-newest"):
+        assert got[iid][:3] == ("hub-restart", last_sign, 1), (iid, got[iid])
+    assert got["i-wrapping"] == ("customer-hangup", "2026-12-05 08:59:00.000000", 1,
+                                 "resolved", "sent the quote")
+    assert got["i-other-hub"][:3] == (None, None, 0)  # not ours: left alone
+    assert rows(db_file, "SELECT count(*) FROM call_log_outbox WHERE interaction_id IN "
+                         "('i-left','i-gone','i-wrapping','i-old','i-newest')") == [(5,)]
+    assert [len(crm.activities_of(i)) for i in sorted(logged)] == [1] * 5
+    assert rows(db_file, "SELECT count(*) FROM call_log_outbox WHERE interaction_id = "
+                         "'i-other-hub'") == [(0,)]
