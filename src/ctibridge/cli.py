@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import getpass
-import socket
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,8 +11,13 @@ from typing import Annotated, Any
 import typer
 
 from . import __version__
+from .calllog_cli import calllog_app
 from .crm.cli import mapping_app
 from .model.errors import CtiError
+from .recording.cli import record as record_command
+from .recording.cli import replay as replay_command
+from .redact import text as redact_text
+from .redact import url as redact_url
 
 app = typer.Typer(
     help="ctibridge: connect any telephony or contact-center platform to any CRM.",
@@ -28,6 +32,9 @@ app.add_typer(config_app, name="config")
 app.add_typer(user_app, name="user")
 app.add_typer(telephony_app, name="telephony")
 app.add_typer(mapping_app, name="mapping")
+app.add_typer(calllog_app, name="calllog")
+app.command("record")(record_command)
+app.command("replay")(replay_command)
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file")]
 LogJson = Annotated[bool, typer.Option("--log-json", help="log JSON lines (production)")]
@@ -42,34 +49,23 @@ def step(message: str) -> None:
     typer.secho(f"» {message}", fg=typer.colors.CYAN, err=True)
 
 
-def _port_free(host: str, port: int) -> None:
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError as exc:
-            fail(f"cannot listen on {host}:{port} ({exc.strerror}); "
-                 "choose another with --port or stop what uses it")
-
-
 def _run(settings: Any, *, banner: list[str] | None = None,
          config_dir: Path | None = None) -> None:
-    import uvicorn
-
     from .api.app import create_app
+    from .api.server import build_server, listeners
     from .logs import configure
 
     configure(json_format=settings.log.json_format, level=settings.log.level)
     host, port = settings.server.host, settings.server.port
-    _port_free(host, port)
-    step(f"starting the hub on {host}:{port} (database {settings.database.url})")
+    try:
+        sockets = listeners(settings)  # the main port, and the ops port when configured
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port} or the ops port ({exc.strerror}); "
+             "choose another with --port or stop what uses it")
+    step(f"starting the hub on {host}:{port} (database {redact_url(settings.database.url)})")
     app_ = create_app(settings, config_dir=config_dir)
-    config = uvicorn.Config(
-        app_, host=host, port=port, log_config=None, lifespan="on",
-        ws_max_size=1024 * 1024,  # the protocol answers >64 KiB with an error frame
-        ws_ping_interval=20, ws_ping_timeout=20, access_log=False,
-    )
-    server = uvicorn.Server(config)
+    # uvicorn with the hub's limits: header/body deadlines, connection caps (api/server.py).
+    server = build_server(app_, settings)
 
     if banner:
         original = server.startup
@@ -81,9 +77,12 @@ def _run(settings: Any, *, banner: list[str] | None = None,
 
         server.startup = startup  # type: ignore[method-assign]
     try:
-        server.run()
+        server.run(sockets=sockets)
     except KeyboardInterrupt:
         pass
+    finally:
+        for sock in sockets:
+            sock.close()
     if not server.started:
         raise typer.Exit(1)
 
@@ -216,7 +215,7 @@ def config_check(file: Annotated[Path, typer.Argument(help="YAML config file")])
     try:
         settings = Settings.load(file)
     except CtiError as exc:
-        fail(exc.message)
+        fail(redact_text(exc.message))
     problems = []
     for spec in settings.telephony:
         try:
@@ -224,7 +223,7 @@ def config_check(file: Annotated[Path, typer.Argument(help="YAML config file")])
         except CtiError as exc:
             problems.append(exc.message)
     if problems:
-        fail("\n".join(problems))
+        fail(redact_text("\n".join(problems)))  # never echo a password or key back
     typer.echo(f"{file}: OK ({len(settings.telephony)} platform(s), "
                f"{len(settings.agents)} agent(s))")
 
@@ -364,6 +363,14 @@ async def _watch_platform(connector: Any, seconds: float, connect_within: float 
                     up = True
                     deadline = loop.time() + seconds
                 typer.echo(f"link up: {ev.detail}")
+                # Connector checks beyond the link (Asterisk: ARI credentials, Stasis app).
+                for good, text in await getattr(connector, "checks", _no_checks)():
+                    if good:
+                        typer.echo(text)
+                    else:
+                        typer.secho(f"error: {connector.name}: {text}", fg=typer.colors.RED,
+                                    err=True)
+                        return False
             elif isinstance(ev, PlatformResynced):
                 typer.echo(f"snapshot: {len(ev.calls)} call(s), {len(ev.agents)} agent(s)")
                 for c in ev.calls:
@@ -378,6 +385,10 @@ async def _watch_platform(connector: Any, seconds: float, connect_within: float 
                 typer.echo(f"{ev.name} " + " ".join(f"{k}={v}" for k, v in fields.items()))
     finally:
         await connector.stop()
+
+
+async def _no_checks() -> list[tuple[bool, str]]:
+    return []
 
 
 def vars_of(ev: Any) -> dict[str, Any]:

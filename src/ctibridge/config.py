@@ -26,8 +26,11 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from . import yamlsafe
 from .model.errors import ConfigError
 from .model.party import Channel
+from .redact import is_secret_name
+from .redact import text as redact_text
 
 
 class _Strict(BaseModel):
@@ -44,10 +47,62 @@ class Coded(_Strict):
     label: Label
 
 
+class LimitSettings(_Strict):
+    """What one client may hold of the server (docs/security.md#limits)."""
+
+    # Request bodies: login and the rest of the REST API (webhooks use digital.*.max_body_bytes).
+    login_body_bytes: int = Field(4 * 1024, ge=256, le=1024 * 1024)
+    body_bytes: int = Field(64 * 1024, ge=1024, le=64 * 1024 * 1024)
+    # A request's head (request line + headers) must arrive whole within this, and be at most
+    # header_bytes long: a client trickling its headers (slowloris) is cut off.
+    header_timeout_seconds: float = Field(10.0, gt=0, le=300)
+    header_bytes: int = Field(16 * 1024, ge=1024, le=1024 * 1024)
+    # The whole body must arrive within this, once its head has.
+    body_timeout_seconds: float = Field(30.0, gt=0, le=3600)
+    # An idle keep-alive connection is closed after this.
+    keep_alive_seconds: float = Field(5.0, gt=0, le=300)
+    # Open connections (HTTP and WebSocket) from one address; 0: no cap (behind a reverse
+    # proxy every client has the proxy's address: let the proxy cap them instead).
+    connections_per_ip: int = Field(256, ge=0)
+    # Open connections in all; over it new ones are closed at once.
+    max_connections: int = Field(4096, ge=1)
+
+
+class OpsSettings(_Strict):
+    """Who may read /metrics and the detailed /readyz (docs/operations.md)."""
+
+    # A second listener (e.g. 9100 on 127.0.0.1) serving only /metrics, /readyz and /healthz
+    # without login, for a scraper on a private network. None: no second listener.
+    port: int | None = Field(None, ge=1, le=65535)
+    host: str = "127.0.0.1"
+    # A bearer token a scraper may send instead of a user's token (Prometheus
+    # `authorization: {credentials: ...}`); admins' and supervisors' tokens also work.
+    token: SecretStr | None = None
+
+    @field_validator("token")
+    @classmethod
+    def _long_token(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and len(v.get_secret_value()) < 24:
+            raise ValueError("the ops token must be at least 24 characters")
+        return v
+
+
 class ServerSettings(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     public_url: str | None = None
+    # Host names (Host header) the hub answers to, besides localhost, 127.0.0.1, [::1] and
+    # public_url's host; anything else gets 400 (DNS rebinding). ["*"]: any host.
+    allowed_hosts: list[str] = Field(default_factory=list)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+    ops: OpsSettings = Field(default_factory=OpsSettings)
+
+    @model_validator(mode="after")
+    def _ops_port_apart(self) -> ServerSettings:
+        if self.ops.port is not None and self.ops.port == self.port:
+            raise ValueError(f"server.ops.port must differ from server.port ({self.port}): "
+                             "the ops port serves metrics without a login")
+        return self
     # Origins allowed to open the agent WebSocket and to embed the bar
     # (postMessage). The hub's own origin is always allowed.
     allowed_origins: list[str] = Field(default_factory=list)
@@ -61,10 +116,52 @@ class ServerSettings(_Strict):
     send_queue: int = Field(1000, ge=10)
 
 
+class LoginSettings(_Strict):
+    """Password guessing limits (docs/security.md, "Logins")."""
+
+    # Failures allowed before a lockout, per username and per client address.
+    user_failures: int = Field(5, ge=1)
+    ip_failures: int = Field(20, ge=1)
+    # The first lockout lasts this long, each further failure doubles it, up to the max.
+    lockout_seconds: float = Field(1.0, gt=0)
+    max_lockout_seconds: float = Field(900.0, gt=0)
+    # Failures are forgotten after this long without one.
+    forget_after_seconds: float = Field(900.0, gt=0)
+    # Password hashing: threads, and logins that may wait for one (more: 503 at once).
+    hash_workers: int = Field(2, ge=1, le=64)
+    hash_queue: int = Field(16, ge=0)
+    # Logins one client address may have in progress at once (more: 429 at once).
+    per_ip_in_flight: int = Field(4, ge=1)
+
+
+# Secret keys published in our docs and examples: a server using one signs tokens anybody can
+# forge (an admin's included).
+EXAMPLE_SECRET_KEYS = frozenset({"change-me-to-a-long-random-string", "change-me"})
+MIN_SECRET_KEY_BYTES = 32
+
+
 class AuthSettings(_Strict):
-    secret_key: str = Field(default_factory=lambda: secrets.token_urlsafe(32), min_length=16)
-    token_ttl_seconds: int = Field(8 * 3600, ge=60)
+    secret_key: SecretStr = Field(default_factory=lambda: SecretStr(secrets.token_urlsafe(48)))
+    # Access tokens are short; the bar renews them with its refresh token until the
+    # session ends (session_ttl_seconds after login) or is revoked (logout, user change).
+    token_ttl_seconds: int = Field(15 * 60, ge=60)
+    session_ttl_seconds: int = Field(12 * 3600, ge=300)
     ticket_ttl_seconds: int = Field(30, ge=1, le=600)
+    login: LoginSettings = Field(default_factory=LoginSettings)
+
+    @field_validator("secret_key")
+    @classmethod
+    def _strong_key(cls, v: SecretStr) -> SecretStr:
+        key = v.get_secret_value()
+        how = ("generate one with: python3 -c 'import secrets; print(secrets.token_urlsafe(48))' "
+               "and set it in auth.secret_key or CTIBRIDGE_AUTH__SECRET_KEY")
+        if key.strip().lower() in EXAMPLE_SECRET_KEYS or key.lower().startswith("change-me"):
+            raise ValueError(f"this is the example secret key from the documentation: anyone "
+                             f"can sign tokens with it; {how}")
+        if len(key.encode()) < MIN_SECRET_KEY_BYTES:
+            raise ValueError(f"the secret key is {len(key.encode())} bytes; it needs at least "
+                             f"{MIN_SECRET_KEY_BYTES}; {how}")
+        return v
 
 
 class DatabaseSettings(_Strict):
@@ -457,7 +554,7 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     """The settings a YAML config file gives (not yet checked); ConfigError if unreadable."""
     p = Path(path)
     try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+        raw = yamlsafe.load(p.read_text(encoding="utf-8"))  # bounded aliases
     except FileNotFoundError:
         raise ConfigError(f"config file {p} does not exist", code="config-missing") from None
     except yaml.YAMLError as exc:
@@ -481,6 +578,10 @@ def format_errors(exc: ValidationError) -> str:
     for e in exc.errors():
         loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
         got = e.get("input")
-        shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+        # Never echo a secret back (a short or example secret_key, a password in a URL).
+        secret = any(is_secret_name(str(p)) for p in e["loc"])
+        shown = ("" if isinstance(got, dict | list) or got is None
+                 else " (got a value that is not shown: it is a secret)" if secret
+                 else f" (got {redact_text(repr(got))})")
         lines.append(f"  - {loc}: {e['msg']}{shown}")
     return "\n".join(lines)

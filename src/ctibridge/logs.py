@@ -7,12 +7,17 @@ import sys
 
 import structlog
 
+from .redact import install_log_guards, structlog_processor
+
 
 def configure(*, json_format: bool = False, level: str = "info") -> None:
     lvl = getattr(logging, level.upper(), logging.INFO)
     logging.basicConfig(format="%(message)s", stream=sys.stderr, level=lvl, force=True)
     for noisy in ("uvicorn.access", "aiosqlite", "sqlalchemy.engine", "alembic"):
         logging.getLogger(noisy).setLevel(max(lvl, logging.WARNING))
+    # httpx's INFO lines print request URLs (API keys, callers' numbers); uvicorn's print
+    # /ws?ticket=…: quieted and redacted (docs/security.md#secrets).
+    install_log_guards()
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer() if json_format
         else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
@@ -22,6 +27,7 @@ def configure(*, json_format: bool = False, level: str = "info") -> None:
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog_processor,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(lvl),

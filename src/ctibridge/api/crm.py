@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from ..core.permissions import require_admin, require_supervisor
 from ..model.errors import IllegalTransition, NotFound, PlatformError
+from ..redact import scrub
 from .rest import Auth, services
 
 router = APIRouter(tags=["crm"])
@@ -140,7 +141,7 @@ async def crm_health(p: Auth, request: Request) -> dict[str, Any]:
         health = dict(await svc.crm.health())
     except Exception as exc:
         raise PlatformError(f"the CRM health check failed: {exc}", code="crm-error") from None
-    out: dict[str, Any] = {"crm": svc.crm.name, "health": health}
+    out: dict[str, Any] = {"crm": svc.crm.name, "health": scrub(health)}
     if svc.calllog is not None:
         out["calllog"] = await svc.calllog.refresh_gauges()
     return out

@@ -29,6 +29,7 @@ from ..digital.webhook import SIGNATURE_HEADER, Intake, IntakePlatform, read_cap
 from ..model.errors import ConfigError, CtiError
 from ..store.digital import DigitalStore, Outcome
 from .rest import Auth
+from .security import style_hash
 
 router = APIRouter(tags=["digital"])
 log = structlog.get_logger("ctibridge.digital")
@@ -114,6 +115,12 @@ async def stop_digital(services: Any) -> None:
         await connector.stop()
 
 
+# The transcript page's one inline style, allowed by hash in the CSP (api/security.py).
+_TRANSCRIPT_CSS = style_hash(
+    "body{font:15px system-ui;max-width:40em;margin:2em auto}"
+    "li{list-style:none;margin:1em 0}p{white-space:pre-wrap;margin:.2em 0}time{color:#666}")
+
+
 @router.get("/digital/{platform}/conversations/{ref}", include_in_schema=False)
 async def simulated_conversation(platform: str, ref: str, request: Request) -> Response:
     """The digital simulator's own conversation page (what the bar's Open shows in the
@@ -135,9 +142,7 @@ async def simulated_conversation(platform: str, ref: str, request: Request) -> R
         f"<li><time>{at:%H:%M:%S}</time> <b>{escape(who)}</b><p>{escape(text)}</p></li>"
         for at, who, text in messages)
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
-            "<style>body{font:15px system-ui;max-width:40em;margin:2em auto}"
-            "li{list-style:none;margin:1em 0}p{white-space:pre-wrap;margin:.2em 0}"
-            "time{color:#666}</style></head><body>"
+            f"<style>{_TRANSCRIPT_CSS}</style></head><body>"
             f"<h1>{escape(title)}</h1><p>{escape(str(conv.channel))} · "
             f"{escape(conv.sender.address or conv.sender.number or conv.sender.handle or '')}"
             f"</p><ul>{rows}</ul></body></html>")

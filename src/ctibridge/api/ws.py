@@ -94,10 +94,12 @@ async def agent_socket(ws: WebSocket) -> None:
                       f"user {principal.username} is neither an agent nor a supervisor")
         return
     session = Session(ws, principal, svc)
+    unwatch = svc.sessions.watch(principal, ws)  # closed (4009) if the session ends
     svc.metrics.sockets.inc()
     try:
         await session.run()
     finally:
+        unwatch()
         svc.metrics.sockets.dec()
 
 
@@ -200,6 +202,9 @@ class Session:
                 capabilities=self.svc.commands.capabilities(agent),
                 platform_capabilities=self.svc.commands.capabilities_by_platform(agent),
                 screenpops=hub.screenpops.pops_for(agent_id) if hub.screenpops else [],
+                # Finished calls whose log waits for this agent to pick the record.
+                calllog_waiting=self.svc.calllog.waiting_of(agent_id)
+                if self.svc.calllog else [],
                 digital=[i.to_dict() for i in hub.omnichannel.digital_of(agent_id)]
                 if hub.omnichannel else [],
             )

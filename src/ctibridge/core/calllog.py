@@ -127,6 +127,7 @@ class CallLogWorker:
         self.waiting: dict[str, dict[str, dict[str, Any]]] = {}
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._inflight: set[asyncio.Task[str]] = set()
 
     @property
     def guarantee(self) -> str:
@@ -148,27 +149,65 @@ class CallLogWorker:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        for task in list(self._inflight):
+            task.cancel()
+        if self._inflight:
+            await asyncio.gather(*self._inflight, return_exceptions=True)
 
     def nudge(self) -> None:
         """New rows were written: look now rather than at the next poll."""
         self._wakeup.set()
 
     async def _run(self) -> None:
+        # Up to ``batch`` deliveries at once, each on its own: a slow answer holds its
+        # own slot, not the whole queue.
+        gauges_at = 0.0
+        loop = asyncio.get_running_loop()
         while True:
+            claimed = 0
             try:
-                done = await self.run_once()
+                free = self.batch - len(self._inflight)
+                if free > 0:
+                    claimed = await self._claim(free)
+                if loop.time() - gauges_at >= 1.0:
+                    gauges_at = loop.time()
+                    await self.refresh_gauges()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the database may be down: try again later
                 log.error("calllog.cycle_failed", error=str(exc))
-                done = 0
-            if done:
+            if claimed and len(self._inflight) < self.batch:
                 continue  # there may be more due rows
             self._wakeup.clear()
             # Real time, not the hub clock: this is a poll for other nodes'
             # rows and for retries falling due, cheap and bounded.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), self.poll_seconds)
+
+    async def _claim(self, limit: int) -> int:
+        now = self.clock.now()
+        if any(self.waiting.values()) and await self.store.outbox.expire_waits(now):
+            await self._forget_expired()
+        rows = await self.store.outbox.claim(self.owner, now, self.lease_seconds, limit)
+        for row in rows:
+            task = asyncio.create_task(self._deliver_logged(row))
+            self._inflight.add(task)
+            task.add_done_callback(self._done)
+        return len(rows)
+
+    def _done(self, task: asyncio.Task[str]) -> None:
+        self._inflight.discard(task)
+        self._wakeup.set()  # a slot is free
+
+    async def _deliver_logged(self, row: OutboxEntry) -> str:
+        try:
+            return await self.deliver(row)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the database failed mid-delivery: the lease expires
+            log.error("calllog.delivery_crashed", interaction=row.interaction_id,
+                      error=str(exc))
+            return PENDING
 
     async def run_once(self) -> int:
         """Claim due rows and deliver them concurrently; return how many were tried."""

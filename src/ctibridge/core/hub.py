@@ -43,7 +43,7 @@ from ..model.events import (
     PlatformStatus,
 )
 from ..model.interaction import Interaction
-from ..model.party import Party
+from ..model.party import Direction, Party
 from ..telephony.base import TelephonyConnector
 from .calls import CallRegistry
 from .interactions import InteractionBook, is_customer_call
@@ -214,7 +214,7 @@ class Hub:
             self.on_event(name)
 
     def _publish_call(self, name: str, call: Call, **extra: Any) -> None:
-        self.publish(name, {"call": call.to_dict(), **extra}, set(call.agents()))
+        self.publish(name, {"call": call.to_dict(), **extra}, call.audience())
 
     def publish_agent(self, agent: Agent) -> None:
         self.publish("agent.state", {"agent": agent.to_dict()}, {agent.agent_id})
@@ -467,6 +467,7 @@ class Hub:
             call.set_connection(device, state, at)
         else:
             call.set_connection(device, state, at, agent.agent_id, agent.name)
+            call.transferred_away.discard(agent.agent_id)  # back on it (transferred back)
         return agent
 
     def _consult_id(self, platform: str, ref: str | None) -> str | None:
@@ -589,7 +590,16 @@ class Hub:
         call = self._call(platform, ev)
         if call is None:
             return
+        before = call.connection(ev.device)
+        if before is not None and before.state == ConnectionState.CONNECTED:
+            return  # already said (the caller of an internal call, below): once is enough
         agent = self._connect(call, platform, ev.device, ConnectionState.CONNECTED, ev.at)
+        if call.consult_of is not None or call.direction == Direction.INTERNAL:
+            # Between agents the caller is connected when the callee answers: one
+            # call.answered for both (platforms may also report the caller's side).
+            for conn in call.live_connections():
+                if conn.state == ConnectionState.INITIATED and conn.agent_id:
+                    conn.move(ConnectionState.CONNECTED, ev.at)
         if call.answered_at is None:
             call.answered_at = ev.at
         for conn in call.live_connections():
@@ -649,6 +659,8 @@ class Hub:
         self._publish_call("call.transferred", call,
                            from_agent=from_agent.agent_id if from_agent else None,
                            to_agent=to_agent.agent_id if to_agent else None)
+        if from_agent is not None and from_agent is not to_agent:
+            call.transferred_away.add(from_agent.agent_id)
         if (self.screenpops is not None and to_agent is not None and is_customer_call(call)
                 and (consult is not None or call.connection(ev.to_device) is not None)):
             # Attended: the target is on the call now; a blind transfer pops on the offer.

@@ -27,6 +27,7 @@ from ..crm.base import CrmConnector, LookupContext, LookupResult, Match
 from ..model.call import Call
 from ..model.errors import BadRequest, NotFound
 from ..model.party import Party
+from ..redact import text as redact_text
 
 if TYPE_CHECKING:
     from .hub import Hub
@@ -311,7 +312,8 @@ class ScreenPops:
             "selected": chosen.record_id if chosen else None,
             "create_url": create_url,
             "lookup": result.lookup,
-            "error": result.error,
+            # Agents see what failed, never the CRM's credentials (any connector's errors).
+            "error": redact_text(result.error) if result.error else None,
             "party": party.to_dict(),
         }
         entry.pops[agent_id] = data

@@ -83,6 +83,7 @@ class LookupResult:
     search_url: str | None = None  # the CRM's search page (several or no matches, if mapped)
     unavailable: bool = False  # the CRM could not be asked (down, slow, broken)
     error: str | None = None  # why, in a sentence naming the lookup and status
+    status: int | None = None  # the CRM's HTTP status when it refused (403...)
     elapsed_ms: float = 0.0  # time spent in the CRM
 
     @property

@@ -14,6 +14,7 @@ from ..model.interaction import Interaction
 from ..model.party import Channel, Direction, Party
 from .base import CrmError, LookupContext
 from .mapping import MappingConnector, MappingFileError, load_mapping
+from .mapping.schema import log_warnings
 
 mapping_app = typer.Typer(help="Check and try CRM mapping files (docs/crm-mapping.md).",
                           no_args_is_help=True)
@@ -88,6 +89,15 @@ def check(file: FileArg, var: VarOpt = None) -> None:
         typer.echo(f"  call log: {log.request.method} {log.request.path}")
     else:
         typer.echo("  call log: SQL")
+    if log is not None:
+        typer.echo(f"  repeated log: {connector.log_guarantee} ("
+                   + {"idempotent": "the CRM de-duplicates on the key",
+                      "checkable": "checked with log.find_existing before any re-send",
+                      "none": "cannot be told apart: an unknown outcome needs an operator"}[
+                          connector.log_guarantee] + ")")
+    for loc, message in log_warnings(m):
+        typer.secho(f"warning: {'.'.join(str(p) for p in loc)}: {message}",
+                    fg=typer.colors.YELLOW, err=True)
 
 
 @mapping_app.command("test")
@@ -157,7 +167,7 @@ async def _try(connector: MappingConnector, number: str, attached: dict[str, str
             typer.echo("  " + prepared.describe(connector.secrets).replace("\n", "\n  "))
         checked = send and not prepared.skipped and connector.log_guarantee == "checkable"
         if checked:
-            # The check step first, as the hub runs it after an unknown outcome.
+            # The check step first, as the hub runs it before any re-send.
             found = await _check(connector, interaction, key, prepared.record, "before")
             if found is None:
                 return 1

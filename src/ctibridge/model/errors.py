@@ -22,9 +22,13 @@ class CtiError(Exception):
         self.details = details
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"code": self.code, "message": self.message}
+        # What a client sees never carries a credential (a CRM URL's password, an API key in
+        # a query string), whatever the message quotes.
+        from ..redact import scrub, text
+
+        out: dict[str, Any] = {"code": self.code, "message": text(self.message)}
         if self.details:
-            out["details"] = self.details
+            out["details"] = scrub(self.details)
         return out
 
 
@@ -72,3 +76,22 @@ class PlatformError(CtiError):
 class ConfigError(CtiError):
     code = "config-error"
     status = 500
+
+
+class TooManyRequests(CtiError):
+    """Slow down: try again in ``retry_after`` seconds (sent as ``Retry-After``)."""
+
+    code = "rate-limited"
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: float, code: str | None = None,
+                 **details: Any) -> None:
+        self.retry_after = max(1, int(-(-retry_after // 1)))  # whole seconds, rounded up
+        super().__init__(message, code=code, retry_after=self.retry_after, **details)
+
+
+class ServiceBusy(TooManyRequests):
+    """The hub cannot take this now (e.g. every password-hashing slot is taken)."""
+
+    code = "busy"
+    status = 503

@@ -8,8 +8,10 @@ PostgreSQL alike. A row whose lease has expired (its worker died) is due again.
 
 from __future__ import annotations
 
+import asyncio
 import builtins
-from collections.abc import Sequence
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -100,9 +102,22 @@ async def add_to_outbox(s: AsyncSession, crm: str, interaction_ids: Sequence[str
 class OutboxStore:
     def __init__(self, db: Database) -> None:
         self._db = db
+        # SQLite takes one writer at a time and makes the others sleep in its busy
+        # handler (up to 100 ms a try): with 20 deliveries at once, queueing them here
+        # instead is several times faster. PostgreSQL needs no such queue.
+        self._lock = asyncio.Lock() if db.dialect == "sqlite" else None
+
+    @contextlib.asynccontextmanager
+    async def _session(self) -> AsyncIterator[AsyncSession]:
+        if self._lock is None:
+            async with self._db.session(write=True) as s:
+                yield s
+            return
+        async with self._lock, self._db.session(write=True) as s:
+            yield s
 
     async def add(self, crm: str, interaction_ids: Sequence[str], now: datetime) -> None:
-        async with self._db.session(write=True) as s:
+        async with self._session() as s:
             await add_to_outbox(s, crm, interaction_ids, now)
 
     async def claim(self, owner: str, now: datetime, lease_seconds: float,
@@ -114,28 +129,29 @@ class OutboxStore:
                .where(row.status == PENDING, row.next_attempt_at <= now, free)
                .order_by(row.next_attempt_at).limit(limit))
         until = now + timedelta(seconds=lease_seconds)
-        claimed: list[OutboxEntry] = []
-        async with self._db.session(write=True) as s:
+        async with self._session() as s:
             ids = list((await s.execute(due)).scalars())
-        for iid in ids:
-            # One short transaction per row: the WHERE re-checks the lease, so
-            # of two nodes racing for a row exactly one updates it.
-            async with self._db.session(write=True) as s:
-                result = await s.execute(
-                    update(row)
-                    .where(row.interaction_id == iid, row.status == PENDING, free)
-                    .values(lease_until=until, lease_owner=owner,
-                            attempts=row.attempts + 1))
-                if cast(Any, result).rowcount == 1:
-                    got = await s.get(row, iid)
-                    if got is not None:
-                        claimed.append(_entry(got))
-        return claimed
+            if not ids:
+                return []
+            # One conditional UPDATE for the batch: the WHERE re-checks each lease, so
+            # of two nodes racing for a row exactly one updates it, and RETURNING says
+            # which rows this node won (SQLite 3.35+, PostgreSQL).
+            won = list((await s.execute(
+                update(row)
+                .where(row.interaction_id.in_(ids), row.status == PENDING, free)
+                .values(lease_until=until, lease_owner=owner, attempts=row.attempts + 1)
+                .returning(row.interaction_id))).scalars())
+            if not won:
+                return []
+            got = (await s.execute(select(row).where(row.interaction_id.in_(won))
+                                   .execution_options(populate_existing=True))).scalars()
+            by_id = {r.interaction_id: _entry(r) for r in got}
+        return [by_id[i] for i in ids if i in by_id]
 
     async def release_owner(self, owner: str) -> int:
         """Free the leases a previous run of this very node left behind (it died)."""
         row = CallLogOutboxRow
-        async with self._db.session(write=True) as s:
+        async with self._session() as s:
             result = await s.execute(
                 update(row).where(row.lease_owner == owner, row.status == PENDING)
                 .values(lease_until=None, lease_owner=None))
@@ -144,7 +160,7 @@ class OutboxStore:
     async def _owned(self, iid: str, owner: str, **values: Any) -> bool:
         """Update a row this worker holds (pending, leased by ``owner``), freeing the lease."""
         row = CallLogOutboxRow
-        async with self._db.session(write=True) as s:
+        async with self._session() as s:
             result = await s.execute(
                 update(row).where(row.interaction_id == iid, row.lease_owner == owner,
                                   row.status == PENDING)
@@ -155,14 +171,14 @@ class OutboxStore:
         """Said before a write leaves: if its outcome is never known (timeout, crash),
         the row is in doubt and nothing is sent again blindly. The lease is kept."""
         row = CallLogOutboxRow
-        async with self._db.session(write=True) as s:
+        async with self._session() as s:
             await s.execute(update(row).where(row.interaction_id == iid,
                                               row.lease_owner == owner)
                             .values(in_doubt=True))
 
     async def delivered(self, iid: str, activity_id: str | None, now: datetime) -> None:
         row = CallLogOutboxRow
-        async with self._db.session(write=True) as s:
+        async with self._session() as s:
             await s.execute(
                 update(row).where(row.interaction_id == iid)
                 .values(status=DELIVERED, activity_id=activity_id, delivered_at=now,
@@ -201,7 +217,7 @@ class OutboxStore:
                          ) -> None:
         """The record a fallback chose or created: kept, so a retry logs against it."""
         row = CallLogOutboxRow
-        async with self._db.session(write=True) as s:
+        async with self._session() as s:
             await s.execute(update(row).where(row.interaction_id == iid,
                                               row.lease_owner == owner)
                             .values(log_record=record, fallback_step=step))
@@ -209,7 +225,7 @@ class OutboxStore:
     async def expire_waits(self, now: datetime) -> int:
         """Rows whose agent did not pick in time go on to the next fallback step."""
         row = CallLogOutboxRow
-        async with self._db.session(write=True) as s:
+        async with self._session() as s:
             result = await s.execute(
                 update(row).where(row.status == WAITING, row.next_attempt_at <= now)
                 .values(status=PENDING, next_attempt_at=now,
@@ -220,7 +236,7 @@ class OutboxStore:
                    ) -> OutboxEntry | None:
         """The agent's choice releases a waiting row: logged against ``record``, now."""
         row = CallLogOutboxRow
-        async with self._db.session(write=True) as s:
+        async with self._session() as s:
             result = await s.execute(
                 update(row).where(row.interaction_id == iid, row.status == WAITING)
                 .values(status=PENDING, next_attempt_at=now, log_record=record,
@@ -233,7 +249,7 @@ class OutboxStore:
     async def release_refused(self, now: datetime) -> int:
         """The CRM takes our credentials again: every row it refused is due now."""
         row = CallLogOutboxRow
-        async with self._db.session(write=True) as s:
+        async with self._session() as s:
             result = await s.execute(
                 update(row).where(row.status == PENDING, row.last_status.in_(AUTH_STATUSES),
                                   row.next_attempt_at > now, row.lease_owner.is_(None))
@@ -249,7 +265,7 @@ class OutboxStore:
         which (``confirm`` or ``resend``).
         """
         row = CallLogOutboxRow
-        async with self._db.session(write=True) as s:
+        async with self._session() as s:
             await s.execute(
                 update(row).where(row.interaction_id == iid,
                                   row.status.notin_((DELIVERED, UNCERTAIN)))
@@ -263,7 +279,7 @@ class OutboxStore:
         if status not in (FAILED, SKIPPED):
             raise ValueError(f"only failed or skipped rows are retried in bulk, not {status}")
         row = CallLogOutboxRow
-        async with self._db.session(write=True) as s:
+        async with self._session() as s:
             result = await s.execute(
                 update(row).where(row.status == status)
                 .values(status=PENDING, attempts=0, next_attempt_at=now, lease_until=None,
@@ -274,7 +290,7 @@ class OutboxStore:
                       ) -> OutboxEntry | None:
         """An operator found the log in the CRM: an uncertain row is delivered."""
         row = CallLogOutboxRow
-        async with self._db.session(write=True) as s:
+        async with self._session() as s:
             await s.execute(
                 update(row).where(row.interaction_id == iid, row.status == UNCERTAIN)
                 .values(status=DELIVERED, activity_id=activity_id, delivered_at=now,
@@ -285,7 +301,7 @@ class OutboxStore:
     async def resend(self, iid: str, now: datetime) -> OutboxEntry | None:
         """An operator found no log in the CRM: an uncertain row is sent again, now."""
         row = CallLogOutboxRow
-        async with self._db.session(write=True) as s:
+        async with self._session() as s:
             await s.execute(
                 update(row).where(row.interaction_id == iid, row.status == UNCERTAIN)
                 .values(status=PENDING, in_doubt=False, attempts=0, next_attempt_at=now,
@@ -297,11 +313,11 @@ class OutboxStore:
         row = CallLogOutboxRow
         q = (select(row).where(row.status == WAITING, row.agent_id == agent_id)
              .order_by(row.created_at))
-        async with self._db.session(write=True) as s:
+        async with self._session() as s:
             return [_entry(r) for r in (await s.execute(q)).scalars()]
 
     async def get(self, iid: str) -> OutboxEntry | None:
-        async with self._db.session(write=True) as s:
+        async with self._session() as s:
             got = await s.get(CallLogOutboxRow, iid)
             return _entry(got) if got is not None else None
 
@@ -312,14 +328,14 @@ class OutboxStore:
         if status is not None:
             q = q.where(row.status == status)
         q = q.order_by(row.created_at.desc(), row.interaction_id).limit(max(1, min(limit, 1000)))
-        async with self._db.session(write=True) as s:
+        async with self._session() as s:
             return [_entry(r) for r in (await s.execute(q)).scalars()]
 
     async def counts(self) -> dict[str, int]:
         row = CallLogOutboxRow
         q = select(row.status, func.count()).group_by(row.status)
         out = dict.fromkeys(STATUSES, 0)
-        async with self._db.session(write=True) as s:
+        async with self._session() as s:
             for status, n in (await s.execute(q)).all():
                 out[str(status)] = int(n)
         return out
@@ -328,7 +344,7 @@ class OutboxStore:
         """When the earliest pending row falls due (None when nothing is pending)."""
         row = CallLogOutboxRow
         q = select(func.min(row.next_attempt_at)).where(row.status == PENDING)
-        async with self._db.session(write=True) as s:
+        async with self._session() as s:
             value = (await s.execute(q)).scalar()
         if value is None:
             return None

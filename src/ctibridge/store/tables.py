@@ -252,3 +252,24 @@ class AuditRow(Base):
     reason: Mapped[str | None] = mapped_column(String)
     outcome: Mapped[str] = mapped_column(String)  # "ok", or the refusal's error code
     detail: Mapped[str | None] = mapped_column(Text)  # the refusal's message
+
+
+class AuthSessionRow(Base):
+    """A login: what its tokens are checked against on every use (api/sessions.py).
+
+    Logging out, disabling or deleting the user revokes it; the refresh token is
+    kept only as a hash."""
+
+    __tablename__ = "auth_sessions"
+    __table_args__ = (Index("ix_auth_sessions_username", "username"),
+                      Index("ix_auth_sessions_expires_at", "expires_at"))
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(150))
+    refresh_hash: Mapped[str] = mapped_column(String(64))  # sha256 hex of the refresh secret
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    last_used_at: Mapped[datetime]
+    address: Mapped[str | None] = mapped_column(String(64))  # the client's, at login
+    revoked_at: Mapped[datetime | None]
+    revoked_reason: Mapped[str | None] = mapped_column(String(64))

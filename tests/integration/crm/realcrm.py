@@ -80,6 +80,7 @@ class RealCrm:
     slow_logs: float = 0.0  # seconds between creating an interaction and answering
     log_fault: str | None = None  # "500" (nothing created), "reset" (created, answer cut)
     requests: list[tuple[str, str]] = field(default_factory=list)  # (method, path)
+    timings: list[tuple[str, str, float]] = field(default_factory=list)  # + answer ms
     log_posts: int = 0  # POST /api/interactions/ received, valid or not
     in_flight: int = 0  # interaction POSTs created but not yet answered
     answer_ms: list[float] = field(default_factory=list)  # interaction POST handling time
@@ -199,8 +200,9 @@ class RealCrm:
 
     async def accounts_list(self, request: Request) -> Response:
         name = request.query_params.get("name")
+        phone = request.query_params.get("phone")
         return self._page(request, [a for a in self.accounts.values()
-                                    if name is None or a["name"] == name])
+                                    if name in (None, a["name"]) and phone in (None, a["phone"])])
 
     async def account_detail(self, request: Request) -> Response:
         a = self.accounts.get(_pk(request))
@@ -282,11 +284,15 @@ class RealCrm:
         def guarded(view: Callable[[Request], Awaitable[Response]]
                     ) -> Callable[[Request], Awaitable[Response]]:
             async def run(request: Request) -> Response:
+                started = asyncio.get_running_loop().time()
                 self.requests.append((request.method, request.url.path))
                 if self.latency:
                     await asyncio.sleep(self.latency)
                 refused = self._authenticated(request)
-                return refused if refused is not None else await view(request)
+                answer = refused if refused is not None else await view(request)
+                self.timings.append((request.method, request.url.path,
+                                     (asyncio.get_running_loop().time() - started) * 1000))
+                return answer
             return run
 
         async def interactions(request: Request) -> Response:
@@ -384,6 +390,7 @@ def seeded() -> RealCrm:
     crm = RealCrm()
     crm.add_contact("Camille", "Petit", "+33612345678", company="Boulangerie Petit")
     # Two contacts share the switchboard number of their firm.
+    crm.add_account("Morel & Fils", phone="+33140000000")
     crm.add_contact("Jean", "Morel", "+33140000000", company="Morel & Fils")
     crm.add_contact("Lucie", "Morel", "+33140000000", company="Morel & Fils")
     crm.add_lead("Hugo Blanc", "+33699887766", company="Blanc Conseil")
@@ -393,4 +400,6 @@ def seeded() -> RealCrm:
 
 def variables(crm: RealCrm, token: str = TOKEN) -> dict[str, str]:
     """The mapping's ``vars`` for this CRM."""
-    return {"crm_url": crm.url, "crm_token": token}
+    catchall = next((a["id"] for a in crm.accounts.values()
+                     if a["name"] == "Unknown callers"), 0)
+    return {"crm_url": crm.url, "crm_token": token, "catchall_account": str(catchall)}

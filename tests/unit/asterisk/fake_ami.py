@@ -173,6 +173,7 @@ class FakeAmi:
         # Copied: the server changes membership as actions arrive (QueueAdd...).
         self.members = [dataclasses.replace(m) for m in members or []]
         self.received: list[dict[str, str]] = []
+        self.raw: list[bytes] = []  # every action as received, repeated headers included
         self.connections = 0
         self.closed = asyncio.Event()
         self.finished: list[str] = []
@@ -264,6 +265,7 @@ class Session:
             while CRLF * 2 in buf:
                 block, buf = buf.split(CRLF * 2, 1)
                 action = parse_action(block)
+                self.server.raw.append(block)
                 self.server.received.append(action)
                 await self.actions.put(action)
 

@@ -369,7 +369,11 @@ async def test_click_to_call_originates_and_hangs_up_the_agents_channel(
         initiated = await run.event(CallInitiated)
         assert (initiated.ref, initiated.device, initiated.callee) == (
             ref, "6001", Party("0987654321"))
+        # What the agent attached is the call's data, and on the channel for the dialplan.
+        assert initiated.attached == {"ticket": "T-9"}
         [orig] = server.actions("Originate")
+        assert b"Variable: CTI_TICKET=T-9" in next(b for b in server.raw
+                                                  if b.startswith(b"Action: Originate"))
         assert orig["channel"] == "Local/6001@agents-phone"
         assert (orig["context"], orig["exten"], orig["priority"]) == ("from-internal",
                                                                       "0987654321", "1")
@@ -538,13 +542,14 @@ async def test_dtmf_goes_to_the_party_the_agent_talks_to(clock: FakeClock) -> No
 
 
 async def test_without_ari_hold_answer_and_conference_are_off(clock: FakeClock) -> None:
-    async with FakeAmi([login_script()]) as server, Run(server, clock) as run:
+    async with FakeAmi([login_script()]) as server, Run(server, clock, hold_context=None,
+                                                        conference_context=None) as run:
         caps = run.connector.capabilities
         assert {Capability.HOLD, Capability.ANSWER, Capability.CONFERENCE,
                 Capability.MUTE}.isdisjoint(caps)
         assert {Capability.MAKE_CALL, Capability.HANGUP, Capability.BLIND_TRANSFER,
                 Capability.CONSULT, Capability.DTMF, Capability.AGENT_STATE} <= caps
-        with pytest.raises(CapabilityMissing, match="without ARI"):
+        with pytest.raises(CapabilityMissing, match="options.hold_context"):
             await run.connector.hold("x", "6001")
 
 

@@ -28,11 +28,13 @@ from jinja2 import TemplateError
 
 from ...model.interaction import Interaction
 from ...model.party import Party
+from ...redact import MASK, is_secret_name
 from ...store.db import mask_url
+from .. import callerdata
 from ..base import CrmError, LogReceipt, LogTarget, LookupContext, LookupResult, Match
 from . import phones
 from .auth import build_auth
-from .http import MASK, SECRET_NAME, Fault, HttpClient, masked, shown
+from .http import Fault, HttpClient, masked, shown
 from .loader import read_mapping
 from .schema import Lookup, LookupStep, MappingFile, RecordSpec
 from .sql import SqlClient
@@ -64,7 +66,7 @@ class PreparedLog:
             r = self.request
             line, _, body = masked(r, secrets).partition("\n")
             head = [line]
-            head += [f"{k}: {MASK if SECRET_NAME.search(k) else v}" for k, v in r.headers.items()
+            head += [f"{k}: {MASK if is_secret_name(k) else v}" for k, v in r.headers.items()
                      if k.lower() not in ("authorization", "content-length", "host",
                                           "accept-encoding", "connection", "user-agent")]
             return "\n".join(head) + ("\n\n" + body if body else "")
@@ -143,7 +145,7 @@ class MappingConnector:
         a = self.mapping.auth
         fields = [getattr(a, n, None) for n in ("password", "token", "value",
                                                 "client_secret", "refresh_token")]
-        fields += [v for k, v in self.mapping.connection.headers.items() if SECRET_NAME.search(k)]
+        fields += [v for k, v in self.mapping.connection.headers.items() if is_secret_name(k)]
         out = []
         for f in fields:
             if isinstance(f, str):
@@ -175,12 +177,13 @@ class MappingConnector:
         return phones.to_e164(number, self.mapping.phone.default_region)
 
     def _pop_context(self, party: Party, context: LookupContext) -> dict[str, Any]:
-        number = party.number or ""
+        # What the caller or the platform says is cleaned before any template reads it.
+        number = callerdata.number(party.number)
         return {
             **self._static,
-            "party": {"number": number, "name": party.name,
+            "party": {"number": number, "name": callerdata.name(party.name),
                       "e164": self.normalize(number) if number else ""},
-            "attached": dict(context.attached),
+            "attached": callerdata.attached(dict(context.attached)),
             "context": {"direction": context.direction, "channel": context.channel,
                         "queue": context.queue, "agent_id": context.agent_id},
         }
@@ -225,7 +228,7 @@ class MappingConnector:
         found: list[Match] = []
         winner: str | None = None
         for lk in self.mapping.lookups:
-            if lk.phone and not party.number:
+            if lk.phone and not ctx["party"]["number"]:
                 _note(trace, f"{lk.name}: skipped (no number)")
                 continue
             if lk.when and not self.templates.when(lk.when, ctx):
@@ -241,7 +244,7 @@ class MappingConnector:
                             status=fault.status, error=error)
                 _note(trace, f"{lk.name}: FAILED: {fault.reason}")
                 return LookupResult(lookup=lk.name, unavailable=True, error=error,
-                                    elapsed_ms=_ms_since(started))
+                                    status=fault.status, elapsed_ms=_ms_since(started))
             if found:
                 winner = lk.name
                 break
@@ -368,7 +371,7 @@ class MappingConnector:
         assert self._http is not None
         v = self.templates.value
         return self._http.build(
-            spec.method, self.templates.render(spec.path, ctx).strip(),
+            spec.method, self.templates.render_path(spec.path, ctx).strip(),
             query=_jsonable(v(spec.query, ctx)),
             headers={k: str(x) for k, x in v(spec.headers, ctx).items()},
             json_body=_jsonable(v(spec.json_body, ctx)),
@@ -430,6 +433,10 @@ class MappingConnector:
             raise CrmError(f"CRM {self.name!r}: the log template failed for interaction "
                            f"{interaction.interaction_id}: {exc}", code="crm-log-template",
                            retryable=False) from None
+        except Fault as fault:  # the rendered request would leave base_url
+            raise CrmError(f"CRM {self.name!r}: the log request for interaction "
+                           f"{interaction.interaction_id} was not sent: {fault.reason}",
+                           code="crm-log-refused", retryable=False) from None
 
     async def log_interaction(self, interaction: Interaction, idempotency_key: str, *,
                               record: Match | None = None, resolved: bool = False
@@ -581,9 +588,11 @@ class MappingConnector:
     async def _matches_again(self, interaction: Interaction) -> tuple[Match, ...]:
         result = await self.lookup(interaction.customer, _context_of(interaction))
         if result.unavailable:
+            auth = result.status in (401, 403)
             raise CrmError(f"CRM {self.name!r}: cannot find the record to log interaction "
                            f"{interaction.interaction_id} against: {result.error}",
-                           code="crm-log-failed", retryable=True)
+                           code="crm-auth-refused" if auth else "crm-log-failed",
+                           retryable=True, status=result.status)
         return result.matches
 
     async def _named_lookup(self, interaction: Interaction, name: str) -> list[Match]:
@@ -647,7 +656,10 @@ class MappingConnector:
         data = interaction.to_dict()
         data["duration_seconds"] = interaction.talk_seconds or 0
         data["started_at"] = (data["accepted_at"] or data["offered_at"] or data["created_at"])
-        data["number"] = interaction.customer.number or ""
+        data["number"] = callerdata.number(interaction.customer.number)
+        data["customer"] = {**data["customer"], "number": data["number"] or None,
+                            "name": callerdata.name(interaction.customer.name)}
+        data["attached"] = callerdata.attached(dict(interaction.attached))
         rec = None
         if record is not None:
             rec = {**record.fields, "id": record.record_id, "name": record.name,

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, unquote, urlencode
 
 import httpx
 
+from ...redact import MASK, is_secret_name
+from ...redact import url as redact_url
 from .auth import TokenError
 
 
@@ -42,19 +43,14 @@ def retryable_status(status: int) -> bool:
 
 
 def shown(request: httpx.Request) -> str:
-    """``METHOD url`` without the query string (it may carry an API key)."""
-    return f"{request.method} {request.url.copy_with(query=None)}"
-
-
-# Names whose values a trace never prints (query parameters, JSON and form fields).
-SECRET_NAME = re.compile(r"secret|passw|token|signature|^(x-)?api[-_]?key$|^key$|^sig$|^auth"
-                     r"(orization)?$|^access[-_]?key$|^private[-_]?key$|^pwd$", re.I)
-MASK = "***"
+    """``METHOD url`` without the query string (it may carry an API key) nor the password
+    of the URL's userinfo."""
+    return f"{request.method} {redact_url(str(request.url.copy_with(query=None)))}"
 
 
 def _mask_value(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: MASK if SECRET_NAME.search(str(k)) and v not in (None, "")
+        return {k: MASK if is_secret_name(str(k)) and v not in (None, "")
                 else _mask_value(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_mask_value(v) for v in value]
@@ -67,7 +63,7 @@ def masked(request: httpx.Request, secrets: Iterable[str] = ()) -> str:
     url = request.url
     if url.password:
         url = url.copy_with(password=MASK)
-    params = [(k, MASK if SECRET_NAME.search(k) else v) for k, v in url.params.multi_items()]
+    params = [(k, MASK if is_secret_name(k) else v) for k, v in url.params.multi_items()]
     if params:
         url = url.copy_with(query=urlencode(params, safe="*").encode())
     text = f"{request.method} {url}"
@@ -82,8 +78,8 @@ def masked(request: httpx.Request, secrets: Iterable[str] = ()) -> str:
                     body = json.dumps(hidden, ensure_ascii=False, separators=(",", ":"))
             elif "x-www-form-urlencoded" in ctype:
                 pairs = parse_qsl(body, keep_blank_values=True)
-                if any(SECRET_NAME.search(k) for k, _ in pairs):
-                    body = urlencode([(k, MASK if SECRET_NAME.search(k) else v)
+                if any(is_secret_name(k) for k, _ in pairs):
+                    body = urlencode([(k, MASK if is_secret_name(k) else v)
                                       for k, v in pairs], safe="*")
         except ValueError:
             pass
@@ -107,6 +103,7 @@ class HttpClient:
     def __init__(self, base_url: str, *, headers: dict[str, str], timeout: float,
                  verify: bool, auth: httpx.Auth | None) -> None:
         self.base_url = base_url.rstrip("/") + "/"
+        self._base = httpx.URL(self.base_url)
         self.timeout = timeout
         self.auth = auth
         self.secrets: frozenset[str] = frozenset()  # masked in traces (the auth's secrets)
@@ -127,7 +124,30 @@ class HttpClient:
             kwargs["data"] = form
         elif json_body is not None:
             kwargs["json"] = json_body
-        return self._client.build_request(method, url, **kwargs)
+        request = self._client.build_request(method, url, **kwargs)
+        self.check_under_base(request)
+        return request
+
+    def check_under_base(self, request: httpx.Request) -> None:
+        """Refuse a request that would leave ``base_url``: another scheme, host or port,
+        a path outside the base path, or a ``.``/``..`` segment (also percent-encoded,
+        which some servers decode before resolving). The hub's credentials go with
+        every request, so a template must never reach another part of the CRM."""
+        url, base = request.url, self._base
+        where = shown(request)
+        if (url.scheme, url.host, url.port) != (base.scheme, base.host, base.port):
+            raise Fault(f"refused {where}: it is not under the mapping's base_url "
+                        f"{base.copy_with(query=None, fragment=None, userinfo=b'')}",
+                        retryable=False)
+        path = unquote(url.raw_path.split(b"?", 1)[0].decode("ascii", "replace"))
+        segments = path.replace("\\", "/").split("/")
+        if any(seg in (".", "..") for seg in segments):
+            raise Fault(f"refused {where}: its path holds a '.' or '..' segment (a value "
+                        "from a call or an agent trying to leave base_url?)", retryable=False)
+        base_path = base.path.rstrip("/") + "/"
+        if not (path + "/").startswith(base_path):
+            raise Fault(f"refused {where}: its path is not under the base_url's path "
+                        f"{base_path}", retryable=False)
 
     async def send(self, request: httpx.Request, *, empty_statuses: frozenset[int] = frozenset(),
                    want_json: bool = True, trace: list[str] | None = None) -> Answer:

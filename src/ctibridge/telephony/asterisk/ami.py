@@ -34,6 +34,16 @@ log = structlog.get_logger("ctibridge.asterisk.ami")
 
 _KEY = re.compile(r"^[^\s:]+$")  # a header name: no whitespace, no colon
 
+# Asterisk reads an action line by line into a 1,024-byte buffer (manager.c, get_input:
+# inbuf[1025]); a longer line is discarded with the whole message.
+MAX_LINE_BYTES = 1024
+_VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,79}$")
+# manager.c splits a Variable: value into name=value items with AST_STANDARD_APP_ARGS
+# (app.c, __ast_app_separate_args): on commas outside (), [] and "", a backslash
+# making the next character literal. Escaping these keeps a value one item.
+_ARG_SPECIAL = re.compile(r'([\\,"()\[\]])')
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
 
 # --------------------------------------------------------------------- messages
 
@@ -150,6 +160,26 @@ def encode_pairs(pairs: Iterable[tuple[str, str]]) -> bytes:
         out.append(f"{k}: {v}\r\n")
     out.append("\r\n")
     return "".join(out).encode("utf-8")
+
+
+def variable_header(name: str, value: str) -> tuple[str, str]:
+    """A ``Variable:`` header setting exactly one channel variable ``name`` to ``value``.
+
+    Without escaping, ``a,CDR(userfield)=x`` would set a second variable (or call a
+    dialplan function) on the channel. ValueError for a name that is not a plain
+    variable name, a control character (a line break would end the header), or a
+    header longer than Asterisk reads.
+    """
+    if not _VARIABLE_NAME.match(name):
+        raise ValueError(f"{name!r} is not a channel variable name (letters, digits, _)")
+    if _CONTROL.search(value):
+        raise ValueError(f"the value of {name} holds a control character (CR, LF, NUL…)")
+    escaped = _ARG_SPECIAL.sub(r"\\\1", value)
+    header = ("Variable", f"{name}={escaped}")
+    if len(f"{header[0]}: {header[1]}".encode()) > MAX_LINE_BYTES:
+        raise ValueError(f"the value of {name} is too long for one AMI line "
+                         f"({MAX_LINE_BYTES} bytes)")
+    return header
 
 
 # ----------------------------------------------------------------------- parser

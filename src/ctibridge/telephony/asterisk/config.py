@@ -72,7 +72,10 @@ class AriOptions(_Strict):
     url: str = Field(pattern=r"^https?://", description="e.g. http://10.0.0.5:8088/ari")
     username: str
     password: str
-    app: str = "ctibridge"
+    app: str = Field("ctibridge", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    context: str = Field("ctibridge-stasis", min_length=1, description=(
+        "dialplan context whose extension <app> runs Stasis(<app>): where calls are "
+        "moved (AMI Redirect) when ARI must act on them"))
 
 
 class AsteriskOptions(_Strict):
@@ -103,7 +106,23 @@ class AsteriskOptions(_Strict):
     reconnect_min: float = Field(1.0, gt=0, le=60)
     reconnect_max: float = Field(30.0, gt=0, le=3600)
     max_backlog: int = Field(50_000, ge=100)
+    reject_reason: str | None = Field(
+        "rejected", min_length=1, max_length=64,
+        description="pause reason set in the agent's queues when they reject a ringing queue "
+        "call (the queue would offer it to them again); null: do not pause")
     ari: AriOptions | None = None
+    hold_context: str | None = Field("ctibridge-hold", min_length=1, description=(
+        "AMI-only hold: the dialplan context where the held customer hears music "
+        "(extension 'hold': MusicOnHold()); the agent waits in wait_context; retrieve "
+        "bridges them again with the AMI Bridge action. null: no hold without ARI"))
+    wait_context: str = Field("ctibridge-wait", min_length=1, description=(
+        "where the agent's channel waits while the customer is on hold (Wait())"))
+    conference_context: str | None = Field("ctibridge-conference", min_length=1, description=(
+        "AMI-only conference: the dialplan context whose extensions are ConfBridge rooms "
+        "(ConfBridge(${EXTEN})). null: no conference without ARI"))
+    answer_notify_event: str | None = Field(None, min_length=1, max_length=32, description=(
+        "answer from the bar by sending the ringing PJSIP phone a NOTIFY with this Event "
+        "header (PJSIPNotify; 'talk' for Yealink, Polycom, Snom... phones that allow it)"))
 
     @field_validator("agents")
     @classmethod

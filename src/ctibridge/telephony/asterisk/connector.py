@@ -36,19 +36,36 @@ from .ami import (
     AmiConnectionError,
     AmiError,
     Message,
+    variable_header,
 )
-from .ari import AriClient
+from .ari import AriApp, AriClient
 from .config import AgentInterface, AsteriskOptions, parse_options
-from .normalizer import Normalizer
+from .normalizer import CONFERENCE_VAR, Normalizer, device_name
 
 log = structlog.get_logger("ctibridge.asterisk")
+
+# Asterisk keeps at most 128 headers of an action (AST_MAX_MANHEADERS); Originate has ~12.
+MAX_ATTACHED_VARIABLES = 64
 
 BASE_CAPABILITIES = frozenset({
     Capability.MAKE_CALL, Capability.HANGUP, Capability.BLIND_TRANSFER, Capability.CONSULT,
     Capability.DTMF, Capability.AGENT_STATE,
 })
-ARI_CAPABILITIES = frozenset({Capability.HOLD, Capability.ANSWER, Capability.CONFERENCE})
 CONSULT_TIMEOUT = 15.0  # seconds for an Atxfer to show up as a consultation
+STASIS_TIMEOUT = 5.0  # seconds for redirected channels to reach the Stasis application
+
+
+def capabilities_of(options: AsteriskOptions) -> frozenset[Capability]:
+    """What this configuration can do (see docs/connectors/asterisk.md, "What each
+    capability needs")."""
+    caps = set(BASE_CAPABILITIES)
+    if options.ari is not None or options.hold_context:
+        caps.add(Capability.HOLD)
+    if options.ari is not None or options.conference_context:
+        caps.add(Capability.CONFERENCE)
+    if options.answer_notify_event:
+        caps.add(Capability.ANSWER)
+    return frozenset(caps)
 
 
 class AsteriskConnector:
@@ -59,10 +76,12 @@ class AsteriskConnector:
         self.name = name
         self.opts = options
         self.clock = clock or SystemClock()
-        self.capabilities = BASE_CAPABILITIES | (ARI_CAPABILITIES if options.ari else frozenset())
+        self.capabilities = capabilities_of(options)
         self.normalizer = Normalizer(options, self.clock.now)
         self.ari = ari or (AriClient(options.ari, timeout=options.timeout)
                            if options.ari else None)
+        self.ari_app = (AriApp(options.ari, self.ari) if options.ari and self.ari
+                        else None)
         self._out: asyncio.Queue[PlatformEvent] = asyncio.Queue(maxsize=10_000)
         self._client: AmiClient | None = None
         self._task: asyncio.Task[None] | None = None
@@ -71,6 +90,7 @@ class AsteriskConnector:
         self._stopping = False
         self._reported_down = False
         self._refs = itertools.count(1)
+        self._contexts: set[str] = set()  # dialplan contexts seen to exist
         self._up = asyncio.Event()
         self.connections = 0
         self.banner: str | None = None
@@ -92,6 +112,8 @@ class AsteriskConnector:
         if self._task is None:
             self._stopping = False
             self._task = asyncio.create_task(self._run(), name=f"asterisk-{self.name}")
+            if self.ari_app is not None:
+                self.ari_app.start()  # registers the Stasis application
 
     async def stop(self) -> None:
         self._stopping = True
@@ -105,6 +127,8 @@ class AsteriskConnector:
             await asyncio.wait({task}, timeout=1.0)
         for t in list(self._tasks):
             t.cancel()
+        if self.ari_app is not None:
+            await self.ari_app.stop()
         if self.ari is not None:
             with contextlib.suppress(Exception):
                 await self.ari.close()
@@ -120,6 +144,33 @@ class AsteriskConnector:
     async def wait_up(self) -> None:
         """Wait until connected, logged in and resynchronized (tests, CLI)."""
         await self._up.wait()
+
+    async def checks(self) -> list[tuple[bool, str]]:
+        """What ``ctibridge telephony test`` verifies beyond the AMI link: ARI (the URL,
+        user and password; the Stasis application registered over the WebSocket)."""
+        if self.ari is None or self.ari_app is None or self.opts.ari is None:
+            return [(True, "ARI: not configured (hold needs options.hold_context; "
+                           "conference needs options.ari)")]
+        try:
+            info = await self.ari.info()
+        except PlatformError as exc:
+            return [(False, exc.message)]
+        version = (info.get("system") or {}).get("version") or "?"
+        out = [(True, f"ARI: logged in as {self.opts.ari.username!r} at {self.opts.ari.url} "
+                      f"(Asterisk {version})")]
+        try:
+            await asyncio.wait_for(self.ari_app.registered.wait(), self.opts.timeout)
+            app = await self.ari.application(self.opts.ari.app)
+        except (TimeoutError, PlatformError) as exc:
+            detail = exc.message if isinstance(exc, PlatformError) else self.ari_app.detail
+            return [*out, (False, f"ARI: the Stasis application {self.opts.ari.app!r} is not "
+                                  f"registered: {detail}")]
+        if app is None:
+            return [*out, (False, f"ARI: Asterisk does not list the Stasis application "
+                                  f"{self.opts.ari.app!r}")]
+        return [*out, (True, f"ARI: Stasis application {self.opts.ari.app!r} registered "
+                             f"(calls reach it through dialplan context "
+                             f"{self.opts.ari.context!r})")]
 
     async def _emit(self, *events: PlatformEvent) -> None:
         for ev in events:
@@ -229,6 +280,17 @@ class AsteriskConnector:
                 continue
             for ev in events:
                 await self._out.put(ev)
+            if self.normalizer.cleanup:
+                self._spawn(self._hang_up(self.normalizer.take_cleanup()), "cleanup")
+
+    async def _hang_up(self, channels: list[str]) -> None:
+        """Channels Asterisk keeps up on its own after a party left (a held agent
+        waiting, the last one in a conference room of ours): no ghost channels."""
+        for name in channels:
+            try:
+                await self._act(f"hanging up {name}", "Hangup", Channel=name, Cause=16)
+            except PlatformError as exc:
+                log.info("asterisk.cleanup_skipped", channel=name, reason=exc.message)
 
     # ------------------------------------------------------------- helpers
 
@@ -280,12 +342,18 @@ class AsteriskConnector:
         ref = f"cti-{secrets.token_hex(6)}"
         aid = client.next_action_id()
         caller_id = self.opts.caller_id or f'"{agent.name or device}" <{device}>'
-        variables = [("Variable", f"CTIBRIDGE_REQUEST={ref}")]
-        for k, v in (attached or {}).items():
-            if k.replace("_", "").isalnum() and "\n" not in v and "\r" not in v:
-                variables.append(("Variable", f"CTI_{k.upper()}={v}"))
+        variables = [variable_header("CTIBRIDGE_REQUEST", ref)]
+        kept: dict[str, str] = {}
+        for k, v in list((attached or {}).items())[:MAX_ATTACHED_VARIABLES]:
+            try:  # escaped: a comma in a value must not set a second variable
+                variables.append(variable_header(f"CTI_{k.upper()}", v))
+            except ValueError as exc:
+                log.warning("asterisk.attached_not_sent", key=k[:64], reason=str(exc))
+                continue
+            kept[k] = v
         initiated = self.normalizer.expect_originate(
-            ref=ref, device=device, number=number, dial=agent.dial_string, action_id=aid)
+            ref=ref, device=device, number=number, dial=agent.dial_string, action_id=aid,
+            attached=kept)
         # Announced before the action goes out, so that nothing about this call
         # (an immediate OriginateResponse failure) can reach the hub first.
         self._emit_now(initiated)
@@ -305,30 +373,198 @@ class AsteriskConnector:
         return ref
 
     async def answer(self, ref: str, device: str) -> None:
-        ari = self._need_ari(Capability.ANSWER)
+        """Ask the ringing phone to answer: a SIP NOTIFY with ``Event: <answer_notify_event>``
+        (PJSIPNotify), which phones that allow remote answer obey ("talk")."""
+        event = self.opts.answer_notify_event
+        if not event:
+            raise CapabilityMissing(
+                f"the platform {self.name!r} cannot answer for the phone (set "
+                "options.answer_notify_event for phones that answer on a NOTIFY)",
+                capability=Capability.ANSWER.value, platform=self.name)
         chan = self.normalizer.agent_chan(ref, device)
-        if chan is None:
-            raise PlatformError(f"no ringing channel of {device} in call {ref}",
-                                code="no-such-channel")
-        await ari.answer(chan.uid)
+        if chan is None or not self.normalizer.ringing(ref, device):
+            raise PlatformError(f"extension {device} is not ringing in call {ref}",
+                                code="not-ringing")
+        endpoint = self._pjsip_endpoint(device, chan.leg.live())
+        if endpoint is None:
+            raise PlatformError(
+                f"extension {device} has no PJSIP phone to tell to answer (list it in "
+                f"options.agents.{device}.aliases, e.g. PJSIP/{device})", code="no-such-device")
+        await self._act(f"asking {device}'s phone to answer", "PJSIPNotify",
+                        ("Variable", f"Event={event}"), Endpoint=endpoint)
+
+    def _pjsip_endpoint(self, device: str, live: list[Any]) -> str | None:
+        names = [c.name for c in live] + sorted(self._agent(device).devices())
+        for name in names:
+            if name.upper().startswith("PJSIP/"):
+                return str(device_name(name)).split("/", 1)[1]
+        return None
 
     async def hangup(self, ref: str, device: str) -> None:
+        if self.normalizer.consult_live(ref) is not None and self._consult_owner(ref, device):
+            # Hanging up the transferer's own channel would *complete* the attended
+            # transfer (Asterisk's rule for a phone); a hangup never transfers.
+            await self.cancel_consult("", ref, device)
+            return
         chan = self._channel(ref, device)
-        await self._act(f"hanging up {device}", "Hangup", Channel=chan, Cause=16)
+        rejecting = self.normalizer.ringing_queue_offer(ref, device)
+        if rejecting and self.opts.reject_reason:
+            # app_queue has no "declined": a rejected member is rung again at the
+            # next retry. Pausing them first is the AMI way to stop that; the bar
+            # shows the agent not ready (options.reject_reason) until they choose Ready.
+            await self._pause_everywhere(device, self.opts.reject_reason)
+        await self._act(f"{'rejecting the call on' if rejecting else 'hanging up'} {device}",
+                        "Hangup", Channel=chan, Cause=21 if rejecting else 16)
+
+    async def _pause_everywhere(self, device: str, reason: str) -> None:
+        for queue, (paused, _) in self.normalizer.member_of(device).items():
+            if paused:
+                continue
+            try:
+                await self._act(f"pausing {device} in {queue}", "QueuePause", Queue=queue,
+                                Interface=self._agent(device).interface, Paused=True,
+                                Reason=reason)
+            except PlatformError as exc:  # the hangup matters more than the pause
+                log.warning("asterisk.reject_pause_failed", device=device, queue=queue,
+                            error=exc.message)
+
+    def _consult_owner(self, consult_ref: str, device: str) -> bool:
+        conv = self.normalizer.convs.get(consult_ref)
+        return conv is not None and conv.originator == device
+
+    async def cancel_consult(self, ref: str, consult_ref: str, device: str) -> None:
+        """Hang up the consulted side: Asterisk puts the transferer back with the customer."""
+        n = self.normalizer
+        conv = n.convs.get(consult_ref)
+        if conv is None and n.consult_pending(consult_ref):
+            raise PlatformError("Asterisk has not started this consultation yet; try again "
+                                "in a moment", code="consult-not-started")
+        if conv is None or conv.consult_of is None:
+            raise PlatformError(f"call {consult_ref} is not a consultation on {self.name!r}",
+                                code="not-a-consultation")
+        if ref and conv.consult_of.ref != ref:
+            raise PlatformError(f"call {consult_ref} is not a consultation of call {ref}",
+                                code="not-a-consultation")
+        if conv.originator != device:
+            raise PlatformError(f"extension {device} did not start consultation {consult_ref}",
+                                code="not-a-consultation")
+        far = n.consult_far_chan(consult_ref, device)
+        if far is None:
+            raise PlatformError(f"the consultation {consult_ref} has nobody left to hang up",
+                                code="no-such-channel")
+        n.cancelling.add(consult_ref)
+        try:
+            await self._act("ending the consultation", "Hangup", Channel=far.name, Cause=16)
+        except PlatformError:
+            n.cancelling.discard(consult_ref)
+            raise
+
+    def _talk_pair(self, ref: str, device: str) -> tuple[Any, Any]:
+        """(the customer's channel, the agent's channel) of ``device`` in ``ref``."""
+        agent = self.normalizer.agent_chan(ref, device)
+        customer = self.normalizer.customer_chan(ref, device)
+        if agent is None or customer is None:
+            raise PlatformError(f"extension {device} is not talking to anybody in call {ref}",
+                                code="no-such-channel")
+        return customer, agent
+
+    async def _stasis(self, ref: str, redirects: list[list[Any]]) -> None:
+        """Move channels into the Stasis application (AMI Redirect, two per action, in
+        order) and wait until ARI has them."""
+        app = self._need_app(Capability.HOLD)
+        assert self.opts.ari is not None
+        wanted: set[str] = set()
+        for group in redirects:
+            todo = [c for c in group if c.uid not in app.channels]
+            if not todo:
+                continue
+            app.expected.update(c.uid for c in todo)
+            extra: dict[str, Any] = {}
+            if len(todo) > 1:
+                extra = {"ExtraChannel": todo[1].name, "ExtraContext": self.opts.ari.context,
+                         "ExtraExten": self.opts.ari.app, "ExtraPriority": 1}
+            await self._act("moving the call to the Stasis application", "Redirect",
+                            Channel=todo[0].name, Context=self.opts.ari.context,
+                            Exten=self.opts.ari.app, Priority=1, **extra)
+            wanted.update(c.uid for c in todo)
+            await app.wait_in(wanted, STASIS_TIMEOUT)
+
+    def _need_app(self, cap: Capability) -> AriApp:
+        if self.ari_app is None:
+            raise CapabilityMissing(
+                f"the platform {self.name!r} cannot {cap.value} without ARI "
+                "(configure options.ari)", capability=cap.value, platform=self.name)
+        if not self.ari_app.registered.is_set():
+            raise PlatformError(f"ARI is not connected ({self.ari_app.detail})",
+                                code="platform-down")
+        return self.ari_app
+
+    def _can_hold(self) -> None:
+        if self.ari_app is None and not self.opts.hold_context:
+            raise CapabilityMissing(
+                f"the platform {self.name!r} cannot hold or retrieve (set "
+                "options.hold_context, or options.ari)",
+                capability=Capability.HOLD.value, platform=self.name)
+
+    async def _has_context(self, context: str, what: str) -> None:
+        """Refuse before a Redirect into a context that does not exist: Asterisk would
+        hang the customer up there."""
+        if context in self._contexts:
+            return
+        try:
+            await self._ami().list_action("ShowDialPlan", Context=context)
+        except AmiError as exc:
+            raise PlatformError(
+                f"the dialplan has no context {context!r}, needed to {what} with AMI "
+                f"(docs/connectors/asterisk.md, dialplan snippets): {exc.message}",
+                code="config-invalid") from None
+        except AmiConnectionError as exc:
+            raise PlatformError(f"{what} failed: {exc}", code="platform-down") from None
+        self._contexts.add(context)
 
     async def hold(self, ref: str, device: str) -> None:
-        ari = self._need_ari(Capability.HOLD)
-        peer = self.normalizer.peer_chan(ref, device)
-        if peer is None:
-            raise PlatformError(f"nobody to hold in call {ref}", code="no-such-channel")
-        await ari.hold(peer.uid)
+        self._can_hold()
+        customer, agent = self._talk_pair(ref, device)
+        if self.ari_app is not None:
+            # ARI: both into a bridge of ours, then the customer out of it, with music.
+            app = self._need_app(Capability.HOLD)
+            assert self.ari is not None
+            bridge = app.bridge_of(agent.uid)
+            if bridge is None:
+                await self._stasis(ref, [[customer, agent]])
+                bridge = await app.bridge(ref, [customer.uid, agent.uid])
+            await self.ari.remove(bridge, customer.uid)
+            await self.ari.moh(customer.uid, True)
+            return
+        # AMI alone: the customer to music on hold, the agent to a wait, both at once.
+        assert self.opts.hold_context is not None  # _can_hold
+        await self._has_context(self.opts.hold_context, "hold")
+        await self._has_context(self.opts.wait_context, "hold")
+        self.normalizer.hold_pair(customer, agent)
+        await self._act("holding the call", "Redirect", Channel=customer.name,
+                        Context=self.opts.hold_context, Exten="hold", Priority=1,
+                        ExtraChannel=agent.name, ExtraContext=self.opts.wait_context,
+                        ExtraExten="hold", ExtraPriority=1)
 
     async def retrieve(self, ref: str, device: str) -> None:
-        ari = self._need_ari(Capability.HOLD)
-        peer = self.normalizer.peer_chan(ref, device)
-        if peer is None:
-            raise PlatformError(f"nobody to retrieve in call {ref}", code="no-such-channel")
-        await ari.unhold(peer.uid)
+        self._can_hold()
+        customer, agent = self._talk_pair(ref, device)
+        if self.ari_app is not None:
+            app = self._need_app(Capability.HOLD)
+            assert self.ari is not None
+            bridge = app.bridge_of(agent.uid)
+            if bridge is None:
+                raise PlatformError(f"call {ref} is not on hold through ctibridge",
+                                    code="not-held")
+            # The customer is the other channel of our bridge (out of it, on music).
+            held = next((u for u in app.bridges[bridge] if u != agent.uid), customer.uid)
+            await self.ari.moh(held, False)
+            await self.ari.add(bridge, [held])
+            return
+        # The very channels that were held apart (not the other half of a Local pair).
+        customer = self.normalizer.held_partner(agent) or customer
+        await self._act("retrieving the call", "Bridge", Channel1=agent.name,
+                        Channel2=customer.name, Tone="no")
 
     async def blind_transfer(self, ref: str, device: str, target: str) -> None:
         chan = self._channel(ref, device)
@@ -364,7 +600,7 @@ class AsteriskConnector:
             await self._act(f"consulting {target}", "Atxfer", Channel=chan, Exten=target,
                             Context=self.opts.transfer_context)
         except PlatformError:
-            self._emit_now(*self.normalizer.cancel_consult(consult_ref))
+            self._emit_now(*self.normalizer.consult_never_began(consult_ref))
             raise
         self._spawn(self._consult_watch(consult_ref), f"consult-{consult_ref}")
         return consult_ref
@@ -372,7 +608,8 @@ class AsteriskConnector:
     async def _consult_watch(self, consult_ref: str) -> None:
         await self.clock.sleep(CONSULT_TIMEOUT)
         if not self.normalizer.consult_started(consult_ref):
-            await self._emit(*self.normalizer.cancel_consult(consult_ref, "consult-failed"))
+            await self._emit(*self.normalizer.consult_never_began(consult_ref,
+                                                                      "consult-failed"))
 
     async def complete_transfer(self, ref: str, consult_ref: str, device: str) -> None:
         if self.normalizer.linkedid(ref) != self.normalizer.linkedid(consult_ref):
@@ -384,15 +621,65 @@ class AsteriskConnector:
         await self._act("completing the transfer", "Hangup", Channel=chan, Cause=16)
 
     async def conference(self, ref: str, consult_ref: str, device: str) -> None:
-        ari = self._need_ari(Capability.CONFERENCE)
-        chans = [self.normalizer.customer_chan(ref, device),
-                 self.normalizer.agent_chan(ref, device),
-                 self.normalizer.peer_chan(consult_ref, device)]
-        ids = [c.uid for c in chans if c is not None]
-        if len(set(ids)) < 3:
+        """Three-way: the customer, the agent and the consulted party together.
+
+        The customer is moved first: Asterisk's attended transfer then ends (its
+        "transferee hung up" case), leaving agent and target in a plain bridge,
+        which are moved next. Moving the agent first would complete the transfer.
+        With ARI they meet in a mixing bridge of the Stasis application; with AMI
+        alone in a ConfBridge room (options.conference_context).
+        """
+        n = self.normalizer
+        customer = n.customer_chan(ref, device)
+        agent = n.agent_chan(consult_ref, device) or n.agent_chan(ref, device)
+        far = n.consult_far_chan(consult_ref, device)
+        if customer is None or agent is None or far is None:
             raise PlatformError("the three parties of the conference are not all up",
                                 code="no-such-channel")
-        await ari.conference(ids)
+        ids = [customer.uid, agent.uid, far.uid]
+        if self.ari_app is None and not self.opts.conference_context:
+            raise CapabilityMissing(
+                f"the platform {self.name!r} cannot make a conference (set "
+                "options.conference_context, or options.ari)",
+                capability=Capability.CONFERENCE.value, platform=self.name)
+        await self._act("marking the conference", "Setvar", Channel=customer.name,
+                        Variable=CONFERENCE_VAR, Value=consult_ref)
+        if self.ari_app is not None:
+            app = self._need_app(Capability.CONFERENCE)
+            await self._stasis(ref, [[customer], [agent, far]])
+            bridge = app.bridge_of(customer.uid)
+            if bridge is None:
+                await app.bridge(ref, ids)
+            else:
+                assert self.ari is not None
+                with contextlib.suppress(PlatformError):
+                    await self.ari.moh(customer.uid, False)
+                await self.ari.add(bridge, [c for c in ids if c not in app.bridges[bridge]])
+                app.bridges[bridge].update(ids)
+        else:
+            ctx = self.opts.conference_context
+            assert ctx is not None
+            await self._has_context(ctx, "make a conference")
+            room = "cti" + "".join(ch for ch in ref if ch.isalnum())
+            await self._act("moving the customer to the conference", "Redirect",
+                            Channel=customer.name, Context=ctx, Exten=room, Priority=1)
+            await self._act("moving the consultation to the conference", "Redirect",
+                            Channel=agent.name, Context=ctx, Exten=room, Priority=1,
+                            ExtraChannel=far.name, ExtraContext=ctx, ExtraExten=room,
+                            ExtraPriority=1)
+        # The AMI events tell the rest (the normalizer sees the three in one bridge).
+        await self._together(ids)
+
+    async def _together(self, uids: list[str]) -> str:
+        """Wait until the channels are in one bridge (as the AMI events tell)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STASIS_TIMEOUT
+        while (bridge := self.normalizer.shared_bridge(uids)) is None:
+            if loop.time() > deadline:
+                raise PlatformError("the parties did not meet in the conference within "
+                                    f"{STASIS_TIMEOUT:g} s", code="platform-error")
+            await asyncio.sleep(0.05)  # noqa: ASYNC110 (the AMI events move them)
+        return bridge
 
     async def dtmf(self, ref: str, device: str, digits: str) -> None:
         peer = self.normalizer.peer_chan(ref, device)
@@ -407,13 +694,6 @@ class AsteriskConnector:
     async def mute(self, ref: str, device: str, on: bool) -> None:
         raise CapabilityMissing(f"the platform {self.name!r} cannot mute",
                                 capability=Capability.MUTE.value, platform=self.name)
-
-    def _need_ari(self, cap: Capability) -> AriClient:
-        if self.ari is None:
-            raise CapabilityMissing(
-                f"the platform {self.name!r} cannot {cap.value} without ARI "
-                "(configure options.ari)", capability=cap.value, platform=self.name)
-        return self.ari
 
     async def set_agent_state(self, device: str, status: AgentStatus,
                               reason: str | None = None) -> None:

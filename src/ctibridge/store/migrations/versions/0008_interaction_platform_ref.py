@@ -2,7 +2,7 @@
 the interactions not yet wrapped up are indexed: a starting hub sweeps what a crash left.
 
 Revision ID: 0008
-Revises: 0007 (0006 before calllog's 0007 was merged)
+Revises: 0007
 Create Date: 2026-12-05
 """
 
