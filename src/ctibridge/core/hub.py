@@ -50,6 +50,7 @@ from .interactions import InteractionBook, is_customer_call
 from .notifier import Notifier
 from .presence import BUSY_ELSEWHERE, WRAP_UP, Observed, PlatformDirective, PresenceSync
 from .screenpop import ScreenPops
+from .sweep import Leftovers
 
 log = structlog.get_logger("ctibridge.hub")
 
@@ -80,7 +81,8 @@ class Hub:
         self.clock = clock or SystemClock()
         self.store = store
         self.calls = CallRegistry()
-        self.interactions = InteractionBook()
+        self.interactions = InteractionBook(calls=self.calls)
+        self.leftovers: Leftovers | None = None  # what an earlier run left open (sweep.py)
         self.notifier = Notifier(
             replay=settings.server.replay_events, queue_size=settings.server.send_queue
         )
@@ -155,6 +157,9 @@ class Hub:
     async def start(self) -> None:
         if self.store is not None:
             self._writer = asyncio.create_task(self._write_loop(), name="hub-writer")
+            # Before the connectors: their first resync finds the calls still live.
+            self.leftovers = Leftovers(self)
+            await self.leftovers.load()
         for name, conn in self.connectors.items():
             self._consumers.append(
                 asyncio.create_task(self._consume(name, conn), name=f"consume-{name}")
@@ -163,6 +168,8 @@ class Hub:
         self.started = True
 
     async def stop(self) -> None:
+        if self.leftovers is not None:
+            await self.leftovers.stop()
         for name, conn in self.connectors.items():
             try:
                 await conn.stop()
@@ -618,6 +625,7 @@ class Hub:
             it = self.interactions.for_call(call, agent.agent_id, ev.at)
             it.accepted_at = it.accepted_at or ev.at
             self.interactions.drop(call.call_id, None)
+            self.persist_interaction(it)  # on disk while live: a crash leaves it to sweep
             self.publish_interaction(it)
         if self.omnichannel is not None:
             self.omnichannel.call_left_queue(platform, call, answered=True,
@@ -661,6 +669,7 @@ class Hub:
                 it = self.interactions.for_call(call, to_agent.agent_id, ev.at)
                 it.offered_at = it.offered_at or ev.at
                 it.accepted_at = it.accepted_at or ev.at
+                self.persist_interaction(it)
                 self.publish_interaction(it)
         self._sync_agents(call)
         self._publish_call("call.transferred", call,
@@ -685,6 +694,7 @@ class Hub:
                 it = self.interactions.for_call(call, agent.agent_id, ev.at)
                 it.offered_at = it.offered_at or ev.at
                 it.accepted_at = it.accepted_at or ev.at
+                self.persist_interaction(it)
         self._sync_agents(call)
         self._publish_call("call.conferenced", call)
         if self.screenpops is not None and is_customer_call(call):
@@ -782,6 +792,8 @@ class Hub:
 
     def _on_resynced(self, platform: str, ev: PlatformResynced) -> None:
         """Make our view equal the platform's: end ghosts, add what we missed."""
+        if self.leftovers is not None:  # first resync since start: take back live calls
+            self.leftovers.resynced(platform, ev)
         # Agent states first: an agent found on a live call then becomes busy
         # (remembering the platform's state for after the call), not ready.
         for device, (status, reason) in ev.agents.items():
@@ -810,6 +822,7 @@ class Hub:
                     it = self.interactions.for_call(call, agent.agent_id, ev.at)
                     if state in (ConnectionState.CONNECTED, ConnectionState.HELD):
                         it.accepted_at = it.accepted_at or ev.at
+                        self.persist_interaction(it)
             for device, conn in list(call.connections.items()):
                 if device not in snap.devices and conn.state not in TERMINAL:
                     conn.state = ConnectionState.ENDED
