@@ -45,6 +45,16 @@ class ConnectionGuard:
         self.by_ip: dict[str, set[asyncio.BaseTransport]] = {}
         self.open: set[asyncio.BaseTransport] = set()
         self.refused: Counter[str] = Counter()  # by reason, for tests and logs
+        self._logged: dict[str, float] = {}  # reason -> when last logged
+
+    def note(self, reason: str, client: str, now: float) -> None:
+        """Count a refusal; log it at most once a second per reason (a flood of refused
+        connections must not become a flood of log lines)."""
+        self.refused[reason] += 1
+        if now - self._logged.get(reason, -1e9) >= 1.0:
+            self._logged[reason] = now
+            log.warning("http.connection_refused", reason=reason, client=client,
+                        refused_so_far=self.refused[reason])
 
     def admit(self, transport: asyncio.BaseTransport, ip: str) -> str | None:
         """None if the connection may stay, else why not."""
@@ -142,8 +152,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._ip = self.client[0] if self.client else "?"
         refusal = self.guard.admit(transport, self._ip)
         if refusal is not None:
-            self.guard.refused[refusal] += 1
-            log.warning("http.connection_refused", reason=refusal, client=self._ip)
+            self.guard.note(refusal, self._ip, self.loop.time())
             message = (f"{self._ip} already holds {self.guard.limits.connections_per_ip} "
                        "connections to this hub; close some" if refusal == "too-many-connections"
                        else "the hub holds as many connections as it may; try again shortly")
