@@ -45,6 +45,7 @@ from ..model.events import (
 from ..model.interaction import Interaction
 from ..model.party import Direction, Party
 from ..telephony.base import TelephonyConnector
+from .bounds import AttachedLimits, bounded
 from .calls import CallRegistry
 from .interactions import InteractionBook, is_customer_call
 from .notifier import Notifier
@@ -84,9 +85,11 @@ class Hub:
         self.interactions = InteractionBook(calls=self.calls)
         self.leftovers: Leftovers | None = None  # what an earlier run left open (sweep.py)
         self.notifier = Notifier(
-            replay=settings.server.replay_events, queue_size=settings.server.send_queue
+            replay=settings.server.replay_events, queue_size=settings.server.send_queue,
+            queue_chars=settings.server.limits.ws_send_queue_bytes,
         )
         self.platforms = {name: PlatformInfo() for name in connectors}
+        self.attached_limits = AttachedLimits.from_settings(settings.server.limits)
         self.agents: dict[str, Agent] = {}
         self._by_device: dict[tuple[str, str], str] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -462,6 +465,7 @@ class Hub:
     def apply(self, platform: str, event: PlatformEvent) -> None:
         info = self.platforms.setdefault(platform, PlatformInfo())
         info.events += 1
+        event = bounded(event, self.attached_limits)  # outside data, cut once here
         handler = _HANDLERS.get(type(event))
         if handler is None:
             log.debug("event.ignored", platform=platform, platform_event=type(event).__name__)
