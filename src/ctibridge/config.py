@@ -26,6 +26,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from . import yamlsafe
 from .model.errors import ConfigError
 from .model.party import Channel
 from .redact import is_secret_name
@@ -65,6 +66,26 @@ class LimitSettings(_Strict):
     connections_per_ip: int = Field(256, ge=0)
     # Open connections in all; over it new ones are closed at once.
     max_connections: int = Field(4096, ge=1)
+    # The agent socket (docs/protocol/agent-websocket.md#limits; its message size and
+    # rate are server.max_message_bytes and server.rate_*).
+    # Open agent sockets per user (several tabs and devices are normal); more are
+    # refused at the handshake (close 4029).
+    ws_per_user: int = Field(10, ge=1, le=1000)
+    # A socket still over its message rate this long into a run over it is closed (1008).
+    ws_rate_grace_seconds: float = Field(3.0, ge=0, le=300)
+    # One frame's send may take this long; a socket that cannot take it is cut (4008).
+    ws_send_timeout_seconds: float = Field(10.0, gt=0, le=300)
+    # Bytes of events queued for one socket before it is cut as a slow consumer (4008).
+    ws_send_queue_bytes: int = Field(4 * 1024 * 1024, ge=64 * 1024)
+    # Snapshots carry at most this many live calls / interactions (the oldest first);
+    # the counts beyond are given in the snapshot's ``truncated``.
+    snapshot_calls: int = Field(1000, ge=10)
+    snapshot_interactions: int = Field(500, ge=10)
+    # Attached data of a call or an interaction, as it arrives from a platform: each
+    # value cut to attached_value_chars, keys beyond attached_keys or the total dropped.
+    attached_value_chars: int = Field(1000, ge=16)
+    attached_total_chars: int = Field(8000, ge=256)
+    attached_keys: int = Field(50, ge=1)
 
 
 class OpsSettings(_Strict):
@@ -115,6 +136,24 @@ class ServerSettings(_Strict):
     send_queue: int = Field(1000, ge=10)
 
 
+class LoginSettings(_Strict):
+    """Password guessing limits (docs/security.md, "Logins")."""
+
+    # Failures allowed before a lockout, per username and per client address.
+    user_failures: int = Field(5, ge=1)
+    ip_failures: int = Field(20, ge=1)
+    # The first lockout lasts this long, each further failure doubles it, up to the max.
+    lockout_seconds: float = Field(1.0, gt=0)
+    max_lockout_seconds: float = Field(900.0, gt=0)
+    # Failures are forgotten after this long without one.
+    forget_after_seconds: float = Field(900.0, gt=0)
+    # Password hashing: threads, and logins that may wait for one (more: 503 at once).
+    hash_workers: int = Field(2, ge=1, le=64)
+    hash_queue: int = Field(16, ge=0)
+    # Logins one client address may have in progress at once (more: 429 at once).
+    per_ip_in_flight: int = Field(4, ge=1)
+
+
 # Secret keys published in our docs and examples: a server using one signs tokens anybody can
 # forge (an admin's included).
 EXAMPLE_SECRET_KEYS = frozenset({"change-me-to-a-long-random-string", "change-me"})
@@ -123,8 +162,12 @@ MIN_SECRET_KEY_BYTES = 32
 
 class AuthSettings(_Strict):
     secret_key: SecretStr = Field(default_factory=lambda: SecretStr(secrets.token_urlsafe(48)))
-    token_ttl_seconds: int = Field(8 * 3600, ge=60)
+    # Access tokens are short; the bar renews them with its refresh token until the
+    # session ends (session_ttl_seconds after login) or is revoked (logout, user change).
+    token_ttl_seconds: int = Field(15 * 60, ge=60)
+    session_ttl_seconds: int = Field(12 * 3600, ge=300)
     ticket_ttl_seconds: int = Field(30, ge=1, le=600)
+    login: LoginSettings = Field(default_factory=LoginSettings)
 
     @field_validator("secret_key")
     @classmethod
@@ -183,6 +226,14 @@ class CallLogSettings(_Strict):
     max_attempts: int = Field(20, ge=1, le=1000)
     # How long a hub holds rows it is delivering before another hub may take them over.
     lease_seconds: float = Field(60.0, gt=0, le=3600)
+    # After a write whose outcome is unknown, wait at least this long before checking
+    # for it (log.find_existing): a slow CRM may still be finishing it.
+    settle_seconds: float = Field(10.0, ge=0, le=3600)
+    # 401/403 on a log: retry like an outage (a fixed credential releases the queue),
+    # or fail the row at once.
+    auth_failures: Literal["retry", "fail"] = "retry"
+    # While the CRM refuses our credentials, try at least this often.
+    max_auth_retry_seconds: float = Field(60.0, gt=0, le=3600)
 
     @model_validator(mode="after")
     def _coherent(self) -> CallLogSettings:
@@ -468,25 +519,7 @@ class Settings(BaseSettings):
     @classmethod
     def load(cls, path: str | Path | None = None, **overrides: Any) -> Settings:
         """Read ``path`` (YAML) and the environment; raise ConfigError listing every problem."""
-        data: dict[str, Any] = {}
-        if path is not None:
-            p = Path(path)
-            try:
-                raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-            except FileNotFoundError:
-                raise ConfigError(f"config file {p} does not exist",
-                                  code="config-missing") from None
-            except yaml.YAMLError as exc:
-                where = getattr(exc, "problem_mark", None)
-                at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
-                raise ConfigError(f"{p}{at}: not valid YAML ({exc})",
-                                  code="config-invalid") from None
-            if raw is None:
-                raw = {}
-            if not isinstance(raw, dict):
-                raise ConfigError(f"{p}: the top level must be a mapping of settings",
-                                  code="config-invalid")
-            data = raw
+        data = read_config_file(path) if path is not None else {}
         data.update(overrides)
         try:
             return cls(**data)
@@ -535,6 +568,25 @@ class Settings(BaseSettings):
             else:
                 base[k] = v
         return cls.load(None, **base)
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The settings a YAML config file gives (not yet checked); ConfigError if unreadable."""
+    p = Path(path)
+    try:
+        raw = yamlsafe.load(p.read_text(encoding="utf-8"))  # bounded aliases
+    except FileNotFoundError:
+        raise ConfigError(f"config file {p} does not exist", code="config-missing") from None
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        raise ConfigError(f"{p}{at}: not valid YAML ({exc})", code="config-invalid") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{p}: the top level must be a mapping of settings",
+                          code="config-invalid")
+    return raw
 
 
 def _error_dict(e: Any) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import StatementError
 
-from .. import __version__
+from .. import __version__, securitylog
 from ..clock import Clock, SystemClock
 from ..config import CrmSettings, Settings
 from ..core.commands import Commands
@@ -30,15 +30,18 @@ from ..core.hub import Hub
 from ..core.omnichannel import Omnichannel
 from ..core.supervision import start_supervision
 from ..metrics import Metrics
-from ..model.errors import CtiError
+from ..model.errors import CtiError, TooManyRequests
 from ..telephony import registry
 from ..telephony.base import TelephonyConnector
+from .account import router as account_router
 from .auth import TicketBook, TokenService
 from .crm import router as crm_router
 from .digital import router as digital_router
 from .digital import start_digital, stop_digital
 from .hardening import harden
+from .loginguard import LoginGuard
 from .rest import router as rest_router
+from .sessions import SessionService, client_address
 from .supervision import router as supervision_router
 from .ws import router as ws_router
 
@@ -66,6 +69,10 @@ class Services:
         self.tokens = TokenService(settings.auth.secret_key.get_secret_value(),
                                    settings.auth.token_ttl_seconds, clock)
         self.tickets = TicketBook(settings.auth.ticket_ttl_seconds, clock)
+        self.sessions = SessionService(store, self.tokens, settings.auth, clock)
+        self.login_guard = LoginGuard(settings.auth.login, clock)
+        if store is not None:  # passwords are hashed on the guard's bounded pool
+            store.users.run_hash = self.login_guard.pool.run
         self.metrics = Metrics()
         self.traffic: Any = None
         self.digital: dict[str, Any] = {}  # digital connectors by name (api/digital.py)
@@ -134,6 +141,7 @@ def create_app(
             await services.supervision.stop()
             await stop_digital(services)
             await _stop_crm(services)
+            services.login_guard.close()
             if db is not None:
                 await db.stop()
             log.info("hub.stopped")
@@ -148,10 +156,16 @@ def create_app(
     )
 
     @app.exception_handler(CtiError)
-    async def cti_error(_: Request, exc: CtiError) -> Response:
+    async def cti_error(request: Request, exc: CtiError) -> Response:
+        if exc.status in (401, 403) and exc.code != "login-failed" \
+                and not getattr(exc, "security_logged", False):
+            securitylog.refused(exc.status, exc.code, exc.message, path=request.url.path,
+                                address=client_address(request), user=exc.details.get("user"))
+        headers = ({"Retry-After": str(exc.retry_after)}
+                   if isinstance(exc, TooManyRequests) else None)
         # ASCII-escaped: a message quoting hostile input (a lone surrogate) still renders.
         return Response(json.dumps(exc.to_dict(), ensure_ascii=True), status_code=exc.status,
-                        media_type="application/json")
+                        media_type="application/json", headers=headers)
 
     async def not_text(_: Request, exc: Exception) -> JSONResponse:
         # "\ud800" parses as JSON but is no character: nothing can store or echo it.
@@ -166,6 +180,7 @@ def create_app(
 
     harden(app, settings)  # headers, Host allow-list, body limits, /docs (docs/security.md)
     app.include_router(rest_router)
+    app.include_router(account_router)
     app.include_router(digital_router)
     app.include_router(crm_router)
     app.include_router(supervision_router)
@@ -228,7 +243,9 @@ async def _start_crm(settings: Settings, services: Services, crm: Any | None,
             owner=node_id(settings.server.host, settings.server.port),
             lease_seconds=delivery.lease_seconds, timeout_seconds=delivery.timeout_seconds,
             base_delay=delivery.first_retry_seconds, max_delay=delivery.max_retry_seconds,
-            max_attempts=delivery.max_attempts)
+            max_attempts=delivery.max_attempts, settle_seconds=delivery.settle_seconds,
+            retry_auth=delivery.auth_failures == "retry",
+            max_auth_delay=delivery.max_auth_retry_seconds, publish=hub.notifier.publish)
         hub.call_log = connector.name
         hub.on_call_log = worker.nudge
         services.calllog = worker

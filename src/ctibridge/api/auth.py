@@ -1,6 +1,7 @@
 """Tokens and WebSocket tickets.
 
-A login gives a signed JWT that expires. Browsers cannot put headers on a
+A login gives a signed JWT that expires soon and names its server-side session
+(api/sessions.py checks it on every use). Browsers cannot put headers on a
 WebSocket, so a page trades its token for a one-time ticket that lives a few
 seconds and is consumed by the ``/ws`` handshake.
 """
@@ -13,6 +14,7 @@ from datetime import datetime, timedelta
 
 import jwt
 
+from .. import securitylog
 from ..clock import Clock
 from ..core.permissions import Principal
 from ..model.agent import Role
@@ -38,6 +40,7 @@ class TokenService:
             "name": principal.display_name,
             "roles": sorted(str(r) for r in principal.roles),
             "agent": principal.agent_id,
+            "sid": principal.session_id,
             "iat": int(now.timestamp()),
             "exp": int((now + timedelta(seconds=self._ttl)).timestamp()),
         }
@@ -58,7 +61,9 @@ class TokenService:
             roles = frozenset(Role(r) for r in claims.get("roles", []))
         except ValueError:
             raise Unauthorized("the token names an unknown role", code="token-invalid") from None
-        return Principal(claims["sub"], roles, claims.get("agent"), claims.get("name"))
+        sid = claims.get("sid")
+        return Principal(claims["sub"], roles, claims.get("agent"), claims.get("name"),
+                         sid if isinstance(sid, str) and sid else None)
 
 
 @dataclass
@@ -88,8 +93,10 @@ class TicketBook:
     def redeem(self, ticket: str) -> Principal:
         entry = self._tickets.pop(ticket, None)
         if entry is None:
+            securitylog.warning("ticket.refused", reason="unknown-or-used")
             raise Unauthorized("the ticket is unknown or was already used", code="ticket-invalid")
         if entry.expires <= self._clock.now():
+            securitylog.warning("ticket.refused", reason="expired", user=entry.principal.username)
             raise Unauthorized("the ticket has expired; ask for a new one", code="ticket-expired")
         return entry.principal
 

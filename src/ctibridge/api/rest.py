@@ -13,12 +13,13 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 
-from .. import __version__
-from ..core.permissions import Principal, require_admin, require_supervisor
+from .. import __version__, securitylog
+from ..core.permissions import Principal, history_scope, require_admin, require_supervisor
 from ..model.agent import Role
 from ..model.errors import BadRequest, CtiError, NotFound, Unauthorized
 from ..redact import scrub
 from .ops import ops_allowed
+from .sessions import client_address
 
 router = APIRouter()
 
@@ -33,15 +34,12 @@ async def principal(
     if not authorization or not authorization.lower().startswith("bearer "):
         raise Unauthorized("send 'Authorization: Bearer <token>' (POST /api/login gives one)",
                            code="token-missing")
-    return services(request).tokens.verify(authorization[7:].strip())
+    # Checked against the session and the user as they are now (api/sessions.py).
+    return await services(request).sessions.principal(authorization[7:].strip(),
+                                                      client_address(request))
 
 
 Auth = Annotated[Principal, Depends(principal)]
-
-
-class LoginRequest(BaseModel):
-    username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=256)
 
 
 class UserOut(BaseModel):
@@ -49,12 +47,6 @@ class UserOut(BaseModel):
     display_name: str
     roles: list[str]
     agent_id: str | None
-
-
-class LoginResponse(BaseModel):
-    token: str
-    expires_in: int
-    user: UserOut
 
 
 class TicketResponse(BaseModel):
@@ -90,20 +82,9 @@ class SimulatedCall(BaseModel):
     attached: dict[str, str] = Field(default_factory=dict)
 
 
-def _user_out(p: Principal) -> UserOut:
+def user_out(p: Principal) -> UserOut:
     return UserOut(username=p.username, display_name=p.display_name or p.username,
                    roles=sorted(str(r) for r in p.roles), agent_id=p.agent_id)
-
-
-@router.post("/api/login", response_model=LoginResponse, tags=["auth"])
-async def login(body: LoginRequest, request: Request) -> LoginResponse:
-    svc = services(request)
-    user = await svc.store.users.authenticate(body.username, body.password)
-    if user is None:
-        raise Unauthorized("wrong username or password", code="login-failed")
-    p = Principal(user.username, frozenset(Role(r) for r in user.roles), user.agent_id,
-                  user.display_name)
-    return LoginResponse(token=svc.tokens.issue(p), expires_in=svc.tokens.ttl, user=_user_out(p))
 
 
 @router.post("/api/ws-ticket", response_model=TicketResponse, tags=["auth"])
@@ -115,7 +96,7 @@ async def ws_ticket(p: Auth, request: Request) -> TicketResponse:
 
 @router.get("/api/me", response_model=UserOut, tags=["auth"])
 async def me(p: Auth) -> UserOut:
-    return _user_out(p)
+    return user_out(p)
 
 
 @router.get("/api/public-config", tags=["config"])
@@ -195,10 +176,7 @@ async def interactions(
     p: Auth, request: Request, agent_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[dict[str, Any]]:
-    if agent_id is None and not p.is_supervisor:
-        agent_id = p.agent_id
-    if agent_id != p.agent_id:
-        require_supervisor(p)
+    agent_id = history_scope(p, agent_id)
     rows = await services(request).store.interactions.list(agent_id=agent_id, limit=limit)
     return [r.to_dict() for r in rows]
 
@@ -206,7 +184,7 @@ async def interactions(
 @router.get("/api/users", tags=["users"])
 async def users(p: Auth, request: Request) -> list[dict[str, Any]]:
     require_admin(p)
-    return [_record(u) for u in await services(request).store.users.list()]
+    return [user_record(u) for u in await services(request).store.users.list()]
 
 
 @router.post("/api/users", status_code=201, tags=["users"])
@@ -218,10 +196,12 @@ async def create_user(body: UserCreate, p: Auth, request: Request) -> dict[str, 
                          code="no-such-agent")
     u = await svc.store.users.create(body.username, body.password, [str(r) for r in body.roles],
                                      display_name=body.display_name, agent_id=body.agent_id)
-    return _record(u)
+    securitylog.event("user.created", actor=p.username, user=u.username, roles=u.roles,
+                      agent_id=u.agent_id)
+    return user_record(u)
 
 
-def _record(u: Any) -> dict[str, Any]:
+def user_record(u: Any) -> dict[str, Any]:
     return {"username": u.username, "display_name": u.display_name, "roles": list(u.roles),
             "agent_id": u.agent_id, "disabled": u.disabled}
 
@@ -285,15 +265,23 @@ async def readyz(request: Request, response: Response) -> dict[str, Any]:
                                "last_lookup": pops.last_lookup if pops is not None else None}
         if svc.calllog is not None and svc.store is not None:
             crm["call_log"] = await svc.store.outbox.counts()
+            alert = svc.calllog.auth_alert
+            if alert is not None and ok:
+                # Still serving calls (200), but say it: logs wait until the CRM takes
+                # our credentials again.
+                body["status"] = "degraded"
+                crm["reason"] = (f"the CRM refuses our credentials since "
+                                 f"{alert.since.isoformat()}: {alert.reason}")
+                crm["auth_refused"] = alert.to_dict()
         body["crm"] = crm
-    if not ops_allowed(request):
+    if not await ops_allowed(request):
         return {"status": body["status"]}
     return dict(scrub(body))  # a CRM error may quote a URL with its credentials
 
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
-    if not ops_allowed(request):
+    if not await ops_allowed(request):
         raise Unauthorized("/metrics needs a supervisor's or admin's token, the ops token "
                            "(server.ops.token), or the ops port (server.ops.port)",
                            code="ops-auth")

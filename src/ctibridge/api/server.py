@@ -32,11 +32,11 @@ import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from ..config import LimitSettings, Settings
+from .wsserver import server_options
 
 log = structlog.get_logger("ctibridge.server")
 
-WS_MAX_BYTES = 1024 * 1024
-ACCEPT_BATCH = 128  # the protocol answers >64 KiB with an error frame, closes >1 MiB
+ACCEPT_BATCH = 128  # connections accepted per loop turn (see build_server)
 
 
 class ConnectionGuard:
@@ -309,7 +309,8 @@ def build_server(app: Any, settings: Settings, **overrides: Any) -> uvicorn.Serv
         "http": guarded_protocol(limits),
         "timeout_keep_alive": limits.keep_alive_seconds,
         "h11_max_incomplete_event_size": limits.header_bytes,
-        "ws_max_size": WS_MAX_BYTES, "ws_ping_interval": 20, "ws_ping_timeout": 20,
+        # The agent socket: its message size limit (1009 unread) and connection reset.
+        **server_options(settings),
         "server_header": False,  # no version for scanners to match
         # asyncio accepts up to `backlog` connections in one loop turn: a flood of connects
         # would stall every socket for that long. A smaller batch keeps turns short; the

@@ -12,18 +12,32 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from .. import securitylog
 from ..model.agent import Agent, AgentStatus, transition
 from ..model.call import Call
-from ..model.errors import BadRequest, CtiError, IllegalTransition, NotFound, PlatformError
+from ..model.errors import (
+    BadRequest,
+    CtiError,
+    Forbidden,
+    IllegalTransition,
+    NotFound,
+    PlatformError,
+)
 from ..model.party import Direction, Party
 from ..telephony.base import OP_CAPABILITY, Capability, TelephonyConnector, require
 from .hub import Hub
-from .permissions import Principal, acting_agent, check_call
+from .permissions import Principal, acting_agent, check_call, check_op
 from .presence import PlatformDirective
 
 COMMAND_TIMEOUT = 10.0
 _DIGITS = re.compile(r"^[0-9*#A-D]{1,32}$")
 _NUMBER = re.compile(r"^\+?[0-9A-Za-z*#().\s-]{1,40}$")
+# Line breaks and other control characters have no place in an id, a code or a
+# value handed to a platform (an AMI header ends at CR/LF) or a CRM.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_ATTACHED_KEY = re.compile(r"^[A-Za-z0-9_]{1,64}$")
+MAX_ATTACHED = 32
+MAX_ATTACHED_VALUE = 1000
 
 Handler = Callable[["Commands", Principal, dict[str, Any]], Awaitable[dict[str, Any]]]
 
@@ -49,7 +63,30 @@ def _str(args: dict[str, Any], key: str, *, required: bool = True, limit: int = 
             f"the field {key!r} must be a non-empty string of at most {limit} characters",
             code="bad-message", field=key,
         )
+    if _CONTROL.search(value):
+        raise BadRequest(f"the field {key!r} must not hold line breaks or other control "
+                         "characters", code="bad-message", field=key)
     return value.strip()
+
+
+def _attached(args: dict[str, Any]) -> dict[str, str]:
+    """Data a command attaches to a call: it travels to the platform and the CRM."""
+    attached = args.get("attached") or {}
+    if not isinstance(attached, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in attached.items()):
+        raise BadRequest("attached must map strings to strings", code="bad-message")
+    if len(attached) > MAX_ATTACHED:
+        raise BadRequest(f"attached may hold at most {MAX_ATTACHED} entries",
+                         code="bad-message", field="attached")
+    for k, v in attached.items():
+        if not _ATTACHED_KEY.match(k):
+            raise BadRequest(f"attached key {k[:64]!r} must be 1 to 64 letters, digits or _",
+                             code="bad-message", field="attached")
+        if len(v) > MAX_ATTACHED_VALUE or _CONTROL.search(v):
+            raise BadRequest(f"attached value {k!r} must be at most {MAX_ATTACHED_VALUE} "
+                             "characters without line breaks or control characters",
+                             code="bad-message", field="attached")
+    return attached
 
 
 # Called after every command, done (error None) or refused: the supervision audit.
@@ -72,14 +109,20 @@ class Commands:
             raise BadRequest(
                 f"unknown op {name!r}; known ops: {', '.join(sorted(OPS))}", code="unknown-op"
             )
-        if self.audit is None:
+        try:
+            check_op(principal, name, args.get("agent_id"))
             result = await handler(self, principal, args)
-        else:
-            try:
-                result = await handler(self, principal, args)
-            except CtiError as exc:
+        except CtiError as exc:
+            if isinstance(exc, Forbidden):
+                securitylog.warning("command.forbidden", user=principal.username, op=name,
+                                    agent_id=str(args.get("agent_id"))[:64]
+                                    if args.get("agent_id") is not None else None,
+                                    code=exc.code)
+                exc.security_logged = True  # type: ignore[attr-defined]
+            if self.audit is not None:
                 await self.audit(principal, name, args, exc)
-                raise
+            raise
+        if self.audit is not None:
             await self.audit(principal, name, args, None)
         # A wrap-up this command ended is durable before the agent hears "ok".
         await self.hub.persist_wraps()
@@ -126,7 +169,7 @@ class Commands:
         info = self.hub.platforms.get(platform)
         if info is not None and not info.up and self.hub.started:
             raise PlatformError(
-                f"the telephony platform {platform!r} is unreachable ({info.detail})",
+                f"the telephony platform {platform!r} is not connected: {info.detail}",
                 code="platform-down",
             )
         return conn
@@ -330,10 +373,7 @@ class Commands:
         if agent.state.status == AgentStatus.LOGGED_OUT:
             raise BadRequest(f"{agent.agent_id} must log in before dialling",
                              code="agent-not-logged-in")
-        attached = args.get("attached") or {}
-        if not isinstance(attached, dict) or not all(
-                isinstance(k, str) and isinstance(v, str) for k, v in attached.items()):
-            raise BadRequest("attached must map strings to strings", code="bad-message")
+        attached = _attached(args)
         pops = self.hub.screenpops
         record_id = _str(args, "record_id", required=False)
         if record_id is not None:  # dialled from a CRM record: pops it, logged against it
@@ -437,6 +477,14 @@ class Commands:
         conn, device, _ = self._call_connector(agent, call, "call.complete_transfer")
         await self._platform(conn.complete_transfer(ref, consult_ref, device),
                              f"completing the transfer of {call.call_id}")
+        return {"call_id": call.call_id}
+
+    @op("call.cancel_consult")
+    async def _cancel_consult(self, p: Principal, args: dict[str, Any]) -> dict[str, Any]:
+        agent, call, ref, consult_ref = self._consult_pair(p, args)
+        conn, device, _ = self._call_connector(agent, call, "call.cancel_consult")
+        await self._platform(conn.cancel_consult(ref, consult_ref, device),
+                             f"going back to the caller of {call.call_id}")
         return {"call_id": call.call_id}
 
     @op("call.conference")

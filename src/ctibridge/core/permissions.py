@@ -1,8 +1,13 @@
 """Who may see and do what.
 
 * an agent commands only their own calls and their own state;
-* a supervisor sees everything and may change any agent's state;
+* a supervisor sees everything, may change any agent's state (``agent.*``) and
+  close anyone's digital work (``interaction.close``), but never acts on a call,
+  a wrap-up, an offer or a screen pop in an agent's name: those are the agent's;
 * an admin, in addition, manages users and the simulated world.
+
+Every check lives here, so that the WebSocket, REST and click-to-call paths
+cannot disagree.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ class Principal:
     roles: frozenset[Role]
     agent_id: str | None = None
     display_name: str | None = None
+    # The server-side login session the token belongs to (api/sessions.py), if any.
+    session_id: str | None = None
 
     @property
     def is_supervisor(self) -> bool:
@@ -74,3 +81,43 @@ def require_admin(principal: Principal) -> None:
 def require_supervisor(principal: Principal) -> None:
     if not principal.is_supervisor:
         raise Forbidden(f"user {principal.username} is not a supervisor", code="forbidden")
+
+
+# The ops a supervisor may give in another agent's name (docs/protocol/agent-websocket.md,
+# "Supervisors"): state changes, and closing digital work left open.
+SUPERVISOR_OPS = frozenset({"agent.login", "agent.logout", "agent.ready", "agent.not_ready",
+                            "interaction.close"})
+
+
+def check_op(principal: Principal, op: str, agent_id: object) -> None:
+    """Whether ``principal`` may run ``op`` naming ``agent_id`` (None: themselves).
+
+    Called once per command, before its handler: an op outside SUPERVISOR_OPS may
+    only ever be run for oneself, whatever one's roles.
+    """
+    if agent_id is None or agent_id == principal.agent_id:
+        return
+    if not principal.is_supervisor:
+        return  # acting_agent refuses it with the usual message
+    if op not in SUPERVISOR_OPS:
+        raise Forbidden(
+            f"only agent {agent_id} may do {op} on their work; a supervisor may change "
+            "an agent's state (agent.*) or close their digital work (interaction.close)",
+            code="forbidden", op=op)
+
+
+def history_scope(principal: Principal, agent_id: str | None) -> str | None:
+    """Whose history ``principal`` may read when asking for ``agent_id``'s.
+
+    None means every agent's, for supervisors only. A user who is neither a
+    supervisor nor an agent has no history to read.
+    """
+    if principal.is_supervisor:
+        return agent_id
+    if principal.agent_id is None:
+        raise Forbidden(f"user {principal.username} is not an agent and has no history",
+                        code="not-an-agent")
+    if agent_id is not None and agent_id != principal.agent_id:
+        raise Forbidden(f"user {principal.username} may only read their own history",
+                        code="forbidden")
+    return principal.agent_id

@@ -32,6 +32,7 @@ from typing import Any
 
 import structlog
 
+from .. import securitylog
 from ..model.errors import CtiError
 from ..model.events import HubEvent
 from ..model.party import Channel
@@ -309,6 +310,9 @@ class Supervision:
             detail=None if error is None else error.message[:1000])
         log.info("audit", actor=entry.actor, agent=entry.agent_id, op=entry.op,
                  reason=entry.reason, outcome=entry.outcome)
+        if principal.is_supervisor:  # an agent's attempt is logged as command.forbidden
+            securitylog.event("supervisor.action", actor=entry.actor, agent_id=entry.agent_id,
+                              op=entry.op, reason=entry.reason, outcome=entry.outcome)
         await self._write([entry])
 
     async def _write(self, entries: list[Any]) -> None:

@@ -76,3 +76,22 @@ class PlatformError(CtiError):
 class ConfigError(CtiError):
     code = "config-error"
     status = 500
+
+
+class TooManyRequests(CtiError):
+    """Slow down: try again in ``retry_after`` seconds (sent as ``Retry-After``)."""
+
+    code = "rate-limited"
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: float, code: str | None = None,
+                 **details: Any) -> None:
+        self.retry_after = max(1, int(-(-retry_after // 1)))  # whole seconds, rounded up
+        super().__init__(message, code=code, retry_after=self.retry_after, **details)
+
+
+class ServiceBusy(TooManyRequests):
+    """The hub cannot take this now (e.g. every password-hashing slot is taken)."""
+
+    code = "busy"
+    status = 503

@@ -13,6 +13,7 @@ from .agents import AgentStore
 from .db import Database
 from .interactions import InteractionStore
 from .outbox import OutboxStore, add_to_outbox
+from .sessions import SessionStore
 from .users import UserStore
 
 
@@ -29,6 +30,7 @@ class Store:
         self.interactions = InteractionStore(db)
         self.agent_states = AgentStateStore(db)
         self.outbox = OutboxStore(db)
+        self.sessions = SessionStore(db)
 
     async def write(
         self,

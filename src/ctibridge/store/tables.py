@@ -100,6 +100,9 @@ class InteractionRow(Base):
         # "An agent's history, newest first" and "everyone's, newest first".
         Index("ix_interactions_agent_created", "agent_id", "created_at"),
         Index("ix_interactions_created", "created_at"),
+        # The few not yet wrapped up: what a starting hub sweeps after a crash.
+        Index("ix_interactions_unwrapped", "created_at",
+              sqlite_where=text("wrapped_at IS NULL"), postgresql_where=text("wrapped_at IS NULL")),
     )
 
     # Text without length limits: these come from platforms and customers, and
@@ -124,6 +127,10 @@ class InteractionRow(Base):
     end_cause: Mapped[str | None] = mapped_column(String)
     # The CRM record the interaction is logged against (Match.to_dict()).
     crm_record: Mapped[dict[str, Any] | None] = mapped_column(Json, nullable=True)
+    # Where the call is on its platform (platform name, the platform's own reference):
+    # a restarted hub matches a leftover interaction with the platform's resync by it.
+    platform: Mapped[str | None] = mapped_column(String)
+    platform_ref: Mapped[str | None] = mapped_column(String)
 
 
 class AgentStateRow(Base):
@@ -162,6 +169,13 @@ class CallLogOutboxRow(Base):
     activity_id: Mapped[str | None] = mapped_column(String)
     created_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
+    # A write left and its outcome is unknown: check (or ask an operator) before re-sending.
+    in_doubt: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    last_status: Mapped[int | None] = mapped_column(Integer)  # the CRM's HTTP status
+    log_record: Mapped[dict[str, Any] | None] = mapped_column(Json)  # fallback/created/picked
+    fallback_step: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    choices: Mapped[list[Any] | None] = mapped_column(Json)  # what a waiting agent may pick
+    agent_id: Mapped[str | None] = mapped_column(String)
 
 
 class DigitalMessageRow(Base):
@@ -238,3 +252,24 @@ class AuditRow(Base):
     reason: Mapped[str | None] = mapped_column(String)
     outcome: Mapped[str] = mapped_column(String)  # "ok", or the refusal's error code
     detail: Mapped[str | None] = mapped_column(Text)  # the refusal's message
+
+
+class AuthSessionRow(Base):
+    """A login: what its tokens are checked against on every use (api/sessions.py).
+
+    Logging out, disabling or deleting the user revokes it; the refresh token is
+    kept only as a hash."""
+
+    __tablename__ = "auth_sessions"
+    __table_args__ = (Index("ix_auth_sessions_username", "username"),
+                      Index("ix_auth_sessions_expires_at", "expires_at"))
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(150))
+    refresh_hash: Mapped[str] = mapped_column(String(64))  # sha256 hex of the refresh secret
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    last_used_at: Mapped[datetime]
+    address: Mapped[str | None] = mapped_column(String(64))  # the client's, at login
+    revoked_at: Mapped[datetime | None]
+    revoked_reason: Mapped[str | None] = mapped_column(String(64))

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..model.agent import Role
@@ -37,7 +37,7 @@ class UserRecord:
     disabled: bool
 
 
-def _record(row: UserRow) -> UserRecord:
+def record_of(row: UserRow) -> UserRecord:
     return UserRecord(
         username=row.username,
         display_name=row.display_name,
@@ -82,6 +82,9 @@ class UserStore:
         # Tests may pass cheaper parameters; production keeps argon2-cffi's defaults.
         self._hasher = hasher or PasswordHasher()
         self._dummy_hash: str | None = None
+        # Where hashing runs: a worker thread; the hub gives its own bounded pool
+        # (api/loginguard.py) so password guessing cannot take every thread.
+        self.run_hash: Callable[..., Awaitable[Any]] = asyncio.to_thread
 
     async def create(
         self,
@@ -100,7 +103,7 @@ class UserStore:
         row = UserRow(
             username=username,
             display_name=display_name or username,
-            password_hash=await asyncio.to_thread(self._hasher.hash, password),
+            password_hash=await self.run_hash(self._hasher.hash, password),
             roles=role_text,
             agent_id=agent_id,
             disabled=False,
@@ -110,7 +113,7 @@ class UserStore:
                 s.add(row)
         except IntegrityError:  # created concurrently since our check
             raise self._exists(username) from None
-        return _record(row)
+        return record_of(row)
 
     async def ensure(
         self,
@@ -142,34 +145,63 @@ class UserStore:
         async with self._db.session() as s:
             row = (await s.execute(select(UserRow).where(UserRow.username == username))).scalar()
         if row is None:
-            await asyncio.to_thread(self._verify, await self._dummy(), password)
+            await self.run_hash(self._verify, await self._dummy(), password)
             return None
-        if not await asyncio.to_thread(self._verify, row.password_hash, password):
+        if not await self.run_hash(self._verify, row.password_hash, password):
             return None
         if row.disabled:
             return None
         if self._hasher.check_needs_rehash(row.password_hash):
             await self._rehash(row, password)
-        return _record(row)
+        return record_of(row)
 
     async def get(self, username: str) -> UserRecord | None:
         async with self._db.session() as s:
             row = (await s.execute(select(UserRow).where(UserRow.username == username))).scalar()
-        return _record(row) if row is not None else None
+        return record_of(row) if row is not None else None
 
     async def list(self) -> list[UserRecord]:
         async with self._db.session() as s:
             rows = (await s.execute(select(UserRow).order_by(UserRow.username))).scalars()
-            return [_record(r) for r in rows]
+            return [record_of(r) for r in rows]
 
     async def set_password(self, username: str, password: str) -> None:
         _check_password(password)
-        new_hash = await asyncio.to_thread(self._hasher.hash, password)
+        new_hash = await self.run_hash(self._hasher.hash, password)
         await self._update(username, password_hash=new_hash)
 
     async def disable(self, username: str) -> None:
-        """Refuse this user's future logins (tokens already issued live out their TTL)."""
+        """Refuse this user's future logins. Their sessions are revoked by the caller
+        (api/sessions.py, ``SessionService.user_changed``)."""
         await self._update(username, disabled=True)
+
+    async def change(self, username: str, *, roles: Iterable[str] | None = None,
+                     agent_id: str | None = None, clear_agent: bool = False,
+                     display_name: str | None = None,
+                     disabled: bool | None = None) -> UserRecord:
+        """Change what is given (``clear_agent``: unlink the agent); the user after it."""
+        values: dict[str, object] = {}
+        if roles is not None:
+            values["roles"] = _roles(roles)
+        if agent_id is not None or clear_agent:
+            values["agent_id"] = None if clear_agent else agent_id
+        if display_name is not None:
+            values["display_name"] = display_name
+        if disabled is not None:
+            values["disabled"] = disabled
+        if values:
+            await self._update(username, **values)
+        user = await self.get(username)
+        if user is None:
+            raise NotFound(f"there is no user {username!r}", code="no-such-user")
+        return user
+
+    async def delete(self, username: str) -> None:
+        async with self._db.session() as s:
+            result = cast(CursorResult[Any], await s.execute(
+                delete(UserRow).where(UserRow.username == username)))
+            if result.rowcount == 0:
+                raise NotFound(f"there is no user {username!r}", code="no-such-user")
 
     # ------------------------------------------------------------ internals
 
@@ -183,7 +215,7 @@ class UserStore:
 
     async def _rehash(self, row: UserRow, password: str) -> None:
         # The hashing parameters were raised since this hash was made.
-        new_hash = await asyncio.to_thread(self._hasher.hash, password)
+        new_hash = await self.run_hash(self._hasher.hash, password)
         async with self._db.session() as s:
             # Only if unchanged meanwhile: never overwrite a password just set.
             await s.execute(
@@ -200,7 +232,7 @@ class UserStore:
 
     async def _dummy(self) -> str:
         if self._dummy_hash is None:
-            self._dummy_hash = await asyncio.to_thread(
+            self._dummy_hash = await self.run_hash(
                 self._hasher.hash, secrets.token_urlsafe(16)
             )
         return self._dummy_hash

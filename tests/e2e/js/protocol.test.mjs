@@ -131,3 +131,47 @@ test("a refused token stops reconnecting and asks to sign in again", async () =>
   assert.equal(c.status, "stopped");
   assert.equal(timers.queue.length, 0);
 });
+
+test("an expired access token is renewed once with the refresh token, then the ticket is asked again", async () => {
+  FakeSocket.all = [];
+  const timers = new FakeTimers();
+  const seen = [];
+  const fetchImpl = async (url, init) => {
+    const path = new URL(url).pathname;
+    seen.push([path, init.headers.Authorization ?? JSON.parse(init.body ?? "null")?.refresh_token]);
+    if (path === "/api/token/refresh") {
+      return { ok: true, status: 200, headers: new Map(), json: async () => ({ token: "new", expires_in: 900 }) };
+    }
+    if (init.headers.Authorization === "Bearer old") {
+      return { ok: false, status: 401, headers: new Map(), json: async () => ({ code: "token-expired", message: "expired" }) };
+    }
+    return { ok: true, status: 200, headers: new Map(), json: async () => ({ ticket: "t1" }) };
+  };
+  const c = new HubClient({ base: "http://hub.test/", fetchImpl, WebSocketImpl: FakeSocket, timers });
+  c.token = "old";
+  c.refreshToken = "sid.secret";
+  const renewed = [];
+  c.addEventListener("tokens", (e) => renewed.push(e.detail.token));
+  c.start();
+  for (let i = 0; i < 5; i++) await tick();
+  assert.deepEqual(seen, [["/api/ws-ticket", "Bearer old"], ["/api/token/refresh", "sid.secret"],
+    ["/api/ws-ticket", "Bearer new"]]);
+  assert.deepEqual(renewed, ["new"]);
+  assert.match(FakeSocket.all.at(-1).url, /ticket=t1$/);
+});
+
+test("when the session is over the refresh is refused and the bar asks to sign in again", async () => {
+  const timers = new FakeTimers();
+  const fetchImpl = async () => ({ ok: false, status: 401, headers: new Map(),
+    json: async () => ({ code: "session-ended", message: "this session is over" }) });
+  const c = new HubClient({ base: "http://hub.test/", fetchImpl, WebSocketImpl: FakeSocket, timers });
+  c.token = "old";
+  c.refreshToken = "sid.secret";
+  let lost = null;
+  c.addEventListener("auth-lost", (e) => { lost = e.detail; });
+  c.start();
+  for (let i = 0; i < 5; i++) await tick();
+  assert.equal(lost.code, "session-ended");
+  assert.equal(c.refreshToken, null);
+  assert.equal(c.status, "stopped");
+});

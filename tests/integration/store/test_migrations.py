@@ -19,6 +19,7 @@ from .conftest import FAST_HASHER
 
 TABLES = {"users", "agents", "interactions", "agent_state_changes", "call_log_outbox",
           "digital_messages", "digital_conversations", "digital_interactions", "audit_log",
+          "auth_sessions",
           "alembic_version"}
 
 

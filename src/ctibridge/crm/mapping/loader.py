@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from ... import yamlsafe
 from ...model.errors import CtiError
 from .schema import Loc, MappingFile, cross_check
 
@@ -65,7 +66,7 @@ def read_mapping(path: Path | str, variables: Mapping[str, str] | None = None,
 
 def _compose(source: str, name: str) -> tuple[Any, dict[Loc, int], list[str]]:
     try:
-        root = yaml.compose(source, Loader=yaml.SafeLoader)
+        root = yamlsafe.compose(source)  # SafeLoader, aliases bounded (alias bombs)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1

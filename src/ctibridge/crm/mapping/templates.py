@@ -19,7 +19,15 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from jinja2 import StrictUndefined, TemplateError, Undefined, meta, nodes
+from jinja2 import (
+    StrictUndefined,
+    Template,
+    TemplateError,
+    TemplateRuntimeError,
+    Undefined,
+    meta,
+    nodes,
+)
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from . import phones
@@ -29,10 +37,49 @@ _COMMON = frozenset({"vars", "env", "tables"})
 SCOPES: dict[str, frozenset[str]] = {
     "static": frozenset({"vars", "env"}),
     "lookup": _COMMON | {"party", "attached", "context", "number", "format"},
+    # A lookup's ``then`` steps: each runs once per record the step before found.
+    "step": _COMMON | {"party", "attached", "context", "number", "format", "record"},
     "record": _COMMON | {"party", "attached", "context", "record"},
     "pop": _COMMON | {"party", "attached", "context"},
     "log": _COMMON | {"party", "attached", "interaction", "record", "idempotency_key"},
 }
+
+class Quoted(str):
+    """Text already fit for a URL path: the path environment leaves it as it is."""
+
+
+def _urlquote(value: Any) -> Quoted:
+    return Quoted(quote(str(value), safe=""))
+
+
+def _raw(value: Any) -> Quoted:
+    # The operator's own value (vars, env), trusted to hold several segments. The
+    # request is still refused if it leaves base_url (http.HttpClient.build).
+    return Quoted("" if value is None else str(value))
+
+
+def _path_segment(value: Any) -> Any:
+    """``finalize`` of the path environment: every ``{{ … }}`` is one encoded segment,
+    so a record id such as ``../../admin?x#`` cannot climb out of the path, add a
+    query or cut the URL."""
+    if isinstance(value, Quoted | Undefined):
+        return value
+    return quote("" if value is None else str(value), safe="")
+
+
+_OPERATOR = frozenset({"vars", "env"})
+
+
+def _raw_if_operator(node: nodes.Expr) -> nodes.Expr:
+    """``{{ vars.prefix }}`` → ``{{ vars.prefix | raw }}``: values the operator wrote are
+    trusted with slashes; anything a call, a caller or an agent can set is not."""
+    if isinstance(node, nodes.TemplateData):
+        return node
+    names = {n.name for n in node.find_all(nodes.Name)}
+    if names and names <= _OPERATOR:
+        return nodes.Filter(node, "raw", [], [], None, None, lineno=node.lineno)
+    return node
+
 
 _SINGLE = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}\s*$", re.S)
 
@@ -46,6 +93,68 @@ def _as_datetime(value: Any) -> datetime | None:
         return datetime.fromtimestamp(value, UTC)
     parsed = datetime.fromisoformat(str(value))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+# -- typed values (SQL parameters: bound as datetimes, numbers, booleans, NULL) ----------
+# Each passes None through and refuses what it cannot read with a template error (the
+# lookup or log fails, naming it), never a silent 0 like Jinja's own ``int``.
+
+def _typed(kind: str, convert: Any) -> Any:
+    def apply(value: Any) -> Any:
+        if value is None or isinstance(value, Undefined):
+            return None
+        try:
+            return convert(value)
+        except (TypeError, ValueError, OverflowError):
+            raise TemplateRuntimeError(f"as_{kind}: {str(value)[:60]!r} is not {_WHAT[kind]}"
+                                       ) from None
+
+    return apply
+
+
+_WHAT = {"datetime": "a date and time (ISO 8601, or seconds since 1970)",
+         "int": "a whole number", "float": "a number", "bool": "true or false"}
+_TRUE = {"true", "yes", "on", "1", "y", "t"}
+_FALSE = {"false", "no", "off", "0", "n", "f", ""}
+
+
+def _to_int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError(value)
+        return int(value)
+    return int(str(value).strip())
+
+
+def _to_float(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError(value)
+    result = float(str(value).strip()) if not isinstance(value, int | float) else float(value)
+    if not math.isfinite(result):
+        raise ValueError(value)
+    return result
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return value != 0
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(value)
+
+
+def _to_datetime(value: Any) -> datetime:
+    result = _as_datetime(value.strip() if isinstance(value, str) else value)
+    if result is None:
+        raise ValueError(value)
+    return result
 
 
 def _iso(value: Any) -> str | None:
@@ -87,12 +196,19 @@ class Templates:
     def __init__(self, default_region: str | None = None) -> None:
         self.region = default_region
         self.strict = self._environment(StrictUndefined)
+        # Request paths: each expression's value percent-encoded as one path segment.
+        self.path = self._environment(StrictUndefined, finalize=_path_segment)
+        self._paths: dict[str, Template] = {}
         # ``when`` conditions test for presence: a missing key is simply false there.
         self.lenient = self._environment(Undefined)
+        # The mapping file's own texts only, so bounded.
+        self._templates: dict[str, Any] = {}
+        self._expressions: dict[str, Any] = {}
 
-    def _environment(self, undefined: type[Undefined]) -> ImmutableSandboxedEnvironment:
+    def _environment(self, undefined: type[Undefined], finalize: Any = None
+                     ) -> ImmutableSandboxedEnvironment:
         env = ImmutableSandboxedEnvironment(undefined=undefined, autoescape=False,
-                                            keep_trailing_newline=False)
+                                            keep_trailing_newline=False, finalize=finalize)
         region = self.region
         env.filters.update({
             "e164": lambda n: phones.formatted(str(n), "e164", region),
@@ -108,7 +224,12 @@ class Templates:
             "epoch_ms": _epoch_ms,
             "strftime": _strftime,
             "truncate_text": _truncate_text,
-            "urlquote": lambda v: quote(str(v), safe=""),
+            "urlquote": _urlquote,
+            "raw": _raw,
+            "as_datetime": _typed("datetime", _to_datetime),
+            "as_int": _typed("int", _to_int),
+            "as_float": _typed("float", _to_float),
+            "as_bool": _typed("bool", _to_bool),
         })
         return env
 
@@ -145,15 +266,38 @@ class Templates:
     # -- run time --------------------------------------------------------------------
 
     def render(self, source: str, context: Mapping[str, Any]) -> str:
-        return self.strict.from_string(source).render(context)
+        # Compiled once per text: compiling costs ~100× rendering (a log has ~10 templates).
+        compiled = self._templates.get(source)
+        if compiled is None:
+            compiled = self._templates[source] = self.strict.from_string(source)
+        return compiled.render(context)
+
+    def _expression(self, source: str) -> Any:
+        compiled = self._expressions.get(source)
+        if compiled is None:
+            compiled = self._expressions[source] = self.strict.compile_expression(
+                source, undefined_to_none=False)
+        return compiled
+
+    def render_path(self, source: str, context: Mapping[str, Any]) -> str:
+        """A request path: what each ``{{ … }}`` gives is URL-encoded (``/``, ``?``, ``#``,
+        ``%`` included) unless it went through ``urlquote`` or ``raw``, or reads only the
+        operator's own values (``vars``, ``env``: a prefix such as ``api/v2`` keeps its
+        slashes)."""
+        template = self._paths.get(source)
+        if template is None:
+            ast = self.path.parse(source)
+            for output in ast.find_all(nodes.Output):
+                output.nodes = [_raw_if_operator(n) for n in output.nodes]
+            template = self._paths[source] = self.path.from_string(ast)
+        return template.render(context)
 
     def value(self, template: Any, context: Mapping[str, Any]) -> Any:
         """Render a template or a JSON structure of templates, keeping single expressions' types."""
         if isinstance(template, str):
             single = _SINGLE.match(template)
             if single:
-                result = self.strict.compile_expression(single["expr"],
-                                                        undefined_to_none=False)(context)
+                result = self._expression(single["expr"])(context)
                 if isinstance(result, Undefined):
                     result._fail_with_undefined_error()
                 return result

@@ -6,6 +6,10 @@
 //   "hello", "snapshot", "event"   {frame}
 //   "server-error"  {code, message}   an error frame that answers no command of ours
 //   "auth-lost"     {code, message}   the token is no longer accepted: sign in again
+//   "tokens"        {token, refresh_token}   the access token was renewed (keep them)
+//
+// Access tokens are short (15 min by default): a request refused with 401 is retried
+// once after trading the refresh token for a new access token (POST api/token/refresh).
 
 export class HubError extends Error {
   constructor(code, message, details) {
@@ -34,6 +38,8 @@ export class HubClient extends EventTarget {
     this.commandTimeout = commandTimeout;
     this.heartbeatMs = heartbeat;
     this.token = null;
+    this.refreshToken = null;
+    this._refreshing = null;   // the refresh in progress, shared by concurrent requests
     this.status = "idle";
     this.attempt = 0;
     this.lastSeq = 0;          // the last seq seen, for resume
@@ -54,10 +60,41 @@ export class HubClient extends EventTarget {
 
   // ------------------------------------------------------------ REST
 
-  async _json(path, { method = "GET", body, auth = false } = {}) {
+  async _json(path, opts = {}) {
+    try {
+      return await this._request(path, opts);
+    } catch (err) {
+      if (!opts.auth || err.status !== 401 || !this.refreshToken) throw err;
+      const used = this.token;
+      await this.renew(used);
+      return await this._request(path, opts);
+    }
+  }
+
+  /** A new access token from the refresh token (once, however many requests ask). */
+  renew(expired = this.token) {
+    if (this.token !== expired) return Promise.resolve(); // renewed meanwhile
+    if (!this._refreshing) {
+      const refreshToken = this.refreshToken;
+      this._refreshing = this._request("api/token/refresh", { method: "POST", body: { refresh_token: refreshToken } })
+        .then((data) => {
+          if (!data || typeof data.token !== "string") throw new HubError("bad-message", "the hub sent no token");
+          this.token = data.token;
+          this.dispatchEvent(new CustomEvent("tokens", { detail: { token: data.token, refresh_token: refreshToken } }));
+        })
+        .catch((err) => {
+          if (err.status === 401) this.refreshToken = null; // the session is over
+          throw err;
+        })
+        .finally(() => { this._refreshing = null; });
+    }
+    return this._refreshing;
+  }
+
+  async _request(path, { method = "GET", body, auth = false, bearer = null } = {}) {
     const headers = { Accept: "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
-    if (auth) headers.Authorization = `Bearer ${this.token}`;
+    if (auth || bearer) headers.Authorization = `Bearer ${bearer ?? this.token}`;
     let res;
     try {
       res = await this.fetch(this.url(path), {
@@ -93,7 +130,17 @@ export class HubClient extends EventTarget {
     const data = await this._json("api/login", { method: "POST", body: { username, password } });
     if (!data || typeof data.token !== "string") throw new HubError("bad-message", "the hub sent no token");
     this.token = data.token;
+    this.refreshToken = typeof data.refresh_token === "string" ? data.refresh_token : null;
     return data;
+  }
+
+  /** End the session on the hub (best effort: signing out locally happens anyway). */
+  async logout() {
+    const bearer = this.token;
+    this.token = null;
+    this.refreshToken = null;
+    if (!bearer) return;
+    try { await this._request("api/logout", { method: "POST", bearer }); } catch { /* already over */ }
   }
 
   // ------------------------------------------------------------ socket

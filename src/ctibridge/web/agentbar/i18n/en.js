@@ -94,6 +94,7 @@ export default {
   "recent.empty": "No calls yet.",
   "recent.call_back": "Call back",
   "recent.call_back_who": "Call back {name}",
+  "recent.pick": "Pick a record to log this call:",
   "recent.missed": "Missed",
 
   "keys.heading": "Keyboard shortcuts",
@@ -137,6 +138,11 @@ export default {
 
   "error.generic": "Something went wrong ({code}).",
   "error.login-failed": "Wrong username or password.",
+  "error.login-locked": "Too many failed sign-ins: wait a moment, then try again.",
+  "error.login-rate-limited": "Too many sign-ins at once from this computer: try again in a moment.",
+  "error.login-busy": "The hub is busy checking passwords: try again in a moment.",
+  "error.session-ended": "Your session has ended: please sign in again.",
+  "error.refresh-invalid": "Your session is no longer valid: please sign in again.",
   "error.hub-unreachable": "The hub cannot be reached. Check your network; the bar keeps trying.",
   "error.token-expired": "Your session has expired: please sign in again.",
   "error.token-invalid": "Your session is no longer valid: please sign in again.",

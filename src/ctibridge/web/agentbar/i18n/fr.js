@@ -94,6 +94,7 @@ export default {
   "recent.empty": "Aucun appel pour l'instant.",
   "recent.call_back": "Rappeler",
   "recent.call_back_who": "Rappeler {name}",
+  "recent.pick": "Choisissez la fiche où journaliser cet appel :",
   "recent.missed": "Manqué",
 
   "keys.heading": "Raccourcis clavier",
@@ -137,6 +138,11 @@ export default {
 
   "error.generic": "Une erreur s'est produite ({code}).",
   "error.login-failed": "Identifiant ou mot de passe incorrect.",
+  "error.login-locked": "Trop d'échecs de connexion : patientez un instant puis réessayez.",
+  "error.login-rate-limited": "Trop de connexions simultanées depuis ce poste : réessayez dans un instant.",
+  "error.login-busy": "Le hub vérifie trop de mots de passe : réessayez dans un instant.",
+  "error.session-ended": "Votre session est terminée : reconnectez-vous.",
+  "error.refresh-invalid": "Votre session n'est plus valide : reconnectez-vous.",
   "error.hub-unreachable": "Le hub est injoignable. Vérifiez le réseau ; le bandeau réessaie tout seul.",
   "error.token-expired": "Votre session a expiré : reconnectez-vous.",
   "error.token-invalid": "Votre session n'est plus valide : reconnectez-vous.",

@@ -1,0 +1,107 @@
+"""Password guessing over a real port: lockouts with Retry-After, no hint about which
+usernames exist, and a flood of bad logins that cannot starve a real one."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ..integration.harness import RunningHub, running_hub
+
+LIMITS = {"user_failures": 3, "ip_failures": 50, "lockout_seconds": 2,
+          "max_lockout_seconds": 60, "forget_after_seconds": 600}
+
+
+async def login(h: RunningHub, user: str, password: str, *, source: str = "127.0.0.1"
+                ) -> httpx.Response:
+    transport = httpx.AsyncHTTPTransport(local_address=source)
+    async with httpx.AsyncClient(base_url=h.url, transport=transport, timeout=60) as http:
+        return await http.post("/api/login", json={"username": user, "password": password})
+
+
+async def test_wrong_passwords_lock_the_user_out_with_growing_lockouts(tmp_path: Path) -> None:
+    async with running_hub(tmp_path, auth={"login": LIMITS}) as h:
+        for _ in range(3):
+            assert (await login(h, "alice", "guess")).status_code == 401
+        # The 4th failure locks alice for 2 s: even the right password is refused,
+        # without being checked.
+        assert (await login(h, "alice", "guess")).status_code == 401
+        locked = await login(h, "alice", "alice")
+        assert locked.status_code == 429
+        assert locked.json()["code"] == "login-locked"
+        assert int(locked.headers["Retry-After"]) == 2
+        await h.clock.advance(2.5)
+        assert (await login(h, "alice", "guess")).status_code == 401
+        again = await login(h, "alice", "alice")
+        assert again.status_code == 429 and int(again.headers["Retry-After"]) == 4  # doubled
+        await h.clock.advance(4.5)
+        assert (await login(h, "alice", "alice")).status_code == 200
+        # A good password clears the count: one more mistake does not lock.
+        assert (await login(h, "alice", "guess")).status_code == 401
+        assert (await login(h, "alice", "alice")).status_code == 200
+
+
+async def test_an_unknown_username_is_locked_like_a_real_one(tmp_path: Path) -> None:
+    async with running_hub(tmp_path, auth={"login": LIMITS}) as h:
+        real = [await login(h, "bob", "guess") for _ in range(5)]
+        ghost = [await login(h, "nobody-here", "guess") for _ in range(5)]
+        assert [r.status_code for r in real] == [r.status_code for r in ghost] \
+            == [401, 401, 401, 401, 429]
+        assert real[-1].json()["message"] == ghost[-1].json()["message"]
+        assert real[-1].headers["Retry-After"] == ghost[-1].headers["Retry-After"]
+
+
+async def test_an_address_guessing_many_usernames_is_locked_out(tmp_path: Path) -> None:
+    limits = {**LIMITS, "ip_failures": 6}
+    async with running_hub(tmp_path, auth={"login": limits}) as h:
+        codes = [(await login(h, f"user{i}", "guess", source="127.0.0.7")).status_code
+                 for i in range(8)]
+        assert codes[:7] == [401] * 7 and codes[7] == 429
+        # Another address is not affected.
+        assert (await login(h, "carol", "carol", source="127.0.0.8")).status_code == 200
+
+
+async def test_a_flood_of_bad_logins_is_refused_early_and_a_real_login_gets_through(
+        tmp_path: Path) -> None:
+    limits = {**LIMITS, "user_failures": 1000, "ip_failures": 1000, "hash_workers": 2,
+              "hash_queue": 4, "per_ip_in_flight": 4}
+    async with running_hub(tmp_path, auth={"login": limits}) as h:
+        guard = h.app.state.services.login_guard
+        users = h.app.state.services.store.users
+        busiest = 0
+        hashing = users.run_hash
+
+        async def counted(fn: Any, *args: Any) -> Any:
+            nonlocal busiest
+            busiest = max(busiest, guard.pool.admitted)
+            return await hashing(fn, *args)
+
+        users.run_hash = counted
+        # 200 wrong passwords at once: 100 from one address, 100 spread over 50 others.
+        flood = [login(h, "alice", f"guess{i}") for i in range(100)]
+        flood += [login(h, "alice", f"guess{i}", source=f"127.0.1.{i % 50 + 1}")
+                  for i in range(100)]
+        answers = await asyncio.gather(*flood)
+        codes = [r.status_code for r in answers]
+        # Never more passwords in the pool than it holds; the rest were refused at
+        # once with a Retry-After, not queued behind the others.
+        assert busiest <= 2 + 4
+        assert codes.count(401) <= len(codes) - 100
+        refused = [r for r in answers if r.status_code in (429, 503)]
+        assert refused and all(int(r.headers["Retry-After"]) >= 1 for r in refused)
+        assert {r.json()["code"] for r in refused} <= {"login-rate-limited", "login-busy"}
+
+        # During a second flood, bob logs in from his own address, retrying as told.
+        flood = [asyncio.create_task(login(h, "alice", f"again{i}",
+                                           source=f"127.0.2.{i % 50 + 1}")) for i in range(200)]
+        for _ in range(30):
+            r = await login(h, "bob", "bob", source="127.0.3.1")
+            if r.status_code != 503:
+                break
+            await asyncio.sleep(0.05)
+        assert r.status_code == 200, r.text
+        await asyncio.gather(*flood)
+        assert busiest <= 2 + 4
