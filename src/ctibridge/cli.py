@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from . import __version__
+from .calllog_cli import calllog_app
 from .crm.cli import mapping_app
 from .model.errors import CtiError
 from .recording.cli import record as record_command
@@ -31,6 +32,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(user_app, name="user")
 app.add_typer(telephony_app, name="telephony")
 app.add_typer(mapping_app, name="mapping")
+app.add_typer(calllog_app, name="calllog")
 app.command("record")(record_command)
 app.command("replay")(replay_command)
 

@@ -206,6 +206,14 @@ class CallLogSettings(_Strict):
     max_attempts: int = Field(20, ge=1, le=1000)
     # How long a hub holds rows it is delivering before another hub may take them over.
     lease_seconds: float = Field(60.0, gt=0, le=3600)
+    # After a write whose outcome is unknown, wait at least this long before checking
+    # for it (log.find_existing): a slow CRM may still be finishing it.
+    settle_seconds: float = Field(10.0, ge=0, le=3600)
+    # 401/403 on a log: retry like an outage (a fixed credential releases the queue),
+    # or fail the row at once.
+    auth_failures: Literal["retry", "fail"] = "retry"
+    # While the CRM refuses our credentials, try at least this often.
+    max_auth_retry_seconds: float = Field(60.0, gt=0, le=3600)
 
     @model_validator(mode="after")
     def _coherent(self) -> CallLogSettings:

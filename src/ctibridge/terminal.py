@@ -198,6 +198,12 @@ async def login(url: str, username: str, password: str) -> str:
                            code="hub-unreachable") from None
         if r.status_code == 401:
             raise Unauthorized("wrong username or password", code="login-failed")
+        if r.status_code in (429, 503):  # locked out or busy: say so, and when to retry
+            body = r.json() if r.headers.get("content-type", "").startswith(
+                "application/json") else {}
+            raise CtiError(f"{body.get('message', 'login refused for now')} "
+                           f"(retry after {r.headers.get('Retry-After', '?')} s)",
+                           code=str(body.get("code", "rate-limited")))
         r.raise_for_status()
         token = r.json()["token"]
         t = await http.post("/api/ws-ticket", headers={"Authorization": f"Bearer {token}"})

@@ -202,6 +202,9 @@ class Session:
                 capabilities=self.svc.commands.capabilities(agent),
                 platform_capabilities=self.svc.commands.capabilities_by_platform(agent),
                 screenpops=hub.screenpops.pops_for(agent_id) if hub.screenpops else [],
+                # Finished calls whose log waits for this agent to pick the record.
+                calllog_waiting=self.svc.calllog.waiting_of(agent_id)
+                if self.svc.calllog else [],
                 digital=[i.to_dict() for i in hub.omnichannel.digital_of(agent_id)]
                 if hub.omnichannel else [],
             )

@@ -14,6 +14,7 @@ from ..model.interaction import Interaction
 from ..model.party import Channel, Direction, Party
 from .base import CrmError, LookupContext
 from .mapping import MappingConnector, MappingFileError, load_mapping
+from .mapping.schema import log_warnings
 
 mapping_app = typer.Typer(help="Check and try CRM mapping files (docs/crm-mapping.md).",
                           no_args_is_help=True)
@@ -62,6 +63,15 @@ def check(file: FileArg, var: VarOpt = None) -> None:
         typer.echo(f"  call log: {log.request.method} {log.request.path}")
     else:
         typer.echo("  call log: SQL")
+    if log is not None:
+        typer.echo(f"  repeated log: {connector.log_guarantee} ("
+                   + {"idempotent": "the CRM de-duplicates on the key",
+                      "checkable": "checked with log.find_existing before any re-send",
+                      "none": "cannot be told apart: an unknown outcome needs an operator"}[
+                          connector.log_guarantee] + ")")
+    for loc, message in log_warnings(m):
+        typer.secho(f"warning: {'.'.join(str(p) for p in loc)}: {message}",
+                    fg=typer.colors.YELLOW, err=True)
 
 
 @mapping_app.command("test")
@@ -128,6 +138,18 @@ async def _try(connector: MappingConnector, number: str, attached: dict[str, str
         typer.secho("log: " + ("sending" if send else "would send (add --log to send it)"),
                     bold=True)
         typer.echo("  " + prepared.describe().replace("\n", "\n  "))
+        if send and not prepared.skipped and connector.log_guarantee == "checkable":
+            try:  # as the hub does before any re-send: is it there already?
+                found = await connector.find_logged(interaction, key, record=prepared.record)
+            except CrmError as exc:
+                typer.secho(f"check (log.find_existing) failed: {exc.message}",
+                            fg=typer.colors.RED)
+                return 1
+            typer.echo("check (log.find_existing): " + (
+                f"already logged (activity {found.activity_id or '?'}), not sent"
+                if found else "not there yet"))
+            if found:
+                return 0
         if send and not prepared.skipped:
             try:
                 receipt = await connector.send_log(prepared, interaction)

@@ -162,6 +162,13 @@ class CallLogOutboxRow(Base):
     activity_id: Mapped[str | None] = mapped_column(String)
     created_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
+    # A write left and its outcome is unknown: check (or ask an operator) before re-sending.
+    in_doubt: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    last_status: Mapped[int | None] = mapped_column(Integer)  # the CRM's HTTP status
+    log_record: Mapped[dict[str, Any] | None] = mapped_column(Json)  # fallback/created/picked
+    fallback_step: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    choices: Mapped[list[Any] | None] = mapped_column(Json)  # what a waiting agent may pick
+    agent_id: Mapped[str | None] = mapped_column(String)
 
 
 class DigitalMessageRow(Base):

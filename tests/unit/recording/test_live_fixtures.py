@@ -2,9 +2,9 @@
 against the lab Asterisk) replayed through the connector and the hub.
 
 Each test states what really happened on the Asterisk (the live scenario of
-the same name). Where ctibridge is still wrong about it, the test is a strict
-xfail naming the issue-12 item: it fails the day the behaviour is fixed, so
-that the fix removes the marker.
+the same name); the issue-12 item it guards is named. These captures were
+made before the fixes, so they show the old connector's actions: what the
+Asterisk did then must now be read right.
 """
 
 from __future__ import annotations
@@ -63,10 +63,12 @@ def test_a_caller_hanging_up_in_the_queue_is_abandoned() -> None:
 
 @pytest.mark.parametrize("name", ["live-05-blind-transfer.ami", "live-07-attended-transfer.ami"])
 def test_after_a_transfer_the_customer_hanging_up_is_a_customer_hangup(name: str) -> None:
+    # issue 12 #1 (was agent-hangup, depending on which Local half hung up first)
     assert customer_call(replayed(name))["end_cause"] == "customer-hangup"
 
 
 def test_after_a_blind_transfer_only_the_new_agent_hears_of_the_call() -> None:
+    # issue 12 #8
     r = replayed("live-05-blind-transfer.ami")
     after = False
     for _, ev in r.hub_events:
@@ -78,6 +80,7 @@ def test_after_a_blind_transfer_only_the_new_agent_hears_of_the_call() -> None:
 
 
 def test_a_consultation_is_answered_once() -> None:
+    # issue 12 #8
     r = replayed("live-08-consult-answered-once.ami")
     (consult,) = [c for c in r.calls if c.final["direction"] == "internal"]
     answered = [ev for _, ev in r.hub_events if ev.name == "call.answered"
@@ -86,6 +89,7 @@ def test_a_consultation_is_answered_once() -> None:
 
 
 def test_agents_still_bridged_after_the_customer_left_are_shown_on_a_call() -> None:
+    # issue 12 #3
     r = replayed("live-11-customer-gone-during-consult.ami")
     assert customer_call(r)["end_cause"] == "customer-hangup"
     still_open = [c.final for c in r.calls if not c.final["ended_at"]]

@@ -50,19 +50,24 @@ class SqlClient:
                     return len(rows), (rows[0][0] if rows else None)
                 return int(result.rowcount or 0), None
 
-        return await self._guard(run())
+        return await self._guard(run(), write=True)
 
-    async def _guard(self, work: Any) -> Any:
+    async def _guard(self, work: Any, *, write: bool = False) -> Any:
         try:
             async with asyncio.timeout(self.timeout):
                 return await work
         except TimeoutError:
+            # A write cut off by the timeout may have committed.
             raise Fault(f"no answer within {self.timeout:g} s from the database "
-                        f"{self.shown_url}", transient=True) from None
+                        f"{self.shown_url}", transient=True, maybe_sent=write) from None
         except (DBAPIError, SQLAlchemyError, OSError) as exc:
             reason = str(getattr(exc, "orig", None) or exc).splitlines()[0][:300]
             # A broken query will not heal by itself; a lost connection may.
             retryable = (isinstance(exc, OSError | OperationalError | InterfaceError)
                          or getattr(exc, "connection_invalidated", False))
+            # Refused before anything ran: nothing written. Lost while running: maybe.
+            refused = isinstance(exc, ConnectionRefusedError) or isinstance(
+                getattr(exc, "orig", None), ConnectionRefusedError) or "refused" in reason
             raise Fault(f"database {self.shown_url}: {type(exc).__name__}: {reason}",
-                        retryable=bool(retryable), transient=bool(retryable)) from None
+                        retryable=bool(retryable), transient=bool(retryable),
+                        maybe_sent=write and bool(retryable) and not refused) from None
