@@ -54,6 +54,7 @@ from .ami import Message
 from .config import AsteriskOptions
 
 UNKNOWN = "<unknown>"
+MAX_IGNORED = 256  # distinct ignored event names counted; the rest count as "(other)"
 # Set by the connector on the customer's channel before it joins a consultation's
 # two ends with the customer (value: the consultation's ref), so that the
 # conference is recognized from the AMI traffic alone (and in a replay).
@@ -300,7 +301,10 @@ class Normalizer:
         if handler is not None:
             handler(msg)
         elif msg.is_event:
-            self.ignored_events[msg.name] = self.ignored_events.get(msg.name, 0) + 1
+            ignored = self.ignored_events
+            # Bounded: event names come from the server (and from UserEvent senders).
+            name = msg.name if msg.name in ignored or len(ignored) < MAX_IGNORED else "(other)"
+            ignored[name] = ignored.get(name, 0) + 1
         return self._out
 
     def feed_all(self, msgs: Iterable[Message]) -> list[PlatformEvent]:
@@ -1590,6 +1594,16 @@ class Normalizer:
         self.agent_states[ext] = new
         self._out.append(AgentStateChanged(at=self.now(), device=ext, status=new[0],
                                            reason=new[1]))
+
+    # ------------------------------------------------------- reconciliation
+
+    def drop_call(self, call: CallState, cause: str) -> list[PlatformEvent]:
+        """End every conversation of ``call`` still going and forget it: Asterisk
+        no longer has its channels (see :mod:`.reconcile`)."""
+        self._out = []
+        self._end_call(call, cause)
+        self._forget(call)
+        return self._out
 
     # --------------------------------------------------------------- resync
 
