@@ -595,3 +595,39 @@ async def test_tls_refuses_an_unknown_certificate(clock: FakeClock,
             Run(server, clock, tls=True) as run:
         down = await run.event(PlatformStatus)
         assert not down.up and "CERTIFICATE_VERIFY_FAILED" in down.detail
+
+
+def _ringing_02() -> bytes:
+    """The real 02 recording's events after login, up to 6001's phone ringing."""
+    from ctibridge.telephony.asterisk.transcript import Received
+
+    from .fake_ami import transcript
+
+    data = b"".join(p.data for p in transcript("02-inbound-queue-answered.ami").parts
+                    if isinstance(p, Received))
+    start = data.index(b"Event: FullyBooted")
+    start = data.index(b"\r\n\r\n", start) + 4
+    end = data.index(b"\r\n\r\n", data.index(b"Event: AgentCalled")) + 4
+    return data[start:end]
+
+
+async def test_answer_asks_the_ringing_pjsip_phone_with_a_notify(clock: FakeClock) -> None:
+    # PJSIPNotify (res_pjsip_notify.c): Endpoint, then Variable: name=value headers;
+    # phones that allow remote answer pick up on "Event: talk".
+    agents = {"6001": {"interface": "Local/6001@agents", "aliases": ["PJSIP/6001"],
+                       "name": "Agent 6001"}}
+    ring = asyncio.Event()
+    async with FakeAmi([login_script(events=_ringing_02(), gate=ring)],
+                       members=MEMBERS) as server, \
+            Run(server, clock, agents=agents, answer_notify_event="talk") as run:
+        assert Capability.ANSWER in run.connector.capabilities
+        await run.connector.wait_up()
+        ring.set()
+        offered = await run.event(CallOffered, device="6001")
+        await run.connector.answer(offered.ref, "6001")
+        [notify] = [b for b in server.raw if b.startswith(b"Action: PJSIPNotify")]
+        lines = notify.split(b"\r\n")
+        assert b"Endpoint: 6001" in lines and b"Variable: Event=talk" in lines
+        with pytest.raises(PlatformError) as not_ringing:
+            await run.connector.answer(offered.ref, "6002")
+        assert not_ringing.value.code == "not-ringing"

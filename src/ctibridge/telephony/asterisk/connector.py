@@ -527,6 +527,8 @@ class AsteriskConnector:
             return
         chan = self._channel(ref, device)
         rejecting = self.normalizer.ringing_queue_offer(ref, device)
+        if rejecting:
+            self.normalizer.rejecting.add((ref, device))
         if rejecting and self.opts.reject_reason:
             # app_queue has no "declined": a rejected member is rung again at the
             # next retry. Pausing them first is the AMI way to stop that; the bar

@@ -256,6 +256,7 @@ class Normalizer:
         self.owned_bridges: set[str] = set()
         self.cleanup: list[str] = []  # channel names the connector must hang up
         self.cancelling: set[str] = set()  # consultations the agent went back from
+        self.rejecting: set[tuple[str, str]] = set()  # (ref, device) offers hung up
         self._handlers: dict[str, Callable[[Message], None]] = {
             "Newchannel": self._newchannel,
             "NewCallerid": self._newcallerid,
@@ -943,7 +944,16 @@ class Normalizer:
         conv, _, ext = found
         part = conv.parts.get(ext)
         if part is not None and part.state == "alerting":
-            self._leave(conv, part, "no-answer")
+            # The queue says "no answer" for a phone hung up while ringing, too.
+            self._leave(conv, part, self._offer_cause(conv, ext, "no-answer"))
+
+    def _offer_cause(self, conv: Conv, ext: str, cause: str) -> str:
+        """Why an offer ended: "rejected" when the agent hung it up from the bar (the
+        queue reports that as NOANSWER / AgentRingNoAnswer)."""
+        if (conv.ref, ext) in self.rejecting:
+            self.rejecting.discard((conv.ref, ext))
+            return "rejected"
+        return cause
 
     def _agent_complete(self, msg: Message) -> None:
         found = self._queue_agent(msg)
@@ -1072,6 +1082,7 @@ class Normalizer:
                 if cause == "cancelled" and any(p.state == "connected" and p is not part
                                                 for p in conv.parts.values()):
                     cause = "answered-elsewhere"
+                cause = self._offer_cause(conv, dleg.device, cause)
                 self._leave(conv, part, cause)
                 if conv.consult_of is not None or conv.originator:
                     self._finish_if_alone(conv, cause, failed=True)
@@ -1533,6 +1544,8 @@ class Normalizer:
         return "normal" if cause == "normal" else cause
 
     def _forget(self, call: CallState) -> None:
+        refs = {conv.ref for conv in call.convs}
+        self.rejecting = {(r, d) for r, d in self.rejecting if r not in refs}
         for c in list(call.channels()):
             self.hold_pairs.pop(c.uid, None)
             self.channels.pop(c.uid, None)
@@ -1630,6 +1643,12 @@ class Normalizer:
                     name = name.lstrip("_")
                     chan.vars[name] = value
         self.aliases = {lid: ref for lid, ref in aliases.items() if lid in self.calls}
+        # What commands left pending is kept only for what is still up.
+        self.hold_pairs = {a: b for a, b in self.hold_pairs.items()
+                           if a in self.channels and b in self.channels}
+        self.owned_bridges &= set(self.bridges)
+        self.cancelling.clear()
+        self.rejecting.clear()
         for lid, ref in self.aliases.items():
             call = self.calls[lid]
             self.convs.pop(call.main.ref, None)
