@@ -28,12 +28,18 @@ class Metrics:
         self.screenpops = Counter("ctibridge_screenpops_total", "Screen pops sent, by outcome",
                                   ["outcome"], registry=self.registry)
         self.calllog_rows = Gauge("ctibridge_calllog_rows",
-                                  "Call-log outbox rows, by status (pending, failed, delivered)",
+                                  "Call-log outbox rows, by status (pending, failed, delivered, "
+                                  "uncertain, waiting, skipped)",
                                   ["status"], registry=self.registry)
         self.calllog_deliveries = Counter(
             "ctibridge_calllog_deliveries_total",
-            "Call-log delivery attempts, by outcome (delivered, retry, failed)",
+            "Call-log delivery attempts, by outcome (delivered, found, retry, failed, "
+            "uncertain, waiting, skipped)",
             ["outcome"], registry=self.registry)
+        self.crm_auth_refused = Gauge(
+            "ctibridge_crm_auth_refused",
+            "1 while the CRM refuses the hub's credentials (401/403 on a call log)",
+            registry=self.registry)
 
     def watch_calls(self, states: Callable[[], _Count[str]]) -> None:
         self.registry.register(_CallsCollector(states))

@@ -26,7 +26,7 @@ HELP = """commands:
   dial NUMBER | answer [CALL] | hangup [CALL] | hold [CALL] | retrieve [CALL]
   transfer TARGET [CALL]         blind transfer to an agent, extension or number
   consult TARGET [CALL]          hold and call TARGET
-  complete | conference          finish the consultation
+  complete | conference | cancel finish the consultation (cancel: back to the caller)
   dtmf DIGITS [CALL] | wrapup DISPOSITION [NOTES…] | calls | state | help | quit"""
 
 
@@ -171,9 +171,10 @@ class TerminalAgent:
             op = "call.blind_transfer" if verb == "transfer" else "call.consult"
             frame = {"op": op, "target": arg,
                      "call_id": self._call_id(rest[1] if len(rest) > 1 else None)}
-        elif verb in ("complete", "conference"):
+        elif verb in ("complete", "conference", "cancel"):
             call_id, consult_id = self._consult_pair()
-            op = "call.complete_transfer" if verb == "complete" else "call.conference"
+            op = {"complete": "call.complete_transfer", "conference": "call.conference",
+                  "cancel": "call.cancel_consult"}[verb]
             frame = {"op": op, "call_id": call_id, "consult_call_id": consult_id}
         elif verb == "dtmf" and arg:
             frame = {"op": "call.dtmf", "digits": arg,

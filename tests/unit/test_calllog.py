@@ -79,7 +79,8 @@ async def test_retries_wait_their_turn_failed_rows_wait_for_an_admin(tmp_path: P
         await outbox.failed("i-2", "n", "HTTP 400")
         assert await outbox.claim("n", T0 + timedelta(seconds=9), 60) == []
         assert await outbox.next_due() == T0 + timedelta(seconds=10)
-        assert await outbox.counts() == {"pending": 1, "delivered": 0, "failed": 1}
+        assert await outbox.counts() == {"pending": 1, "delivered": 0, "failed": 1,
+                                         "uncertain": 0, "waiting": 0, "skipped": 0}
         retried = await outbox.retry("i-2", T0)
         assert retried is not None and (retried.status, retried.attempts) == ("pending", 0)
         due = await outbox.claim("n", T0 + timedelta(seconds=10), 60)

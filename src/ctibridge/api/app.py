@@ -243,7 +243,9 @@ async def _start_crm(settings: Settings, services: Services, crm: Any | None,
             owner=node_id(settings.server.host, settings.server.port),
             lease_seconds=delivery.lease_seconds, timeout_seconds=delivery.timeout_seconds,
             base_delay=delivery.first_retry_seconds, max_delay=delivery.max_retry_seconds,
-            max_attempts=delivery.max_attempts)
+            max_attempts=delivery.max_attempts, settle_seconds=delivery.settle_seconds,
+            retry_auth=delivery.auth_failures == "retry",
+            max_auth_delay=delivery.max_auth_retry_seconds, publish=hub.notifier.publish)
         hub.call_log = connector.name
         hub.on_call_log = worker.nudge
         services.calllog = worker

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from ..core.permissions import require_admin, require_supervisor
-from ..model.errors import NotFound, PlatformError
+from ..model.errors import IllegalTransition, NotFound, PlatformError
 from ..redact import scrub
 from .rest import Auth, services
 
@@ -39,30 +39,96 @@ def _worker(request: Request) -> Any:
     return worker
 
 
+Status = Literal["pending", "failed", "delivered", "uncertain", "waiting", "skipped"]
+
+
 @router.get("/api/calllog")
 async def calllog(
     p: Auth, request: Request,
-    status: Literal["pending", "failed", "delivered"] | None = None,
+    status: Status | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
-    """Outbox rows (supervisors and admins), newest first, with the counts by status."""
+    """Outbox rows (supervisors and admins), newest first, with the counts by status and
+    the CRM's refusal of our credentials, if it refuses them."""
     require_supervisor(p)
     worker = _worker(request)
     rows = await worker.store.outbox.list(status, limit)
-    return {"counts": await worker.refresh_gauges(), "rows": [r.to_dict() for r in rows]}
+    alert = worker.auth_alert
+    return {"counts": await worker.refresh_gauges(), "rows": [r.to_dict() for r in rows],
+            "guarantee": worker.guarantee,
+            "auth_refused": alert.to_dict() if alert is not None else None}
+
+
+class BulkRetry(BaseModel):
+    status: Literal["failed", "skipped"] = "failed"
+
+
+@router.post("/api/calllog/retry")
+async def retry_all(body: BulkRetry, p: Auth, request: Request) -> dict[str, Any]:
+    """Every failed (or skipped) row due again now, attempts reset (admins)."""
+    require_admin(p)
+    worker = _worker(request)
+    count = await worker.store.outbox.retry_all(body.status, worker.clock.now())
+    worker.nudge()
+    return {"retried": count, "status": body.status}
 
 
 @router.post("/api/calllog/{interaction_id}/retry")
 async def retry(interaction_id: str, p: Auth, request: Request) -> dict[str, Any]:
-    """Make a failed delivery due again now, attempts reset (admins)."""
+    """Make a failed delivery due again now, attempts reset (admins). An uncertain row
+    is refused: it may be in the CRM already (confirm or resend it)."""
     require_admin(p)
     worker = _worker(request)
     row = await worker.store.outbox.retry(interaction_id, worker.clock.now())
     if row is None:
         raise NotFound(f"interaction {interaction_id} has no call-log entry",
                        code="no-such-calllog")
+    if row.status == "uncertain":
+        raise IllegalTransition(
+            f"the log of {interaction_id} is uncertain: it may be in the CRM already. Look "
+            "for it there, then confirm it (POST .../confirm) or send it again "
+            "(POST .../resend)", code="calllog-uncertain")
     worker.nudge()
     return row.to_dict()
+
+
+class Confirm(BaseModel):
+    # The CRM's id of the record found there, if the operator has it.
+    activity_id: str | None = Field(None, min_length=1, max_length=200)
+
+
+@router.post("/api/calllog/{interaction_id}/confirm")
+async def confirm(interaction_id: str, p: Auth, request: Request,
+                  body: Confirm | None = None) -> dict[str, Any]:
+    """An uncertain log is in the CRM (an operator looked): mark it delivered (admins)."""
+    require_admin(p)
+    row = await _worker(request).confirm(interaction_id, body.activity_id if body else None)
+    return dict(row.to_dict())
+
+
+@router.post("/api/calllog/{interaction_id}/resend")
+async def resend(interaction_id: str, p: Auth, request: Request) -> dict[str, Any]:
+    """An uncertain log is not in the CRM (an operator looked): send it again (admins)."""
+    require_admin(p)
+    row = await _worker(request).resend(interaction_id)
+    return dict(row.to_dict())
+
+
+class Pick(BaseModel):
+    record_id: str = Field(min_length=1, max_length=200)
+
+
+@router.post("/api/calllog/{interaction_id}/pick")
+async def pick(interaction_id: str, body: Pick, p: Auth, request: Request) -> dict[str, Any]:
+    """The record a waiting log goes to, among its choices: the agent of the call, or a
+    supervisor or admin for them."""
+    worker = _worker(request)
+    mine = None if p.is_supervisor else p.agent_id
+    if mine is None and not p.is_supervisor:
+        raise NotFound(f"interaction {interaction_id} is not waiting on you",
+                       code="no-such-calllog")
+    row = await worker.pick(interaction_id, body.record_id, mine)
+    return dict(row.to_dict())
 
 
 @router.get("/api/crm/health")

@@ -265,6 +265,14 @@ async def readyz(request: Request, response: Response) -> dict[str, Any]:
                                "last_lookup": pops.last_lookup if pops is not None else None}
         if svc.calllog is not None and svc.store is not None:
             crm["call_log"] = await svc.store.outbox.counts()
+            alert = svc.calllog.auth_alert
+            if alert is not None and ok:
+                # Still serving calls (200), but say it: logs wait until the CRM takes
+                # our credentials again.
+                body["status"] = "degraded"
+                crm["reason"] = (f"the CRM refuses our credentials since "
+                                 f"{alert.since.isoformat()}: {alert.reason}")
+                crm["auth_refused"] = alert.to_dict()
         body["crm"] = crm
     if not await ops_allowed(request):
         return {"status": body["status"]}

@@ -10,9 +10,12 @@ Contract for implementers:
 - ``lookup`` never raises for a CRM fault (HTTP 500, timeout, HTML login
   page, JSON of the wrong shape): it returns ``LookupResult(unavailable=True,
   error=...)`` naming the lookup and the status, so the call is still offered.
-- ``log_interaction`` raises ``CrmError`` on any failure (the outbox retries);
-  it must be idempotent on ``idempotency_key``: calling it twice with the same
-  key never creates two activities.
+- ``log_interaction`` raises ``CrmError`` on any failure (the outbox retries),
+  with ``maybe_sent`` when the write may have been carried out. A connector that
+  has no ``log_guarantee`` attribute must be idempotent on ``idempotency_key``.
+  Optional, as the mapping engine has them: ``log_guarantee`` (``idempotent``,
+  ``checkable`` or ``none``), ``find_logged`` (the check step) and ``plan_log``
+  (the record to log against, fallbacks included).
 """
 
 from __future__ import annotations
@@ -32,9 +35,17 @@ class CrmError(CtiError):
     status = 502
 
     def __init__(self, message: str, *, code: str | None = None, retryable: bool = True,
-                 **details: Any) -> None:
+                 maybe_sent: bool = False, **details: Any) -> None:
         super().__init__(message, code=code, **details)
         self.retryable = retryable
+        # The write may have been carried out (it left; no answer said how it went).
+        self.maybe_sent = maybe_sent
+
+    @property
+    def crm_status(self) -> int | None:
+        """The CRM's HTTP status, when it answered one."""
+        value = self.details.get("status") if isinstance(self.details, dict) else None
+        return value if isinstance(value, int) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +83,7 @@ class LookupResult:
     search_url: str | None = None  # the CRM's search page (several or no matches, if mapped)
     unavailable: bool = False  # the CRM could not be asked (down, slow, broken)
     error: str | None = None  # why, in a sentence naming the lookup and status
+    status: int | None = None  # the CRM's HTTP status when it refused (403...)
     elapsed_ms: float = 0.0  # time spent in the CRM
 
     @property
@@ -92,6 +104,20 @@ class LogReceipt:
 
     activity_id: str | None = None
     created: bool = True  # False when the CRM already had it (idempotent replay)
+
+
+@dataclass(frozen=True, slots=True)
+class LogTarget:
+    """What ``plan_log`` decided for an interaction about to be logged."""
+
+    record: Match | None = None  # log against this (None: without a record)
+    step: int = 0  # the log.fallback step that decided (where a later attempt resumes)
+    chosen: bool = False  # a fallback chose the record: keep it for later attempts
+    created: bool = False  # log.create made the record: keep it before writing
+    wait_minutes: float | None = None  # wait this long for the agent to pick among choices
+    choices: tuple[Match, ...] = ()
+    skip: str | None = None  # not logged, for this reason
+    reason: str | None = None  # why a fallback was needed
 
 
 @runtime_checkable

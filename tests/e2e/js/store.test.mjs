@@ -115,3 +115,19 @@ test("a malformed event with a big seq does not make the store skip the real one
   assert.equal(s.applyEvent(ev(2, "call.offered", { call: call("c-1", "alerting") })), true);
   assert.equal(s.ringing().length, 1);
 });
+
+test("a finished call whose CRM log waits for my pick is listed until it is settled", () => {
+  const s = new BarStore();
+  const fx = recorder(s);
+  const waiting = { interaction_id: "i-9", status: "waiting", agent_id: "alice",
+    choices: [{ record_id: "104", name: "Jean Morel" }, { record_id: "105", name: "Lucie Morel" }] };
+  s.applySnapshot(snapshot(3, [], { calllog_waiting: [waiting, { interaction_id: "bad" }] }));
+  assert.deepEqual([...s.logWaiting.keys()], ["i-9"]);  // the malformed one is ignored
+  s.applyEvent(ev(4, "calllog.waiting", { ...waiting, interaction_id: "i-10" }));
+  assert.deepEqual([...s.logWaiting.keys()], ["i-9", "i-10"]);
+  s.applyEvent(ev(5, "calllog.settled", { interaction_id: "i-9", status: "pending" }));
+  assert.deepEqual([...s.logWaiting.keys()], ["i-10"]);
+  assert.deepEqual(fx.filter((f) => f.kind === "calllog").map((f) => [f.interactionId, f.waiting]),
+    [["i-10", true], ["i-9", false]]);
+  assert.equal(s.applyEvent(ev(6, "calllog.waiting", { interaction_id: "i-11" })), false);
+});

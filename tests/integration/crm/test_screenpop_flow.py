@@ -155,7 +155,7 @@ async def test_a_broken_crm_gives_an_unavailable_pop_naming_the_lookup_and_statu
             assert again["screenpop"]["outcome"] == "one"
             body = (await http.get("/readyz")).json()
             assert body["crm"]["last_lookup"]["ok"] is True
-            assert body["crm"]["call_log"] == {"pending": 0, "delivered": 0, "failed": 0}
+            assert set(body["crm"]["call_log"].values()) == {0}
 
 
 async def test_after_a_transfer_the_receiving_agent_gets_the_same_pop(tmp_path: Path) -> None:

@@ -63,11 +63,13 @@ def _jmespath(value: str) -> str:
 
 StaticTemplate = Annotated[str, _template("static")]
 LookupTemplate = Annotated[str, _template("lookup")]
+StepTemplate = Annotated[str, _template("step")]
 RecordTemplate = Annotated[str, _template("record")]
 PopTemplate = Annotated[str, _template("pop")]
 LogTemplate = Annotated[str, _template("log")]
 When = Annotated[str, _template("lookup", expression=True)]
 LookupJson = Annotated[Any, _json_template("lookup")]
+StepJson = Annotated[Any, _json_template("step")]
 LogJson = Annotated[Any, _json_template("log")]
 JmesPath = Annotated[str, AfterValidator(_jmespath)]
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,47}$")]
@@ -184,6 +186,18 @@ class LookupRequest(_Strict):
     form: dict[str, LookupTemplate] | None = None
 
 
+class StepRequest(_Strict):
+    """The same as LookupRequest, its templates reading also ``record`` (the record the
+    step before found)."""
+
+    method: Method = "GET"
+    path: StepTemplate
+    query: dict[str, StepJson] = Field(default_factory=dict)
+    headers: dict[str, StepTemplate] = Field(default_factory=dict)
+    json_body: StepJson = Field(None, alias="json")
+    form: dict[str, StepTemplate] | None = None
+
+
 class LogRequest(_Strict):
     """The same as LookupRequest, its templates reading the log's context."""
 
@@ -196,6 +210,7 @@ class LogRequest(_Strict):
 
 
 LookupParams = dict[str, LookupJson]
+StepParams = dict[str, StepJson]
 LogParams = dict[str, LogJson]
 
 
@@ -208,6 +223,23 @@ class RecordSpec(_Strict):
     url: JmesPath | None = None  # when the CRM gives the record's page; else screen_pop.record_url
     kind: str = "contact"
     fields: dict[str, JmesPath] = Field(default_factory=dict)
+
+
+class LookupStep(_Strict):
+    """A request (or query) run after a lookup's first one, once for each record found
+    so far, reading it as ``record``: e.g. search by phone, then fetch each match's
+    details. What it finds replaces that record (merged into it by default)."""
+
+    request: StepRequest | None = None
+    sql: Annotated[str, AfterValidator(_sql)] | None = None
+    params: StepParams = Field(default_factory=dict)
+    results: JmesPath = "@"
+    # Fetch for at most this many records (the first ones); the others stay as found.
+    max_records: int = Field(5, ge=1, le=50)
+    # Merge the answer into the record (its fields win), or replace the record with it.
+    merge: bool = True
+    # Statuses that mean "this record no longer exists": it is dropped from the results.
+    empty_statuses: list[int] = Field(default_factory=lambda: [404])
 
 
 class Lookup(_Strict):
@@ -224,6 +256,14 @@ class Lookup(_Strict):
     record: RecordSpec | None = None  # instead of the file's top-level ``record``
     # Statuses that mean "no such record" rather than a fault (e.g. 404 for GET /contacts/{id}).
     empty_statuses: list[int] = Field(default_factory=list)
+    # Steps run after this lookup's request, in order, each once per record found so far
+    # (one mapping or a list). They share what is left of connection.timeout_seconds.
+    then: list[LookupStep] = Field(default_factory=list)
+
+    @field_validator("then", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, dict) else v
 
 
 class ScreenPop(_Strict):
@@ -235,8 +275,70 @@ class ScreenPop(_Strict):
     max_matches: int = Field(10, ge=1, le=100)
 
 
+class FindExisting(_Strict):
+    """The check step: does the CRM hold this interaction's log already?
+
+    Run before any write whose earlier attempt's outcome is unknown (a timeout after
+    the request left, a connection lost mid-answer, a hub that died while sending).
+    Templated like the log (``interaction``, ``record``, ``idempotency_key``); the log is
+    there when ``results`` finds at least one record.
+    """
+
+    request: LogRequest | None = None
+    sql: Annotated[str, AfterValidator(_sql)] | None = None
+    params: LogParams = Field(default_factory=dict)
+    results: JmesPath = "@"  # where the found records are (a list, or one object)
+    id: JmesPath | None = None  # the activity's id in a found record
+    # Statuses meaning "not there" rather than a fault (e.g. 404 for GET /calls/{key}).
+    empty_statuses: list[int] = Field(default_factory=list)
+
+
+class CreateRecord(_Strict):
+    """``log.create``: create the record to log against (e.g. a lead for an unknown caller);
+    the created record is read with ``record`` and fed to the log as ``record``."""
+
+    request: LogRequest | None = None
+    sql: Annotated[str, AfterValidator(_sql)] | None = None
+    params: LogParams = Field(default_factory=dict)
+    results: JmesPath = "@"  # where the created record is in the answer
+    record: RecordSpec
+
+
+class CatchAll(_Strict):
+    """A fixed record to log against (e.g. an "Unknown callers" account)."""
+
+    id: LogTemplate
+    kind: str = "account"
+    name: str | None = None
+
+
+class FallbackStep(_Strict):
+    """One step of ``log.fallback``: exactly one of its actions."""
+
+    # Only for calls with no match (``none``), several (``several``), or both (``any``).
+    when: Literal["none", "several", "any"] = "any"
+    lookup: Name | None = None  # run this lookup of the file; one match is logged against
+    record: CatchAll | None = None  # log against this fixed record
+    create: bool = False  # create the record first (log.create)
+    wait_for_agent: float | None = Field(None, gt=0, le=7 * 24 * 60)  # minutes
+    skip: str | None = Field(None, min_length=1, max_length=300)  # the stated reason
+
+    def action(self) -> str:
+        given = [k for k in ("lookup", "record", "wait_for_agent", "skip")
+                 if getattr(self, k) is not None] + (["create"] if self.create else [])
+        return given[0] if len(given) == 1 else ""
+
+
 class LogSpec(_Strict):
     """How a finished interaction is written into the CRM's history."""
+
+    # The CRM honours {{ idempotency_key }}: sending the same key twice makes one record.
+    idempotent: bool = False
+    find_existing: FindExisting | None = None
+    create: CreateRecord | None = None
+    # When no single record is linked (none, or several the agent did not choose among):
+    # these steps in order; the first that gives a record (or waits, or skips) wins.
+    fallback: list[FallbackStep] = Field(default_factory=list)
 
     # No record known at log time: look the number up again (the agent may have created the
     # contact during the call), skip logging, or log without a record.
@@ -287,6 +389,15 @@ def cross_check(m: MappingFile) -> list[tuple[Loc, str]]:
         if lk.record is None and m.record is None:
             problems.append((at, "no record: say how to read a record (id, name…) here or "
                                  "at the top level"))
+        for j, step in enumerate(lk.then):
+            where: Loc = at + ("then", j)
+            problems += _kind_problems(where, step.request, step.sql, step.params, c)
+            source = [step.request.model_dump(by_alias=True) if step.request else None,
+                      step.params]
+            if not uses(source, "record"):
+                problems.append((where, "a then step must read {{ record.… }} (the record "
+                                        "the step before found), or it fetches the same "
+                                        "thing for every record"))
         if lk.phone and not uses([lk.request.model_dump(by_alias=True) if lk.request else None,
                                   lk.params], "number"):
             problems.append((at + ("phone",), "a phone lookup must search for {{ number }} "
@@ -304,6 +415,7 @@ def cross_check(m: MappingFile) -> list[tuple[Loc, str]]:
             problems.append((("log",), "the log request never sends {{ idempotency_key }}; "
                              "send it (header or field) so a retry cannot log twice, or set "
                              "allow_duplicates: true if the CRM cannot de-duplicate"))
+        problems += _log_steps_problems(m, lg)
     return problems
 
 
@@ -330,3 +442,51 @@ def _kind_problems(at: Loc, request: Any, sql: str | None, params: dict[str, Any
                                                  f"{unused[0]} in it, or remove it)")]
     return []
 
+
+
+def _log_steps_problems(m: MappingFile, lg: LogSpec) -> list[tuple[Loc, str]]:
+    """find_existing, create and fallback: each well formed, each reference resolvable."""
+    c = m.connection
+    problems: list[tuple[Loc, str]] = []
+    if lg.find_existing is not None:
+        f = lg.find_existing
+        problems += _kind_problems(("log", "find_existing"), f.request, f.sql, f.params, c)
+    if lg.create is not None:
+        cr = lg.create
+        problems += _kind_problems(("log", "create"), cr.request, cr.sql, cr.params, c)
+    names = {lk.name for lk in m.lookups}
+    for i, step in enumerate(lg.fallback):
+        at: Loc = ("log", "fallback", i)
+        action = step.action()
+        if not action:
+            problems.append((at, "give exactly one of lookup, record, create, wait_for_agent "
+                                 "(minutes) or skip (a reason)"))
+        elif action == "lookup" and step.lookup not in names:
+            problems.append((at + ("lookup",), f"no lookup is named {step.lookup!r}; "
+                                               f"expected one of: {', '.join(sorted(names))}"))
+        elif action == "create" and lg.create is None:
+            problems.append((at + ("create",), "'create' needs log.create (the request that "
+                                               "creates the record)"))
+    return problems
+
+
+def log_warnings(m: MappingFile) -> list[tuple[Loc, str]]:
+    """Legal but risky: said by ``mapping check``, not refused."""
+    lg = m.log
+    if lg is None:
+        return []
+    out: list[tuple[Loc, str]] = []
+    keyed = lg.idempotent or lg.conflict_is_success or bool(lg.replay_statuses)
+    if not keyed and lg.find_existing is None:
+        out.append((("log",), "the CRM is not said to de-duplicate on {{ idempotency_key }} "
+                    "and there is no check step: a log whose outcome is unknown (a timeout, "
+                    "a connection lost mid-answer, a hub crash) becomes 'uncertain' and waits "
+                    "for an operator. Declare log.find_existing (how to find a logged call "
+                    "again), or log.idempotent: true if the CRM honours the key"))
+    steps = [s.action() for s in lg.fallback]
+    if lg.when_no_record == "lookup" and not steps:
+        out.append((("log", "fallback"), "no fallback: a call with no single record (unknown "
+                    "or shared number) is logged without a record, which many CRMs refuse "
+                    "(the row then fails, with the CRM's reason). Say what to do: lookup, "
+                    "record, create, wait_for_agent or skip"))
+    return out

@@ -19,7 +19,15 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from jinja2 import StrictUndefined, Template, TemplateError, Undefined, meta, nodes
+from jinja2 import (
+    StrictUndefined,
+    Template,
+    TemplateError,
+    TemplateRuntimeError,
+    Undefined,
+    meta,
+    nodes,
+)
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from . import phones
@@ -29,6 +37,8 @@ _COMMON = frozenset({"vars", "env", "tables"})
 SCOPES: dict[str, frozenset[str]] = {
     "static": frozenset({"vars", "env"}),
     "lookup": _COMMON | {"party", "attached", "context", "number", "format"},
+    # A lookup's ``then`` steps: each runs once per record the step before found.
+    "step": _COMMON | {"party", "attached", "context", "number", "format", "record"},
     "record": _COMMON | {"party", "attached", "context", "record"},
     "pop": _COMMON | {"party", "attached", "context"},
     "log": _COMMON | {"party", "attached", "interaction", "record", "idempotency_key"},
@@ -85,6 +95,68 @@ def _as_datetime(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+# -- typed values (SQL parameters: bound as datetimes, numbers, booleans, NULL) ----------
+# Each passes None through and refuses what it cannot read with a template error (the
+# lookup or log fails, naming it), never a silent 0 like Jinja's own ``int``.
+
+def _typed(kind: str, convert: Any) -> Any:
+    def apply(value: Any) -> Any:
+        if value is None or isinstance(value, Undefined):
+            return None
+        try:
+            return convert(value)
+        except (TypeError, ValueError, OverflowError):
+            raise TemplateRuntimeError(f"as_{kind}: {str(value)[:60]!r} is not {_WHAT[kind]}"
+                                       ) from None
+
+    return apply
+
+
+_WHAT = {"datetime": "a date and time (ISO 8601, or seconds since 1970)",
+         "int": "a whole number", "float": "a number", "bool": "true or false"}
+_TRUE = {"true", "yes", "on", "1", "y", "t"}
+_FALSE = {"false", "no", "off", "0", "n", "f", ""}
+
+
+def _to_int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError(value)
+        return int(value)
+    return int(str(value).strip())
+
+
+def _to_float(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError(value)
+    result = float(str(value).strip()) if not isinstance(value, int | float) else float(value)
+    if not math.isfinite(result):
+        raise ValueError(value)
+    return result
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return value != 0
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(value)
+
+
+def _to_datetime(value: Any) -> datetime:
+    result = _as_datetime(value.strip() if isinstance(value, str) else value)
+    if result is None:
+        raise ValueError(value)
+    return result
+
+
 def _iso(value: Any) -> str | None:
     d = _as_datetime(value)
     return d.astimezone(UTC).isoformat().replace("+00:00", "Z") if d else None
@@ -129,6 +201,9 @@ class Templates:
         self._paths: dict[str, Template] = {}
         # ``when`` conditions test for presence: a missing key is simply false there.
         self.lenient = self._environment(Undefined)
+        # The mapping file's own texts only, so bounded.
+        self._templates: dict[str, Any] = {}
+        self._expressions: dict[str, Any] = {}
 
     def _environment(self, undefined: type[Undefined], finalize: Any = None
                      ) -> ImmutableSandboxedEnvironment:
@@ -151,6 +226,10 @@ class Templates:
             "truncate_text": _truncate_text,
             "urlquote": _urlquote,
             "raw": _raw,
+            "as_datetime": _typed("datetime", _to_datetime),
+            "as_int": _typed("int", _to_int),
+            "as_float": _typed("float", _to_float),
+            "as_bool": _typed("bool", _to_bool),
         })
         return env
 
@@ -187,7 +266,18 @@ class Templates:
     # -- run time --------------------------------------------------------------------
 
     def render(self, source: str, context: Mapping[str, Any]) -> str:
-        return self.strict.from_string(source).render(context)
+        # Compiled once per text: compiling costs ~100× rendering (a log has ~10 templates).
+        compiled = self._templates.get(source)
+        if compiled is None:
+            compiled = self._templates[source] = self.strict.from_string(source)
+        return compiled.render(context)
+
+    def _expression(self, source: str) -> Any:
+        compiled = self._expressions.get(source)
+        if compiled is None:
+            compiled = self._expressions[source] = self.strict.compile_expression(
+                source, undefined_to_none=False)
+        return compiled
 
     def render_path(self, source: str, context: Mapping[str, Any]) -> str:
         """A request path: what each ``{{ … }}`` gives is URL-encoded (``/``, ``?``, ``#``,
@@ -207,8 +297,7 @@ class Templates:
         if isinstance(template, str):
             single = _SINGLE.match(template)
             if single:
-                result = self.strict.compile_expression(single["expr"],
-                                                        undefined_to_none=False)(context)
+                result = self._expression(single["expr"])(context)
                 if isinstance(result, Undefined):
                     result._fail_with_undefined_error()
                 return result

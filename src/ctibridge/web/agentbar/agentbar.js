@@ -800,7 +800,8 @@ export class AgentBar extends HTMLElement {
     const items = store.recent().slice(0, RECENT_SHOWN);
     const online = this.online;
     const canDial = store.can("call.dial");
-    const key = getLanguage() + JSON.stringify(items.map((i) => [i.interaction_id, i.disposition, i.wrapped_at, i.ended_at]));
+    const key = getLanguage() + JSON.stringify(items.map((i) => [i.interaction_id, i.disposition, i.wrapped_at, i.ended_at,
+      store.logWaiting.has(i.interaction_id)]));
     if (key !== this._recentKey) {
       this._recentKey = key;
       const lang = getLanguage();
@@ -817,11 +818,12 @@ export class AgentBar extends HTMLElement {
         const bits = [formatTime(it.created_at, lang),
           missed ? t("recent.missed") : formatDuration(it.talk_seconds ?? 0),
           disp ? codeLabel(disp, lang) : (it.disposition ?? "")].filter(Boolean);
-        return h("li", { class: missed ? "missed" : "" },
+        return h("li", { class: missed ? "missed" : "", dataset: { interaction: it.interaction_id } },
           h("span", { class: "dir", attrs: { "aria-hidden": "true" }, text: it.direction === "outbound" ? "↗" : "↘" }),
           h("span", { class: "who" }, h("span", { class: "name", text: p.title }),
             p.name && p.number ? h("span", { class: "number muted", text: p.number }) : null),
-          h("span", { class: "meta muted", text: bits.join(" · ") }), back);
+          h("span", { class: "meta muted", text: bits.join(" · ") }), back,
+          this.logPick(store.logWaiting.get(it.interaction_id)));
       }));
     }
     this.recentEmpty.hidden = items.length > 0;
@@ -829,6 +831,30 @@ export class AgentBar extends HTMLElement {
       const ok = online && canDial && !!b.dataset.number;
       enable(b, ok, !online ? t("why.offline") : !canDial ? t("why.capability") : t("why.no_number"));
     }
+  }
+
+  /** A finished call whose CRM log waits for the agent: the records it may go to. */
+  logPick(waiting) {
+    if (!waiting) return null;
+    const err = h("span", { class: "pick-error", attrs: { role: "alert" } });
+    const id = `ctib-pick-${waiting.interaction_id}`;
+    return h("div", { class: "log-pick", attrs: { role: "group", "aria-labelledby": id } },
+      h("span", { id, class: "pick-label", text: t("recent.pick") }),
+      ...waiting.choices.map((c) => {
+        const b = h("button", { type: "button", class: "btn small pick", dataset: { record: String(c.record_id) },
+          text: [c.name || c.record_id, c.company].filter(Boolean).join(", ") });
+        onActivate(b, async () => {
+          b.disabled = true;
+          try {
+            await this.client._json(`api/calllog/${encodeURIComponent(waiting.interaction_id)}/pick`,
+              { method: "POST", auth: true, body: { record_id: String(c.record_id) } });
+          } catch (e) {
+            setText(err, e?.message ?? String(e));
+            b.disabled = false;
+          }
+        });
+        return b;
+      }), err);
   }
 
   renderDial() {
@@ -940,15 +966,11 @@ export class AgentBar extends HTMLElement {
     }
   }
 
-  /** Back to the held caller: hang the consultation up, then retrieve the call. */
+  /** Back to the held caller: the platform ends the consultation and takes the call
+   *  off hold in one step (call.cancel_consult); it never transfers. */
   async cancelConsult(consult) {
-    const parentId = consult.consult_of;
-    if (!(await this.run("call.hangup", { call_id: consult.call_id }))) return;
-    await this.until(() => !this.store.calls.has(consult.call_id), 3000);
-    const parent = this.store.calls.get(parentId);
-    if (parent && this.store.myState(parent) === "held") {
-      await this.run("call.retrieve", { call_id: parentId });
-    }
+    if (!consult.consult_of) return;
+    await this.run("call.cancel_consult", { call_id: consult.consult_of, consult_call_id: consult.call_id });
   }
 
   /** Wait for the store to satisfy `pred`, at most `ms`. */

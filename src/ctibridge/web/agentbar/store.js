@@ -31,6 +31,12 @@ export function validCall(c) {
   return c;
 }
 
+/** A call-log row waiting for the agent's pick: its choices are CRM records. */
+export function validWaiting(w) {
+  return isObj(w) && isStr(w.interaction_id) && Array.isArray(w.choices)
+    && w.choices.every((c) => isObj(c) && isStr(String(c.record_id ?? "")));
+}
+
 export function validInteraction(i) {
   return isObj(i) && isStr(i.interaction_id) ? i : null;
 }
@@ -69,6 +75,7 @@ export class BarStore extends EventTarget {
     this.dtmf = new Map();      // call_id -> digits seen on the call
     this.screenpops = new Map(); // call_id -> the latest screen pop (screenpop.js validPop)
     this.work = new Map();      // interaction_id -> my offered/active digital work (digital.js validWork)
+    this.logWaiting = new Map(); // interaction_id -> a finished call whose CRM log waits for my pick
     this._seen = new Map();     // call_id -> my connection state, to derive effects
     this._answered = new Set(); // call ids already reported as answered
   }
@@ -179,6 +186,7 @@ export class BarStore extends EventTarget {
       if (pop) pops.set(pop.call_id, pop); else warn("snapshot screen pop ignored", p);
     }
     this.screenpops = pops;
+    this.logWaiting = new Map(list(snap.calllog_waiting).filter(validWaiting).map((w) => [w.interaction_id, w]));
     const hadWork = this.work;
     this.work = workFromSnapshot(snap.digital, this.agent?.agent_id ?? this.user?.agent_id ?? null, this.base);
     this.loaded = true;
@@ -220,6 +228,9 @@ export class BarStore extends EventTarget {
       if (!pop) return warn("screenpop without a valid call_id and outcome", frame);
     } else if (name === "platform.status" && !isStr(data.platform)) {
       return warn("platform.status without a platform", frame);
+    } else if ((name === "calllog.waiting" && !validWaiting(data))
+      || (name === "calllog.settled" && !isStr(data.interaction_id))) {
+      return warn(`${name} without a valid interaction`, frame);
     }
     if (this.loaded && frame.seq > this.seq + 1) {
       console.warn("ctibridge: events %d..%d were missed; applying the newer one", this.seq + 1, frame.seq - 1);
@@ -261,6 +272,12 @@ export class BarStore extends EventTarget {
       this.screenpops.set(pop.call_id, pop);
       while (this.screenpops.size > POPS_MAX) this.screenpops.delete(this.screenpops.keys().next().value);
       effects.push({ kind: "screenpop", pop });
+    } else if (name === "calllog.waiting") {
+      this.logWaiting.set(data.interaction_id, data);
+      effects.push({ kind: "calllog", interactionId: data.interaction_id, waiting: true });
+    } else if (name === "calllog.settled") {
+      this.logWaiting.delete(data.interaction_id);
+      effects.push({ kind: "calllog", interactionId: data.interaction_id, waiting: false });
     } else {
       console.info("ctibridge: event %s not handled by this bar", name);
     }

@@ -10,6 +10,7 @@ import { HubClient } from "../agentbar/connection.js";
 import { enable, fill, h, onActivate, setText } from "../agentbar/dom.js";
 import { codeLabel, formatDuration, formatPhone, formatTime } from "../agentbar/format.js";
 import { Board, loadParts } from "./board.js";
+import { CallLogPanel } from "./calllog.js";
 import { LANGUAGES, detectLanguage, getLanguage, has, setLanguage, t } from "./i18n/index.js";
 
 const SESSION_KEY = "ctibridge.supervisor.session";
@@ -43,8 +44,8 @@ export class SupervisorPage extends HTMLElement {
 
     this.client.addEventListener("status", (e) => { this.connStatus = e.detail; this.renderStatus(); });
     this.client.addEventListener("hello", (e) => this.onHello(e.detail.frame));
-    this.client.addEventListener("snapshot", (e) => { this.board.applySnapshot(e.detail.frame); this.loadAudit(); });
-    this.client.addEventListener("event", (e) => this.board.applyEvent(e.detail.frame));
+    this.client.addEventListener("snapshot", (e) => { this.board.applySnapshot(e.detail.frame); this.loadAudit(); this.calllog?.start(); });
+    this.client.addEventListener("event", (e) => { this.board.applyEvent(e.detail.frame); this.calllog?.onEvent(e.detail.frame); });
     this.client.addEventListener("server-error", (e) => this.showError(e.detail));
     this.client.addEventListener("auth-lost", (e) => this.authLost(e.detail));
     this.client.addEventListener("tokens", (e) => this.tokensRenewed(e.detail));
@@ -240,6 +241,7 @@ export class SupervisorPage extends HTMLElement {
   }
 
   signOut() {
+    this.calllog?.stop();
     this.client.logout(); // ends the session on the hub too
     this.client.stop();
     this.client.token = null;
@@ -286,7 +288,12 @@ export class SupervisorPage extends HTMLElement {
     this.auditEmpty = h("p", { class: "muted", text: t("audit.empty") });
     this.auditSec = h("section", { class: "panel audit", attrs: { "aria-labelledby": "sup-audit-h" } },
       h("h2", { id: "sup-audit-h", text: t("audit.heading") }), this.auditEmpty, this.auditList);
-    fill(this.content, this.queuesT.section, this.agentsT.section, this.liveT.section, this.auditSec);
+    this.calllog?.stop();
+    this.calllog = new CallLogPanel(this.client, {
+      isAdmin: () => (this.session?.roles ?? []).includes("admin"), onError: (err) => this.showError(err) });
+    fill(this.content, this.calllog.section, this.queuesT.section, this.agentsT.section, this.liveT.section,
+      this.auditSec);
+    if (this.client.token) this.calllog.start();
   }
 
   onChange(effects) {

@@ -94,6 +94,7 @@ export default {
   "recent.empty": "No calls yet.",
   "recent.call_back": "Call back",
   "recent.call_back_who": "Call back {name}",
+  "recent.pick": "Pick a record to log this call:",
   "recent.missed": "Missed",
 
   "keys.heading": "Keyboard shortcuts",

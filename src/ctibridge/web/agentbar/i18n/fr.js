@@ -94,6 +94,7 @@ export default {
   "recent.empty": "Aucun appel pour l'instant.",
   "recent.call_back": "Rappeler",
   "recent.call_back_who": "Rappeler {name}",
+  "recent.pick": "Choisissez la fiche où journaliser cet appel :",
   "recent.missed": "Manqué",
 
   "keys.heading": "Raccourcis clavier",
