@@ -93,6 +93,10 @@ class Hub:
         self._consumers: list[asyncio.Task[None]] = []
         self._wrap_timers: dict[str, asyncio.Task[None]] = {}
         self._writes_interactions: dict[str, Interaction] = {}
+        # Interactions are changed in place: a write queued again while a batch holding
+        # it is being written gets a new mark, so that batch does not forget it.
+        self._write_marks: dict[str, int] = {}
+        self._next_mark = 0
         self._writes_states: list[tuple[str, AgentState]] = []
         self._write_wakeup = asyncio.Event()
         self._write_lock = asyncio.Lock()  # one flush at a time (writer, commands, stop)
@@ -229,6 +233,8 @@ class Hub:
         if self.store is None:
             return
         self._writes_interactions[it.interaction_id] = it
+        self._next_mark += 1
+        self._write_marks[it.interaction_id] = self._next_mark
         self._write_wakeup.set()
 
     def _persist_state(self, agent: Agent) -> None:
@@ -268,6 +274,7 @@ class Hub:
             except Exception as exc:
                 log.error("store.row_dropped", interaction=it.interaction_id, error=str(exc))
             self._writes_interactions.pop(it.interaction_id, None)
+            self._write_marks.pop(it.interaction_id, None)
         for change in list(self._writes_states):
             try:
                 await self.store.write(interactions=[], states=[change])
@@ -296,15 +303,19 @@ class Hub:
         if self.store is None or not (self._writes_interactions or self._writes_states):
             return
         interactions = list(self._writes_interactions.values())
+        marks = {it.interaction_id: self._write_marks.get(it.interaction_id)
+                 for it in interactions}
         states = list(self._writes_states)
         await self.store.write(interactions=interactions, states=states,
                                call_log=self.call_log)
         if self.call_log and self.on_call_log and any(it.wrapped_at for it in interactions):
             self.on_call_log()
-        # Only forget what was written; rows queued meanwhile stay.
+        # Only forget what was written; rows queued (or changed and queued) meanwhile stay.
         for it in interactions:
-            if self._writes_interactions.get(it.interaction_id) is it:
-                del self._writes_interactions[it.interaction_id]
+            iid = it.interaction_id
+            if self._write_marks.get(iid) == marks[iid]:
+                self._writes_interactions.pop(iid, None)
+                self._write_marks.pop(iid, None)
         del self._writes_states[: len(states)]
 
     # ---------------------------------------------------------- agent states
