@@ -171,6 +171,8 @@ class CallLogWorker:
         loop = asyncio.get_running_loop()
         while True:
             claimed = 0
+            # Cleared before looking, not after: a nudge that comes while we look is kept.
+            self._wakeup.clear()
             try:
                 free = self.batch - len(self._inflight)
                 if free > 0:
@@ -184,7 +186,6 @@ class CallLogWorker:
                 log.error("calllog.cycle_failed", error=str(exc))
             if claimed and len(self._inflight) < self.batch:
                 continue  # there may be more due rows
-            self._wakeup.clear()
             # Real time, not the hub clock: this is a poll for other nodes'
             # rows and for retries falling due, cheap and bounded.
             with contextlib.suppress(TimeoutError):
