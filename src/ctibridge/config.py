@@ -519,25 +519,7 @@ class Settings(BaseSettings):
     @classmethod
     def load(cls, path: str | Path | None = None, **overrides: Any) -> Settings:
         """Read ``path`` (YAML) and the environment; raise ConfigError listing every problem."""
-        data: dict[str, Any] = {}
-        if path is not None:
-            p = Path(path)
-            try:
-                raw = yamlsafe.load(p.read_text(encoding="utf-8"))  # bounded aliases
-            except FileNotFoundError:
-                raise ConfigError(f"config file {p} does not exist",
-                                  code="config-missing") from None
-            except yaml.YAMLError as exc:
-                where = getattr(exc, "problem_mark", None)
-                at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
-                raise ConfigError(f"{p}{at}: not valid YAML ({exc})",
-                                  code="config-invalid") from None
-            if raw is None:
-                raw = {}
-            if not isinstance(raw, dict):
-                raise ConfigError(f"{p}: the top level must be a mapping of settings",
-                                  code="config-invalid")
-            data = raw
+        data = read_config_file(path) if path is not None else {}
         data.update(overrides)
         try:
             return cls(**data)
@@ -586,6 +568,25 @@ class Settings(BaseSettings):
             else:
                 base[k] = v
         return cls.load(None, **base)
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The settings a YAML config file gives (not yet checked); ConfigError if unreadable."""
+    p = Path(path)
+    try:
+        raw = yamlsafe.load(p.read_text(encoding="utf-8"))  # bounded aliases
+    except FileNotFoundError:
+        raise ConfigError(f"config file {p} does not exist", code="config-missing") from None
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        raise ConfigError(f"{p}{at}: not valid YAML ({exc})", code="config-invalid") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{p}: the top level must be a mapping of settings",
+                          code="config-invalid")
+    return raw
 
 
 def _error_dict(e: Any) -> dict[str, Any]:

@@ -159,6 +159,9 @@ async def test_rejecting_a_ringing_call_does_not_get_it_offered_again_at_once(
         offered = await alice.event("call.offered", timeout=T)
         call_id = offered["call"]["call_id"]
         await alice.ok("call.hangup", call_id=call_id)  # the agent rejects it
+        left = await alice.event("call.updated", timeout=T,
+                                 where=lambda d: mine(call_id)(d) and bool(d.get("cause")))
+        assert left["cause"] == "rejected"
         start = len(alice.frames)
         await asyncio.sleep(6)  # the queue retries after 2 s
         again = [f for f in alice.frames[start:] if f.get("name") == "call.offered"]

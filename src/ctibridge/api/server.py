@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import json
 import socket
+import time
 from collections import Counter
 from typing import Any
 
@@ -35,6 +36,8 @@ from .wsserver import server_options
 
 log = structlog.get_logger("ctibridge.server")
 
+ACCEPT_BATCH = 128  # connections accepted per loop turn (see build_server)
+
 
 class ConnectionGuard:
     """Who holds which connections; shared by every connection of one server."""
@@ -44,6 +47,17 @@ class ConnectionGuard:
         self.by_ip: dict[str, set[asyncio.BaseTransport]] = {}
         self.open: set[asyncio.BaseTransport] = set()
         self.refused: Counter[str] = Counter()  # by reason, for tests and logs
+        self._logged: dict[str, float] = {}  # reason -> when last logged
+        self._pruned: dict[str, float] = {}  # address -> when its closed sockets were dropped
+
+    def note(self, reason: str, client: str, now: float) -> None:
+        """Count a refusal; log it at most once a second per reason (a flood of refused
+        connections must not become a flood of log lines)."""
+        self.refused[reason] += 1
+        if now - self._logged.get(reason, -1e9) >= 1.0:
+            self._logged[reason] = now
+            log.warning("http.connection_refused", reason=reason, client=client,
+                        refused_so_far=self.refused[reason])
 
     def admit(self, transport: asyncio.BaseTransport, ip: str) -> str | None:
         """None if the connection may stay, else why not."""
@@ -55,8 +69,12 @@ class ConnectionGuard:
         held = self.by_ip.setdefault(ip, set())
         if per_ip and len(held) >= per_ip:
             # A WebSocket's transport moved to another protocol, which does not tell us it
-            # closed: forget the closed ones before judging.
-            held.difference_update([t for t in held if t.is_closing()])
+            # closed: forget the closed ones before judging, at most once a second per
+            # address (a flood of refused connections must not rescan the set each time).
+            now = time.monotonic()
+            if now - self._pruned.get(ip, -1e9) >= 1.0:
+                self._pruned[ip] = now
+                held.difference_update([t for t in held if t.is_closing()])
             if len(held) >= per_ip:
                 return "too-many-connections"
         held.add(transport)
@@ -70,6 +88,7 @@ class ConnectionGuard:
             held.discard(transport)
             if not held:
                 del self.by_ip[ip]
+                self._pruned.pop(ip, None)
 
     def count(self, ip: str) -> int:
         held = self.by_ip.get(ip, set())
@@ -141,8 +160,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._ip = self.client[0] if self.client else "?"
         refusal = self.guard.admit(transport, self._ip)
         if refusal is not None:
-            self.guard.refused[refusal] += 1
-            log.warning("http.connection_refused", reason=refusal, client=self._ip)
+            self.guard.note(refusal, self._ip, self.loop.time())
             message = (f"{self._ip} already holds {self.guard.limits.connections_per_ip} "
                        "connections to this hub; close some" if refusal == "too-many-connections"
                        else "the hub holds as many connections as it may; try again shortly")
@@ -294,6 +312,10 @@ def build_server(app: Any, settings: Settings, **overrides: Any) -> uvicorn.Serv
         # The agent socket: its message size limit (1009 unread) and connection reset.
         **server_options(settings),
         "server_header": False,  # no version for scanners to match
+        # asyncio accepts up to `backlog` connections in one loop turn: a flood of connects
+        # would stall every socket for that long. A smaller batch keeps turns short; the
+        # kernel's queue (and TCP's retries) absorb a burst of honest reconnects.
+        "backlog": ACCEPT_BATCH,
         **overrides,
     }
     return uvicorn.Server(uvicorn.Config(app, **options))

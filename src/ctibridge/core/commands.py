@@ -169,7 +169,7 @@ class Commands:
         info = self.hub.platforms.get(platform)
         if info is not None and not info.up and self.hub.started:
             raise PlatformError(
-                f"the telephony platform {platform!r} is unreachable ({info.detail})",
+                f"the telephony platform {platform!r} is not connected: {info.detail}",
                 code="platform-down",
             )
         return conn

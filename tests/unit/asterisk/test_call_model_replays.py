@@ -252,3 +252,6 @@ def test_rejecting_a_ringing_queue_call_pauses_the_agent_before_hanging_up() -> 
     assert states_6001[-1] == ("not_ready", "rejected")
     offers = [ev for _, ev in events(r, "call.offered") if ev.device == "6001"]
     assert len(offers) == 1  # offered once, not again after the queue's retry
+    # Her bar shows it: not ready, reason "rejected", until she chooses Ready.
+    bar = [ev.data["agent"]["state"] for _, ev in r.hub_events if ev.name == "agent.state"]
+    assert (bar[-1]["status"], bar[-1]["reason"]) == ("not_ready", "rejected")

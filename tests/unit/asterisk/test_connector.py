@@ -141,8 +141,8 @@ async def test_login_resync_then_a_queue_call_is_normalized(clock: FakeClock) ->
         login = server.actions("Login")[0]
         assert login["username"] == "ctibridge" and login["secret"] == "ctibridge-secret"
         assert login["events"] == "on"
-        assert [a["action"] for a in server.received[1:3]] == ["CoreShowChannels",
-                                                             "QueueStatus"]
+        assert [a["action"] for a in server.received[1:4]] == ["CoreStatus",
+                                                             "CoreShowChannels", "QueueStatus"]
     assert server.actions("Logoff"), "stop() logs off"
 
 
@@ -162,14 +162,16 @@ async def test_a_refused_login_is_reported_once_and_retried_on_a_new_connection(
     async with FakeAmi([script_from("10b-login-failed.ami"), login_script()],
                        members=MEMBERS) as server, Run(server, clock) as run:
         down = await run.event(PlatformStatus)
-        assert not down.up and "Authentication failed" in down.detail
-        assert "retrying in" in down.detail
+        assert not down.up and down.detail.startswith("authentication failed: ")
+        assert "(Authentication failed)" in down.detail and "retrying" not in down.detail
         assert not run.connector.health().up
         await server.closed.wait()
         assert server.connections == 1  # no second Login on the refused socket
-        with pytest.raises(PlatformError, match="not connected"):
+        with pytest.raises(PlatformError, match="not connected: authentication failed"):
             await run.connector.make_call("6001", "0987654321")
-        await clock.advance(3)
+        await clock.advance(10)
+        assert server.connections == 1  # a refused login is not retried every few seconds
+        await clock.advance(25)
         assert (await run.event(PlatformStatus, up=True)).up
         assert server.connections == 2
 
@@ -204,7 +206,7 @@ async def test_a_cut_in_the_middle_of_a_message_reconnects_and_resyncs_the_ghost
         gate.set()
         await run.event(CallAnswered, device="6001")
         down = await run.event(PlatformStatus, up=False)
-        assert "reconnecting in" in down.detail
+        assert down.detail.startswith("lost the link to Asterisk at 127.0.0.1:")
         await clock.advance(3)
         await run.event(PlatformStatus, up=True)
         again = await run.event(PlatformResynced)
@@ -593,3 +595,39 @@ async def test_tls_refuses_an_unknown_certificate(clock: FakeClock,
             Run(server, clock, tls=True) as run:
         down = await run.event(PlatformStatus)
         assert not down.up and "CERTIFICATE_VERIFY_FAILED" in down.detail
+
+
+def _ringing_02() -> bytes:
+    """The real 02 recording's events after login, up to 6001's phone ringing."""
+    from ctibridge.telephony.asterisk.transcript import Received
+
+    from .fake_ami import transcript
+
+    data = b"".join(p.data for p in transcript("02-inbound-queue-answered.ami").parts
+                    if isinstance(p, Received))
+    start = data.index(b"Event: FullyBooted")
+    start = data.index(b"\r\n\r\n", start) + 4
+    end = data.index(b"\r\n\r\n", data.index(b"Event: AgentCalled")) + 4
+    return data[start:end]
+
+
+async def test_answer_asks_the_ringing_pjsip_phone_with_a_notify(clock: FakeClock) -> None:
+    # PJSIPNotify (res_pjsip_notify.c): Endpoint, then Variable: name=value headers;
+    # phones that allow remote answer pick up on "Event: talk".
+    agents = {"6001": {"interface": "Local/6001@agents", "aliases": ["PJSIP/6001"],
+                       "name": "Agent 6001"}}
+    ring = asyncio.Event()
+    async with FakeAmi([login_script(events=_ringing_02(), gate=ring)],
+                       members=MEMBERS) as server, \
+            Run(server, clock, agents=agents, answer_notify_event="talk") as run:
+        assert Capability.ANSWER in run.connector.capabilities
+        await run.connector.wait_up()
+        ring.set()
+        offered = await run.event(CallOffered, device="6001")
+        await run.connector.answer(offered.ref, "6001")
+        [notify] = [b for b in server.raw if b.startswith(b"Action: PJSIPNotify")]
+        lines = notify.split(b"\r\n")
+        assert b"Endpoint: 6001" in lines and b"Variable: Event=talk" in lines
+        with pytest.raises(PlatformError) as not_ringing:
+            await run.connector.answer(offered.ref, "6002")
+        assert not_ringing.value.code == "not-ringing"

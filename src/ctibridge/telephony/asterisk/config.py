@@ -104,7 +104,17 @@ class AsteriskOptions(_Strict):
     timeout: float = Field(10.0, gt=0, le=120, description="seconds to wait for an answer")
     ping_interval: float = Field(20.0, ge=0, le=600)
     reconnect_min: float = Field(1.0, gt=0, le=60)
-    reconnect_max: float = Field(30.0, gt=0, le=3600)
+    # Capped low so that a returning Asterisk is picked up within 5 s.
+    reconnect_max: float = Field(4.0, gt=0, le=3600)
+    auth_retry: float = Field(30.0, gt=0, le=3600,
+                              description="seconds between logins after a refused one")
+    boot_timeout: float = Field(10.0, ge=0, le=600, description="seconds to wait for "
+                                "FullyBooted after login before going on without it")
+    reconcile_interval: float = Field(60.0, ge=0, le=3600, description="seconds between "
+                                      "CoreShowChannels checks that end calls whose channels "
+                                      "are gone (0: off)")
+    restore_members: bool = Field(True, description="after an Asterisk restart, put agents "
+                                  "back in their queues as they were")
     max_backlog: int = Field(50_000, ge=100)
     reject_reason: str | None = Field(
         "rejected", min_length=1, max_length=64,

@@ -1,11 +1,14 @@
 """The Asterisk connector: AMI in, normalized events out, commands back.
 
-Lifecycle (one task, :meth:`AsteriskConnector._run`): connect and log in,
-emit ``PlatformStatus(up)``, resynchronize (``CoreShowChannels``,
-``QueueStatus``, ``Status``) and emit ``PlatformResynced``, then normalize
-events until the link drops; report ``PlatformStatus(down)`` with the reason,
-wait (exponential backoff with jitter) and start again. Events that arrive
-during a resync wait in the client's queue and are applied after the snapshot.
+Lifecycle (one task, :meth:`AsteriskConnector._run`): connect, log in and
+wait for ``FullyBooted``; take the snapshot (``CoreShowChannels``,
+``QueueStatus``, ``Status``), putting agents back in their queues if Asterisk
+restarted (:mod:`.restore`); only then count the link as up and emit
+``PlatformStatus(up)`` and ``PlatformResynced``; normalize events until the link
+drops, reconciling with ``CoreShowChannels`` now and then (:mod:`.reconcile`);
+report ``PlatformStatus(down)`` with the reason, wait (exponential back-off
+with jitter, capped by ``reconnect_max``: 4 s) and start again. Events that
+arrive during a snapshot wait in the client's queue and are applied after it.
 
 Commands map onto AMI actions (see ``docs/connectors/asterisk.md``). Hold,
 answer and conference need ARI; without it those capabilities are off.
@@ -26,7 +29,13 @@ import structlog
 from ...clock import Clock, SystemClock
 from ...model.agent import AgentStatus
 from ...model.errors import BadRequest, CapabilityMissing, PlatformError
-from ...model.events import CallDtmf, CallFailed, PlatformEvent, PlatformStatus
+from ...model.events import (
+    CallDtmf,
+    CallFailed,
+    PlatformEvent,
+    PlatformResynced,
+    PlatformStatus,
+)
 from ..base import Capability, Health
 from .ami import (
     DISCONNECTED,
@@ -41,6 +50,8 @@ from .ami import (
 from .ari import AriApp, AriClient
 from .config import AgentInterface, AsteriskOptions, parse_options
 from .normalizer import CONFERENCE_VAR, Normalizer, device_name
+from .reconcile import Reconciler
+from .restore import AgentKeeper, State, startup_of
 
 log = structlog.get_logger("ctibridge.asterisk")
 
@@ -52,6 +63,7 @@ BASE_CAPABILITIES = frozenset({
     Capability.DTMF, Capability.AGENT_STATE,
 })
 CONSULT_TIMEOUT = 15.0  # seconds for an Atxfer to show up as a consultation
+BOOT_LIMIT = 600.0  # seconds a starting Asterisk may take to load its modules
 STASIS_TIMEOUT = 5.0  # seconds for redirected channels to reach the Stasis application
 
 
@@ -78,6 +90,9 @@ class AsteriskConnector:
         self.clock = clock or SystemClock()
         self.capabilities = capabilities_of(options)
         self.normalizer = Normalizer(options, self.clock.now)
+        self.keeper = AgentKeeper()
+        self.reconciler = Reconciler(self.normalizer, self.clock.now,
+                                     originate_grace=options.originate_timeout + 30)
         self.ari = ari or (AriClient(options.ari, timeout=options.timeout)
                            if options.ari else None)
         self.ari_app = (AriApp(options.ari, self.ari) if options.ari and self.ari
@@ -199,37 +214,57 @@ class AsteriskConnector:
         where = f"{self.opts.host}:{self.opts.effective_port}"
         while not self._stopping:
             client = self._client_for()
+            self._client = client  # commands meanwhile are told it is reconnecting
             try:
-                banner = await client.connect()
+                banner = await client.connect(boot_timeout=self.opts.boot_timeout)
             except AmiConnectionError as exc:
-                delay = self._delay(attempt)
-                if isinstance(exc, AmiAuthError):
-                    delay = max(delay, min(self.opts.reconnect_max, 5 * self.opts.reconnect_min))
+                self._client = None
+                # A refused login is retried slowly (fail2ban, security log noise);
+                # an unreachable Asterisk often, so that it is picked up when back.
+                delay = (self.opts.auth_retry if isinstance(exc, AmiAuthError)
+                         else self._delay(attempt))
                 attempt += 1
-                detail = f"{exc}; retrying in {delay:.1f} s"
-                await self._down(detail)
+                await self._down(str(exc), retry_in=delay)
                 await self.clock.sleep(delay)
                 continue
             if self._stopping:
+                self._client = None
                 await client.close(logoff=True)
                 break
-            self._client = client
             self.banner = banner.text
             self.connections += 1
+            reconciling: asyncio.Task[None] | None = None
             try:
+                if not client.booted:
+                    # Still loading modules, or no FullyBooted for this user at all
+                    # (it needs read=system in manager.conf).
+                    log.warning("asterisk.not_booted", platform=self.name,
+                                waited=self.opts.boot_timeout)
                 await self._drain(client)
+                snapshot = await self._link_up(client)
+                # Up only now (logged in, booted, snapshot taken): whatever the hub
+                # does on hearing it (pushing agent states...) finds the link up.
                 self._health = Health(True, f"connected to {banner.text} at {where}")
                 self._reported_down = False
+                self._up.set()
                 await self._emit(PlatformStatus(at=self.clock.now(), up=True,
                                                 detail=self._health.detail))
-                await self._resync(client)
+                await self._emit(snapshot)
                 attempt = 0
-                self._up.set()
+                if self.opts.reconcile_interval > 0:
+                    reconciling = asyncio.create_task(self._reconcile_loop(client),
+                                                      name=f"asterisk-reconcile-{self.name}")
                 await self._pump(client)
                 reason = client.close_reason or "connection closed"
             except (AmiConnectionError, AmiError) as exc:
                 reason = str(exc)
             finally:
+                if reconciling is not None:
+                    reconciling.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await reconciling
+                if self._up.is_set():  # (a link that never came up taught nothing)
+                    self.keeper.link_lost(self.normalizer.agent_states)
                 self._up.clear()
                 self._client = None
                 await client.close()
@@ -237,13 +272,18 @@ class AsteriskConnector:
                 break
             delay = self._delay(attempt)
             attempt += 1
-            await self._down(f"{reason}; reconnecting in {delay:.1f} s")
+            await self._down(f"lost the link to Asterisk at {where}: {reason}", retry_in=delay)
             await self.clock.sleep(delay)
 
-    async def _down(self, detail: str) -> None:
-        """Report the link down once per outage (each retry is only logged)."""
+    async def _down(self, detail: str, *, retry_in: float) -> None:
+        """Report the link down once per outage (each retry is only logged).
+
+        The detail says what happened, not when the next try is (a ``telephony
+        test`` that stops at the first failure would make that untrue).
+        """
         self._health = Health(False, detail)
-        log.warning("asterisk.down", platform=self.name, detail=detail)
+        log.warning("asterisk.down", platform=self.name, detail=detail,
+                    retry_in=round(retry_in, 1))
         if not self._reported_down:
             self._reported_down = True
             await self._emit(PlatformStatus(at=self.clock.now(), up=False, detail=detail))
@@ -253,16 +293,67 @@ class AsteriskConnector:
         while not client.events.empty():
             client.events.get_nowait()
 
-    async def _resync(self, client: AmiClient) -> None:
+    async def _link_up(self, client: AmiClient) -> PlatformResynced:
+        """After login: the snapshot, with agents put back as they were if Asterisk
+        restarted (or changed while the link was down). See :mod:`.restore`."""
+        startup = None
+        try:
+            startup = startup_of(await client.action("CoreStatus"))
+        except AmiError as exc:  # no "system" read permission: restarts go unnoticed
+            log.warning("asterisk.core_status_refused", platform=self.name, error=exc.message)
+        restarted = self.keeper.restarted(startup)
+        try:
+            snapshot = await self._snapshot(client)
+        except AmiError as exc:
+            if client.booted:
+                raise
+            # No FullyBooted and app_queue's actions unknown: Asterisk is still
+            # loading its modules. Wait for it on this link rather than retry.
+            log.info("asterisk.still_booting", platform=self.name, error=exc.message)
+            if not await client.wait_booted(BOOT_LIMIT):
+                raise AmiConnectionError(
+                    f"Asterisk did not finish starting within {BOOT_LIMIT:g} s "
+                    f"({exc})") from None
+            snapshot = await self._snapshot(client)
+        if not self.opts.restore_members:
+            self.keeper.unsent.clear()
+            self.keeper.restored()
+            return snapshot
+        plan = self.keeper.plan(dict(snapshot.agents))
+        if plan:
+            log.info("asterisk.restoring_agents", platform=self.name, restarted=restarted,
+                     agents={d: str(st) for d, (st, _) in plan.items()})
+            await self._restore(client, plan)
+            snapshot = await self._snapshot(client)  # as Asterisk now has it
+        self.keeper.restored()
+        return snapshot
+
+    async def _restore(self, client: AmiClient, plan: dict[str, State]) -> None:
+        """Set each agent of ``plan``; one Asterisk refuses is logged (and a change
+        asked during the outage kept for the next link)."""
+        for device, (status, reason) in plan.items():
+            try:
+                await self._apply_state(device, status, reason, via=client)
+            except (PlatformError, BadRequest) as exc:
+                log.warning("asterisk.restore_failed", platform=self.name, device=device,
+                            error=exc.message)
+            else:
+                self.keeper.unsent.pop(device, None)
+
+    async def _snapshot(self, client: AmiClient) -> PlatformResynced:
         _, channels = await client.list_action("CoreShowChannels")
         _, queue_items = await client.list_action("QueueStatus")
         status_items: list[Message] = []
         if channels:
             _, status_items = await client.list_action("Status", AllVariables="true")
         snapshot = self.normalizer.resync(channels, queue_items, status_items)
-        await self._emit(snapshot)
+        self.reconciler.reset()
         log.info("asterisk.resynced", platform=self.name, calls=len(snapshot.calls),
                  agents=len(snapshot.agents))
+        return snapshot
+
+    async def _resync(self, client: AmiClient) -> None:
+        await self._emit(await self._snapshot(client))
 
     async def _pump(self, client: AmiClient) -> None:
         while True:
@@ -273,6 +364,10 @@ class AsteriskConnector:
                 log.warning("asterisk.overflow_resync", platform=self.name)
                 await self._resync(client)
                 continue
+            if msg.name == "Shutdown":  # members are lost unless persistentmembers = yes
+                self.keeper.shutdown_seen = True
+                log.warning("asterisk.shutting_down", platform=self.name,
+                            restart=msg.get("Restart"), shutdown=msg.get("Shutdown"))
             try:
                 events = self.normalizer.feed(msg)
             except Exception:  # one odd event must not take the link down
@@ -292,14 +387,38 @@ class AsteriskConnector:
             except PlatformError as exc:
                 log.info("asterisk.cleanup_skipped", channel=name, reason=exc.message)
 
+    async def _reconcile_loop(self, client: AmiClient) -> None:
+        """End calls whose channels Asterisk no longer has (see :mod:`.reconcile`)."""
+        while True:
+            await self.clock.sleep(self.opts.reconcile_interval)
+            await self.reconcile(client)
+
+    async def reconcile(self, client: AmiClient | None = None) -> list[PlatformEvent]:
+        """One reconciliation pass now; returns (and emits) what it ended."""
+        client = client or self._ami()
+        try:
+            _, channels = await client.list_action("CoreShowChannels")
+        except AmiError as exc:
+            log.warning("asterisk.reconcile_refused", platform=self.name, error=exc.message)
+            return []
+        except AmiConnectionError:
+            return []  # the link is going down: the resync after it does the job
+        events = self.reconciler.check(channels)
+        await self._emit(*events)
+        return events
+
     # ------------------------------------------------------------- helpers
 
     def _ami(self) -> AmiClient:
         client = self._client
-        if client is None or not client.connected or not self._up.is_set():
+        if client is not None and client.connected and not self._up.is_set():
             raise PlatformError(
-                f"the Asterisk platform {self.name!r} is not connected "
-                f"({self._health.detail})", code="platform-down")
+                f"the Asterisk platform {self.name!r} is reconnecting (logging in and "
+                "taking its snapshot); try again in a moment", code="platform-down")
+        if client is None or not client.connected:
+            raise PlatformError(
+                f"the Asterisk platform {self.name!r} is not connected: "
+                f"{self._health.detail}", code="platform-down")
         return client
 
     def _agent(self, device: str) -> AgentInterface:
@@ -311,8 +430,8 @@ class AsteriskConnector:
         return agent
 
     async def _act(self, what: str, action: str, *pairs: tuple[str, str],
-                   **headers: Any) -> Message:
-        client = self._ami()
+                   via: AmiClient | None = None, **headers: Any) -> Message:
+        client = via or self._ami()
         try:
             return await client.action(action, list(pairs), **headers)
         except AmiError as exc:
@@ -408,6 +527,8 @@ class AsteriskConnector:
             return
         chan = self._channel(ref, device)
         rejecting = self.normalizer.ringing_queue_offer(ref, device)
+        if rejecting:
+            self.normalizer.rejecting.add((ref, device))
         if rejecting and self.opts.reject_reason:
             # app_queue has no "declined": a rejected member is rung again at the
             # next retry. Pausing them first is the AMI way to stop that; the bar
@@ -697,7 +818,23 @@ class AsteriskConnector:
 
     async def set_agent_state(self, device: str, status: AgentStatus,
                               reason: str | None = None) -> None:
-        """Logged out = not a member; ready = member, unpaused; not ready = paused(reason)."""
+        """Logged out = not a member; ready = member, unpaused; not ready = paused(reason).
+
+        While the link is down the change is refused and remembered: it is made
+        as soon as the link is back (see :mod:`.restore`).
+        """
+        self._agent(device)
+        try:
+            client = self._ami()
+        except PlatformError as exc:
+            self.keeper.unsent[device] = (status, reason)
+            raise PlatformError(f"{exc.message}; {device} will be set {status} when the link "
+                                "is back", code="platform-down") from None
+        self.keeper.unsent.pop(device, None)
+        await self._apply_state(device, status, reason, via=client)
+
+    async def _apply_state(self, device: str, status: AgentStatus, reason: str | None,
+                           *, via: AmiClient) -> None:
         agent = self._agent(device)
         queues = agent.queues or self.opts.queues
         if not queues:
@@ -710,7 +847,7 @@ class AsteriskConnector:
             if status == AgentStatus.LOGGED_OUT:
                 try:
                     await self._act(f"removing {device} from {queue}", "QueueRemove",
-                                    Queue=queue, Interface=iface)
+                                    via=via, Queue=queue, Interface=iface)
                 except PlatformError as exc:
                     if "not there" not in exc.message.lower():
                         raise
@@ -719,13 +856,14 @@ class AsteriskConnector:
             if queue not in members:
                 try:
                     await self._act(
-                        f"adding {device} to {queue}", "QueueAdd", Queue=queue, Interface=iface,
-                        Penalty=0, Paused=paused, Reason=reason if paused else None,
-                        MemberName=agent.name or device, StateInterface=agent.state_interface)
+                        f"adding {device} to {queue}", "QueueAdd", via=via, Queue=queue,
+                        Interface=iface, Penalty=0, Paused=paused,
+                        Reason=reason if paused else None, MemberName=agent.name or device,
+                        StateInterface=agent.state_interface)
                     continue
                 except PlatformError as exc:
                     if "already there" not in exc.message.lower():
                         raise
             await self._act(f"{'pausing' if paused else 'unpausing'} {device} in {queue}",
-                            "QueuePause", Queue=queue, Interface=iface, Paused=paused,
+                            "QueuePause", via=via, Queue=queue, Interface=iface, Paused=paused,
                             Reason=(reason or "") if paused else None)

@@ -54,6 +54,7 @@ from .ami import Message
 from .config import AsteriskOptions
 
 UNKNOWN = "<unknown>"
+MAX_IGNORED = 256  # distinct ignored event names counted; the rest count as "(other)"
 # Set by the connector on the customer's channel before it joins a consultation's
 # two ends with the customer (value: the consultation's ref), so that the
 # conference is recognized from the AMI traffic alone (and in a replay).
@@ -255,6 +256,7 @@ class Normalizer:
         self.owned_bridges: set[str] = set()
         self.cleanup: list[str] = []  # channel names the connector must hang up
         self.cancelling: set[str] = set()  # consultations the agent went back from
+        self.rejecting: set[tuple[str, str]] = set()  # (ref, device) offers hung up
         self._handlers: dict[str, Callable[[Message], None]] = {
             "Newchannel": self._newchannel,
             "NewCallerid": self._newcallerid,
@@ -299,7 +301,10 @@ class Normalizer:
         if handler is not None:
             handler(msg)
         elif msg.is_event:
-            self.ignored_events[msg.name] = self.ignored_events.get(msg.name, 0) + 1
+            ignored = self.ignored_events
+            # Bounded: event names come from the server (and from UserEvent senders).
+            name = msg.name if msg.name in ignored or len(ignored) < MAX_IGNORED else "(other)"
+            ignored[name] = ignored.get(name, 0) + 1
         return self._out
 
     def feed_all(self, msgs: Iterable[Message]) -> list[PlatformEvent]:
@@ -939,7 +944,16 @@ class Normalizer:
         conv, _, ext = found
         part = conv.parts.get(ext)
         if part is not None and part.state == "alerting":
-            self._leave(conv, part, "no-answer")
+            # The queue says "no answer" for a phone hung up while ringing, too.
+            self._leave(conv, part, self._offer_cause(conv, ext, "no-answer"))
+
+    def _offer_cause(self, conv: Conv, ext: str, cause: str) -> str:
+        """Why an offer ended: "rejected" when the agent hung it up from the bar (the
+        queue reports that as NOANSWER / AgentRingNoAnswer)."""
+        if (conv.ref, ext) in self.rejecting:
+            self.rejecting.discard((conv.ref, ext))
+            return "rejected"
+        return cause
 
     def _agent_complete(self, msg: Message) -> None:
         found = self._queue_agent(msg)
@@ -1068,6 +1082,7 @@ class Normalizer:
                 if cause == "cancelled" and any(p.state == "connected" and p is not part
                                                 for p in conv.parts.values()):
                     cause = "answered-elsewhere"
+                cause = self._offer_cause(conv, dleg.device, cause)
                 self._leave(conv, part, cause)
                 if conv.consult_of is not None or conv.originator:
                     self._finish_if_alone(conv, cause, failed=True)
@@ -1529,6 +1544,8 @@ class Normalizer:
         return "normal" if cause == "normal" else cause
 
     def _forget(self, call: CallState) -> None:
+        refs = {conv.ref for conv in call.convs}
+        self.rejecting = {(r, d) for r, d in self.rejecting if r not in refs}
         for c in list(call.channels()):
             self.hold_pairs.pop(c.uid, None)
             self.channels.pop(c.uid, None)
@@ -1578,6 +1595,16 @@ class Normalizer:
         self._out.append(AgentStateChanged(at=self.now(), device=ext, status=new[0],
                                            reason=new[1]))
 
+    # ------------------------------------------------------- reconciliation
+
+    def drop_call(self, call: CallState, cause: str) -> list[PlatformEvent]:
+        """End every conversation of ``call`` still going and forget it: Asterisk
+        no longer has its channels (see :mod:`.reconcile`)."""
+        self._out = []
+        self._end_call(call, cause)
+        self._forget(call)
+        return self._out
+
     # --------------------------------------------------------------- resync
 
     def resync(self, channels: list[Message], queue_items: list[Message],
@@ -1616,6 +1643,12 @@ class Normalizer:
                     name = name.lstrip("_")
                     chan.vars[name] = value
         self.aliases = {lid: ref for lid, ref in aliases.items() if lid in self.calls}
+        # What commands left pending is kept only for what is still up.
+        self.hold_pairs = {a: b for a, b in self.hold_pairs.items()
+                           if a in self.channels and b in self.channels}
+        self.owned_bridges &= set(self.bridges)
+        self.cancelling.clear()
+        self.rejecting.clear()
         for lid, ref in self.aliases.items():
             call = self.calls[lid]
             self.convs.pop(call.main.ref, None)
