@@ -1,8 +1,10 @@
-"""AMI benchmark: parse and normalize the largest recorded session, repeatedly.
+"""AMI benchmark: the reader and normalizer, then a busy hour end to end.
 
     .venv/bin/python bench/ami.py [--seconds 3] [--file 09-two-simultaneous-inbound.ami]
+    .venv/bin/python bench/ami.py --busy [--calls 600] [--concurrent 100] [--trial 3]
 
-Three passes over the same server bytes (banner and all), in the same run:
+**Passes** (default): three passes over the same server bytes (banner and all),
+in the same run:
 
 * **raw read**, the baseline: the bytes cut into messages at each blank line
   (``bytes.split``), nothing decoded — what any AMI reader must at least do;
@@ -14,7 +16,23 @@ Three passes over the same server bytes (banner and all), in the same run:
 
 Printed: AMI messages per second for each pass, normalized events out, and each
 pass's cost as a ratio to the raw read (absolute figures vary between machines;
-the ratio is what to compare between commits).
+the ratio is what to compare between commits). Then the reader's linearity: one
+1 MB message fed in 100-byte reads against the same message in one read.
+
+**Busy hour** (``--busy``): AMI bytes on a real socket -> the Asterisk connector
+-> the hub -> the agents' WebSockets. The traffic is built from the real
+recordings (inbound queue calls, abandons, transfers, hold, ring-no-answer):
+``--calls`` copies with their ids rewritten (:mod:`ctibridge.telephony.asterisk.synth`),
+``--concurrent`` calls in progress at once. The hub runs in its own process
+pinned to one CPU ("one core"); this process, on the other CPU, plays Asterisk
+(banner, login, list actions) and the agents. Every 25th message is a probe, a
+``QueueMemberPause`` of agent 6003 whose ``PausedReason`` numbers it: the
+``agent.state`` frame it causes on that agent's socket gives the latency from
+the bytes leaving the fake Asterisk to the frame parsed by the agent, under the
+whole load. The baseline, in the same run: a raw socket read of the same bytes
+at the same rate (latency to see each probe's bytes), and the raw read's own
+top rate. Trials raise the message rate until the hub falls behind (a probe
+lost, or the last probe later than 250 ms); the highest rate kept is printed.
 """
 
 from __future__ import annotations
@@ -78,11 +96,42 @@ def timed(fn: Callable[[], object], seconds: float) -> tuple[int, float]:
             return runs, elapsed
 
 
+def linearity() -> None:
+    big = b"Event: VarSet\r\nVariable: BLOB\r\nValue: " + b"x" * 1_000_000 + b"\r\n\r\n"
+    timings = []
+    for step in (len(big), 100):
+        p = AmiParser(expect_banner=False)
+        t = time.perf_counter()
+        out = []
+        for i in range(0, len(big), step):
+            out += p.feed(big[i:i + step])
+        timings.append(time.perf_counter() - t)
+        assert len(out) == 1 and isinstance(out[0], Message)
+    print(f"a 1 MB message: one read {timings[0] * 1000:.1f} ms, 100-byte reads "
+          f"{timings[1] * 1000:.0f} ms ({timings[1] / timings[0]:.0f}x: the per-read cost, "
+          f"not a re-scan)")
+
+
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "_hub":
+        from busy_ami import hub_process
+
+        hub_process(sys.argv[2:])
+        return
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=3.0, help="time per pass")
     ap.add_argument("--file", help="a recording in shared/fixtures/asterisk (default: largest)")
+    ap.add_argument("--busy", action="store_true", help="the busy-hour case instead")
+    ap.add_argument("--calls", type=int, default=600, help="busy hour: calls (copies)")
+    ap.add_argument("--concurrent", type=int, default=100, help="busy hour: calls at once")
+    ap.add_argument("--trial", type=float, default=3.0, help="busy hour: seconds per rate")
+    ap.add_argument("--start-rate", type=float, default=2000.0, help="busy hour: msg/s")
     args = ap.parse_args()
+    if args.busy:
+        from busy_ami import busy_hour
+
+        busy_hour(args)
+        return
     path = FIXTURES / args.file if args.file else largest()
     data = read_transcript(path).server_bytes
     msgs, normalized = parse_normalize(data)
@@ -102,6 +151,7 @@ def main() -> None:
     for label, rate, mib in results:
         print(f"{label:<34}{rate:>14,.0f}{mib:>9.1f}{base / rate:>12.1f}x")
     print(f"normalized events/s: {normalized * results[2][1] / msgs:,.0f}")
+    linearity()
 
 
 if __name__ == "__main__":

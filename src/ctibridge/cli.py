@@ -14,6 +14,8 @@ from . import __version__
 from .calllog_cli import calllog_app
 from .crm.cli import mapping_app
 from .model.errors import CtiError
+from .recording.cli import record as record_command
+from .recording.cli import replay as replay_command
 from .redact import text as redact_text
 from .redact import url as redact_url
 
@@ -31,6 +33,8 @@ app.add_typer(user_app, name="user")
 app.add_typer(telephony_app, name="telephony")
 app.add_typer(mapping_app, name="mapping")
 app.add_typer(calllog_app, name="calllog")
+app.command("record")(record_command)
+app.command("replay")(replay_command)
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file")]
 LogJson = Annotated[bool, typer.Option("--log-json", help="log JSON lines (production)")]
@@ -85,38 +89,107 @@ def _run(settings: Any, *, banner: list[str] | None = None,
 
 @app.command()
 def demo(
-    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
-    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-    db: Annotated[str, typer.Option(help="SQLite file for the demo")] = "ctibridge-demo.db",
-    calls_per_minute: Annotated[float, typer.Option(help="simulated inbound calls")] = 4.0,
+    port: Annotated[int | None, typer.Option(help="port to listen on [default: 8000]")] = None,
+    host: Annotated[str | None, typer.Option(
+        help="address to listen on [default: 127.0.0.1]")] = None,
+    db: Annotated[str | None, typer.Option(
+        help="SQLite file for the demo [default: ctibridge-demo.db]")] = None,
+    calls_per_minute: Annotated[float | None, typer.Option(
+        help="simulated inbound calls (0: none, place your own) [default: 4]")] = None,
+    config: Annotated[Path | None, typer.Option(
+        "--config", "-c", help="a YAML config file: its settings replace the demo's")] = None,
+    mapping: Annotated[Path | None, typer.Option(
+        "--mapping", "-m", help="your CRM's mapping file (docs/crm-mapping.md): calls pop "
+        "and are logged there instead of the demo CRM")] = None,
+    var: Annotated[list[str] | None, typer.Option(
+        "--var", help="a variable of the mapping, NAME=VALUE (repeatable)")] = None,
     log_json: LogJson = False,
 ) -> None:
-    """Hub + simulated contact center + demo users, all in one process."""
-    from .config import Settings
+    """Hub + simulated contact center + demo users, all in one process.
+
+    With --mapping (or a crm section in --config) the calls pop and are logged in your
+    CRM; place a call from a number your CRM knows with the simulator's REST API
+    (docs/crm-mapping.md, "Try a mapping in the demo")."""
+    from .config import Settings, read_config_file
 
     try:
-        settings = Settings.demo_settings(
-            server={"host": host, "port": port},
-            database={"url": f"sqlite:///{db}"},
-            democrm={"database": f"sqlite:///{Path(db).with_suffix('')}-crm.db"},
-            traffic={"platform": "sim", "calls_per_minute": calls_per_minute,
-                     "handle_time_seconds": 60},
-            log={"json": log_json},
-        )
+        given = read_config_file(config) if config is not None else {}
     except CtiError as exc:
         fail(exc.message)
-    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
+    # Built-in defaults < the config file < the options given on the command line.
+    wanted: dict[str, Any] = {
+        "server": {"host": "127.0.0.1", "port": 8000},
+        "database": {"url": "sqlite:///ctibridge-demo.db"},
+        "traffic": {"platform": "sim", "calls_per_minute": 4.0, "handle_time_seconds": 60},
+    }
+    for key, value in given.items():
+        old = wanted.get(key)
+        wanted[key] = {**old, **value} if isinstance(old, dict) and isinstance(value, dict) \
+            else value
+    if host is not None:
+        wanted["server"] = {**wanted.get("server", {}), "host": host}
+    if port is not None:
+        wanted["server"] = {**wanted.get("server", {}), "port": port}
+    if db is not None:
+        wanted["database"] = {"url": f"sqlite:///{db}"}
+    if calls_per_minute is not None:
+        wanted["traffic"] = {**(wanted.get("traffic") or {"platform": "sim"}),
+                             "calls_per_minute": calls_per_minute}
+    if log_json:
+        wanted["log"] = {**wanted.get("log", {}), "json": True}
+    if mapping is not None:
+        if not mapping.is_file():
+            fail(f"mapping file {mapping} does not exist")
+        given_crm = wanted.get("crm")
+        crm: dict[str, Any] = given_crm if isinstance(given_crm, dict) else {}
+        wanted["crm"] = {**crm, "mapping": str(mapping.resolve()),
+                         "variables": {**crm.get("variables", {}), **_pairs(var, "--var")}}
+    elif var:
+        fail("--var gives variables to a mapping: use it with --mapping")
+    own_crm = "crm" in wanted
+    if own_crm and "democrm" not in given:
+        wanted["democrm"] = None  # your CRM, not the demo one, gets the calls
+    elif "democrm" not in given:
+        url = str(wanted.get("database", {}).get("url", "sqlite:///ctibridge-demo.db"))
+        if url.startswith("sqlite:///"):
+            crm_db = Path(url.removeprefix("sqlite:///")).with_suffix("")
+            wanted["democrm"] = {"database": f"sqlite:///{crm_db}-crm.db"}
+    try:
+        settings = Settings.demo_settings(**wanted)
+    except CtiError as exc:
+        fail(exc.message)
+    shown_host = settings.server.host
+    url = (f"http://{'127.0.0.1' if shown_host in ('0.0.0.0', '::') else shown_host}:"
+           f"{settings.server.port}/")
+    if settings.democrm is not None:
+        where = (f"  (the demo CRM with alice's bar: {url}democrm/?user=alice · the bar alone: "
+                 f"{url}agentbar/ · supervisors: {url}supervisor/?user=sam)")
+    else:
+        crm_name = settings.crm.mapping if settings.crm else "none"
+        where = (f"  (alice's bar: {url}agentbar/?user=alice · supervisors: "
+                 f"{url}supervisor/?user=sam · CRM: {crm_name})")
+    rate = settings.traffic.calls_per_minute if settings.traffic else 0
     banner = [
         "",
         f"  ctibridge {__version__} demo is running: open {url}",
-        f"  (the demo CRM with alice's bar: {url}democrm/?user=alice · the bar alone: "
-        f"{url}agentbar/ · supervisors: {url}supervisor/?user=sam)",
+        where,
         "  logins (password = username): agents alice, bob, carol; supervisor sam; admin admin",
         f"  terminal agent: ctibridge agent --url {url} --user bob --password bob",
-        f"  simulated calls: {calls_per_minute:g} per minute. Ctrl-C stops.",
+        f"  simulated calls: {rate:g} per minute; place one from a number of your choice: "
+        f"POST {url}api/simulator/sim/calls (docs/crm-mapping.md). Ctrl-C stops.",
         "",
     ]
-    _run(settings, banner=banner)
+    _run(settings, banner=banner, config_dir=config.parent if config is not None else None)
+
+
+def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in values or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            fail(f"{option} {item!r}: expected NAME=VALUE")
+        out[key.strip()] = value
+    return out
 
 
 @app.command()
@@ -290,6 +363,14 @@ async def _watch_platform(connector: Any, seconds: float, connect_within: float 
                     up = True
                     deadline = loop.time() + seconds
                 typer.echo(f"link up: {ev.detail}")
+                # Connector checks beyond the link (Asterisk: ARI credentials, Stasis app).
+                for good, text in await getattr(connector, "checks", _no_checks)():
+                    if good:
+                        typer.echo(text)
+                    else:
+                        typer.secho(f"error: {connector.name}: {text}", fg=typer.colors.RED,
+                                    err=True)
+                        return False
             elif isinstance(ev, PlatformResynced):
                 typer.echo(f"snapshot: {len(ev.calls)} call(s), {len(ev.agents)} agent(s)")
                 for c in ev.calls:
@@ -304,6 +385,10 @@ async def _watch_platform(connector: Any, seconds: float, connect_within: float 
                 typer.echo(f"{ev.name} " + " ".join(f"{k}={v}" for k, v in fields.items()))
     finally:
         await connector.stop()
+
+
+async def _no_checks() -> list[tuple[bool, str]]:
+    return []
 
 
 def vars_of(ev: Any) -> dict[str, Any]:

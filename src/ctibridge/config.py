@@ -66,6 +66,26 @@ class LimitSettings(_Strict):
     connections_per_ip: int = Field(256, ge=0)
     # Open connections in all; over it new ones are closed at once.
     max_connections: int = Field(4096, ge=1)
+    # The agent socket (docs/protocol/agent-websocket.md#limits; its message size and
+    # rate are server.max_message_bytes and server.rate_*).
+    # Open agent sockets per user (several tabs and devices are normal); more are
+    # refused at the handshake (close 4029).
+    ws_per_user: int = Field(10, ge=1, le=1000)
+    # A socket still over its message rate this long into a run over it is closed (1008).
+    ws_rate_grace_seconds: float = Field(3.0, ge=0, le=300)
+    # One frame's send may take this long; a socket that cannot take it is cut (4008).
+    ws_send_timeout_seconds: float = Field(10.0, gt=0, le=300)
+    # Bytes of events queued for one socket before it is cut as a slow consumer (4008).
+    ws_send_queue_bytes: int = Field(4 * 1024 * 1024, ge=64 * 1024)
+    # Snapshots carry at most this many live calls / interactions (the oldest first);
+    # the counts beyond are given in the snapshot's ``truncated``.
+    snapshot_calls: int = Field(1000, ge=10)
+    snapshot_interactions: int = Field(500, ge=10)
+    # Attached data of a call or an interaction, as it arrives from a platform: each
+    # value cut to attached_value_chars, keys beyond attached_keys or the total dropped.
+    attached_value_chars: int = Field(1000, ge=16)
+    attached_total_chars: int = Field(8000, ge=256)
+    attached_keys: int = Field(50, ge=1)
 
 
 class OpsSettings(_Strict):
@@ -499,25 +519,7 @@ class Settings(BaseSettings):
     @classmethod
     def load(cls, path: str | Path | None = None, **overrides: Any) -> Settings:
         """Read ``path`` (YAML) and the environment; raise ConfigError listing every problem."""
-        data: dict[str, Any] = {}
-        if path is not None:
-            p = Path(path)
-            try:
-                raw = yamlsafe.load(p.read_text(encoding="utf-8"))  # bounded aliases
-            except FileNotFoundError:
-                raise ConfigError(f"config file {p} does not exist",
-                                  code="config-missing") from None
-            except yaml.YAMLError as exc:
-                where = getattr(exc, "problem_mark", None)
-                at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
-                raise ConfigError(f"{p}{at}: not valid YAML ({exc})",
-                                  code="config-invalid") from None
-            if raw is None:
-                raw = {}
-            if not isinstance(raw, dict):
-                raise ConfigError(f"{p}: the top level must be a mapping of settings",
-                                  code="config-invalid")
-            data = raw
+        data = read_config_file(path) if path is not None else {}
         data.update(overrides)
         try:
             return cls(**data)
@@ -566,6 +568,25 @@ class Settings(BaseSettings):
             else:
                 base[k] = v
         return cls.load(None, **base)
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The settings a YAML config file gives (not yet checked); ConfigError if unreadable."""
+    p = Path(path)
+    try:
+        raw = yamlsafe.load(p.read_text(encoding="utf-8"))  # bounded aliases
+    except FileNotFoundError:
+        raise ConfigError(f"config file {p} does not exist", code="config-missing") from None
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        raise ConfigError(f"{p}{at}: not valid YAML ({exc})", code="config-invalid") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{p}: the top level must be a mapping of settings",
+                          code="config-invalid")
+    return raw
 
 
 def _error_dict(e: Any) -> dict[str, Any]:

@@ -26,7 +26,7 @@ HELP = """commands:
   dial NUMBER | answer [CALL] | hangup [CALL] | hold [CALL] | retrieve [CALL]
   transfer TARGET [CALL]         blind transfer to an agent, extension or number
   consult TARGET [CALL]          hold and call TARGET
-  complete | conference          finish the consultation
+  complete | conference | cancel finish the consultation (cancel: back to the caller)
   dtmf DIGITS [CALL] | wrapup DISPOSITION [NOTES…] | calls | state | help | quit"""
 
 
@@ -171,9 +171,10 @@ class TerminalAgent:
             op = "call.blind_transfer" if verb == "transfer" else "call.consult"
             frame = {"op": op, "target": arg,
                      "call_id": self._call_id(rest[1] if len(rest) > 1 else None)}
-        elif verb in ("complete", "conference"):
+        elif verb in ("complete", "conference", "cancel"):
             call_id, consult_id = self._consult_pair()
-            op = "call.complete_transfer" if verb == "complete" else "call.conference"
+            op = {"complete": "call.complete_transfer", "conference": "call.conference",
+                  "cancel": "call.cancel_consult"}[verb]
             frame = {"op": op, "call_id": call_id, "consult_call_id": consult_id}
         elif verb == "dtmf" and arg:
             frame = {"op": "call.dtmf", "digits": arg,
@@ -197,6 +198,12 @@ async def login(url: str, username: str, password: str) -> str:
                            code="hub-unreachable") from None
         if r.status_code == 401:
             raise Unauthorized("wrong username or password", code="login-failed")
+        if r.status_code in (429, 503):  # locked out or busy: say so, and when to retry
+            body = r.json() if r.headers.get("content-type", "").startswith(
+                "application/json") else {}
+            raise CtiError(f"{body.get('message', 'login refused for now')} "
+                           f"(retry after {r.headers.get('Retry-After', '?')} s)",
+                           code=str(body.get("code", "rate-limited")))
         r.raise_for_status()
         token = r.json()["token"]
         t = await http.post("/api/ws-ticket", headers={"Authorization": f"Bearer {token}"})

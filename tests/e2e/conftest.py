@@ -107,9 +107,9 @@ class RunningHub:
         return f"{self.url}/agentbar/" + (f"?{qs}" if qs else "")
 
     async def start(self) -> None:
-        import uvicorn
 
         from ctibridge.api.app import create_app
+        from ctibridge.api.server import build_server
         from ctibridge.clock import SystemClock
         from ctibridge.config import Settings
         from ctibridge.telephony.simulator import SimulatorConnector
@@ -134,9 +134,7 @@ class RunningHub:
                                                      **{**options, **self.sim_options})
         self.app = create_app(self.settings, connectors={"sim": self.sim, **self.platforms},
                               clock=clock)
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, lifespan="on",
-                                log_config=None, access_log=False, ws_max_size=2**20)
-        self._server = uvicorn.Server(config)
+        self._server = build_server(self.app, self.settings)  # production's limits
         self._task = asyncio.create_task(self._server.serve())
         while not self._server.started:
             if self._task.done():

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 import websockets
 
 from ctibridge.api.app import create_app
+from ctibridge.api.server import build_server
 from ctibridge.clock import Clock, FakeClock
 from ctibridge.config import Settings
 from ctibridge.telephony.simulator import SimulatorConnector
@@ -113,6 +113,15 @@ class AgentClient:
         if self._reader is not None:
             await self._reader
 
+    async def closed_by_hub(self, timeout: float = 5.0) -> int | None:
+        """Wait until the hub closes the socket; its close code (None: no close frame)."""
+        assert self._reader is not None
+        try:
+            await asyncio.wait_for(asyncio.shield(self._reader), timeout)
+        except TimeoutError:
+            raise AssertionError(f"the hub did not close {self.user}'s socket") from None
+        return self.ws.close_code  # type: ignore[no-any-return]
+
     async def send(self, frame: dict[str, Any] | str) -> None:
         await self.ws.send(frame if isinstance(frame, str | bytes) else json.dumps(frame))
 
@@ -175,7 +184,9 @@ async def running_hub(
         "agents": AGENTS,
         "wrap_up_seconds": 10,
     }
-    base.update(overrides)
+    for key, value in overrides.items():  # server={...} adds to the host and port
+        merge = isinstance(value, dict) and isinstance(base.get(key), dict)
+        base[key] = {**base[key], **value} if merge else value
     settings = Settings.load(None, **base)
     if connectors is None:  # the default: the simulator alone
         if sim is None:
@@ -184,9 +195,7 @@ async def running_hub(
                                      ring_timeout=20.0, answer_delay=(1.0, 2.0))
         connectors = {"sim": sim}
     app = create_app(settings, connectors=connectors, clock=clock)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", log_config=None,
-                            ws_max_size=2**20, access_log=False)
-    server = uvicorn.Server(config)
+    server = build_server(app, settings)  # the limits production has (api/server.py)
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():

@@ -115,6 +115,14 @@ async def test_attended_transfer_then_a_conference(tmp_path: Path) -> None:
         assert {c["name"] for c in offer["call"]["connections"]} == {"Alice Martin", "Bob Durand"}
         await bob.ok("call.answer", call_id=consult_id)
         await alice.event("call.answered", where=lambda d: d["call"]["call_id"] == consult_id)
+        # Once per bar, although both ends of the consultation are now connected.
+        for bar in (alice, bob):
+            answers = [f for f in bar.frames if f.get("type") == "event"
+                       and f["name"] == "call.answered"
+                       and f["data"]["call"]["call_id"] == consult_id]
+            assert len(answers) == 1, answers
+            assert {c["device"]: c["state"] for c in answers[0]["data"]["call"]["connections"]
+                    } == {"1001": "connected", "1002": "connected"}
         await alice.ok("call.complete_transfer", call_id=call_id, consult_call_id=consult_id)
         moved = await bob.event("call.transferred")
         assert moved["call"]["call_id"] == call_id
@@ -137,7 +145,41 @@ async def test_attended_transfer_then_a_conference(tmp_path: Path) -> None:
         assert carol.my_state(left["call"]) == "connected"
         h.sim.customer_hangs_up(ref)
         await carol.event("call.ended")
+        # Alice passed the call on: she heard of its transfer, and nothing after it.
+        names = [f["name"] for f in alice.frames if f.get("type") == "event"
+                 and f["name"].startswith("call.") and f["data"]["call"]["call_id"] == call_id]
+        assert names[-1] == "call.transferred", names
         for c in (alice, bob, carol):
+            await c.close()
+
+
+async def test_back_to_the_caller_ends_the_consultation_and_never_transfers(
+    tmp_path: Path,
+) -> None:
+    async with running_hub(tmp_path) as h:
+        alice, bob = [await h.agent(u) for u in ("alice", "bob")]
+        await login_ready(alice)
+        await bob.ok("agent.login")
+        ref = h.sim.customer_calls("support", number="+41446681800", name="Lukas Meier")
+        call_id = (await alice.event("call.offered"))["call"]["call_id"]
+        await alice.ok("call.answer", call_id=call_id)
+        consult_id = (await alice.ok("call.consult", call_id=call_id, target="bob"))["call_id"]
+        await bob.event("call.offered")
+        await bob.ok("call.answer", call_id=consult_id)
+        await alice.event("call.answered", where=lambda d: d["call"]["call_id"] == consult_id)
+        # The pair the wrong way round is refused.
+        err = await alice.command("call.cancel_consult", call_id=consult_id,
+                                  consult_call_id=call_id)
+        assert err["type"] == "error" and err["code"] == "not-a-consultation", err
+        await alice.ok("call.cancel_consult", call_id=call_id, consult_call_id=consult_id)
+        gone = await bob.event("call.ended")
+        assert gone["call"]["call_id"] == consult_id and gone["cause"] == "cancelled"
+        back = await alice.event("call.retrieved")
+        assert back["call"]["call_id"] == call_id and alice.my_state(back["call"]) == "connected"
+        h.sim.customer_hangs_up(ref)
+        ended = await alice.event("call.ended", where=lambda d: d["call"]["call_id"] == call_id)
+        assert ended["cause"] == "customer-hangup"
+        for c in (alice, bob):
             await c.close()
 
 

@@ -43,18 +43,19 @@ async def test_malformed_frames_get_errors_and_the_socket_stays_open(tmp_path: P
                                        start=start)
             assert err["code"] == code, (text, err)
             assert err["message"]
-        big = json.dumps({"type": "command", "id": "big", "op": "agent.ready",
-                          "pad": "x" * (65 * 1024)})
         start = len(alice.frames)
-        await alice.send(big)
-        err = await alice.wait_for(lambda f: f["type"] == "error", "error", start=start)
-        assert err["code"] == "message-too-large"
         await alice.send(b"\x00\x01")  # binary frame
+        err = await alice.wait_for(lambda f: f["type"] == "error", "error", start=start)
+        assert err["code"] == "bad-message"
         # Still open and working, and nothing changed.
         reply = await alice.command("agent.login")
         assert reply["type"] == "ack"
         assert h.hub.agents["alice"].state.reason == "login"
-        await alice.close()
+        # A message over 64 KiB is refused unread: the socket closes with 1009.
+        await alice.send(json.dumps({"type": "command", "id": "big", "op": "agent.ready",
+                                     "pad": "x" * (65 * 1024)}))
+        assert await alice.closed_by_hub() == 1009
+        assert h.hub.agents["alice"].state.status == "not_ready"
 
 
 async def test_an_agent_cannot_touch_another_agents_call_or_state(tmp_path: Path) -> None:

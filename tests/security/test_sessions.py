@@ -137,3 +137,13 @@ async def test_a_token_signed_with_the_key_but_naming_no_session_is_refused(
         r = await http.post("/api/users", headers=bearer(forged), json={
             "username": "mallory", "password": "mallory-pw-1", "roles": ["admin"]})
         assert r.status_code == 401 and r.json()["code"] == "token-invalid"
+
+
+async def test_a_logged_out_supervisor_token_no_longer_reads_metrics(tmp_path: Path) -> None:
+    async with running_hub(tmp_path) as h, httpx.AsyncClient(base_url=h.url) as http:
+        sam = await login(http, "sam")
+        assert (await http.get("/metrics", headers=bearer(sam["token"]))).status_code == 200
+        await http.post("/api/logout", headers=bearer(sam["token"]))
+        assert (await http.get("/metrics", headers=bearer(sam["token"]))).status_code == 401
+        detail = (await http.get("/readyz", headers=bearer(sam["token"]))).json()
+        assert set(detail) == {"status"}

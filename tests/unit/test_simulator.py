@@ -671,6 +671,30 @@ async def test_consult_cancelled_then_the_customer_is_retrieved(
     assert await rec.take() == [CallRetrieved(at=ANY, ref=ref, device="1001")]
 
 
+async def test_cancel_consult_goes_back_to_the_held_caller_without_transferring(
+    sim: SimulatorConnector, rec: Recorder
+) -> None:
+    ref = await answered_inbound(sim, rec)
+    consult = await sim.consult(ref, "1001", "1002")
+    await rec.take()
+    await sim.cancel_consult(ref, consult, "1001")  # while 1002 is still ringing
+    assert await rec.take() == [CallEnded(at=ANY, ref=consult, device=None, cause="cancelled"),
+                                CallRetrieved(at=ANY, ref=ref, device="1001")]
+    assert sim.call_state(ref).legs == {"1001": "connected"}  # type: ignore[union-attr]
+    assert sim.call_state(consult) is None and sim.device_state("1002").calls == set()
+    consult = await sim.consult(ref, "1001", "1002")  # again, answered this time
+    await sim.answer(consult, "1002")
+    await rec.take()
+    with pytest.raises(PlatformError) as exc:
+        await sim.cancel_consult(consult, ref, "1001")  # the pair the wrong way round
+    assert exc.value.code == "not-a-consultation"
+    await sim.cancel_consult(ref, consult, "1001")
+    assert await rec.take() == [CallEnded(at=ANY, ref=consult, device=None, cause="cancelled"),
+                                CallRetrieved(at=ANY, ref=ref, device="1001")]
+    sim.customer_hangs_up(ref)
+    assert await rec.take() == [CallEnded(at=ANY, ref=ref, cause="customer-hangup")]
+
+
 async def test_a_consultation_nobody_answers_leaves_the_customer_on_hold(
     sim: SimulatorConnector, rec: Recorder, clock: FakeClock
 ) -> None:

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ..config import Settings
 from ..model.errors import CtiError
 from .limits import answer
+from .sessions import client_address
 
 OPS_PATHS = frozenset({"/metrics", "/readyz", "/healthz"})
 
@@ -33,7 +34,7 @@ def on_ops_listener(scope: Scope, settings: Settings) -> bool:
     return port is not None and server is not None and server[1] == port
 
 
-def ops_allowed(request: Request) -> bool:
+async def ops_allowed(request: Request) -> bool:
     svc: Any = request.app.state.services
     settings: Settings = svc.settings
     if on_ops_listener(request.scope, settings):
@@ -46,8 +47,8 @@ def ops_allowed(request: Request) -> bool:
     if ops_token is not None and hmac.compare_digest(
             token.encode(), ops_token.get_secret_value().encode()):
         return True
-    try:
-        principal = svc.tokens.verify(token)
+    try:  # checked against its session: a logged-out or demoted user's token reads nothing
+        principal = await svc.sessions.principal(token, client_address(request))
     except CtiError:
         return False
     return bool(principal.is_supervisor)

@@ -274,14 +274,14 @@ async def readyz(request: Request, response: Response) -> dict[str, Any]:
                                  f"{alert.since.isoformat()}: {alert.reason}")
                 crm["auth_refused"] = alert.to_dict()
         body["crm"] = crm
-    if not ops_allowed(request):
+    if not await ops_allowed(request):
         return {"status": body["status"]}
     return dict(scrub(body))  # a CRM error may quote a URL with its credentials
 
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
-    if not ops_allowed(request):
+    if not await ops_allowed(request):
         raise Unauthorized("/metrics needs a supervisor's or admin's token, the ops token "
                            "(server.ops.token), or the ops port (server.ops.port)",
                            code="ops-auth")

@@ -31,10 +31,9 @@ import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from ..config import LimitSettings, Settings
+from .wsserver import server_options
 
 log = structlog.get_logger("ctibridge.server")
-
-WS_MAX_BYTES = 1024 * 1024  # the protocol answers >64 KiB with an error frame, closes >1 MiB
 
 
 class ConnectionGuard:
@@ -45,6 +44,16 @@ class ConnectionGuard:
         self.by_ip: dict[str, set[asyncio.BaseTransport]] = {}
         self.open: set[asyncio.BaseTransport] = set()
         self.refused: Counter[str] = Counter()  # by reason, for tests and logs
+        self._logged: dict[str, float] = {}  # reason -> when last logged
+
+    def note(self, reason: str, client: str, now: float) -> None:
+        """Count a refusal; log it at most once a second per reason (a flood of refused
+        connections must not become a flood of log lines)."""
+        self.refused[reason] += 1
+        if now - self._logged.get(reason, -1e9) >= 1.0:
+            self._logged[reason] = now
+            log.warning("http.connection_refused", reason=reason, client=client,
+                        refused_so_far=self.refused[reason])
 
     def admit(self, transport: asyncio.BaseTransport, ip: str) -> str | None:
         """None if the connection may stay, else why not."""
@@ -142,8 +151,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._ip = self.client[0] if self.client else "?"
         refusal = self.guard.admit(transport, self._ip)
         if refusal is not None:
-            self.guard.refused[refusal] += 1
-            log.warning("http.connection_refused", reason=refusal, client=self._ip)
+            self.guard.note(refusal, self._ip, self.loop.time())
             message = (f"{self._ip} already holds {self.guard.limits.connections_per_ip} "
                        "connections to this hub; close some" if refusal == "too-many-connections"
                        else "the hub holds as many connections as it may; try again shortly")
@@ -292,7 +300,8 @@ def build_server(app: Any, settings: Settings, **overrides: Any) -> uvicorn.Serv
         "http": guarded_protocol(limits),
         "timeout_keep_alive": limits.keep_alive_seconds,
         "h11_max_incomplete_event_size": limits.header_bytes,
-        "ws_max_size": WS_MAX_BYTES, "ws_ping_interval": 20, "ws_ping_timeout": 20,
+        # The agent socket: its message size limit (1009 unread) and connection reset.
+        **server_options(settings),
         "server_header": False,  # no version for scanners to match
         **overrides,
     }

@@ -17,6 +17,7 @@ ticket, which is checked again.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -35,6 +36,7 @@ from ..model.agent import Role
 from ..model.errors import Unauthorized
 from ..store.users import UserRecord
 from .auth import TokenService
+from .wslimits import hang_up
 
 CLOSE_SESSION_ENDED = 4009
 PURGE_AFTER = timedelta(days=1)  # ended sessions are kept this long (for the record)
@@ -159,9 +161,10 @@ class SessionService:
 
     @staticmethod
     async def _close(sockets: set[WebSocket]) -> None:
-        for ws in list(sockets):
-            with contextlib.suppress(Exception):
-                await ws.close(CLOSE_SESSION_ENDED, reason="session-ended")
+        # All at once, and reset if the close cannot be written: a socket that does not
+        # read must not keep the others open (api/wslimits.py).
+        await asyncio.gather(*(hang_up(ws, CLOSE_SESSION_ENDED, "session-ended", timeout=2.0)
+                               for ws in list(sockets)), return_exceptions=True)
 
 
 def client_address(request: Any) -> str:

@@ -3,7 +3,9 @@
 One :class:`Session` per socket: a receive loop that validates and runs
 frames one at a time, and a sender task that drains the session's bounded
 queue. Every refusal is an ``error`` frame with a stable code; the socket stays
-open except for the handshake failures and the slow-consumer case.
+open except for the handshake failures, a message over the size limit, a
+client over its rate limit past the grace, and the slow-consumer case
+(frames.py reads frames, wslimits.py holds the limits).
 """
 
 from __future__ import annotations
@@ -25,6 +27,18 @@ from .. import __version__
 from ..core.notifier import SUPERVISORS, Subscriber
 from ..core.permissions import Principal
 from ..model.errors import CtiError
+from .frames import Refusal, encode, id_key, read_frame
+from .wslimits import (
+    CLOSE_POLICY,
+    CLOSE_SLOW,
+    CLOSE_TOO_BIG,
+    CLOSE_TOO_MANY,
+    RateGuard,
+    SocketCounter,
+    Verdict,
+    capped,
+    hang_up,
+)
 
 router = APIRouter()
 log = structlog.get_logger("ctibridge.ws")
@@ -34,24 +48,11 @@ CLOSE_NO_TICKET = 4001
 CLOSE_BAD_TICKET = 4002
 CLOSE_ORIGIN = 4003
 CLOSE_NO_AGENT = 4004
-CLOSE_SLOW = 4008
 REMEMBERED_IDS = 256
 
 
-class TokenBucket:
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate, self.burst = rate, float(burst)
-        self.tokens = float(burst)
-        self.stamp = time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
+class SlowConsumer(Exception):
+    """A send did not complete in time: the client does not read."""
 
 
 def origin_allowed(ws: WebSocket, allowed: list[str]) -> bool:
@@ -93,20 +94,33 @@ async def agent_socket(ws: WebSocket) -> None:
         await _refuse(ws, CLOSE_NO_AGENT, "not-an-agent",
                       f"user {principal.username} is neither an agent nor a supervisor")
         return
+    counter = SocketCounter.of(ws.app, settings.server.limits.ws_per_user)
+    if not counter.take(principal.username):
+        await _refuse(ws, CLOSE_TOO_MANY, "too-many-sockets",
+                      f"user {principal.username} already has {counter.per_user} sockets "
+                      "open; close a tab or a device first")
+        return
     session = Session(ws, principal, svc)
     unwatch = svc.sessions.watch(principal, ws)  # closed (4009) if the session ends
     svc.metrics.sockets.inc()
     try:
         await session.run()
+    except SlowConsumer:  # could not even take the hello
+        await hang_up(ws, CLOSE_SLOW, "slow-consumer", timeout=1.0)
+    except Exception:  # a bug, never the client's doing: logged, the socket reset
+        session.log.exception("ws.session_failed")
+        await hang_up(ws, 1011, "internal-error", timeout=1.0)
     finally:
+        counter.give_back(principal.username)
         unwatch()
         svc.metrics.sockets.dec()
 
 
 async def _refuse(ws: WebSocket, code: int, error: str, message: str) -> None:
     with contextlib.suppress(Exception):
-        await ws.send_text(json.dumps({"type": "error", "code": error, "message": message}))
-        await ws.close(code, reason=error)
+        await asyncio.wait_for(
+            ws.send_text(json.dumps({"type": "error", "code": error, "message": message})), 5.0)
+    await hang_up(ws, code, error, timeout=5.0)
 
 
 class Session:
@@ -120,10 +134,14 @@ class Session:
         self.sub: Subscriber | None = None
         self.last_sent = 0
         self.lock = asyncio.Lock()
-        self.answered: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self.answered: OrderedDict[tuple[str, str | int], dict[str, Any]] = OrderedDict()
         server = svc.settings.server
-        self.bucket = TokenBucket(server.rate_per_second, server.rate_burst)
+        limits = server.limits
+        self.limits = limits
+        self.rate = RateGuard(server.rate_per_second, server.rate_burst,
+                              limits.ws_rate_grace_seconds)
         self.max_bytes = server.max_message_bytes
+        self.send_timeout = limits.ws_send_timeout_seconds
         self.log = log.bind(session=self.id, user=principal.username)
 
     async def run(self) -> None:
@@ -135,47 +153,78 @@ class Session:
         # event falls between the two.
         self.sub = notifier.subscribe(self.stream)
         snapshot = self.snapshot()
-        sender = asyncio.create_task(self._sender(), name=f"ws-send-{self.id}")
         self.log.info("ws.open")
+        tasks: list[asyncio.Task[None]] = []
         try:
-            await self._send(snapshot)
+            try:
+                await self._send(snapshot)  # before any event: the sender starts after
+            except SlowConsumer:
+                await self._cut(CLOSE_SLOW, "slow-consumer")
+                return
             self.last_sent = max(self.last_sent, snapshot["seq"])
-            await self._receive()
+            tasks = [asyncio.create_task(self._sender(), name=f"ws-send-{self.id}"),
+                     asyncio.create_task(self._receive_or_cut(), name=f"ws-recv-{self.id}")]
+            # Whichever ends first ends the session: the client left or broke a limit
+            # (receiver), or the socket cannot keep up (sender).
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         except WebSocketDisconnect:
             pass
         finally:
             notifier.unsubscribe(self.sub)
-            sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await sender
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                # RuntimeError: Starlette's answer to a send after the other task closed.
+                with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect,
+                                         RuntimeError):
+                    await task
             self.log.info("ws.closed")
+
+    async def _receive_or_cut(self) -> None:
+        try:
+            await self._receive()
+        except SlowConsumer:
+            await self._cut(CLOSE_SLOW, "slow-consumer")
 
     # ------------------------------------------------------------ outgoing
 
     async def _send(self, frame: dict[str, Any]) -> None:
-        await self._send_text(json.dumps(frame, ensure_ascii=False, separators=(",", ":")))
+        await self._send_text(encode(frame))
 
     async def _send_text(self, text: str) -> None:
-        async with self.lock:
-            await self.ws.send_text(text)
+        """Send one frame, or raise SlowConsumer if it cannot go within the timeout
+        (the lock included: a send stuck behind another is just as late)."""
+        try:
+            async with asyncio.timeout(self.send_timeout):
+                async with self.lock:
+                    await self.ws.send_text(text)
+        except TimeoutError:
+            raise SlowConsumer from None
+
+    async def _cut(self, code: int, reason: str) -> None:
+        """Close the socket for breaking a limit; reset it if the close cannot be sent."""
+        self.log.warning("ws.cut", reason=reason, code=code, waits=self.rate.waits)
+        self.svc.metrics.refused.labels(reason).inc()
+        await hang_up(self.ws, code, reason, timeout=min(self.send_timeout, 2.0))
 
     async def _sender(self) -> None:
         assert self.sub is not None
-        queue = self.sub.queue
+        sub = self.sub
         try:
             while True:
-                item = await queue.get()
+                item = await sub.queue.get()
                 if item is None:  # overflowed: this socket cannot keep up
-                    self.log.warning("ws.slow_consumer")
-                    with contextlib.suppress(Exception):
-                        await self.ws.close(CLOSE_SLOW, reason="slow-consumer")
-                    return
+                    raise SlowConsumer
                 seq, frame = item
+                sub.taken(frame)
                 if seq <= self.last_sent:
                     continue
-                async with self.lock:
-                    await self.ws.send_text(frame)
-                    self.last_sent = seq
+                async with asyncio.timeout(self.send_timeout):
+                    async with self.lock:
+                        await self.ws.send_text(frame)
+                        self.last_sent = seq
+        except (SlowConsumer, TimeoutError):
+            await self._cut(CLOSE_SLOW, "slow-consumer")
         except (WebSocketDisconnect, RuntimeError):
             return
 
@@ -195,10 +244,11 @@ class Session:
         agent_id = self.principal.agent_id
         if agent_id is not None:
             agent = hub.agents[agent_id]
+            recent, _ = capped(hub.interactions.recent(agent_id), self.limits.snapshot_interactions)
             base.update(
                 agent=agent.to_dict(),
                 calls=[c.to_dict() for c in hub.calls_of(agent_id)],
-                interactions=[i.to_dict() for i in hub.interactions.recent(agent_id)],
+                interactions=[i.to_dict() for i in recent],
                 capabilities=self.svc.commands.capabilities(agent),
                 platform_capabilities=self.svc.commands.capabilities_by_platform(agent),
                 screenpops=hub.screenpops.pops_for(agent_id) if hub.screenpops else [],
@@ -209,14 +259,20 @@ class Session:
                 if hub.omnichannel else [],
             )
         else:
+            # Live calls and interactions, the oldest first, capped: the snapshot is
+            # built and encoded on the event loop at every connect.
+            calls, n_calls = capped(hub.calls.live(), self.limits.snapshot_calls)
+            live, n_live = capped(hub.omnichannel.live() if hub.omnichannel else [],
+                                  self.limits.snapshot_interactions)
+            if n_calls > len(calls) or n_live > len(live):
+                base["truncated"] = {"calls": n_calls, "interactions": n_live}
             base.update(
                 agent=None,
                 agents=[a.to_dict() for a in hub.agents.values()],
-                calls=[c.to_dict() for c in hub.calls.live()],
+                calls=[c.to_dict() for c in calls],
                 queues=self.svc.supervision.queues() if self.svc.supervision else [],
-                # Every live digital interaction: queued, offered and active.
-                interactions=[i.to_dict() for i in hub.omnichannel.live()]
-                if hub.omnichannel else [],
+                # Live digital interactions: queued, offered and active.
+                interactions=[i.to_dict() for i in live],
                 capabilities={},
                 platform_capabilities={},
                 screenpops=[],
@@ -229,46 +285,56 @@ class Session:
         while True:
             message = await self.ws.receive()
             if message["type"] == "websocket.disconnect":
-                raise WebSocketDisconnect(message.get("code", 1000))
+                return
+            # Yield between frames so one client's burst never monopolizes the loop
+            # (the server may have queued many frames from one read).
+            await asyncio.sleep(0)
+            verdict = self.rate.admit()
+            while verdict is not Verdict.ADMIT:
+                if verdict is Verdict.CUT:
+                    await self._cut(CLOSE_POLICY, "rate-limited")
+                    return
+                if verdict is Verdict.WARN:
+                    await self._error(None, "rate-limited",
+                                      f"too many messages (at most {self.rate.rate:g}/s): the "
+                                      "hub now reads yours more slowly; slow down, or the "
+                                      f"socket is closed after {self.rate.grace:g} s over "
+                                      "the limit")
+                # Read nothing until a token is back: the flood waits in the client's
+                # TCP buffers, not here.
+                await asyncio.sleep(self.rate.wait_time())
+                verdict = self.rate.admit()
             text = message.get("text")
             if text is None:
                 await self._error(None, "bad-message", "send JSON text frames, not binary")
                 continue
-            if len(text.encode()) > self.max_bytes:
+            # Characters are never more than bytes: only measure bytes when it could matter.
+            if len(text) > self.max_bytes or (
+                    len(text) * 4 > self.max_bytes and len(text.encode()) > self.max_bytes):
+                # Only under a server run with a larger ws_max_size (wsserver.server_options
+                # makes the protocol itself refuse it with 1009, unread).
                 await self._error(None, "message-too-large",
-                                  f"a message may be at most {self.max_bytes // 1024} KiB; "
-                                  f"this one was {len(text.encode()) // 1024} KiB")
-                continue
-            if not self.bucket.take():
-                await self._error(_peek_id(text), "rate-limited",
-                                  "too many messages; slow down and retry")
-                continue
-            await self._handle(text)
-            # Yield between frames so one client's burst never monopolizes the loop.
-            await asyncio.sleep(0)
+                                  f"a message may be at most {self.max_bytes // 1024} KiB")
+                await self._cut(CLOSE_TOO_BIG, "message-too-large")
+                return
+            try:
+                await self._handle(text)
+            except (SlowConsumer, WebSocketDisconnect, asyncio.CancelledError):
+                raise
+            except Exception:  # a bug, not the client's doing: say so, keep the socket
+                if self.ws.application_state != WebSocketState.CONNECTED:
+                    return  # the sender closed the socket under us: nothing failed
+                self.log.exception("ws.frame_failed", frame=text[:200])
+                await self._error(None, "internal-error",
+                                  "the hub failed on this message (logged); it did nothing")
 
     async def _handle(self, text: str) -> None:
-        try:
-            frame = json.loads(text)
-        except json.JSONDecodeError as exc:
-            await self._error(None, "bad-json", f"the message is not valid JSON ({exc.msg})")
+        read = read_frame(text)
+        if isinstance(read, Refusal):
+            await self._error(read.id, read.code, read.message)
             return
-        except RecursionError:  # hostile: "[[[[…" deeper than the parser recurses
-            await self._error(None, "bad-json", "the message is nested too deeply to be read")
-            return
-        if "\\u" in text and _has_lone_surrogate(frame):  # only escapes can make one
-            # "\ud800" is valid JSON but no character: echoed back, it could not be sent.
-            await self._error(None, "bad-json", "the message holds a \\u escape that is "
-                                                "not a character (a lone UTF-16 surrogate)")
-            return
-        if not isinstance(frame, dict):
-            await self._error(None, "bad-message", "a message must be a JSON object")
-            return
+        frame, fid = read
         kind = frame.get("type")
-        fid = frame.get("id")
-        if fid is not None and not isinstance(fid, str | int):
-            await self._error(None, "bad-message", "'id' must be a string or a number")
-            return
         if kind == "command":
             await self._command(frame, fid)
         elif kind == "ping":
@@ -287,7 +353,7 @@ class Session:
         if not isinstance(op, str):
             await self._error(fid, "bad-message", "a command needs an 'op' string")
             return
-        key = str(fid)
+        key = id_key(fid)
         if key in self.answered:  # a retry: same answer, nothing done twice
             await self._send(self.answered[key])
             return
@@ -302,6 +368,11 @@ class Session:
             outcome = "error"
             self.svc.metrics.refused.labels(exc.code).inc()
             self.log.info("ws.command_refused", op=op, code=exc.code, error=exc.message)
+        except Exception:  # a bug: answered (not remembered, a retry may succeed)
+            self.log.exception("ws.command_failed", op=op[:64])
+            await self._error(fid, "internal-error",
+                              f"the hub failed on {op[:64]!r} (logged); retry or report it")
+            return
         label = op if op in self.svc.commands.ops() else "unknown"
         self.svc.metrics.commands.labels(label, outcome).observe(time.perf_counter() - started)
         self.answered[key] = reply
@@ -321,31 +392,19 @@ class Session:
             await self._send(snap)
             self.last_sent = max(self.last_sent, snap["seq"])
             return
-        async with self.lock:
-            limit = self.last_sent
-            for seq, text in frames:
-                if seq <= limit:
-                    await self.ws.send_text(text)
-            # Anything newer is in (or about to enter) the queue: the sender sends it.
+        try:
+            async with asyncio.timeout(self.send_timeout):
+                async with self.lock:
+                    limit = self.last_sent
+                    for seq, text in frames:
+                        if seq <= limit:
+                            await self.ws.send_text(text)
+                    # Anything newer is in (or about to enter) the queue: the sender sends it.
+        except TimeoutError:
+            raise SlowConsumer from None
 
     async def _error(self, fid: Any, code: str, message: str) -> None:
         self.svc.metrics.refused.labels(code).inc()
         if self.ws.application_state == WebSocketState.CONNECTED:
             await self._send({"type": "error", "id": fid, "code": code, "message": message})
 
-
-def _peek_id(text: str) -> Any:
-    try:
-        frame = json.loads(text)
-        return frame.get("id") if isinstance(frame, dict) else None
-    except ValueError:
-        return None
-
-
-def _has_lone_surrogate(value: Any) -> bool:
-    """Whether a parsed JSON value holds a string UTF-8 cannot encode."""
-    try:
-        json.dumps(value, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False

@@ -69,13 +69,15 @@ class CallRegistry:
         queue: str | None = None,
         attached: dict[str, str] | None = None,
         consult_of: str | None = None,
+        call_id: str | None = None,
     ) -> tuple[Call, bool]:
-        """Return the live call for ``ref``, creating it if new (second item True)."""
+        """Return the live call for ``ref``, creating it if new (second item True),
+        under ``call_id`` if given (a call a restarted hub finds again)."""
         existing = self.by_ref(platform, ref)
         if existing is not None and not existing.ended:
             return existing, False
         call = Call(
-            call_id=new_call_id(),
+            call_id=call_id or new_call_id(),
             direction=direction,
             customer=customer,
             created_at=at,

@@ -169,7 +169,7 @@ class Commands:
         info = self.hub.platforms.get(platform)
         if info is not None and not info.up and self.hub.started:
             raise PlatformError(
-                f"the telephony platform {platform!r} is unreachable ({info.detail})",
+                f"the telephony platform {platform!r} is not connected: {info.detail}",
                 code="platform-down",
             )
         return conn
@@ -477,6 +477,14 @@ class Commands:
         conn, device, _ = self._call_connector(agent, call, "call.complete_transfer")
         await self._platform(conn.complete_transfer(ref, consult_ref, device),
                              f"completing the transfer of {call.call_id}")
+        return {"call_id": call.call_id}
+
+    @op("call.cancel_consult")
+    async def _cancel_consult(self, p: Principal, args: dict[str, Any]) -> dict[str, Any]:
+        agent, call, ref, consult_ref = self._consult_pair(p, args)
+        conn, device, _ = self._call_connector(agent, call, "call.cancel_consult")
+        await self._platform(conn.cancel_consult(ref, consult_ref, device),
+                             f"going back to the caller of {call.call_id}")
         return {"call_id": call.call_id}
 
     @op("call.conference")

@@ -43,13 +43,15 @@ from ..model.events import (
     PlatformStatus,
 )
 from ..model.interaction import Interaction
-from ..model.party import Party
+from ..model.party import Direction, Party
 from ..telephony.base import TelephonyConnector
+from .bounds import AttachedLimits, bounded
 from .calls import CallRegistry
 from .interactions import InteractionBook, is_customer_call
 from .notifier import Notifier
 from .presence import BUSY_ELSEWHERE, WRAP_UP, Observed, PlatformDirective, PresenceSync
 from .screenpop import ScreenPops
+from .sweep import Leftovers
 
 log = structlog.get_logger("ctibridge.hub")
 
@@ -80,17 +82,24 @@ class Hub:
         self.clock = clock or SystemClock()
         self.store = store
         self.calls = CallRegistry()
-        self.interactions = InteractionBook()
+        self.interactions = InteractionBook(calls=self.calls)
+        self.leftovers: Leftovers | None = None  # what an earlier run left open (sweep.py)
         self.notifier = Notifier(
-            replay=settings.server.replay_events, queue_size=settings.server.send_queue
+            replay=settings.server.replay_events, queue_size=settings.server.send_queue,
+            queue_chars=settings.server.limits.ws_send_queue_bytes,
         )
         self.platforms = {name: PlatformInfo() for name in connectors}
+        self.attached_limits = AttachedLimits.from_settings(settings.server.limits)
         self.agents: dict[str, Agent] = {}
         self._by_device: dict[tuple[str, str], str] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._consumers: list[asyncio.Task[None]] = []
         self._wrap_timers: dict[str, asyncio.Task[None]] = {}
         self._writes_interactions: dict[str, Interaction] = {}
+        # How many times each queued interaction was marked for writing: a flush forgets a
+        # row only if nobody marked it again while the write was in flight (the object is
+        # shared, so a change made during the write may not be in what was written).
+        self._write_marks: dict[str, int] = {}
         self._writes_states: list[tuple[str, AgentState]] = []
         self._write_wakeup = asyncio.Event()
         self._write_lock = asyncio.Lock()  # one flush at a time (writer, commands, stop)
@@ -151,6 +160,9 @@ class Hub:
     async def start(self) -> None:
         if self.store is not None:
             self._writer = asyncio.create_task(self._write_loop(), name="hub-writer")
+            # Before the connectors: their first resync finds the calls still live.
+            self.leftovers = Leftovers(self)
+            await self.leftovers.load()
         for name, conn in self.connectors.items():
             self._consumers.append(
                 asyncio.create_task(self._consume(name, conn), name=f"consume-{name}")
@@ -159,6 +171,8 @@ class Hub:
         self.started = True
 
     async def stop(self) -> None:
+        if self.leftovers is not None:
+            await self.leftovers.stop()
         for name, conn in self.connectors.items():
             try:
                 await conn.stop()
@@ -207,7 +221,7 @@ class Hub:
             self.on_event(name)
 
     def _publish_call(self, name: str, call: Call, **extra: Any) -> None:
-        self.publish(name, {"call": call.to_dict(), **extra}, set(call.agents()))
+        self.publish(name, {"call": call.to_dict(), **extra}, call.audience())
 
     def publish_agent(self, agent: Agent) -> None:
         self.publish("agent.state", {"agent": agent.to_dict()}, {agent.agent_id})
@@ -222,6 +236,7 @@ class Hub:
         if self.store is None:
             return
         self._writes_interactions[it.interaction_id] = it
+        self._write_marks[it.interaction_id] = self._write_marks.get(it.interaction_id, 0) + 1
         self._write_wakeup.set()
 
     def _persist_state(self, agent: Agent) -> None:
@@ -256,11 +271,12 @@ class Hub:
         if not await self.store.ping():
             return  # the database is down: keep every row until it is back
         for it in list(self._writes_interactions.values()):
+            mark = self._write_marks.get(it.interaction_id)
             try:
                 await self.store.write(interactions=[it], states=[], call_log=self.call_log)
             except Exception as exc:
                 log.error("store.row_dropped", interaction=it.interaction_id, error=str(exc))
-            self._writes_interactions.pop(it.interaction_id, None)
+            self._forget_written(it.interaction_id, mark)
         for change in list(self._writes_states):
             try:
                 await self.store.write(interactions=[], states=[change])
@@ -281,6 +297,10 @@ class Hub:
         except Exception as exc:  # the writer keeps the rows and retries them
             log.error("store.write_failed", error=str(exc), during="wrap-up")
 
+    async def persist_now(self) -> None:
+        """Write every queued row now (stop, tests, a caller that must see it on disk)."""
+        await self._flush()
+
     async def _flush(self) -> None:
         async with self._write_lock:
             await self._flush_locked()
@@ -289,16 +309,22 @@ class Hub:
         if self.store is None or not (self._writes_interactions or self._writes_states):
             return
         interactions = list(self._writes_interactions.values())
+        marks = {it.interaction_id: self._write_marks.get(it.interaction_id)
+                 for it in interactions}
         states = list(self._writes_states)
         await self.store.write(interactions=interactions, states=states,
                                call_log=self.call_log)
         if self.call_log and self.on_call_log and any(it.wrapped_at for it in interactions):
             self.on_call_log()
-        # Only forget what was written; rows queued meanwhile stay.
+        # Only forget what was written; rows queued or changed meanwhile stay.
         for it in interactions:
-            if self._writes_interactions.get(it.interaction_id) is it:
-                del self._writes_interactions[it.interaction_id]
+            self._forget_written(it.interaction_id, marks[it.interaction_id])
         del self._writes_states[: len(states)]
+
+    def _forget_written(self, interaction_id: str, mark: int | None) -> None:
+        if self._write_marks.get(interaction_id) == mark:
+            self._writes_interactions.pop(interaction_id, None)
+            self._write_marks.pop(interaction_id, None)
 
     # ---------------------------------------------------------- agent states
 
@@ -439,6 +465,7 @@ class Hub:
     def apply(self, platform: str, event: PlatformEvent) -> None:
         info = self.platforms.setdefault(platform, PlatformInfo())
         info.events += 1
+        event = bounded(event, self.attached_limits)  # outside data, cut once here
         handler = _HANDLERS.get(type(event))
         if handler is None:
             log.debug("event.ignored", platform=platform, platform_event=type(event).__name__)
@@ -460,6 +487,7 @@ class Hub:
             call.set_connection(device, state, at)
         else:
             call.set_connection(device, state, at, agent.agent_id, agent.name)
+            call.transferred_away.discard(agent.agent_id)  # back on it (transferred back)
         return agent
 
     def _consult_id(self, platform: str, ref: str | None) -> str | None:
@@ -582,7 +610,16 @@ class Hub:
         call = self._call(platform, ev)
         if call is None:
             return
+        before = call.connection(ev.device)
+        if before is not None and before.state == ConnectionState.CONNECTED:
+            return  # already said (the caller of an internal call, below): once is enough
         agent = self._connect(call, platform, ev.device, ConnectionState.CONNECTED, ev.at)
+        if call.consult_of is not None or call.direction == Direction.INTERNAL:
+            # Between agents the caller is connected when the callee answers: one
+            # call.answered for both (platforms may also report the caller's side).
+            for conn in call.live_connections():
+                if conn.state == ConnectionState.INITIATED and conn.agent_id:
+                    conn.move(ConnectionState.CONNECTED, ev.at)
         if call.answered_at is None:
             call.answered_at = ev.at
         for conn in call.live_connections():
@@ -592,6 +629,7 @@ class Hub:
             it = self.interactions.for_call(call, agent.agent_id, ev.at)
             it.accepted_at = it.accepted_at or ev.at
             self.interactions.drop(call.call_id, None)
+            self.persist_interaction(it)  # on disk while live: a crash leaves it to sweep
             self.publish_interaction(it)
         if self.omnichannel is not None:
             self.omnichannel.call_left_queue(platform, call, answered=True,
@@ -635,11 +673,14 @@ class Hub:
                 it = self.interactions.for_call(call, to_agent.agent_id, ev.at)
                 it.offered_at = it.offered_at or ev.at
                 it.accepted_at = it.accepted_at or ev.at
+                self.persist_interaction(it)
                 self.publish_interaction(it)
         self._sync_agents(call)
         self._publish_call("call.transferred", call,
                            from_agent=from_agent.agent_id if from_agent else None,
                            to_agent=to_agent.agent_id if to_agent else None)
+        if from_agent is not None and from_agent is not to_agent:
+            call.transferred_away.add(from_agent.agent_id)
         if (self.screenpops is not None and to_agent is not None and is_customer_call(call)
                 and (consult is not None or call.connection(ev.to_device) is not None)):
             # Attended: the target is on the call now; a blind transfer pops on the offer.
@@ -657,6 +698,7 @@ class Hub:
                 it = self.interactions.for_call(call, agent.agent_id, ev.at)
                 it.offered_at = it.offered_at or ev.at
                 it.accepted_at = it.accepted_at or ev.at
+                self.persist_interaction(it)
         self._sync_agents(call)
         self._publish_call("call.conferenced", call)
         if self.screenpops is not None and is_customer_call(call):
@@ -754,6 +796,8 @@ class Hub:
 
     def _on_resynced(self, platform: str, ev: PlatformResynced) -> None:
         """Make our view equal the platform's: end ghosts, add what we missed."""
+        if self.leftovers is not None:  # first resync since start: take back live calls
+            self.leftovers.resynced(platform, ev)
         # Agent states first: an agent found on a live call then becomes busy
         # (remembering the platform's state for after the call), not ready.
         for device, (status, reason) in ev.agents.items():
@@ -782,6 +826,7 @@ class Hub:
                     it = self.interactions.for_call(call, agent.agent_id, ev.at)
                     if state in (ConnectionState.CONNECTED, ConnectionState.HELD):
                         it.accepted_at = it.accepted_at or ev.at
+                        self.persist_interaction(it)
             for device, conn in list(call.connections.items()):
                 if device not in snap.devices and conn.state not in TERMINAL:
                     conn.state = ConnectionState.ENDED

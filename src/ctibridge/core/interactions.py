@@ -10,10 +10,15 @@ from __future__ import annotations
 import uuid
 from collections import deque
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ..model.call import Call
+from ..model.errors import NotFound
 from ..model.interaction import Interaction
 from ..model.party import Channel, Direction
+
+if TYPE_CHECKING:
+    from .calls import CallRegistry
 
 
 def new_interaction_id() -> str:
@@ -25,7 +30,8 @@ def is_customer_call(call: Call) -> bool:
 
 
 class InteractionBook:
-    def __init__(self, recent: int = 10) -> None:
+    def __init__(self, recent: int = 10, *, calls: CallRegistry | None = None) -> None:
+        self._calls = calls  # where each call's platform reference is found
         self.open: dict[str, Interaction] = {}  # not yet wrapped
         # The same, per agent: looked up on every call event, so no scan of all.
         self._open_of: dict[str | None, dict[str, Interaction]] = {}
@@ -52,11 +58,30 @@ class InteractionBook:
             queue=call.queue,
             attached=dict(call.attached),
             queued_at=call.created_at if call.queue else None,
+            platform=call.platform or None,
+            platform_ref=self._ref_of(call),
         )
-        self.open[it.interaction_id] = it
-        self._open_of.setdefault(agent_id, {})[it.interaction_id] = it
-        per_call[agent_id] = it.interaction_id
+        self._hold(it, call.call_id)
         return it
+
+    def _ref_of(self, call: Call) -> str | None:
+        if self._calls is None:
+            return None
+        try:
+            return self._calls.ref_of(call.call_id)[1]
+        except NotFound:
+            return None
+
+    def _hold(self, it: Interaction, call_id: str) -> None:
+        self.open[it.interaction_id] = it
+        self._open_of.setdefault(it.agent_id, {})[it.interaction_id] = it
+        self._by_call.setdefault(call_id, {})[it.agent_id] = it.interaction_id
+
+    def adopt(self, it: Interaction, call: Call) -> None:
+        """Take back an open interaction a previous run left behind, on ``call`` (the
+        same call, found again in the platform's resync): events update it from now on."""
+        it.call_id = call.call_id
+        self._hold(it, call.call_id)
 
     def _unopen(self, iid: str) -> None:
         it = self.open.pop(iid, None)

@@ -32,18 +32,30 @@ class Subscriber:
     stream: str
     queue: asyncio.Queue[tuple[int, str] | None]
     overflowed: bool = False
+    # Characters of the frames waiting in ``queue`` (about their bytes), bounded by
+    # ``max_chars``: a few huge frames overflow a queue as surely as many small ones.
+    pending_chars: int = 0
+    max_chars: int = 4 * 1024 * 1024
 
     def offer(self, seq: int, frame: str) -> None:
         if self.overflowed:
             return
+        self.pending_chars += len(frame)
         try:
+            if self.pending_chars > self.max_chars:
+                raise asyncio.QueueFull
             self.queue.put_nowait((seq, frame))
         except asyncio.QueueFull:
             self.overflowed = True
+            self.pending_chars = 0
             # Wake the sender so it notices and closes the socket.
             while not self.queue.empty():
                 self.queue.get_nowait()
             self.queue.put_nowait(None)
+
+    def taken(self, frame: str) -> None:
+        """The sender took ``frame`` off the queue."""
+        self.pending_chars = max(0, self.pending_chars - len(frame))
 
 
 def encode_body(event: HubEvent) -> str:
@@ -82,10 +94,12 @@ class Stream:
 
 
 class Notifier:
-    def __init__(self, *, replay: int = 500, queue_size: int = 1000) -> None:
+    def __init__(self, *, replay: int = 500, queue_size: int = 1000,
+                 queue_chars: int = 4 * 1024 * 1024) -> None:
         self._streams: dict[str, Stream] = {}
         self._replay = replay
         self._queue_size = queue_size
+        self._queue_chars = queue_chars
         self.published = 0
         self._taps: list[Callable[[HubEvent], None]] = []
 
@@ -118,7 +132,7 @@ class Notifier:
         return lambda: self._taps.remove(callback)
 
     def subscribe(self, stream: str) -> Subscriber:
-        sub = Subscriber(stream, asyncio.Queue(self._queue_size))
+        sub = Subscriber(stream, asyncio.Queue(self._queue_size), max_chars=self._queue_chars)
         self.stream(stream).subscribers.add(sub)
         return sub
 

@@ -50,6 +50,7 @@ from ..model.events import (
 from ..model.interaction import Interaction
 from ..model.party import Channel, Party
 from ..telephony.base import Capability
+from .bounds import bounded
 from .interactions import new_interaction_id
 from .presence import (
     ALL_CHANNELS,
@@ -479,6 +480,7 @@ class Omnichannel:
     # ------------------------------------------------------------ digital events
 
     def apply(self, platform: str, event: PlatformEvent) -> None:
+        event = bounded(event, self.hub.attached_limits)  # outside data, cut once here
         if isinstance(event, InteractionArrived):
             self._arrived(platform, event)
         elif isinstance(event, InteractionMessage):

@@ -6,7 +6,7 @@ import asyncio
 import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -32,6 +32,32 @@ def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
             _fail(f"{option} {item!r}: expected KEY=VALUE")
         out[key.strip()] = value
     return out
+
+
+async def _check(connector: MappingConnector, interaction: Interaction, key: str,
+                 record: Any, when: str) -> bool | None:
+    """Run log.find_existing and print it: True found, False not, None failed."""
+    typer.secho(f"check ({when} the log): log.find_existing", bold=True)
+    trace: list[str] = []
+    try:
+        found = await connector.find_logged(interaction, key, record=record, trace=trace)
+    except CrmError as exc:
+        _show(trace)
+        typer.secho(f"check failed: {exc.message}", fg=typer.colors.RED)
+        return None
+    _show(trace)
+    if found is None:
+        typer.echo("  not in the CRM" + (": the log is sent" if when == "before" else ""))
+        return False
+    typer.echo(f"  found: activity {found.activity_id or '(no id)'}"
+               + (" (already logged: not sent again)" if when == "before" else ""))
+    return True
+
+
+def _show(trace: list[str]) -> None:
+    """Trace lines, indented; a request's body under its line."""
+    for line in trace:
+        typer.echo("  " + line.replace("\n", "\n      "))
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -81,7 +107,8 @@ def test(
     data: Annotated[list[str] | None, typer.Option(
         "--data", "-d", help="attached data, e.g. customer_id=C10042 (repeatable)")] = None,
     log: Annotated[bool, typer.Option(
-        "--log", help="really send the log request (it is only shown otherwise)")] = False,
+        "--log", help="really send the log request, after the check step (log.find_existing) "
+        "if the mapping has one; without --log it is only shown")] = False,
     var: VarOpt = None,
     direction: Annotated[Direction, typer.Option(help="the call's direction")] = (
         Direction.INBOUND),
@@ -102,8 +129,7 @@ async def _try(connector: MappingConnector, number: str, attached: dict[str, str
         typer.echo(f"number {number!r} → {connector.normalize(number)} (E.164)")
         trace: list[str] = []
         result = await connector.lookup(party, context, trace=trace)
-        for line in trace:
-            typer.echo(f"  {line}")
+        _show(trace)
         if result.unavailable:
             typer.secho(f"pop: CRM unavailable: {result.error}", fg=typer.colors.RED)
             typer.echo("  (the agent would still get the call, without a record)")
@@ -137,30 +163,39 @@ async def _try(connector: MappingConnector, number: str, attached: dict[str, str
             return 1
         typer.secho("log: " + ("sending" if send else "would send (add --log to send it)"),
                     bold=True)
-        typer.echo("  " + prepared.describe().replace("\n", "\n  "))
-        if send and not prepared.skipped and connector.log_guarantee == "checkable":
-            try:  # as the hub does before any re-send: is it there already?
-                found = await connector.find_logged(interaction, key, record=prepared.record)
-            except CrmError as exc:
-                typer.secho(f"check (log.find_existing) failed: {exc.message}",
-                            fg=typer.colors.RED)
+        if not send or prepared.skipped:
+            typer.echo("  " + prepared.describe(connector.secrets).replace("\n", "\n  "))
+        checked = send and not prepared.skipped and connector.log_guarantee == "checkable"
+        if checked:
+            # The check step first, as the hub runs it before any re-send.
+            found = await _check(connector, interaction, key, prepared.record, "before")
+            if found is None:
                 return 1
-            typer.echo("check (log.find_existing): " + (
-                f"already logged (activity {found.activity_id or '?'}), not sent"
-                if found else "not there yet"))
             if found:
                 return 0
         if send and not prepared.skipped:
+            sent: list[str] = []
             try:
-                receipt = await connector.send_log(prepared, interaction)
+                receipt = await connector.send_log(prepared, interaction, trace=sent)
             except CrmError as exc:
+                _show(sent)
                 typer.secho(f"log failed: {exc.message}"
                             + (" (the hub would retry)" if exc.retryable else
                                " (the hub would not retry)"), fg=typer.colors.RED)
                 return 1
+            _show(sent)
             typer.secho(f"logged: activity {receipt.activity_id or '(no id)'}"
                         + ("" if receipt.created else " (already there)"),
                         fg=typer.colors.GREEN)
+            if checked:
+                # The check must find what the log just wrote, or a retry would duplicate.
+                again = await _check(connector, interaction, key, prepared.record, "after")
+                if not again:
+                    typer.secho("check: log.find_existing does not find the log just "
+                                "written: after an unknown outcome the hub would write it "
+                                "again (a duplicate); make the check search what the log "
+                                "writes (e.g. the idempotency key)", fg=typer.colors.RED)
+                    return 1
         return 0
     finally:
         await connector.stop()

@@ -89,6 +89,8 @@ class Call:
     answered_at: datetime | None = None
     ended_at: datetime | None = None
     end_cause: str | None = None
+    # Agents who transferred the call away: its later events are not theirs.
+    transferred_away: set[str] = field(default_factory=set)
 
     @property
     def ended(self) -> bool:
@@ -124,6 +126,10 @@ class Call:
 
     def agents(self) -> list[str]:
         return [c.agent_id for c in self.connections.values() if c.agent_id]
+
+    def audience(self) -> set[str]:
+        """The agents who hear about this call: those on it, not those who passed it on."""
+        return set(self.agents()) - self.transferred_away
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -44,6 +44,9 @@ class Interaction:
     content_url: str | None = None  # opens the conversation/email in the CRM or platform
     offer_deadline: datetime | None = None  # while offered
     messages: int = 0  # customer messages so far
+    # The platform's own reference of the call (an Asterisk Linkedid, the simulator's
+    # ref): a restarted hub finds the call again in the platform's resync by it.
+    platform_ref: str | None = None
 
     @property
     def talk_seconds(self) -> float | None:

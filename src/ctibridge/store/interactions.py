@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..model.interaction import Interaction
@@ -40,6 +40,8 @@ def _values(it: Interaction) -> dict[str, Any]:
         "notes": it.notes,
         "end_cause": it.end_cause,
         "crm_record": it.crm_record,
+        "platform": it.platform,
+        "platform_ref": it.platform_ref,
     }
 
 
@@ -63,6 +65,8 @@ def _model(row: InteractionRow) -> Interaction:
         notes=row.notes,
         end_cause=row.end_cause,
         crm_record=row.crm_record,
+        platform=row.platform,
+        platform_ref=row.platform_ref,
     )
 
 
@@ -97,6 +101,20 @@ class InteractionStore:
         ).limit(limit)
         async with self._db.session() as s:
             return [_model(r) for r in (await s.execute(q)).scalars()]
+
+    async def unwrapped(self, channel: Channel = Channel.VOICE) -> builtins.list[Interaction]:
+        """Interactions never wrapped up (a run ended with them live or in wrap-up),
+        oldest first: what a starting hub sweeps (partial index: few rows, no scan)."""
+        q = (select(InteractionRow).where(InteractionRow.wrapped_at.is_(None),
+                                          InteractionRow.channel == str(channel))
+             .order_by(InteractionRow.created_at, InteractionRow.interaction_id))
+        async with self._db.session() as s:
+            return [_model(r) for r in (await s.execute(q)).scalars()]
+
+    async def last_created(self) -> datetime | None:
+        """When the newest interaction began: the last sign of life of an earlier run."""
+        async with self._db.session() as s:
+            return (await s.execute(select(func.max(InteractionRow.created_at)))).scalar()
 
     async def save_in(self, s: AsyncSession, interactions: Sequence[Interaction]) -> None:
         # The last version of an interaction wins when the batch holds several.

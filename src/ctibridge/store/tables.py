@@ -100,6 +100,9 @@ class InteractionRow(Base):
         # "An agent's history, newest first" and "everyone's, newest first".
         Index("ix_interactions_agent_created", "agent_id", "created_at"),
         Index("ix_interactions_created", "created_at"),
+        # The few not yet wrapped up: what a starting hub sweeps after a crash.
+        Index("ix_interactions_unwrapped", "created_at",
+              sqlite_where=text("wrapped_at IS NULL"), postgresql_where=text("wrapped_at IS NULL")),
     )
 
     # Text without length limits: these come from platforms and customers, and
@@ -124,6 +127,10 @@ class InteractionRow(Base):
     end_cause: Mapped[str | None] = mapped_column(String)
     # The CRM record the interaction is logged against (Match.to_dict()).
     crm_record: Mapped[dict[str, Any] | None] = mapped_column(Json, nullable=True)
+    # Where the call is on its platform (platform name, the platform's own reference):
+    # a restarted hub matches a leftover interaction with the platform's resync by it.
+    platform: Mapped[str | None] = mapped_column(String)
+    platform_ref: Mapped[str | None] = mapped_column(String)
 
 
 class AgentStateRow(Base):

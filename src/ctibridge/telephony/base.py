@@ -59,6 +59,7 @@ OP_CAPABILITY: dict[str, Capability] = {
     "call.blind_transfer": Capability.BLIND_TRANSFER,
     "call.consult": Capability.CONSULT,
     "call.complete_transfer": Capability.CONSULT,
+    "call.cancel_consult": Capability.CONSULT,
     "call.conference": Capability.CONFERENCE,
     "call.dtmf": Capability.DTMF,
     "call.mute": Capability.MUTE,
@@ -108,6 +109,14 @@ class TelephonyConnector(Protocol):
         ...
 
     async def complete_transfer(self, ref: str, consult_ref: str, device: str) -> None: ...
+
+    async def cancel_consult(self, ref: str, consult_ref: str, device: str) -> None:
+        """End the consultation ``consult_ref`` and take ``ref`` back off hold.
+
+        The consulted party is hung up (or stops ringing); the customer is never
+        transferred. Ends with ``CallEnded(consult_ref)`` and ``CallRetrieved(ref)``.
+        """
+        ...
 
     async def conference(self, ref: str, consult_ref: str, device: str) -> None: ...
 

@@ -14,6 +14,15 @@ actions of the recording tool (the customer's Originate) are not waited for;
 a :class:`asyncio.Event` gate can hold the replay before them so a test can get
 ready first. A script can end by cutting the connection, cleanly or in the
 middle of a message.
+
+The server can also **restart** like Asterisk (``core restart now``): it sends
+``Event: Shutdown``, closes every session and stops listening; it forgets its
+dynamic queue members unless ``persistent_members`` (queues.conf
+``persistentmembers = yes``); started again on the same port with a new start
+time (``CoreStatus``), it accepts logins while still "loading modules": no
+``FullyBooted`` and app_queue's actions unknown (``Invalid/unknown command``)
+until :meth:`FakeAmi.boot` (manager.c sends FullyBooted after the login only
+once Asterisk is fully booted, else when booting ends).
 """
 
 from __future__ import annotations
@@ -32,6 +41,8 @@ from tests.needs import shared_fixtures
 FIXTURES = shared_fixtures() / "asterisk"
 CRLF = b"\r\n"
 SETUP_CONTEXTS = {"caller-sim"}  # what the recording tool originated to simulate customers
+# app_queue's actions: unknown to Asterisk until its modules are loaded.
+QUEUE_ACTIONS = {"queuestatus", "queueadd", "queueremove", "queuepause", "queuesummary"}
 
 
 def transcript(name: str):  # noqa: ANN201 - tests read the Transcript
@@ -75,6 +86,7 @@ def script_from(
     cut_after: bytes | None = None,
     cut_mid_message: bool = False,
     extra_after_login: bytes = b"",
+    lost: set[str] | None = None,
 ) -> Script:
     """A script replaying ``name``.
 
@@ -83,6 +95,7 @@ def script_from(
     before the first setup action. ``cut_after`` ends the session just after
     the message containing those bytes (``cut_mid_message``: half-way through
     the next one). ``extra_after_login`` is sent right after the login answer.
+    ``lost`` names events that never reach the client (dropped from the bytes).
     """
     t = transcript(name)
     wanted = expect or (lambda s: not is_setup(s))
@@ -100,7 +113,7 @@ def script_from(
                     gated = True
             continue
         assert isinstance(part, Received)
-        data = part.data
+        data = without_events(part.data, lost) if lost else part.data
         if after_login and extra_after_login:
             end = data.find(CRLF * 2)
             if end >= 0:
@@ -118,6 +131,20 @@ def script_from(
         steps.append(Step("send", data))
     steps.append(Step("close"))
     return Script(steps, name)
+
+
+def served_script() -> Script:
+    """Banner, then every action answered like Asterisk does (Login checked)."""
+    return Script([Step("send", b"Asterisk Call Manager/11.0.0\r\n"),
+                   Step("gate", gate=asyncio.Event())], "served")
+
+
+def without_events(data: bytes, names: set[str]) -> bytes:
+    """``data`` without the messages of those events (as if they were lost)."""
+    kept = [block for block in data.split(CRLF * 2)
+            if not any(block.lstrip(CRLF).startswith(b"Event: " + n.encode() + CRLF)
+                       for n in names)]
+    return (CRLF * 2).join(kept)
 
 
 def login_script(*, events: bytes = b"", banner: bytes = b"Asterisk Call Manager/11.0.0\r\n",
@@ -176,16 +203,61 @@ class FakeAmi:
         self.raw: list[bytes] = []  # every action as received, repeated headers included
         self.connections = 0
         self.closed = asyncio.Event()
+        self.done_sending = asyncio.Event()  # a script sent all it had before its Logoff
         self.finished: list[str] = []
         self._server: asyncio.Server | None = None
         self._sessions: set[asyncio.Task[None]] = set()
         self.port = 0
+        self.startup = ("2026-11-25", "02:04:49")  # CoreStatus CoreStartupDate/Time
+        self.started_at = 1795572289  # epoch of that start (FullyBooted Uptime)
+        self.booted = True
+        self.persistent_members = False
+        self.cut_once: set[str] = set()  # actions that make it drop the connection, once
+        self._writers: dict[asyncio.StreamWriter, bool] = {}  # session -> logged in
 
     async def __aenter__(self) -> FakeAmi:
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0,
+        await self.start()
+        return self
+
+    async def start(self) -> None:
+        """Listen (again, on the same port after a restart)."""
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port,
                                                   ssl=self.ssl_context)
         self.port = self._server.sockets[0].getsockname()[1]
-        return self
+
+    async def restart(self, *, persistent_members: bool | None = None) -> None:
+        """``core restart now``: Shutdown event, sessions closed, no listener; memory
+        lost but for persistent members. :meth:`start` brings it back, booting."""
+        if persistent_members is not None:
+            self.persistent_members = persistent_members
+        for writer in list(self._writers):
+            writer.write(b"Event: Shutdown\r\nPrivilege: system,all\r\n"
+                         b"Shutdown: Cleanly\r\nRestart: True\r\n\r\n")
+            with contextlib.suppress(ConnectionError):
+                await writer.drain()
+        assert self._server is not None
+        self._server.close()
+        for writer in list(self._writers):
+            writer.close()  # the sessions see the end of their socket and finish
+        if self._sessions:
+            await asyncio.wait(set(self._sessions), timeout=5)
+        with contextlib.suppress(Exception):
+            await self._server.wait_closed()
+        if not self.persistent_members:
+            self.members = []
+        self.started_at += 120
+        self.startup = ("2026-11-25", "02:06:49")
+        self.booted = False
+
+    async def boot(self) -> None:
+        """Modules loaded: FullyBooted to every logged-in session (asterisk.c)."""
+        self.booted = True
+        for writer, logged_in in list(self._writers.items()):
+            if logged_in:
+                writer.write(b"Event: FullyBooted\r\nPrivilege: system,all\r\nUptime: 9\r\n"
+                             b"LastReload: 9\r\nStatus: Fully Booted\r\n\r\n")
+                with contextlib.suppress(ConnectionError):
+                    await writer.drain()
 
     async def __aexit__(self, *exc: object) -> None:
         assert self._server is not None
@@ -206,11 +278,13 @@ class FakeAmi:
         assert task is not None
         self._sessions.add(task)
         script = self.scripts.pop(0) if self.scripts else Script([Step("close")], "refuse")
+        self._writers[writer] = False
         try:
             await Session(self, script, reader, writer).run()
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
+            self._writers.pop(writer, None)
             self.finished.append(script.name)
             writer.close()
             with contextlib.suppress(Exception):
@@ -242,6 +316,8 @@ class Session:
                     await self._serve_until(step.gate)
                 elif step.kind == "expect":
                     assert step.sent is not None
+                    if step.sent.action.lower() == "logoff":
+                        self.server.done_sending.set()
                     if not await self._expect(step.sent):
                         return
         finally:
@@ -364,7 +440,16 @@ class Session:
         out = b""
         if name in self.server.mute:
             return
-        if name in self.server.fail:
+        if name in self.server.cut_once:
+            self.server.cut_once.discard(name)
+            self.writer.close()
+            return
+        if not self.server.booted and name in QUEUE_ACTIONS:
+            # app_queue is not loaded yet: manager.c's answer to an unknown action.
+            out = self._reply(action, "Response: Error",
+                              f"Message: Invalid/unknown command: {action.get('action')}. "
+                              "Use Action: ListCommands to show available commands.")
+        elif name in self.server.fail:
             out = self._reply(action, "Response: Error", f"Message: {self.server.fail[name]}")
         elif name == "login":
             key_ok = action.get("secret") == self.server.secret or action.get("key") == \
@@ -376,7 +461,16 @@ class Session:
                 self.writer.close()
                 return
             out = self._reply(action, "Response: Success", "Message: Authentication accepted")
-            out += b"Event: FullyBooted\r\nPrivilege: system,all\r\nStatus: Fully Booted\r\n\r\n"
+            self.server._writers[self.writer] = True
+            if self.server.booted:
+                out += (b"Event: FullyBooted\r\nPrivilege: system,all\r\nUptime: 7\r\n"
+                        b"LastReload: 7\r\nStatus: Fully Booted\r\n\r\n")
+        elif name == "corestatus":  # as recorded in 01-login-banner.ami
+            date, time = self.server.startup
+            out = self._reply(action, "Response: Success", f"CoreStartupDate: {date}",
+                              f"CoreStartupTime: {time}", f"CoreReloadDate: {date}",
+                              f"CoreReloadTime: {time}", "CoreCurrentCalls: 0",
+                              "CoreProcessedCalls: 0")
         elif name == "ping":
             out = self._reply(action, "Response: Success", "Ping: Pong", "Timestamp: 0.0")
         elif name in ("coreshowchannels", "status", "bridgelist"):

@@ -84,7 +84,10 @@ def test_telephony_test_says_why_login_failed_in_one_line(
     result = runner.invoke(app, ["telephony", "test", "-c", str(config(tmp_path, fake_ami_port))])
     assert result.exit_code == 1
     [line] = [x for x in result.output.splitlines() if x.startswith("error:")]
-    assert "login refused for 'ctibridge': Authentication failed" in line
+    assert "authentication failed" in line and "(Authentication failed)" in line
+    assert "refused AMI user 'ctibridge'" in line and "options.secret" in line
+    # What the command says is true: it stops here, so no "retrying in ...".
+    assert "unreachable" not in line and "retrying" not in line
     assert "Traceback" not in result.output
 
 

@@ -78,8 +78,16 @@ def test_variables_are_stored_without_inheritance_underscores() -> None:
         "ACCOUNT", "X"]
 
 
-def test_ari_turns_hold_answer_and_conference_on() -> None:
-    opts = {**GOOD, "ari": {"url": "http://pbx:8088/ari", "username": "u", "password": "p"}}
-    conn = AsteriskConnector.from_options("pbx", opts, FakeClock())
-    assert {Capability.HOLD, Capability.ANSWER, Capability.CONFERENCE} <= conn.capabilities
-    assert Capability.MUTE not in conn.capabilities
+def test_what_each_capability_needs() -> None:
+    def caps(**more: object) -> frozenset[Capability]:
+        return AsteriskConnector.from_options("pbx", {**GOOD, **more}, FakeClock()).capabilities
+
+    ari = {"url": "http://pbx:8088/ari", "username": "u", "password": "p"}
+    off = {"hold_context": None, "conference_context": None}
+    assert {Capability.HOLD, Capability.CONFERENCE} <= caps(ari=ari, **off)
+    assert Capability.ANSWER not in caps(ari=ari)  # a ringing phone is never in Stasis
+    # AMI alone, with the documented dialplan contexts (the defaults)
+    assert {Capability.HOLD, Capability.CONFERENCE} <= caps()
+    assert not {Capability.HOLD, Capability.CONFERENCE} & caps(**off)
+    assert Capability.ANSWER in caps(answer_notify_event="talk")
+    assert Capability.MUTE not in caps(ari=ari, hold_context="h", answer_notify_event="talk")

@@ -141,8 +141,8 @@ async def test_login_resync_then_a_queue_call_is_normalized(clock: FakeClock) ->
         login = server.actions("Login")[0]
         assert login["username"] == "ctibridge" and login["secret"] == "ctibridge-secret"
         assert login["events"] == "on"
-        assert [a["action"] for a in server.received[1:3]] == ["CoreShowChannels",
-                                                             "QueueStatus"]
+        assert [a["action"] for a in server.received[1:4]] == ["CoreStatus",
+                                                             "CoreShowChannels", "QueueStatus"]
     assert server.actions("Logoff"), "stop() logs off"
 
 
@@ -162,14 +162,16 @@ async def test_a_refused_login_is_reported_once_and_retried_on_a_new_connection(
     async with FakeAmi([script_from("10b-login-failed.ami"), login_script()],
                        members=MEMBERS) as server, Run(server, clock) as run:
         down = await run.event(PlatformStatus)
-        assert not down.up and "Authentication failed" in down.detail
-        assert "retrying in" in down.detail
+        assert not down.up and down.detail.startswith("authentication failed: ")
+        assert "(Authentication failed)" in down.detail and "retrying" not in down.detail
         assert not run.connector.health().up
         await server.closed.wait()
         assert server.connections == 1  # no second Login on the refused socket
-        with pytest.raises(PlatformError, match="not connected"):
+        with pytest.raises(PlatformError, match="not connected: authentication failed"):
             await run.connector.make_call("6001", "0987654321")
-        await clock.advance(3)
+        await clock.advance(10)
+        assert server.connections == 1  # a refused login is not retried every few seconds
+        await clock.advance(25)
         assert (await run.event(PlatformStatus, up=True)).up
         assert server.connections == 2
 
@@ -204,7 +206,7 @@ async def test_a_cut_in_the_middle_of_a_message_reconnects_and_resyncs_the_ghost
         gate.set()
         await run.event(CallAnswered, device="6001")
         down = await run.event(PlatformStatus, up=False)
-        assert "reconnecting in" in down.detail
+        assert down.detail.startswith("lost the link to Asterisk at 127.0.0.1:")
         await clock.advance(3)
         await run.event(PlatformStatus, up=True)
         again = await run.event(PlatformResynced)
@@ -369,7 +371,11 @@ async def test_click_to_call_originates_and_hangs_up_the_agents_channel(
         initiated = await run.event(CallInitiated)
         assert (initiated.ref, initiated.device, initiated.callee) == (
             ref, "6001", Party("0987654321"))
+        # What the agent attached is the call's data, and on the channel for the dialplan.
+        assert initiated.attached == {"ticket": "T-9"}
         [orig] = server.actions("Originate")
+        assert b"Variable: CTI_TICKET=T-9" in next(b for b in server.raw
+                                                  if b.startswith(b"Action: Originate"))
         assert orig["channel"] == "Local/6001@agents-phone"
         assert (orig["context"], orig["exten"], orig["priority"]) == ("from-internal",
                                                                       "0987654321", "1")
@@ -538,13 +544,14 @@ async def test_dtmf_goes_to_the_party_the_agent_talks_to(clock: FakeClock) -> No
 
 
 async def test_without_ari_hold_answer_and_conference_are_off(clock: FakeClock) -> None:
-    async with FakeAmi([login_script()]) as server, Run(server, clock) as run:
+    async with FakeAmi([login_script()]) as server, Run(server, clock, hold_context=None,
+                                                        conference_context=None) as run:
         caps = run.connector.capabilities
         assert {Capability.HOLD, Capability.ANSWER, Capability.CONFERENCE,
                 Capability.MUTE}.isdisjoint(caps)
         assert {Capability.MAKE_CALL, Capability.HANGUP, Capability.BLIND_TRANSFER,
                 Capability.CONSULT, Capability.DTMF, Capability.AGENT_STATE} <= caps
-        with pytest.raises(CapabilityMissing, match="without ARI"):
+        with pytest.raises(CapabilityMissing, match="options.hold_context"):
             await run.connector.hold("x", "6001")
 
 

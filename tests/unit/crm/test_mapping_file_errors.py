@@ -66,7 +66,7 @@ def test_an_unknown_key_is_named_with_the_keys_expected(tmp_path: Path) -> None:
     text = GOOD.replace("    results: items", "    results: items\n    reslts: items")
     assert problems(tmp_path, text) == [
         "crm.yaml:17: lookups[0].reslts: unknown key 'reslts'; expected one of: name, when, "
-        "phone, formats, request, sql, params, results, record, empty_statuses"]
+        "phone, formats, request, sql, params, results, record, empty_statuses, then"]
 
 
 def test_an_unknown_key_in_the_auth_lists_that_auth_s_keys(tmp_path: Path) -> None:

@@ -69,3 +69,27 @@ def test_when_treats_a_missing_key_as_false() -> None:
 def test_templates_run_in_the_sandbox() -> None:
     with pytest.raises(SecurityError):
         T.render("{{ ''.__class__.__mro__ }}", {})
+
+
+def test_typed_filters_give_datetimes_numbers_and_booleans_or_refuse() -> None:
+    t = Templates()
+    ctx = {"v": None}
+
+    def value(expr: str, v: object) -> object:
+        return t.value("{{ v | " + expr + " }}", {**ctx, "v": v})
+
+    assert value("as_datetime", "2026-12-05T10:30:00+01:00") == datetime(
+        2026, 12, 5, 9, 30, tzinfo=UTC)
+    assert value("as_datetime", "2026-12-05 09:30:00") == datetime(2026, 12, 5, 9, 30,
+                                                                    tzinfo=UTC)
+    assert value("as_datetime", 0) == datetime(1970, 1, 1, tzinfo=UTC)
+    assert value("as_int", " 42 ") == 42 and value("as_int", 3.0) == 3
+    assert value("as_float", "4.5") == 4.5
+    assert [value("as_bool", x) for x in ("yes", "0", "TRUE", 1, "")] == [
+        True, False, True, True, False]
+    for f in ("as_datetime", "as_int", "as_float", "as_bool"):
+        assert value(f, None) is None
+    for f, bad in (("as_datetime", "tomorrow"), ("as_int", "C-42"), ("as_int", 2.5),
+                   ("as_int", True), ("as_float", "nan"), ("as_bool", "maybe")):
+        with pytest.raises(TemplateError, match=f"{f}: "):
+            value(f, bad)

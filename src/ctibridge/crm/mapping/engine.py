@@ -17,6 +17,7 @@ import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +28,15 @@ from jinja2 import TemplateError
 
 from ...model.interaction import Interaction
 from ...model.party import Party
+from ...redact import MASK, is_secret_name
 from ...store.db import mask_url
 from .. import callerdata
 from ..base import CrmError, LogReceipt, LogTarget, LookupContext, LookupResult, Match
 from . import phones
 from .auth import build_auth
-from .http import Fault, HttpClient, shown
+from .http import Fault, HttpClient, masked, shown
 from .loader import read_mapping
-from .schema import Lookup, MappingFile, RecordSpec
+from .schema import Lookup, LookupStep, MappingFile, RecordSpec
 from .sql import SqlClient
 from .templates import Templates
 
@@ -56,16 +58,17 @@ class PreparedLog:
     skipped: str | None = None  # why nothing will be written
     record: Match | None = None
 
-    def describe(self) -> str:
+    def describe(self, secrets: frozenset[str] = frozenset()) -> str:
+        """The write, secrets masked (``masked``)."""
         if self.skipped:
             return f"(nothing logged: {self.skipped})"
         if self.request is not None:
             r = self.request
-            head = [f"{r.method} {r.url}"]
-            head += [f"{k}: {v}" for k, v in r.headers.items()
+            line, _, body = masked(r, secrets).partition("\n")
+            head = [line]
+            head += [f"{k}: {MASK if is_secret_name(k) else v}" for k, v in r.headers.items()
                      if k.lower() not in ("authorization", "content-length", "host",
                                           "accept-encoding", "connection", "user-agent")]
-            body = r.content.decode("utf-8", "replace") if r.content else ""
             return "\n".join(head) + ("\n\n" + body if body else "")
         return f"{self.sql}\nparams: {self.params!r}"
 
@@ -131,10 +134,28 @@ class MappingConnector:
                 headers={k: self.templates.render(v, self._static) for k, v in c.headers.items()},
                 timeout=c.timeout_seconds, verify=c.verify_tls,
                 auth=build_auth(self.mapping.auth, self.templates, self._static, self._clock))
+            self._http.secrets = frozenset(self._secrets())
         else:
             assert c.database_url is not None
             self._sql = SqlClient(self.templates.render(c.database_url, self._static),
                                   timeout=c.timeout_seconds)
+
+    def _secrets(self) -> list[str]:
+        """The auth's rendered secrets and secret-looking headers: a trace masks them."""
+        a = self.mapping.auth
+        fields = [getattr(a, n, None) for n in ("password", "token", "value",
+                                                "client_secret", "refresh_token")]
+        fields += [v for k, v in self.mapping.connection.headers.items() if is_secret_name(k)]
+        out = []
+        for f in fields:
+            if isinstance(f, str):
+                try:
+                    value = self.templates.render(f, self._static)
+                except TemplateError:
+                    continue
+                out.append(value)
+                out += [w for w in value.split() if len(w) >= 12]  # "Token abc…": abc…
+        return out
 
     async def stop(self) -> None:
         if self._http is not None:
@@ -248,60 +269,112 @@ class MappingConnector:
                           trace: list[str] | None) -> list[Match]:
         spec = lk.record or self.mapping.record
         assert spec is not None  # cross_check guarantees it
+        # The whole lookup, its then steps included, within one timeout_seconds.
+        deadline = asyncio.get_running_loop().time() + self.mapping.connection.timeout_seconds
         if not lk.phone:
-            records = await self._fetch_with_retries(lk, ctx)
+            records = await self._fetch_with_retries(lk, lk.name, ctx, trace)
             _note(trace, f"{lk.name}: {len(records)} record(s)")
+            records = await self._chain(lk, ctx, records, deadline, trace)
             return [self._match(lk, spec, r, ctx) for r in records]
         number = ctx["party"]["number"]
         formats = lk.formats or self.mapping.phone.formats
         tries = phones.variants(number, formats, self.mapping.phone.default_region,
                                 self.mapping.phone.last_digits)
         for v in tries:
-            records = await self._fetch_with_retries(lk, {**ctx, "number": v.number,
-                                                          "format": v.format})
+            found_ctx = {**ctx, "number": v.number, "format": v.format}
+            records = await self._fetch_with_retries(lk, lk.name, found_ctx, trace)
             _note(trace, f"{lk.name}: {v.number!r} ({v.format}): {len(records)} record(s)")
             if records:
+                records = await self._chain(lk, found_ctx, records, deadline, trace)
                 return [self._match(lk, spec, r, ctx) for r in records]
         return []
 
-    async def _fetch_with_retries(self, lk: Lookup, ctx: dict[str, Any]) -> list[Any]:
+    async def _chain(self, lk: Lookup, ctx: dict[str, Any], records: list[Any],
+                     deadline: float, trace: list[str] | None) -> list[Any]:
+        """Run the lookup's then steps: each once per record (up to its max_records),
+        all of a step's requests at once, within what is left of the lookup's time.
+
+        A record whose step fails or runs out of time stays as the step before found it
+        (a pop without its details beats no pop); a record the step says is gone
+        (empty_statuses, or no result) is dropped.
+        """
+        for j, step in enumerate(lk.then):
+            name = f"{lk.name}.then[{j}]"
+            head, rest = records[: step.max_records], records[step.max_records:]
+            if rest:
+                _note(trace, f"{name}: {len(rest)} record(s) past max_records "
+                             f"({step.max_records}) kept as found")
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                _note(trace, f"{name}: skipped, no time left of "
+                             f"{self.mapping.connection.timeout_seconds:g} s")
+                log.warning("crm.lookup_step_skipped", crm=self.name, lookup=name,
+                            reason="timeout budget spent")
+                break
+            outcomes = await asyncio.gather(*(self._step(step, name, ctx, r, left, trace)
+                                              for r in head))
+            records = [r for found in outcomes for r in found] + rest
+        return records
+
+    async def _step(self, step: LookupStep, name: str, ctx: dict[str, Any], record: Any,
+                    left: float, trace: list[str] | None) -> list[Any]:
+        try:
+            async with asyncio.timeout(left):
+                found = await self._fetch_with_retries(step, name, {**ctx, "record": record},
+                                                       trace)
+        except (Fault, TimeoutError) as exc:
+            reason = exc.reason if isinstance(exc, Fault) else "no time left of the lookup's "\
+                f"{self.mapping.connection.timeout_seconds:g} s"
+            log.warning("crm.lookup_step_failed", crm=self.name, lookup=name, error=reason)
+            _note(trace, f"{name}: FAILED, record kept as found: {reason}")
+            return [record]
+        _note(trace, f"{name}: {len(found)} record(s)")
+        if not step.merge or not isinstance(record, dict):
+            return found
+        return [{**record, **r} for r in found]
+
+    async def _fetch_with_retries(self, source: Lookup | LookupStep, name: str,
+                                  ctx: dict[str, Any], trace: list[str] | None) -> list[Any]:
         c = self.mapping.connection
         for attempt in range(c.retries + 1):
             try:
-                return await self._fetch(lk, ctx)
+                return await self._fetch(source, ctx, trace)
             except Fault as fault:
                 if not fault.transient or attempt == c.retries:
                     raise
-                log.info("crm.lookup_retry", crm=self.name, lookup=lk.name, error=fault.reason)
+                log.info("crm.lookup_retry", crm=self.name, lookup=name, error=fault.reason)
                 await self._sleep(c.retry_backoff_seconds * (attempt + 1))
         raise AssertionError("unreachable")
 
-    async def _fetch(self, lk: Lookup, ctx: dict[str, Any]) -> list[Any]:
+    async def _fetch(self, source: Lookup | LookupStep, ctx: dict[str, Any],
+                     trace: list[str] | None = None) -> list[Any]:
         try:
-            if lk.request is not None:
+            if source.request is not None:
                 assert self._http is not None
-                request = self._build(lk.request, ctx)
+                request = self._build(source.request, ctx)
                 answer = await self._http.send(request,
-                                               empty_statuses=frozenset(lk.empty_statuses))
+                                               empty_statuses=frozenset(source.empty_statuses),
+                                               trace=trace)
                 if answer.empty:
                     return []
                 data, origin = answer.data, shown(request)
             else:
-                assert self._sql is not None and lk.sql is not None
-                params = self.templates.value(lk.params, ctx)
-                data, origin = await self._sql.query(lk.sql, params), "the SQL query"
+                assert self._sql is not None and source.sql is not None
+                params = self.templates.value(source.params, ctx)
+                data = await self._sql.query(source.sql, params, trace=trace)
+                origin = "the SQL query"
         except TemplateError as exc:
             raise Fault(f"template error: {exc}", retryable=False) from None
-        return _records(lk.results, data, origin)
+        return _records(source.results, data, origin)
 
     def _build(self, spec: Any, ctx: dict[str, Any]) -> httpx.Request:
         assert self._http is not None
         v = self.templates.value
         return self._http.build(
             spec.method, self.templates.render_path(spec.path, ctx).strip(),
-            query=v(spec.query, ctx), headers={k: str(x) for k, x in v(spec.headers,
-                                                                       ctx).items()},
-            json_body=v(spec.json_body, ctx),
+            query=_jsonable(v(spec.query, ctx)),
+            headers={k: str(x) for k, x in v(spec.headers, ctx).items()},
+            json_body=_jsonable(v(spec.json_body, ctx)),
             form={k: str(x) for k, x in v(spec.form, ctx).items()} if spec.form else None)
 
     def _match(self, lk: Lookup, spec: RecordSpec, record: Any,
@@ -372,7 +445,13 @@ class MappingConnector:
                                           resolved=resolved)
         return await self.send_log(prepared, interaction)
 
-    async def send_log(self, prepared: PreparedLog, interaction: Interaction) -> LogReceipt:
+    @property
+    def secrets(self) -> frozenset[str]:
+        """What a trace or a printed request masks (set once started)."""
+        return self._http.secrets if self._http is not None else frozenset()
+
+    async def send_log(self, prepared: PreparedLog, interaction: Interaction, *,
+                       trace: list[str] | None = None) -> LogReceipt:
         spec = self.mapping.log
         if prepared.skipped or spec is None:
             return LogReceipt(activity_id=None, created=False)
@@ -380,7 +459,8 @@ class MappingConnector:
             if prepared.request is not None:
                 assert self._http is not None
                 try:
-                    answer = await self._http.send(prepared.request, want_json=False)
+                    answer = await self._http.send(prepared.request, want_json=False,
+                                                   trace=trace)
                 except Fault as fault:
                     if fault.status == 409 and spec.conflict_is_success:
                         return LogReceipt(activity_id=None, created=False)
@@ -390,7 +470,8 @@ class MappingConnector:
                 return LogReceipt(activity_id=None if activity is None else str(activity),
                                   created=answer.status not in spec.replay_statuses)
             assert self._sql is not None and prepared.sql is not None
-            count, returned = await self._sql.execute(prepared.sql, prepared.params)
+            count, returned = await self._sql.execute(prepared.sql, prepared.params,
+                                                      trace=trace)
             return LogReceipt(activity_id=None if returned is None else str(returned),
                               created=count > 0)
         except Fault as fault:
@@ -410,7 +491,8 @@ class MappingConnector:
                         status=fault.status)
 
     async def find_logged(self, interaction: Interaction, idempotency_key: str, *,
-                          record: Match | None = None) -> LogReceipt | None:
+                          record: Match | None = None,
+                          trace: list[str] | None = None) -> LogReceipt | None:
         """The check step (log.find_existing): the log already in the CRM, or None."""
         await self.start()
         spec = self.mapping.log
@@ -424,12 +506,13 @@ class MappingConnector:
                 assert self._http is not None
                 request = self._build(f.request, ctx)
                 answer = await self._http.send(request, empty_statuses=frozenset(
-                    f.empty_statuses))
+                    f.empty_statuses), trace=trace)
                 found = [] if answer.empty else _records(f.results, answer.data,
                                                          shown(request))
             else:
                 assert self._sql is not None and f.sql is not None
-                rows = await self._sql.query(f.sql, self.templates.value(f.params, ctx))
+                rows = await self._sql.query(f.sql, self.templates.value(f.params, ctx),
+                                             trace=trace)
                 found = _records(f.results, rows, "the SQL query")
         except TemplateError as exc:
             raise CrmError(f"CRM {self.name!r}: the log.find_existing template failed: {exc}",
@@ -621,6 +704,17 @@ def _records(results: str, data: Any, origin: str) -> list[Any]:
         return found
     raise Fault(f"the answer from {origin} at {results!r} is {_short(found)}, expected a "
                 "list of records or one record", retryable=False)
+
+
+def _jsonable(value: Any) -> Any:
+    """Typed values (``| as_datetime``) in an HTTP request: a datetime as ISO 8601 UTC."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, dict):
+        return {k: _jsonable(x) for k, x in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(x) for x in value]
+    return value
 
 
 def _short(value: Any) -> str:

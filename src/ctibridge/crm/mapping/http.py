@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote, urlencode
 
 import httpx
 
+from ...redact import MASK, is_secret_name
 from ...redact import url as redact_url
 from .auth import TokenError
 
@@ -44,6 +48,50 @@ def shown(request: httpx.Request) -> str:
     return f"{request.method} {redact_url(str(request.url.copy_with(query=None)))}"
 
 
+def _mask_value(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: MASK if is_secret_name(str(k)) and v not in (None, "")
+                else _mask_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask_value(v) for v in value]
+    return value
+
+
+def masked(request: httpx.Request, secrets: Iterable[str] = ()) -> str:
+    """``METHOD URL`` and the body, as a trace shows them: the values of secret-looking
+    query parameters and fields, a URL's password and any of ``secrets`` masked."""
+    url = request.url
+    if url.password:
+        url = url.copy_with(password=MASK)
+    params = [(k, MASK if is_secret_name(k) else v) for k, v in url.params.multi_items()]
+    if params:
+        url = url.copy_with(query=urlencode(params, safe="*").encode())
+    text = f"{request.method} {url}"
+    body = request.content.decode("utf-8", "replace") if request.content else ""
+    if body:
+        ctype = request.headers.get("content-type", "")
+        try:
+            if "json" in ctype:
+                data = json.loads(body)
+                hidden = _mask_value(data)
+                if hidden != data:  # else as sent, byte for byte
+                    body = json.dumps(hidden, ensure_ascii=False, separators=(",", ":"))
+            elif "x-www-form-urlencoded" in ctype:
+                pairs = parse_qsl(body, keep_blank_values=True)
+                if any(is_secret_name(k) for k, _ in pairs):
+                    body = urlencode([(k, MASK if is_secret_name(k) else v)
+                                      for k, v in pairs], safe="*")
+        except ValueError:
+            pass
+        if len(body) > 2000:
+            body = body[:2000] + "…"
+        text += "\n" + body
+    for secret in secrets:
+        if len(secret) >= 4:  # a short one would mask random text
+            text = text.replace(secret, MASK)
+    return text
+
+
 @dataclass(frozen=True, slots=True)
 class Answer:
     status: int
@@ -58,6 +106,7 @@ class HttpClient:
         self._base = httpx.URL(self.base_url)
         self.timeout = timeout
         self.auth = auth
+        self.secrets: frozenset[str] = frozenset()  # masked in traces (the auth's secrets)
         self._client = httpx.AsyncClient(
             base_url=self.base_url, headers={"Accept": "application/json", **headers},
             timeout=timeout, verify=verify, auth=auth, follow_redirects=False)
@@ -101,7 +150,26 @@ class HttpClient:
                         f"{base_path}", retryable=False)
 
     async def send(self, request: httpx.Request, *, empty_statuses: frozenset[int] = frozenset(),
-                   want_json: bool = True) -> Answer:
+                   want_json: bool = True, trace: list[str] | None = None) -> Answer:
+        """Send ``request``; with ``trace``, add what was sent and the answer's status."""
+        if trace is None:
+            return await self._send(request, empty_statuses, want_json)
+        trace.append("→ " + masked(request, self.secrets))
+        started = time.perf_counter()
+        try:
+            answer = await self._send(request, empty_statuses, want_json)
+        except Fault as fault:
+            took = (time.perf_counter() - started) * 1000
+            trace.append(f"← HTTP {fault.status} in {took:.0f} ms" if fault.status else
+                         f"← {fault.reason}")
+            raise
+        took = (time.perf_counter() - started) * 1000
+        trace.append(f"← HTTP {answer.status} in {took:.0f} ms"
+                     + (" (no such record)" if answer.empty else ""))
+        return answer
+
+    async def _send(self, request: httpx.Request, empty_statuses: frozenset[int],
+                    want_json: bool) -> Answer:
         try:
             response = await self._client.send(request)
         except httpx.TimeoutException as exc:

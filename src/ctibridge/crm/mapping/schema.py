@@ -63,11 +63,13 @@ def _jmespath(value: str) -> str:
 
 StaticTemplate = Annotated[str, _template("static")]
 LookupTemplate = Annotated[str, _template("lookup")]
+StepTemplate = Annotated[str, _template("step")]
 RecordTemplate = Annotated[str, _template("record")]
 PopTemplate = Annotated[str, _template("pop")]
 LogTemplate = Annotated[str, _template("log")]
 When = Annotated[str, _template("lookup", expression=True)]
 LookupJson = Annotated[Any, _json_template("lookup")]
+StepJson = Annotated[Any, _json_template("step")]
 LogJson = Annotated[Any, _json_template("log")]
 JmesPath = Annotated[str, AfterValidator(_jmespath)]
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,47}$")]
@@ -184,6 +186,18 @@ class LookupRequest(_Strict):
     form: dict[str, LookupTemplate] | None = None
 
 
+class StepRequest(_Strict):
+    """The same as LookupRequest, its templates reading also ``record`` (the record the
+    step before found)."""
+
+    method: Method = "GET"
+    path: StepTemplate
+    query: dict[str, StepJson] = Field(default_factory=dict)
+    headers: dict[str, StepTemplate] = Field(default_factory=dict)
+    json_body: StepJson = Field(None, alias="json")
+    form: dict[str, StepTemplate] | None = None
+
+
 class LogRequest(_Strict):
     """The same as LookupRequest, its templates reading the log's context."""
 
@@ -196,6 +210,7 @@ class LogRequest(_Strict):
 
 
 LookupParams = dict[str, LookupJson]
+StepParams = dict[str, StepJson]
 LogParams = dict[str, LogJson]
 
 
@@ -208,6 +223,23 @@ class RecordSpec(_Strict):
     url: JmesPath | None = None  # when the CRM gives the record's page; else screen_pop.record_url
     kind: str = "contact"
     fields: dict[str, JmesPath] = Field(default_factory=dict)
+
+
+class LookupStep(_Strict):
+    """A request (or query) run after a lookup's first one, once for each record found
+    so far, reading it as ``record``: e.g. search by phone, then fetch each match's
+    details. What it finds replaces that record (merged into it by default)."""
+
+    request: StepRequest | None = None
+    sql: Annotated[str, AfterValidator(_sql)] | None = None
+    params: StepParams = Field(default_factory=dict)
+    results: JmesPath = "@"
+    # Fetch for at most this many records (the first ones); the others stay as found.
+    max_records: int = Field(5, ge=1, le=50)
+    # Merge the answer into the record (its fields win), or replace the record with it.
+    merge: bool = True
+    # Statuses that mean "this record no longer exists": it is dropped from the results.
+    empty_statuses: list[int] = Field(default_factory=lambda: [404])
 
 
 class Lookup(_Strict):
@@ -224,6 +256,14 @@ class Lookup(_Strict):
     record: RecordSpec | None = None  # instead of the file's top-level ``record``
     # Statuses that mean "no such record" rather than a fault (e.g. 404 for GET /contacts/{id}).
     empty_statuses: list[int] = Field(default_factory=list)
+    # Steps run after this lookup's request, in order, each once per record found so far
+    # (one mapping or a list). They share what is left of connection.timeout_seconds.
+    then: list[LookupStep] = Field(default_factory=list)
+
+    @field_validator("then", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, dict) else v
 
 
 class ScreenPop(_Strict):
@@ -349,6 +389,15 @@ def cross_check(m: MappingFile) -> list[tuple[Loc, str]]:
         if lk.record is None and m.record is None:
             problems.append((at, "no record: say how to read a record (id, name…) here or "
                                  "at the top level"))
+        for j, step in enumerate(lk.then):
+            where: Loc = at + ("then", j)
+            problems += _kind_problems(where, step.request, step.sql, step.params, c)
+            source = [step.request.model_dump(by_alias=True) if step.request else None,
+                      step.params]
+            if not uses(source, "record"):
+                problems.append((where, "a then step must read {{ record.… }} (the record "
+                                        "the step before found), or it fetches the same "
+                                        "thing for every record"))
         if lk.phone and not uses([lk.request.model_dump(by_alias=True) if lk.request else None,
                                   lk.params], "number"):
             problems.append((at + ("phone",), "a phone lookup must search for {{ number }} "

@@ -19,7 +19,15 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from jinja2 import StrictUndefined, Template, TemplateError, Undefined, meta, nodes
+from jinja2 import (
+    StrictUndefined,
+    Template,
+    TemplateError,
+    TemplateRuntimeError,
+    Undefined,
+    meta,
+    nodes,
+)
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from . import phones
@@ -29,6 +37,8 @@ _COMMON = frozenset({"vars", "env", "tables"})
 SCOPES: dict[str, frozenset[str]] = {
     "static": frozenset({"vars", "env"}),
     "lookup": _COMMON | {"party", "attached", "context", "number", "format"},
+    # A lookup's ``then`` steps: each runs once per record the step before found.
+    "step": _COMMON | {"party", "attached", "context", "number", "format", "record"},
     "record": _COMMON | {"party", "attached", "context", "record"},
     "pop": _COMMON | {"party", "attached", "context"},
     "log": _COMMON | {"party", "attached", "interaction", "record", "idempotency_key"},
@@ -83,6 +93,68 @@ def _as_datetime(value: Any) -> datetime | None:
         return datetime.fromtimestamp(value, UTC)
     parsed = datetime.fromisoformat(str(value))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+# -- typed values (SQL parameters: bound as datetimes, numbers, booleans, NULL) ----------
+# Each passes None through and refuses what it cannot read with a template error (the
+# lookup or log fails, naming it), never a silent 0 like Jinja's own ``int``.
+
+def _typed(kind: str, convert: Any) -> Any:
+    def apply(value: Any) -> Any:
+        if value is None or isinstance(value, Undefined):
+            return None
+        try:
+            return convert(value)
+        except (TypeError, ValueError, OverflowError):
+            raise TemplateRuntimeError(f"as_{kind}: {str(value)[:60]!r} is not {_WHAT[kind]}"
+                                       ) from None
+
+    return apply
+
+
+_WHAT = {"datetime": "a date and time (ISO 8601, or seconds since 1970)",
+         "int": "a whole number", "float": "a number", "bool": "true or false"}
+_TRUE = {"true", "yes", "on", "1", "y", "t"}
+_FALSE = {"false", "no", "off", "0", "n", "f", ""}
+
+
+def _to_int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError(value)
+        return int(value)
+    return int(str(value).strip())
+
+
+def _to_float(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError(value)
+    result = float(str(value).strip()) if not isinstance(value, int | float) else float(value)
+    if not math.isfinite(result):
+        raise ValueError(value)
+    return result
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return value != 0
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(value)
+
+
+def _to_datetime(value: Any) -> datetime:
+    result = _as_datetime(value.strip() if isinstance(value, str) else value)
+    if result is None:
+        raise ValueError(value)
+    return result
 
 
 def _iso(value: Any) -> str | None:
@@ -154,6 +226,10 @@ class Templates:
             "truncate_text": _truncate_text,
             "urlquote": _urlquote,
             "raw": _raw,
+            "as_datetime": _typed("datetime", _to_datetime),
+            "as_int": _typed("int", _to_int),
+            "as_float": _typed("float", _to_float),
+            "as_bool": _typed("bool", _to_bool),
         })
         return env
 

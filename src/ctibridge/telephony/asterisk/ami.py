@@ -1,13 +1,8 @@
-"""Asterisk Manager Interface: framing, parsing and an asyncio client.
+"""Asterisk Manager Interface: an asyncio client (framing is in :mod:`.framing`).
 
-Wire format (AMI 1.x-11.x): ``Key: Value`` lines ending in CRLF (LF is
-tolerated), a blank line ends a message. The server starts with one banner line
-(``Asterisk Call Manager/11.0.0``) that is *not* followed by a blank line.
-
-* :class:`AmiParser` turns bytes into :class:`Message` objects (a list of
-  pairs: keys repeat, e.g. ``Variable:`` in a ``Status`` dump). A malformed
-  message is reported as a :class:`ParseError` and parsing resumes at the next
-  blank line; nothing before or after it is lost.
+* :class:`~.framing.AmiParser` turns bytes into :class:`~.framing.Message`
+  objects (a list of pairs: keys repeat, e.g. ``Variable:`` in a ``Status``
+  dump); see :mod:`.framing` for what it accepts. Re-exported here.
 * :class:`AmiClient` owns one TCP (or TLS) connection: login (plain or MD5
   challenge), ``ActionID`` correlation, list actions (``EventList: start`` ...
   ``...Complete``), keep-alive pings, and an event queue that a slow consumer
@@ -21,299 +16,31 @@ import asyncio
 import contextlib
 import hashlib
 import itertools
-import re
 import secrets
 import ssl
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
 
+from .framing import (
+    MAX_LINE_BYTES,
+    AmiParser,
+    Banner,
+    Frame,
+    Message,
+    ParseError,
+    encode_pairs,
+    iter_messages,
+    parse_all,
+    variable_header,
+)
+
 log = structlog.get_logger("ctibridge.asterisk.ami")
 
-_KEY = re.compile(r"^[^\s:]+$")  # a header name: no whitespace, no colon
-
-# Asterisk reads an action line by line into a 1,024-byte buffer (manager.c, get_input:
-# inbuf[1025]); a longer line is discarded with the whole message.
-MAX_LINE_BYTES = 1024
-_VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,79}$")
-# manager.c splits a Variable: value into name=value items with AST_STANDARD_APP_ARGS
-# (app.c, __ast_app_separate_args): on commas outside (), [] and "", a backslash
-# making the next character literal. Escaping these keeps a value one item.
-_ARG_SPECIAL = re.compile(r'([\\,"()\[\]])')
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-# --------------------------------------------------------------------- messages
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    """One AMI message: its (key, value) pairs in wire order.
-
-    Look-ups are case-insensitive on keys (clients and old servers vary the
-    case: ``ActionID``/``Actionid``). :meth:`get` returns the first value,
-    :meth:`getall` every value of a repeated key.
-    """
-
-    pairs: tuple[tuple[str, str], ...]
-    _first: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
-
-    def __post_init__(self) -> None:
-        first = self._first
-        for k, v in self.pairs:
-            lk = k.lower()
-            if lk not in first:
-                first[lk] = v
-
-    @classmethod
-    def of(cls, *pairs: tuple[str, str], **headers: str) -> Message:
-        return cls(tuple(pairs) + tuple(headers.items()))
-
-    @property
-    def kind(self) -> str:
-        """``event``, ``response`` or ``action``: classified by the first line."""
-        if not self.pairs:
-            return "empty"
-        return self.pairs[0][0].lower()
-
-    @property
-    def name(self) -> str:
-        """The event name, response status or action name (first line's value)."""
-        return self.pairs[0][1] if self.pairs else ""
-
-    @property
-    def is_event(self) -> bool:
-        return self.kind == "event"
-
-    @property
-    def is_response(self) -> bool:
-        return self.kind == "response"
-
-    @property
-    def action_id(self) -> str | None:
-        return self._first.get("actionid")
-
-    def get(self, key: str, default: str | None = None) -> str | None:
-        return self._first.get(key.lower(), default)
-
-    def __getitem__(self, key: str) -> str:
-        try:
-            return self._first[key.lower()]
-        except KeyError:
-            raise KeyError(f"{self.name or 'message'} has no {key!r} field") from None
-
-    def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and key.lower() in self._first
-
-    def getall(self, key: str) -> list[str]:
-        lk = key.lower()
-        return [v for k, v in self.pairs if k.lower() == lk]
-
-    def as_dict(self) -> dict[str, str]:
-        """First value of each key (keys as sent)."""
-        out: dict[str, str] = {}
-        for k, v in self.pairs:
-            out.setdefault(k, v)
-        return out
-
-    def encode(self) -> bytes:
-        return encode_pairs(self.pairs)
-
-
-@dataclass(frozen=True, slots=True)
-class Banner:
-    """The server's first line, e.g. ``Asterisk Call Manager/11.0.0``."""
-
-    text: str
-
-    @property
-    def version(self) -> str:
-        return self.text.rpartition("/")[2]
-
-
-@dataclass(frozen=True, slots=True)
-class ParseError:
-    """A message that could not be parsed. ``raw`` holds its bytes (truncated)."""
-
-    reason: str
-    raw: bytes = b""
-
-    def __str__(self) -> str:
-        shown = self.raw[:120].decode("utf-8", "replace")
-        return f"{self.reason}: {shown!r}"
-
-
-Frame = Message | Banner | ParseError
-
-
-def encode_pairs(pairs: Iterable[tuple[str, str]]) -> bytes:
-    """Serialize an action. Refuses CR/LF inside keys or values (header injection)."""
-    out = []
-    for k, v in pairs:
-        v = str(v)
-        if not _KEY.match(k):
-            raise ValueError(f"invalid AMI header name {k!r}")
-        if "\r" in v or "\n" in v:
-            raise ValueError(f"the value of AMI header {k!r} contains a line break")
-        out.append(f"{k}: {v}\r\n")
-    out.append("\r\n")
-    return "".join(out).encode("utf-8")
-
-
-def variable_header(name: str, value: str) -> tuple[str, str]:
-    """A ``Variable:`` header setting exactly one channel variable ``name`` to ``value``.
-
-    Without escaping, ``a,CDR(userfield)=x`` would set a second variable (or call a
-    dialplan function) on the channel. ValueError for a name that is not a plain
-    variable name, a control character (a line break would end the header), or a
-    header longer than Asterisk reads.
-    """
-    if not _VARIABLE_NAME.match(name):
-        raise ValueError(f"{name!r} is not a channel variable name (letters, digits, _)")
-    if _CONTROL.search(value):
-        raise ValueError(f"the value of {name} holds a control character (CR, LF, NUL…)")
-    escaped = _ARG_SPECIAL.sub(r"\\\1", value)
-    header = ("Variable", f"{name}={escaped}")
-    if len(f"{header[0]}: {header[1]}".encode()) > MAX_LINE_BYTES:
-        raise ValueError(f"the value of {name} is too long for one AMI line "
-                         f"({MAX_LINE_BYTES} bytes)")
-    return header
-
-
-# ----------------------------------------------------------------------- parser
-
-
-_BLANK = re.compile(rb"\n[ \t\r]*\n")  # the end of a message: an empty (or blank) line
-
-
-class AmiParser:
-    """Incremental parser: ``feed(bytes)`` returns the frames completed so far.
-
-    ``max_message_bytes`` bounds one message; a longer one is reported and
-    skipped up to its end. ``expect_banner`` makes the first line the banner
-    (what a client sees); a parser for recorded server traffic without the
-    banner sets it False. Lines may end in CRLF or LF; a line of blanks ends a
-    message like an empty one.
-    """
-
-    def __init__(self, *, expect_banner: bool = True, max_message_bytes: int = 1 << 20) -> None:
-        self._buf = b"\n"  # a virtual line start, so a blank first line ends "nothing"
-        self._skipping = False  # discarding an oversized message up to its end
-        self._banner = expect_banner
-        self.max = max_message_bytes
-
-    @property
-    def pending(self) -> int:
-        """Bytes held that do not yet form a complete message."""
-        return len(self._buf.strip())
-
-    def feed(self, data: bytes) -> list[Frame]:
-        out: list[Frame] = []
-        buf = self._buf + data
-        if self._banner:
-            nl = buf.find(b"\n", 1)
-            while nl >= 0 and not buf[1:nl].strip():  # blank lines before the banner
-                buf = b"\n" + buf[nl + 1:]
-                nl = buf.find(b"\n", 1)
-            if nl < 0:
-                self._buf = buf
-                return self._check_size(out)
-            self._banner = False
-            first = buf[1:nl].rstrip(b"\r")
-            text = first.decode("utf-8", "replace").strip()
-            if b":" not in first or text.lower().startswith("asterisk call manager"):
-                out.append(Banner(text))
-                buf = b"\n" + buf[nl + 1:]
-        pos = 0
-        for m in _BLANK.finditer(buf):
-            block = buf[pos:m.start()]
-            pos = m.end() - 1  # keep the final \n as the next block's line start
-            if self._skipping:
-                self._skipping = False
-                continue
-            if block.strip():
-                out.append(self._block(block))
-        self._buf = buf[pos:]
-        return self._check_size(out)
-
-    def _check_size(self, out: list[Frame]) -> list[Frame]:
-        if len(self._buf) > self.max + 2:
-            if not self._skipping:
-                out.append(ParseError(f"message longer than {self.max} bytes",
-                                      self._buf.lstrip()[:200]))
-            self._skipping = True
-            # Keep only what can still be the start of the blank line ending it.
-            cut = self._buf.rfind(b"\n")
-            tail = self._buf[cut + 1:] if cut >= 0 else b"x"
-            self._buf = b"\n" + tail if not tail.strip() else b""
-        return out
-
-    def feed_eof(self) -> list[Frame]:
-        """The peer closed: report what was cut short, if anything."""
-        rest, self._buf = self._buf, b"\n"
-        skipping, self._skipping = self._skipping, False
-        if rest.strip() and not skipping:
-            return [ParseError("connection closed in the middle of a message",
-                               rest.strip()[:400])]
-        return []
-
-    def _block(self, block: bytes) -> Frame:
-        if len(block) > self.max + 1:
-            return ParseError(f"message longer than {self.max} bytes", block.lstrip()[:200])
-        if block.endswith(b"\r"):  # the CR of the last line (the blank line's match took LF)
-            block = block[:-1]
-        text = block.decode("utf-8", "replace")
-        if "\r" in text:
-            text = text.replace("\r\n", "\n")
-        lines = text.split("\n")
-        if not lines[0].strip():
-            del lines[0]
-        pairs: list[tuple[str, str]] = []
-        append = pairs.append
-        for i, line in enumerate(lines):
-            key, sep, value = line.partition(": ")  # what Asterisk always sends
-            if sep and key and " " not in key and ":" not in key and "\t" not in key:
-                append((key, value))
-                if i == 0 and key.lower() == "response" and value.strip().lower() == "follows":
-                    return self._follows(lines, block)
-                continue
-            key, sep, value = line.rstrip("\r").partition(":")  # "Key:" or "Key:value"
-            if sep and key and " " not in key and "\t" not in key:
-                append((key, value[1:] if value.startswith(" ") else value))
-                continue
-            where = "first line" if i == 0 else f"line {i + 1}"
-            return ParseError(f"malformed AMI message: {where} is not 'Key: Value'",
-                              block.strip()[:400])
-        return Message(tuple(pairs))
-
-    def _follows(self, lines: list[str], block: bytes) -> Frame:
-        """Old ``Response: Follows``: a few headers, then free text up to --END COMMAND--."""
-        pairs: list[tuple[str, str]] = []
-        output: list[str] = []
-        for i, line in enumerate(lines):
-            line = line.rstrip("\r")
-            key, sep, value = line.partition(":")
-            if sep and (i == 0 or key.lower() in ("privilege", "actionid")):
-                pairs.append((key, value[1:] if value.startswith(" ") else value))
-            elif line.strip() != "--END COMMAND--":
-                output.append(line)
-        if output:
-            pairs.append(("Output", "\n".join(output)))
-        return Message(tuple(pairs))
-
-
-def parse_all(data: bytes, *, expect_banner: bool = False) -> list[Frame]:
-    """Parse a complete byte string (a recording): every frame, then EOF."""
-    p = AmiParser(expect_banner=expect_banner)
-    return [*p.feed(data), *p.feed_eof()]
-
-
-def iter_messages(frames: Iterable[Frame]) -> Iterator[Message]:
-    for f in frames:
-        if isinstance(f, Message):
-            yield f
+__all__ = ["MAX_LINE_BYTES", "AmiParser", "Banner", "Frame", "Message", "ParseError",
+           "encode_pairs", "iter_messages", "parse_all", "variable_header"]
 
 
 # ----------------------------------------------------------------------- errors
@@ -414,19 +141,46 @@ class AmiClient:
     def connected(self) -> bool:
         return self._writer is not None and not self._closed.is_set()
 
-    async def connect(self, *, boot_timeout: float = 5.0) -> Banner:
-        """Open the socket, read the banner, log in, wait for FullyBooted."""
+    @property
+    def booted(self) -> bool:
+        """Asterisk said ``FullyBooted`` (every module loaded: app_queue's actions exist)."""
+        return self._booted.is_set()
+
+    async def wait_booted(self, timeout: float) -> bool:
+        """Wait for ``FullyBooted``; False after ``timeout`` or if the link ends."""
+        closed = asyncio.ensure_future(self._closed.wait())
+        booted = asyncio.ensure_future(self._booted.wait())
         try:
-            async with asyncio.timeout(self.timeout):
+            await asyncio.wait({closed, booted}, timeout=timeout,
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            closed.cancel()
+            booted.cancel()
+        return self._booted.is_set()
+
+    async def connect(self, *, boot_timeout: float = 5.0) -> Banner:
+        """Open the socket, read the banner, log in, wait for FullyBooted.
+
+        Asterisk accepts AMI logins while it is still loading modules; it sends
+        ``FullyBooted`` right after the login when it is up, else when booting
+        ends. Without it within ``boot_timeout`` (an old or odd server) this
+        goes on anyway; :attr:`booted` tells which.
+        """
+        where = f"{self.host}:{self.port}"
+        try:
+            # A host coming back answers quickly; a long wait only delays the next try.
+            async with asyncio.timeout(min(self.timeout, 5.0)):
                 self._reader, self._writer = await asyncio.open_connection(
                     self.host, self.port, ssl=self.ssl_context,
                     server_hostname=self.host if self.ssl_context else None)
         except TimeoutError:
-            raise AmiTimeout(f"no answer from {self.host}:{self.port} within "
-                             f"{self.timeout:g} s") from None
+            raise AmiTimeout(f"Asterisk at {where} is unreachable: no answer within "
+                             f"{min(self.timeout, 5.0):g} s") from None
+        except ssl.SSLError as exc:
+            raise AmiConnectionError(f"TLS with {where} failed: {exc}") from exc
         except OSError as exc:
             raise AmiConnectionError(
-                f"cannot reach {self.host}:{self.port}: {exc.strerror or exc}") from exc
+                f"Asterisk at {where} is unreachable: {exc.strerror or exc}") from exc
         banner_wait: asyncio.Future[Banner] = asyncio.get_running_loop().create_future()
         self._read_task = asyncio.create_task(self._read_loop(banner_wait), name="ami-reader")
         try:
@@ -434,14 +188,14 @@ class AmiClient:
                 self.banner = await banner_wait
         except TimeoutError:
             await self.close()
-            raise AmiTimeout(f"{self.host}:{self.port} sent no AMI banner within "
+            raise AmiTimeout(f"{where} sent no AMI banner within "
                              f"{self.timeout:g} s") from None
         except AmiConnectionError:
             await self.close()
             raise
         if "call manager" not in self.banner.text.lower():
             await self.close()
-            raise AmiConnectionError(f"{self.host}:{self.port} is not an AMI server "
+            raise AmiConnectionError(f"{where} is not an AMI server "
                                      f"(banner {self.banner.text[:60]!r})")
         try:
             await self._login()
@@ -451,6 +205,8 @@ class AmiClient:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(boot_timeout):
                 await self._booted.wait()
+        if self._closed.is_set():
+            raise AmiConnectionError(self.close_reason or "connection closed during login")
         if self.ping_interval > 0:
             self._ping_task = asyncio.create_task(self._ping_loop(), name="ami-ping")
         return self.banner
@@ -467,7 +223,10 @@ class AmiClient:
                 await self.action("Login", Username=self.username, Secret=self.secret,
                                   Events=self.events_on)
         except AmiError as exc:
-            raise AmiAuthError(f"login refused for {self.username!r}: {exc.message}") from None
+            raise AmiAuthError(
+                f"authentication failed: Asterisk at {self.host}:{self.port} refused AMI user "
+                f"{self.username!r} ({exc.message}); check options.username and "
+                "options.secret against manager.conf") from None
 
     async def close(self, *, logoff: bool = False) -> None:
         if logoff and self.connected:

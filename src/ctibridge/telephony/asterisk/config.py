@@ -72,7 +72,10 @@ class AriOptions(_Strict):
     url: str = Field(pattern=r"^https?://", description="e.g. http://10.0.0.5:8088/ari")
     username: str
     password: str
-    app: str = "ctibridge"
+    app: str = Field("ctibridge", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    context: str = Field("ctibridge-stasis", min_length=1, description=(
+        "dialplan context whose extension <app> runs Stasis(<app>): where calls are "
+        "moved (AMI Redirect) when ARI must act on them"))
 
 
 class AsteriskOptions(_Strict):
@@ -101,9 +104,35 @@ class AsteriskOptions(_Strict):
     timeout: float = Field(10.0, gt=0, le=120, description="seconds to wait for an answer")
     ping_interval: float = Field(20.0, ge=0, le=600)
     reconnect_min: float = Field(1.0, gt=0, le=60)
-    reconnect_max: float = Field(30.0, gt=0, le=3600)
+    # Capped low so that a returning Asterisk is picked up within 5 s.
+    reconnect_max: float = Field(4.0, gt=0, le=3600)
+    auth_retry: float = Field(30.0, gt=0, le=3600,
+                              description="seconds between logins after a refused one")
+    boot_timeout: float = Field(10.0, ge=0, le=600, description="seconds to wait for "
+                                "FullyBooted after login before going on without it")
+    reconcile_interval: float = Field(60.0, ge=0, le=3600, description="seconds between "
+                                      "CoreShowChannels checks that end calls whose channels "
+                                      "are gone (0: off)")
+    restore_members: bool = Field(True, description="after an Asterisk restart, put agents "
+                                  "back in their queues as they were")
     max_backlog: int = Field(50_000, ge=100)
+    reject_reason: str | None = Field(
+        "rejected", min_length=1, max_length=64,
+        description="pause reason set in the agent's queues when they reject a ringing queue "
+        "call (the queue would offer it to them again); null: do not pause")
     ari: AriOptions | None = None
+    hold_context: str | None = Field("ctibridge-hold", min_length=1, description=(
+        "AMI-only hold: the dialplan context where the held customer hears music "
+        "(extension 'hold': MusicOnHold()); the agent waits in wait_context; retrieve "
+        "bridges them again with the AMI Bridge action. null: no hold without ARI"))
+    wait_context: str = Field("ctibridge-wait", min_length=1, description=(
+        "where the agent's channel waits while the customer is on hold (Wait())"))
+    conference_context: str | None = Field("ctibridge-conference", min_length=1, description=(
+        "AMI-only conference: the dialplan context whose extensions are ConfBridge rooms "
+        "(ConfBridge(${EXTEN})). null: no conference without ARI"))
+    answer_notify_event: str | None = Field(None, min_length=1, max_length=32, description=(
+        "answer from the bar by sending the ringing PJSIP phone a NOTIFY with this Event "
+        "header (PJSIPNotify; 'talk' for Yealink, Polycom, Snom... phones that allow it)"))
 
     @field_validator("agents")
     @classmethod

@@ -54,6 +54,11 @@ from .ami import Message
 from .config import AsteriskOptions
 
 UNKNOWN = "<unknown>"
+MAX_IGNORED = 256  # distinct ignored event names counted; the rest count as "(other)"
+# Set by the connector on the customer's channel before it joins a consultation's
+# two ends with the customer (value: the consultation's ref), so that the
+# conference is recognized from the AMI traffic alone (and in a replay).
+CONFERENCE_VAR = "CTIBRIDGE_CONFERENCE"
 
 # Q.850 cause codes (Hangup ``Cause``) -> our vocabulary.
 HANGUP_CAUSES: dict[str, str] = {
@@ -83,6 +88,12 @@ def device_name(channel: str) -> str:
     """Asterisk's device of a channel: the name up to its last ``-``."""
     cut = channel.rfind("-")
     return channel[:cut] if cut > 0 else channel
+
+
+def _facing_us(chans: list[Chan]) -> list[Chan]:
+    """A party's channels, the one that faces the PBX first: the one that has been in
+    a bridge (a Local pair's other half is the phone's side, never bridged)."""
+    return sorted(chans, key=lambda c: (c.bridge is None, not c.left_bridge, not c.pbx_side))
 
 
 def _clean(value: str | None) -> str | None:
@@ -129,6 +140,7 @@ class Chan:
     bridge: str | None = None
     local_two: bool = False
     left_bridge: bool = False  # left a bridge earlier (consultation, parking...)
+    pbx_side: bool = False  # named by a queue or dial event: not a Local pair's phone half
     vars: dict[str, str] = field(default_factory=dict)
 
 
@@ -161,6 +173,7 @@ class Conv:
     finished: bool = False
     answered: bool = False
     conference: tuple[str, ...] = ()
+    target: str | None = None  # a consultation's callee (an extension or a number)
 
 
 @dataclass(eq=False)
@@ -192,6 +205,7 @@ class PendingOriginate:
     action_id: str
     callee: Party
     bound: CallState | None = None
+    attached: dict[str, str] = field(default_factory=dict)  # from the bar, for the call
 
 
 @dataclass(eq=False)
@@ -235,6 +249,13 @@ class Normalizer:
         self._ids = itertools.count(1)
         self._out: list[PlatformEvent] = []
         self.ignored_events: dict[str, int] = {}  # events with no handler, by name
+        # Parties ctibridge took apart or put together with AMI alone, whose
+        # channels Asterisk will not hang up by itself: a held pair (the customer
+        # in music on hold, the agent waiting) and ConfBridge rooms of ours.
+        self.hold_pairs: dict[str, str] = {}  # uid -> the other's uid
+        self.owned_bridges: set[str] = set()
+        self.cleanup: list[str] = []  # channel names the connector must hang up
+        self.cancelling: set[str] = set()  # consultations the agent went back from
         self._handlers: dict[str, Callable[[Message], None]] = {
             "Newchannel": self._newchannel,
             "NewCallerid": self._newcallerid,
@@ -279,7 +300,10 @@ class Normalizer:
         if handler is not None:
             handler(msg)
         elif msg.is_event:
-            self.ignored_events[msg.name] = self.ignored_events.get(msg.name, 0) + 1
+            ignored = self.ignored_events
+            # Bounded: event names come from the server (and from UserEvent senders).
+            name = msg.name if msg.name in ignored or len(ignored) < MAX_IGNORED else "(other)"
+            ignored[name] = ignored.get(name, 0) + 1
         return self._out
 
     def feed_all(self, msgs: Iterable[Message]) -> list[PlatformEvent]:
@@ -322,14 +346,21 @@ class Normalizer:
     # attributed to the right ref.
 
     def expect_originate(self, *, ref: str, device: str, number: str, dial: str,
-                         action_id: str) -> CallInitiated:
-        """Register a click-to-call; returns the CallInitiated to emit now."""
+                         action_id: str, attached: dict[str, str] | None = None
+                         ) -> CallInitiated:
+        """Register a click-to-call; returns the CallInitiated to emit now.
+
+        ``attached``: the data the agent attached (also set on the channel as
+        ``CTI_<KEY>``); it is the call's attached data from the start.
+        """
         callee = self.party(number, None)
         internal = number in self.opts.agents
-        po = PendingOriginate(ref, device, number, dial, action_id, callee)
+        po = PendingOriginate(ref, device, number, dial, action_id, callee,
+                              attached=dict(attached or {}))
         self.originates.append(po)
         return CallInitiated(ref=ref, at=self.now(), device=device, callee=callee,
-                             direction=Direction.INTERNAL if internal else Direction.OUTBOUND)
+                             direction=Direction.INTERNAL if internal else Direction.OUTBOUND,
+                             attached=dict(po.attached))
 
     def expect_consult(self, *, ref: str, device: str, consult_ref: str,
                        target: str) -> CallInitiated:
@@ -342,7 +373,8 @@ class Normalizer:
     def consult_started(self, consult_ref: str) -> bool:
         return consult_ref in self.convs
 
-    def cancel_consult(self, consult_ref: str, cause: str = "failed") -> list[PlatformEvent]:
+    def consult_never_began(self, consult_ref: str, cause: str = "failed"
+                            ) -> list[PlatformEvent]:
         """A consultation that never began (e.g. the transfer digits were lost)."""
         self.consults = [c for c in self.consults if c.ref != consult_ref]
         if consult_ref in self.convs:
@@ -362,6 +394,7 @@ class Normalizer:
         if customer is not None:
             conv.call.blind_targets.append((customer, target))
         self._transfer_out(conv, part)
+        self._transfer_resets(conv.call)
         self._emit(conv, CallTransferred(ref=conv.ref, at=self.now(), from_device=device,
                                          to_device=target))
         return self._out
@@ -376,7 +409,7 @@ class Normalizer:
         if not legs:
             legs = [lg for lg in conv.call.legs if lg.role == "agent" and lg.device == device]
         for leg in legs:
-            live = leg.live()
+            live = _facing_us(leg.live())
             for c in live:
                 if c.bridge and self._bridge_has_other(c):
                     return c
@@ -414,12 +447,133 @@ class Normalizer:
                 if bridge and c.bridge == bridge:
                     return c
         for leg in others:
-            live = leg.live()
+            live = _facing_us(leg.live())
             bridged = [c for c in live if c.bridge]
             if bridged:
                 return bridged[0]
             if live:
                 return live[0]
+        return None
+
+    def held_partner(self, chan: Chan) -> Chan | None:
+        """The channel ctibridge held apart from ``chan`` (AMI hold), if still up."""
+        other = self.channels.get(self.hold_pairs.get(chan.uid, ""))
+        return other if other is not None and other.alive else None
+
+    def hold_pair(self, customer: Chan, agent: Chan) -> None:
+        """ctibridge put these two apart (AMI hold): if one hangs up, end the other."""
+        self.hold_pairs[customer.uid] = agent.uid
+        self.hold_pairs[agent.uid] = customer.uid
+
+    def shared_bridge(self, uids: list[str]) -> str | None:
+        """The bridge all these channels are in, if they are in one together."""
+        chans = [self.channels.get(u) for u in uids]
+        bridges = {c.bridge for c in chans if c is not None}
+        if len(bridges) == 1 and all(c is not None for c in chans):
+            return bridges.pop()
+        return None
+
+    def take_cleanup(self) -> list[str]:
+        out, self.cleanup = self.cleanup, []
+        return out
+
+    def _tidy_owned(self, bridge: str | None) -> None:
+        """A conference room of ours that lost its customer, or is down to one party:
+        the call is over, the channels left must go (Asterisk keeps them up)."""
+        if bridge is None or bridge not in self.owned_bridges:
+            return
+        left = [self.channels[u] for u in self.bridges.get(bridge, set())
+                if u in self.channels and self.channels[u].alive]
+        legs = {c.leg for c in left}
+        if len(legs) <= 1 or not any(lg.role == "customer" for lg in legs):
+            self.owned_bridges.discard(bridge)
+            self.cleanup.extend(c.name for c in left)
+
+    def _tidy_pair(self, chan: Chan) -> None:
+        other = self.channels.get(self.hold_pairs.pop(chan.uid, ""))
+        if other is not None:
+            self.hold_pairs.pop(other.uid, None)
+            if other.alive and other.leg is not chan.leg:
+                self.cleanup.append(other.name)
+
+    def ringing(self, ref: str, device: str) -> bool:
+        conv = self.convs.get(ref)
+        part = conv.parts.get(device) if conv is not None and not conv.finished else None
+        return part is not None and part.state == "alerting"
+
+    def _conference(self, main: Conv, consult: Conv, device: str) -> None:
+        """The customer, ``device`` and the party ``device`` consulted are in one
+        bridge (a conference ctibridge made, or anyone): the consulted party joins
+        the customer's call, the consultation is over."""
+        for ext, part in consult.parts.items():
+            if ext == device or not part.active or part.leg is None:
+                continue
+            self._adopt(main, part.leg)
+            main.parts[ext] = Part(ext, part.leg, "connected")
+        for leg in main.call.legs:
+            if leg.conv is consult:
+                leg.conv = main
+        mine = main.parts.get(device)
+        if mine is not None and mine.state == "held":
+            mine.state, mine.held_by = "connected", None
+        consult.finished = True
+        for p in consult.parts.values():
+            if p.active:
+                p.state = "ended"
+        devices = tuple(sorted(p.device for p in main.parts.values()
+                               if p.state == "connected"))
+        main.conference = devices
+        self._emit(main, CallConferenced(ref=main.ref, at=self.now(), devices=devices,
+                                         consult_ref=consult.ref))
+
+    def ringing_queue_offer(self, ref: str, device: str) -> bool:
+        """Whether ``device`` is being offered ``ref`` by a queue right now."""
+        conv = self.convs.get(ref)
+        if conv is None or conv.finished or conv.consult_of is not None:
+            return False
+        part = conv.parts.get(device)
+        return part is not None and part.state == "alerting" and conv.call.queue is not None
+
+    def consult_pending(self, consult_ref: str) -> bool:
+        """A consultation asked for (Atxfer sent) that Asterisk has not started yet."""
+        return any(c.ref == consult_ref for c in self.consults)
+
+    def consult_live(self, consult_ref: str) -> Conv | None:
+        """The consultation ``consult_ref`` while its customer's call is still on."""
+        conv = self.convs.get(consult_ref)
+        if conv is None or conv.finished or conv.consult_of is None:
+            return None
+        main = conv.consult_of
+        if main.finished:
+            return None
+        return conv
+
+    def consult_far_chan(self, consult_ref: str, device: str) -> Chan | None:
+        """The consulted side of a consultation ``device`` made: the channel to hang up
+        to end it without transferring.
+
+        Asterisk's attended transfer (bridge feature, AMI Atxfer) dials the target
+        through a Local channel that sits in the consultation bridge with the
+        transferer; hanging that up is "the target hung up", which puts the
+        transferer back with the held customer (bridge_basic.c: REBRIDGE).
+        """
+        conv = self.convs.get(consult_ref)
+        if conv is None or conv.finished:
+            return None
+        mine = self.agent_chan(consult_ref, device)
+        my_leg = mine.leg if mine is not None else None
+        if mine is not None and mine.bridge:  # who the transferer talks to
+            for uid in self.bridges.get(mine.bridge, ()):
+                other = self.channels.get(uid)
+                if other is not None and other.alive and other.leg is not my_leg:
+                    return other
+        legs = [lg for lg in conv.call.legs if lg.conv is conv and lg is not my_leg
+                and lg.alive and lg.role in ("pipe", "agent", "external")]
+        legs.sort(key=lambda lg: lg.role != "pipe")  # the pipe first: it ends the dial too
+        for leg in legs:
+            live = leg.live()
+            bridged = [c for c in live if c.bridge]
+            return (bridged or live)[0]
         return None
 
     def linkedid(self, ref: str) -> str | None:
@@ -651,6 +805,8 @@ class Normalizer:
         if call.customer is leg:
             call.customer = None
         call.caller = po.callee
+        for key, value in po.attached.items():
+            call.attached.setdefault(key, value)
 
     def _originate_response(self, msg: Message) -> None:
         aid = msg.action_id
@@ -684,6 +840,7 @@ class Normalizer:
         chan = self._chan(msg)
         if chan is None:
             return
+        chan.pbx_side = True
         leg = self._set_customer(chan)
         call = leg.call
         queue = msg.get("Queue") or ""
@@ -712,6 +869,7 @@ class Normalizer:
         ext = self.agent_for_interface(msg.get("Interface"), msg.get("MemberName"))
         if dest is None or ext is None:
             return None
+        dest.pbx_side = True
         caller = self._chan(msg)
         if caller is not None and caller.leg.role in ("unknown", "external", "pipe"):
             self._set_customer(caller)
@@ -795,7 +953,7 @@ class Normalizer:
         reason = (msg.get("Reason") or "").lower()
         if reason == "caller":
             conv.call.end_hint = "customer-hangup"
-            self._end_call(conv.call, "customer-hangup")
+            self._customer_gone(conv.call, "customer-hangup")
         elif reason == "agent":
             conv.call.end_hint = "agent-hangup"
             part = conv.parts.get(ext)
@@ -810,6 +968,8 @@ class Normalizer:
         if dest is None:
             return
         src = self._chan(msg) if msg.get("Uniqueid") else None
+        if src is not None:  # (an Originate's own dial names a Local pair's phone half)
+            src.pbx_side = dest.pbx_side = True
         if src is None:
             # An Originate dials this channel; ours if it calls what we asked for.
             dev = device_name(dest.name)
@@ -938,6 +1098,10 @@ class Normalizer:
         members = self.bridges.setdefault(bid, set())
         members.add(chan.uid)
         chan.bridge = bid
+        partner = self.hold_pairs.get(chan.uid)
+        if partner is not None and partner in members:  # retrieved: together again
+            self.hold_pairs.pop(chan.uid, None)
+            self.hold_pairs.pop(partner, None)
         call = chan.leg.call
         if call.broken_by is not None and call.broken_by[1] == chan.uid:
             call.broken_by = None
@@ -945,6 +1109,24 @@ class Normalizer:
         customer = call.customer
         if customer is None or customer not in legs:
             return
+        main = customer.conv or call.main
+        marked = {c.vars.get(CONFERENCE_VAR) for c in customer.channels} - {None, ""}
+        for cv in list(call.convs):
+            # The consultation ctibridge is making a conference of (the customer's
+            # channel carries its ref), its two ends now with the customer.
+            if (cv.ref in marked and cv.consult_of is main and not cv.finished
+                    and cv.originator
+                    and any(lg.conv is cv and lg.role in ("pipe", "agent", "external")
+                            and lg.device != cv.originator for lg in legs)
+                    and any(lg.role == "agent" and lg.device == cv.originator for lg in legs)):
+                self._conference(main, cv, cv.originator)
+                self.owned_bridges.add(bid)  # ended with the customer (no ghost)
+        if len(legs) >= 2:
+            # The customer talks to someone (again): who broke an earlier bridge
+            # (a transfer, a consultation) says nothing about how this ends.
+            call.broken_by = None
+            if call.end_hint != "abandoned":
+                call.end_hint = None
         conv = customer.conv or call.main
         agents = [lg for lg in legs if lg.role == "agent" and lg.device and lg.conv is conv]
         for lg in agents:
@@ -970,15 +1152,36 @@ class Normalizer:
         if chan is None:
             return
         members = self.bridges.get(bid, set())
+        if chan.uid not in members and chan.bridge and chan.uid in self.bridges.get(
+                chan.bridge, set()):
+            # A BridgeMerge moves a bridge's channels but the ones it kicks (the
+            # transferer completing an attended transfer stays and leaves the old
+            # bridge): we had moved it with the rest.
+            bid = chan.bridge
+            members = self.bridges[bid]
         before = {self.channels[u].leg for u in members if u in self.channels}
         members.discard(chan.uid)
         if chan.bridge == bid:
             chan.bridge = None
         chan.left_bridge = True
+        self._tidy_owned(bid)
         call = chan.leg.call
-        roles = {lg.role for lg in before}
-        if len(before) == 2 and "agent" in roles and call.broken_by is None and chan.alive:
-            call.broken_by = (chan.leg.role, chan.uid)
+        # Who leaves a two-party bridge between the customer and an agent first
+        # is who hung up (the other is hung up by the bridge). An agent leaving
+        # because they transferred the call, or a consultation's pipe, is not.
+        # A consultation's or transfer's pipe (the Local channel Asterisk dials the
+        # target through) stands for the agent behind it.
+        leg = chan.leg
+        agent_side = ("agent", "pipe")
+        if (len(before) == 2 and call.customer in before and call.broken_by is None
+                and chan.alive and leg.role in ("customer", *agent_side)
+                and any(lg.role in agent_side for lg in before)
+                and not (leg.role == "agent" and self._transferred_out(leg))):
+            call.broken_by = ("customer" if leg is call.customer else "agent", chan.uid)
+
+    def _transferred_out(self, leg: Leg) -> bool:
+        return any(p.leg is leg and p.transferred for conv in leg.call.convs
+                   for p in conv.parts.values())
 
     def _bridge_merge(self, msg: Message) -> None:
         to, frm = msg.get("ToBridgeUniqueid") or "", msg.get("FromBridgeUniqueid") or ""
@@ -1013,6 +1216,7 @@ class Normalizer:
         if transferee is not None:
             conv.call.blind_targets.append((transferee.leg, target))
         self._transfer_out(conv, part)
+        self._transfer_resets(conv.call)
         self._emit(conv, CallTransferred(ref=conv.ref, at=self.now(),
                                          from_device=part.device, to_device=target))
 
@@ -1040,6 +1244,7 @@ class Normalizer:
         conv.consult_of = main
         conv.originator = ext
         target = pending.target if pending else chan.exten
+        conv.target = target
         internal = target in self.opts.agents
         conv.direction = Direction.INTERNAL if internal else Direction.OUTBOUND
         conv.parts[ext] = Part(ext, transferer.leg, "initiated")
@@ -1083,7 +1288,26 @@ class Normalizer:
             else:
                 to_dev = self.normalize_number(target.num or target.exten) or to_dev
                 target_leg = None
+        if target is None:
+            # Asterisk may leave the TransferTarget* fields out (seen when the transfer
+            # completes as the transferer's channel is hung up): the consultation this
+            # agent made from the call says who the target is.
+            consult = next((cv for cv in main.call.convs if cv.consult_of is main
+                            and cv.originator == from_dev and not cv.finished), None)
+            if consult is not None:
+                who = next((p for p in consult.parts.values() if p.device != from_dev
+                            and p.active and p.leg is not None), None)
+                if who is not None and who.leg is not None:
+                    to_dev = who.device
+                    self._adopt(main, who.leg)
+                    main.parts[to_dev] = Part(to_dev, who.leg, "connected")
+                else:
+                    to_dev = self.normalize_number(consult.target) or to_dev
+                for leg in main.call.legs:  # the pipe to the target now serves the call
+                    if leg.conv is consult:
+                        leg.conv = main
         consult_ref = consult.ref if consult is not None else None
+        self._transfer_resets(main.call)
         if (msg.get("DestType") or "").lower() == "threeway":
             devices = tuple(sorted({from_dev, to_dev} - {""}))
             main.conference = devices
@@ -1102,6 +1326,14 @@ class Normalizer:
             for p in consult.parts.values():
                 if p.active:
                     p.state = "ended"
+
+    @staticmethod
+    def _transfer_resets(call: CallState) -> None:
+        """After a transfer the call goes on with someone else: how the earlier
+        conversation broke up (the transferer leaving) is not how the call ends."""
+        call.broken_by = None
+        if call.end_hint != "abandoned":
+            call.end_hint = None
 
     def _adopt(self, main: Conv, leg: Leg) -> None:
         """Move a leg (and its channels) into ``main``'s call and conversation."""
@@ -1180,6 +1412,9 @@ class Normalizer:
             del self.by_name[chan.name]
         if chan.bridge:
             self.bridges.get(chan.bridge, set()).discard(uid)
+            self._tidy_owned(chan.bridge)
+        if uid in self.hold_pairs and not chan.leg.alive:
+            self._tidy_pair(chan)
         leg = chan.leg
         call = leg.call
         cause = HANGUP_CAUSES.get(msg.get("Cause") or "", "normal")
@@ -1192,7 +1427,7 @@ class Normalizer:
     def _leg_gone(self, leg: Leg, cause: str) -> None:
         call = leg.call
         if leg is call.customer:
-            self._end_call(call, self._call_cause(call, cause))
+            self._customer_gone(call, self._call_cause(call, cause))
             return
         if leg.role != "agent" or not leg.device:
             if leg.role == "pipe" and leg.conv is not None and leg.conv.consult_of is not None:
@@ -1206,10 +1441,23 @@ class Normalizer:
                 why = cause if cause != "normal" else "cancelled"
             elif part.state == "initiated":
                 why = "cancelled"
+            elif conv is call.main and self._customer_leaving(call):
+                why = "customer-hangup"  # hung up by the bridge after the customer left
+            elif conv.ref in self.cancelling:
+                why = "cancelled"  # call.cancel_consult hung the consulted side up
             else:
                 why = "agent-hangup"
             self._leave(conv, part, why)
             self._finish_if_alone(conv, why)
+
+    @staticmethod
+    def _customer_leaving(call: CallState) -> bool:
+        """The customer hung up first: one of their channels is down already (a Local
+        pair's ;1 goes before its ;2), or they left the last two-party bridge first."""
+        if call.broken_by is not None and call.broken_by[0] == "customer":
+            return True
+        customer = call.customer
+        return customer is not None and any(not c.alive for c in customer.channels)
 
     def _finish_if_alone(self, conv: Conv, cause: str, *, failed: bool = False) -> None:
         """After an agent left: end the conversation if nobody it was for is left.
@@ -1238,11 +1486,35 @@ class Normalizer:
         if conv.finished:
             return
         conv.finished = True
+        self.cancelling.discard(conv.ref)
         for p in conv.parts.values():
             if p.active:
                 p.state = "ended"
         if conv.announced:
             self._emit(conv, CallEnded(ref=conv.ref, at=self.now(), cause=cause))
+
+    def _customer_gone(self, call: CallState, cause: str) -> None:
+        """The customer hung up. Their call ends; a consultation in progress does not.
+
+        Asterisk leaves the transferer and the consulted party talking (the
+        consultation bridge becomes a normal one, bridge_basic.c consulting_exit
+        on TRANSFEREE_HANGUP), or still calling the target: that consultation
+        stays on the bars, as a call between them they can hang up.
+        """
+        for conv in sorted(call.convs, key=lambda c: c is call.main):
+            if conv.consult_of is not None and self._consult_goes_on(conv):
+                continue
+            self._finish(conv, cause)
+
+    def _consult_goes_on(self, conv: Conv) -> bool:
+        if conv.finished:
+            return False
+        parts = [p for p in conv.parts.values() if p.active and p.leg is not None and p.leg.alive]
+        originator = any(p.device == conv.originator for p in parts)
+        other = any(p.device != conv.originator for p in parts) or any(
+            lg.alive and lg.conv is conv and lg.role in ("pipe", "external")
+            for lg in conv.call.legs)
+        return originator and other
 
     def _end_call(self, call: CallState, cause: str) -> None:
         for conv in sorted(call.convs, key=lambda c: c is call.main):
@@ -1262,6 +1534,7 @@ class Normalizer:
 
     def _forget(self, call: CallState) -> None:
         for c in list(call.channels()):
+            self.hold_pairs.pop(c.uid, None)
             self.channels.pop(c.uid, None)
             if self.by_name.get(c.name) is c:
                 del self.by_name[c.name]
@@ -1308,6 +1581,16 @@ class Normalizer:
         self.agent_states[ext] = new
         self._out.append(AgentStateChanged(at=self.now(), device=ext, status=new[0],
                                            reason=new[1]))
+
+    # ------------------------------------------------------- reconciliation
+
+    def drop_call(self, call: CallState, cause: str) -> list[PlatformEvent]:
+        """End every conversation of ``call`` still going and forget it: Asterisk
+        no longer has its channels (see :mod:`.reconcile`)."""
+        self._out = []
+        self._end_call(call, cause)
+        self._forget(call)
+        return self._out
 
     # --------------------------------------------------------------- resync
 

@@ -1,12 +1,9 @@
-"""Read the recorded AMI sessions in ``shared/fixtures/asterisk/*.ami``.
+"""Recorded AMI sessions (``*.ami``), as AMI messages.
 
-Format (see that folder's README): ``# `` header lines at the top; then server
-bytes verbatim, with what the client sent inserted between complete server
-messages as ``>>> `` lines (the block ends with the line ``>>> ``). Every line
-ends with CRLF. Dropping the header and the ``>>> `` lines gives exactly the
-byte stream the client received.
-
-Used by the replay tests, the fake AMI server and ``bench/ami.py``.
+The file format belongs to :mod:`ctibridge.recording.transcript` (shared by
+every connector); this module reads it for AMI: each sent block becomes a
+:class:`Message`. Used by the replay tests, the fake AMI server and
+``bench/ami.py``.
 """
 
 from __future__ import annotations
@@ -14,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ...recording.transcript import SENT, ReceivedBytes, read_transcript_file
 from .ami import Message
 
-SENT = b">>> "
+__all__ = ["SENT", "Received", "Sent", "Transcript", "read_transcript"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,36 +56,15 @@ class Transcript:
 
 
 def read_transcript(path: str | Path) -> Transcript:
-    p = Path(path)
-    data = p.read_bytes()
-    t = Transcript(p.name)
-    lines = data.split(b"\r\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    i = 0
-    while i < len(lines) and lines[i].startswith(b"# "):
-        t.header.append(lines[i][2:].decode("utf-8", "replace"))
-        i += 1
-    server: list[bytes] = []
-    block: list[bytes] = []
-    for line in lines[i:]:
-        if line.startswith(SENT) or line == SENT.rstrip():
-            body = line[len(SENT):]
-            if body:
-                block.append(body)
-                continue
-            if server:
-                t.parts.append(Received(b"".join(server)))
-                server = []
-            raw = b"".join(x + b"\r\n" for x in block) + b"\r\n"
-            pairs = []
-            for x in block:
-                k, _, v = x.decode("utf-8", "replace").partition(":")
-                pairs.append((k, v[1:] if v.startswith(" ") else v))
-            t.parts.append(Sent(Message(tuple(pairs)), raw))
-            block = []
+    raw = read_transcript_file(path)
+    t = Transcript(raw.name, list(raw.header))
+    for part in raw.parts:
+        if isinstance(part, ReceivedBytes):
+            t.parts.append(Received(part.data))
             continue
-        server.append(line + b"\r\n")
-    if server:
-        t.parts.append(Received(b"".join(server)))
+        pairs = []
+        for x in part.lines:
+            k, _, v = x.decode("utf-8", "replace").partition(":")
+            pairs.append((k, v[1:] if v.startswith(" ") else v))
+        t.parts.append(Sent(Message(tuple(pairs)), part.raw))
     return t

@@ -383,6 +383,22 @@ class SimulatorConnector:
         self._emit(CallEnded(ref=consult_ref, at=now, cause="transferred"))
         self._route()
 
+    async def cancel_consult(self, ref: str, consult_ref: str, device: str) -> None:
+        """Back to the held caller: the consultation ends (ringing or not), ``ref`` resumes."""
+        self._check(Capability.CONSULT)
+        call, leg = self._leg(ref, device)
+        consult, _ = self._leg(consult_ref, device)
+        if consult.consult_of != ref:
+            raise PlatformError(f"call {consult_ref} is not a consultation of call {ref}",
+                                code="not-a-consultation")
+        self._discard(consult)
+        now = self.clock.now()
+        self._emit(CallEnded(ref=consult_ref, at=now, cause="cancelled"))
+        if leg.state == _S.HELD:
+            leg.state = _S.CONNECTED
+            self._emit(CallRetrieved(ref=ref, at=now, device=device))
+        self._route()
+
     async def conference(self, ref: str, consult_ref: str, device: str) -> None:
         self._check(Capability.CONFERENCE)
         call, consult, target = self._consult_pair(ref, consult_ref, device)

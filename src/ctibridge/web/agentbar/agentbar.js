@@ -966,15 +966,11 @@ export class AgentBar extends HTMLElement {
     }
   }
 
-  /** Back to the held caller: hang the consultation up, then retrieve the call. */
+  /** Back to the held caller: the platform ends the consultation and takes the call
+   *  off hold in one step (call.cancel_consult); it never transfers. */
   async cancelConsult(consult) {
-    const parentId = consult.consult_of;
-    if (!(await this.run("call.hangup", { call_id: consult.call_id }))) return;
-    await this.until(() => !this.store.calls.has(consult.call_id), 3000);
-    const parent = this.store.calls.get(parentId);
-    if (parent && this.store.myState(parent) === "held") {
-      await this.run("call.retrieve", { call_id: parentId });
-    }
+    if (!consult.consult_of) return;
+    await this.run("call.cancel_consult", { call_id: consult.consult_of, consult_call_id: consult.call_id });
   }
 
   /** Wait for the store to satisfy `pred`, at most `ms`. */

@@ -263,7 +263,7 @@ export class CallCard extends HTMLElement {
     gate(e.hangup, "call.hangup");
     gate(e.complete, "call.complete_transfer");
     gate(e.conference, "call.conference");
-    gate(e.cancel, "call.hangup");
+    gate(e.cancel, "call.cancel_consult");
     gate(e.blind, "call.blind_transfer");
     gate(e.consult, "call.consult");
     e.keys.forEach((k) => gate(k, "call.dtmf"));

@@ -1,7 +1,7 @@
 """Server-side login sessions: tokens are checked against them, logout revokes them.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008 (rechained when mapping was merged: 0007, 0008, 0009)
 Create Date: 2026-12-05
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,60 @@
+"""The WebSocket side of the uvicorn server the hub runs in.
+
+uvicorn's ``websocket.close`` waits, like a send, until the socket's write
+buffer drains: for a client that never reads, it never does, and
+``transport.close()`` keeps that buffer (and the kernel's, megabytes) for as
+long as the client stays connected. So the hub's protocol class adds one ASGI
+extension, ``ctibridge.abort``: a callable that resets the connection at once
+(``SO_LINGER`` 0, then ``transport.abort()``), whatever is buffered. The agent
+socket uses it to cut slow consumers and flooders (api/wslimits.py); under
+another server it falls back to a bounded close.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import struct
+from typing import Any
+
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+ABORT_EXTENSION = "ctibridge.abort"
+
+
+class HubWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's sans-I/O websockets protocol, with the ``ctibridge.abort`` extension."""
+
+    def handle_connect(self, event: Any) -> None:
+        super().handle_connect(event)
+        scope = getattr(self, "scope", None)
+        if scope is not None and self.response.status_code == 101:
+            # The ASGI task was created but has not run yet: it sees this scope.
+            scope["extensions"][ABORT_EXTENSION] = {"abort": self.abort_connection}
+
+    def abort_connection(self) -> None:
+        """Drop the connection now: a reset, buffered data discarded (idempotent)."""
+        transport = self.transport
+        if transport is None or transport.is_closing() and self.disconnected:
+            return
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                # Linger 0: close() sends a reset and frees the kernel's buffers now,
+                # instead of leaving an orphan socket trying to deliver them.
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()
+
+
+def server_options(settings: Any) -> dict[str, Any]:
+    """uvicorn.Config keyword arguments for the agent socket.
+
+    ``ws_max_size`` is the protocol's message limit: a bigger message is refused
+    by the frame parser with close 1009 before its payload is buffered.
+    """
+    return {
+        "ws": HubWebSocketProtocol,
+        "ws_max_size": settings.server.max_message_bytes,
+        "ws_ping_interval": 20.0,
+        "ws_ping_timeout": 20.0,
+    }
