@@ -4,7 +4,8 @@
 
 The hub is a real ``ctibridge serve`` process with its default limits; each
 attack runs in a process of its own (so its work does not slow the measuring
-loop) from its own loopback address (127.0.0.2, .3), as separate clients would:
+loop, at a lower CPU priority: a real attacker's CPU is not the hub's) from its own
+loopback address (127.0.0.2, .3), as separate clients would:
 
 - **slowloris**: N connections each trickling a header line every second,
   reconnecting whenever the hub closes them;
@@ -261,6 +262,9 @@ def main() -> None:
         asyncio.run(measure(args))
         return
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    # A real attacker's CPU is not the hub's: here they share the machine, so the attacker
+    # yields the CPU to the hub (and to the measuring client) when both want it.
+    os.nice(15)
     attack = slowloris if args.attack == "slowloris" else big_bodies
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(attack(args.port, args.count, args.source))

@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import json
 import socket
+import time
 from collections import Counter
 from typing import Any
 
@@ -35,6 +36,8 @@ from .wsserver import server_options
 
 log = structlog.get_logger("ctibridge.server")
 
+ACCEPT_BATCH = 128  # connections accepted per loop turn (see build_server)
+
 
 class ConnectionGuard:
     """Who holds which connections; shared by every connection of one server."""
@@ -45,6 +48,7 @@ class ConnectionGuard:
         self.open: set[asyncio.BaseTransport] = set()
         self.refused: Counter[str] = Counter()  # by reason, for tests and logs
         self._logged: dict[str, float] = {}  # reason -> when last logged
+        self._pruned: dict[str, float] = {}  # address -> when its closed sockets were dropped
 
     def note(self, reason: str, client: str, now: float) -> None:
         """Count a refusal; log it at most once a second per reason (a flood of refused
@@ -65,8 +69,12 @@ class ConnectionGuard:
         held = self.by_ip.setdefault(ip, set())
         if per_ip and len(held) >= per_ip:
             # A WebSocket's transport moved to another protocol, which does not tell us it
-            # closed: forget the closed ones before judging.
-            held.difference_update([t for t in held if t.is_closing()])
+            # closed: forget the closed ones before judging, at most once a second per
+            # address (a flood of refused connections must not rescan the set each time).
+            now = time.monotonic()
+            if now - self._pruned.get(ip, -1e9) >= 1.0:
+                self._pruned[ip] = now
+                held.difference_update([t for t in held if t.is_closing()])
             if len(held) >= per_ip:
                 return "too-many-connections"
         held.add(transport)
@@ -80,6 +88,7 @@ class ConnectionGuard:
             held.discard(transport)
             if not held:
                 del self.by_ip[ip]
+                self._pruned.pop(ip, None)
 
     def count(self, ip: str) -> int:
         held = self.by_ip.get(ip, set())
@@ -303,6 +312,10 @@ def build_server(app: Any, settings: Settings, **overrides: Any) -> uvicorn.Serv
         # The agent socket: its message size limit (1009 unread) and connection reset.
         **server_options(settings),
         "server_header": False,  # no version for scanners to match
+        # asyncio accepts up to `backlog` connections in one loop turn: a flood of connects
+        # would stall every socket for that long. A smaller batch keeps turns short; the
+        # kernel's queue (and TCP's retries) absorb a burst of honest reconnects.
+        "backlog": ACCEPT_BATCH,
         **overrides,
     }
     return uvicorn.Server(uvicorn.Config(app, **options))

@@ -29,6 +29,7 @@ from ..core.permissions import Principal
 from ..model.errors import CtiError
 from .frames import Refusal, encode, id_key, read_frame
 from .wslimits import (
+    CLOSE_GRACE_SECONDS,
     CLOSE_POLICY,
     CLOSE_SLOW,
     CLOSE_TOO_BIG,
@@ -201,11 +202,12 @@ class Session:
         except TimeoutError:
             raise SlowConsumer from None
 
-    async def _cut(self, code: int, reason: str) -> None:
+    async def _cut(self, code: int, reason: str, *, read: bool = True) -> None:
         """Close the socket for breaking a limit; reset it if the close cannot be sent."""
         self.log.warning("ws.cut", reason=reason, code=code, waits=self.rate.waits)
         self.svc.metrics.refused.labels(reason).inc()
-        await hang_up(self.ws, code, reason, timeout=min(self.send_timeout, 2.0))
+        await hang_up(self.ws, code, reason, timeout=min(self.send_timeout, 2.0),
+                      grace=1.0 if not read else CLOSE_GRACE_SECONDS, read=read)
 
     async def _sender(self) -> None:
         assert self.sub is not None
@@ -292,7 +294,8 @@ class Session:
             verdict = self.rate.admit()
             while verdict is not Verdict.ADMIT:
                 if verdict is Verdict.CUT:
-                    await self._cut(CLOSE_POLICY, "rate-limited")
+                    # Its backlog is not read: it gets the close frame and 1 s to leave.
+                    await self._cut(CLOSE_POLICY, "rate-limited", read=False)
                     return
                 if verdict is Verdict.WARN:
                     await self._error(None, "rate-limited",

@@ -116,17 +116,23 @@ class SocketCounter:
         return counter
 
 
-def abort_of(ws: WebSocket) -> Callable[[], None] | None:
-    """The server's connection reset for this socket, when it offers one."""
+def _extension(ws: WebSocket, name: str) -> Callable[[], None] | None:
     ext = ws.scope.get("extensions") or {}
     entry = ext.get(ABORT_EXTENSION)
-    return entry.get("abort") if isinstance(entry, dict) else None
+    return entry.get(name) if isinstance(entry, dict) else None
 
 
-async def hang_up(ws: WebSocket, code: int, reason: str, *, timeout: float) -> None:
+def abort_of(ws: WebSocket) -> Callable[[], None] | None:
+    """The server's connection reset for this socket, when it offers one."""
+    return _extension(ws, "abort")
+
+
+async def hang_up(ws: WebSocket, code: int, reason: str, *, timeout: float,
+                  grace: float = CLOSE_GRACE_SECONDS, read: bool = True) -> None:
     """Close ``ws`` with ``code``; reset it if the close cannot be written within
     ``timeout`` (a client that stopped reading), or if the client has not
-    finished the closing handshake ``CLOSE_GRACE_SECONDS`` later."""
+    finished the closing handshake ``grace`` seconds later. ``read=False``: read
+    nothing more meanwhile (a flooder: its backlog is not worth parsing)."""
     abort = abort_of(ws)
     try:
         await asyncio.wait_for(ws.close(code, reason=reason), timeout)
@@ -134,17 +140,20 @@ async def hang_up(ws: WebSocket, code: int, reason: str, *, timeout: float) -> N
         if abort is None:
             log.warning("ws.cannot_abort", reason=reason,
                         detail="the server offers no ctibridge.abort; run the hub with "
-                               "api.wsserver.server_options")
+                               "api.server.build_server")
         else:
             abort()
         return
     except Exception:  # already closed or disconnected: nothing left to do
         pass
+    stop_reading = _extension(ws, "stop_reading")
+    if not read and stop_reading is not None:
+        stop_reading()
     if abort is not None:
         # transport.close() waits for the write buffer to drain: a client that read
         # the close frame but nothing after would hold it open. A reset ends it.
         with contextlib.suppress(RuntimeError):
-            asyncio.get_running_loop().call_later(CLOSE_GRACE_SECONDS, abort)
+            asyncio.get_running_loop().call_later(grace, abort)
 
 
 def capped(items: list[Any], limit: int) -> tuple[list[Any], int]:

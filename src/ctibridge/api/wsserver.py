@@ -4,8 +4,9 @@ uvicorn's ``websocket.close`` waits, like a send, until the socket's write
 buffer drains: for a client that never reads, it never does, and
 ``transport.close()`` keeps that buffer (and the kernel's, megabytes) for as
 long as the client stays connected. So the hub's protocol class adds one ASGI
-extension, ``ctibridge.abort``: a callable that resets the connection at once
-(``SO_LINGER`` 0, then ``transport.abort()``), whatever is buffered. The agent
+extension, ``ctibridge.abort``: ``abort`` resets the connection at once
+(``SO_LINGER`` 0, then ``transport.abort()``), whatever is buffered, and
+``stop_reading`` stops reading from it (a flooder's backlog is left unparsed). The agent
 socket uses it to cut slow consumers and flooders (api/wslimits.py); under
 another server it falls back to a bounded close.
 """
@@ -30,7 +31,15 @@ class HubWebSocketProtocol(WebSocketsSansIOProtocol):
         scope = getattr(self, "scope", None)
         if scope is not None and self.response.status_code == 101:
             # The ASGI task was created but has not run yet: it sees this scope.
-            scope["extensions"][ABORT_EXTENSION] = {"abort": self.abort_connection}
+            scope["extensions"][ABORT_EXTENSION] = {"abort": self.abort_connection,
+                                                    "stop_reading": self.stop_reading}
+
+    def stop_reading(self) -> None:
+        """Read nothing more from the client (a flooder's backlog is not even parsed)."""
+        transport = self.transport
+        if transport is not None and not transport.is_closing():
+            self.read_paused = True
+            transport.pause_reading()
 
     def abort_connection(self) -> None:
         """Drop the connection now: a reset, buffered data discarded (idempotent)."""

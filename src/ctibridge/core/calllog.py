@@ -128,6 +128,8 @@ class CallLogWorker:
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._inflight: set[asyncio.Task[str]] = set()
+        self._side_tasks: set[asyncio.Task[None]] = set()
+        self.stop_grace_seconds = 5.0
 
     @property
     def guarantee(self) -> str:
@@ -149,10 +151,14 @@ class CallLogWorker:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        for task in list(self._inflight):
-            task.cancel()
         if self._inflight:
-            await asyncio.gather(*self._inflight, return_exceptions=True)
+            # A write cut off here would be in doubt (uncertain, for a CRM that cannot be
+            # checked): let the ones under way finish, for a while.
+            await asyncio.wait(set(self._inflight), timeout=self.stop_grace_seconds)
+        for task in list(self._inflight) + list(self._side_tasks):
+            task.cancel()
+        if self._inflight or self._side_tasks:
+            await asyncio.gather(*self._inflight, *self._side_tasks, return_exceptions=True)
 
     def nudge(self) -> None:
         """New rows were written: look now rather than at the next poll."""
@@ -165,6 +171,8 @@ class CallLogWorker:
         loop = asyncio.get_running_loop()
         while True:
             claimed = 0
+            # Cleared before looking, not after: a nudge that comes while we look is kept.
+            self._wakeup.clear()
             try:
                 free = self.batch - len(self._inflight)
                 if free > 0:
@@ -178,7 +186,6 @@ class CallLogWorker:
                 log.error("calllog.cycle_failed", error=str(exc))
             if claimed and len(self._inflight) < self.batch:
                 continue  # there may be more due rows
-            self._wakeup.clear()
             # Real time, not the hub clock: this is a poll for other nodes'
             # rows and for retries falling due, cheap and bounded.
             with contextlib.suppress(TimeoutError):
@@ -476,7 +483,9 @@ class CallLogWorker:
         if self.metrics is not None:
             self.metrics.crm_auth_refused.set(0)
         # Every row the CRM refused is due now: the fixed credential releases the queue.
-        asyncio.get_running_loop().create_task(self._release_refused())
+        task = asyncio.get_running_loop().create_task(self._release_refused())
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_tasks.discard)
 
     async def _release_refused(self) -> None:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,11 @@ async def test_a_crm_failing_for_a_while_gets_the_log_once_it_is_back(tmp_path: 
         await h.clock.advance(2.5)  # the first retry falls due (1 s, jittered 0.5-1 s)
         worker.nudge()
         await eventually(lambda: crm.posts >= 2, "a second attempt")
+        for _ in range(200):  # until the worker has recorded it (the clock jumps past leases)
+            rows = (await outbox(h, "pending"))["rows"]
+            if rows and rows[0]["attempts"] == 2 and rows[0]["lease_until"] is None:
+                break
+            await asyncio.sleep(0.01)
         crm.fault = None
         await h.clock.advance(300)
         worker.nudge()

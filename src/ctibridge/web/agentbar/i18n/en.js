@@ -170,6 +170,8 @@ export default {
   "error.platform-down": "The telephone system is not reachable.",
   "error.platform-timeout": "The telephone system did not answer in time.",
   "error.rate-limited": "Too many actions at once: slow down and try again.",
+  "error.too-many-sockets": "Too many windows are connected for this user: close one, this one reconnects when a place frees up.",
+  "error.internal-error": "The hub failed on this action (it is logged): try again or tell your administrator.",
   "error.forbidden": "You are not allowed to do this.",
   "error.bad-message": "The request was refused as malformed.",
   "error.bad-json": "The request was refused as malformed.",

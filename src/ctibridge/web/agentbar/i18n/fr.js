@@ -170,6 +170,8 @@ export default {
   "error.platform-down": "Le système téléphonique est injoignable.",
   "error.platform-timeout": "Le système téléphonique n'a pas répondu à temps.",
   "error.rate-limited": "Trop d'actions à la fois : ralentissez et réessayez.",
+  "error.too-many-sockets": "Trop de fenêtres sont connectées pour cet utilisateur : fermez-en une, celle-ci se reconnecte dès qu'une place se libère.",
+  "error.internal-error": "Le hub a échoué sur cette action (c'est noté) : réessayez ou prévenez votre administrateur.",
   "error.forbidden": "Vous n'avez pas le droit de faire cela.",
   "error.bad-message": "La demande a été refusée car mal formée.",
   "error.bad-json": "La demande a été refusée car mal formée.",
