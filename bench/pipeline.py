@@ -136,12 +136,15 @@ async def _hub(port: int, agents: int, workdir: str) -> None:
     task = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.05)
-    tokens = app.state.services.tokens
-    from ctibridge.core.permissions import Principal
-    from ctibridge.model.agent import Role
-
-    Path(workdir, "tokens.json").write_text(json.dumps(
-        [tokens.issue(Principal(i, frozenset({Role.AGENT}), i)) for i in ids]))
+    # Each agent a real user with a real session (a token names its session), made
+    # server-side: 1,000 password logins would only measure the login guard.
+    services = app.state.services
+    issued = []
+    for i in ids:
+        user = await store.users.create(i, f"{i}-bench-password", ["agent"], agent_id=i)
+        _, access, _ = await services.sessions.open(user, None)
+        issued.append(access)
+    Path(workdir, "tokens.json").write_text(json.dumps(issued))
     print("READY", flush=True)
 
     # Where the hub spends its time under traffic (not while agents connect):

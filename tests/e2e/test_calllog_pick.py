@@ -1,4 +1,6 @@
-"""A call the CRM cannot log by itself asks its agent in the bar, in English and French.
+"""The call log in Chromium: a call the CRM cannot log by itself asks its agent in the
+bar (English and French), and the supervisor page says when the CRM refuses our
+credentials, until they are fixed.
 
 The real hub, Chromium, and the DRF-like test CRM of tests/integration/crm/realcrm.py:
 two contacts share the caller's number and the agent picks neither during the call.
@@ -14,7 +16,7 @@ from typing import Any
 import yaml
 from playwright.async_api import expect
 
-from tests.integration.crm.realcrm import MAPPING, seeded, serve_real_crm, variables
+from tests.integration.crm.realcrm import MAPPING, TOKEN, seeded, serve_real_crm, variables
 
 from .conftest import Bar, Browsers
 
@@ -52,3 +54,47 @@ async def test_the_agent_picks_the_record_a_waiting_log_goes_to(
                 break
             await alice.page.wait_for_timeout(50)
         assert [i["contact"] for i in crm.interactions.values()] == [lucie["id"]]
+
+
+async def test_the_supervisor_sees_the_crm_refusing_our_credentials_until_it_is_fixed(
+    start_hub: Any, browsers: Browsers, tmp_path: Path,
+) -> None:
+    async with serve_real_crm(seeded()) as crm:
+        mapping = tmp_path / "realcrm.yaml"
+        mapping.write_text(MAPPING.read_text(), encoding="utf-8")
+        hub = await start_hub(crm={"mapping": str(mapping), "variables": variables(crm)},
+                              wrap_up_seconds=0)
+        alice = await Bar(await browsers.page(name="alice"), hub).open("alice")
+        await alice.agent_ready()
+        page = await browsers.page(name="sam", width=1280, height=900)
+        await page.goto(f"{hub.url}/supervisor/?user=sam")
+        panel = page.locator("section.calllog")
+        await expect(panel).to_contain_text("Call log to the CRM")
+        await expect(panel.locator(".crm-refused")).to_be_hidden()
+
+        crm.tokens.clear()  # the CRM's admin revoked the hub's token
+        ref = hub.sim.customer_calls("support", number="+33612345678")
+        await alice.toast.get_by_role("button", name="Answer").click()
+        await expect(alice.page.locator(".calls ctib-call")).to_have_attribute(
+            "data-state", "connected")
+        hub.sim.customer_hangs_up(ref)
+        refused = panel.locator(".crm-refused")
+        await expect(refused).to_contain_text("CRM refusing our credentials since",
+                                              timeout=15_000)
+        await expect(refused).to_contain_text("HTTP 403")
+        await expect(refused).to_contain_text("Invalid token.")
+        await page.locator("select.lang").select_option("fr")
+        await expect(page.locator("section.calllog .crm-refused")).to_contain_text(
+            "Le CRM refuse nos identifiants depuis", timeout=15_000)
+        await page.locator("select.lang").select_option("en")
+
+        crm.tokens.add(TOKEN)  # fixed: the next call's log goes through, the rest follow
+        ref = hub.sim.customer_calls("support", number="+33612345678")
+        await alice.toast.get_by_role("button", name="Answer").click()
+        await expect(alice.page.locator(".calls ctib-call")).to_have_attribute(
+            "data-state", "connected")
+        hub.sim.customer_hangs_up(ref)
+        await expect(page.locator("section.calllog .crm-refused")).to_be_hidden(timeout=15_000)
+        await expect(page.locator("section.calllog .calllog-counts")).to_contain_text(
+            "2 logged", timeout=15_000)
+        assert len(crm.interactions) == 2

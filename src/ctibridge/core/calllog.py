@@ -128,6 +128,9 @@ class CallLogWorker:
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._inflight: set[asyncio.Task[str]] = set()
+        # Rows this worker is delivering: never claimed again meanwhile, even if a slow
+        # delivery outlives its lease (two sends of one log would be two records).
+        self._inflight_ids: set[str] = set()
         self._side_tasks: set[asyncio.Task[None]] = set()
         self.stop_grace_seconds = 5.0
 
@@ -195,8 +198,10 @@ class CallLogWorker:
         now = self.clock.now()
         if any(self.waiting.values()) and await self.store.outbox.expire_waits(now):
             await self._forget_expired()
-        rows = await self.store.outbox.claim(self.owner, now, self.lease_seconds, limit)
+        rows = await self.store.outbox.claim(self.owner, now, self.lease_seconds, limit,
+                                             exclude=self._inflight_ids)
         for row in rows:
+            self._inflight_ids.add(row.interaction_id)
             task = asyncio.create_task(self._deliver_logged(row))
             self._inflight.add(task)
             task.add_done_callback(self._done)
@@ -215,6 +220,8 @@ class CallLogWorker:
             log.error("calllog.delivery_crashed", interaction=row.interaction_id,
                       error=str(exc))
             return PENDING
+        finally:
+            self._inflight_ids.discard(row.interaction_id)
 
     async def run_once(self) -> int:
         """Claim due rows and deliver them concurrently; return how many were tried."""
@@ -290,8 +297,14 @@ class CallLogWorker:
         except Exception as exc:  # a connector bug: keep the row, say what happened
             error = CrmError(f"logging {key} failed: {exc!r}", code="crm-error")
             return await self._failure(row, error, write=False)
-        if guarantee != "idempotent":
-            await outbox.sending(key, self.owner)  # before it leaves: a crash leaves doubt
+        # Before it leaves: the lease renewed for the write's own time (or given up if
+        # another claim took the row: then nothing is sent), and, unless the CRM
+        # de-duplicates, the row marked in doubt so a crash never means a blind re-send.
+        until = self.clock.now() + timedelta(seconds=self.lease_seconds)
+        if not await outbox.sending(key, self.owner, until,
+                                    in_doubt=guarantee != "idempotent"):
+            log.warning("calllog.lease_lost", interaction=key, attempts=row.attempts)
+            return PENDING
         try:
             extra = {"resolved": True} if resolved else {}
             receipt = await asyncio.wait_for(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -121,13 +121,17 @@ class OutboxStore:
             await add_to_outbox(s, crm, interaction_ids, now)
 
     async def claim(self, owner: str, now: datetime, lease_seconds: float,
-                    limit: int = 20) -> builtins.list[OutboxEntry]:
-        """Take up to ``limit`` due rows for ``owner`` until ``now + lease_seconds``."""
+                    limit: int = 20, exclude: Collection[str] = ()
+                    ) -> builtins.list[OutboxEntry]:
+        """Take up to ``limit`` due rows for ``owner`` until ``now + lease_seconds``,
+        leaving out ``exclude`` (rows this node is still delivering)."""
         row = CallLogOutboxRow
         free = or_(row.lease_until.is_(None), row.lease_until < now)
         due = (select(row.interaction_id)
                .where(row.status == PENDING, row.next_attempt_at <= now, free)
                .order_by(row.next_attempt_at).limit(limit))
+        if exclude:
+            due = due.where(row.interaction_id.not_in(list(exclude)))
         until = now + timedelta(seconds=lease_seconds)
         async with self._session() as s:
             ids = list((await s.execute(due)).scalars())
@@ -167,14 +171,25 @@ class OutboxStore:
                 .values(lease_until=None, lease_owner=None, **values))
             return int(cast(Any, result).rowcount or 0) == 1
 
-    async def sending(self, iid: str, owner: str) -> None:
-        """Said before a write leaves: if its outcome is never known (timeout, crash),
-        the row is in doubt and nothing is sent again blindly. The lease is kept."""
+    async def sending(self, iid: str, owner: str, until: datetime, *,
+                      in_doubt: bool = True) -> bool:
+        """Said right before a write leaves; False if ``owner`` no longer holds the row
+        (its lease ran out and someone else took it): then nothing must be sent.
+
+        The lease is renewed to ``until`` so the write's own time cannot let another
+        claim take the row while it is in flight. With ``in_doubt``, a write whose
+        outcome is never known (timeout, crash) leaves the row in doubt, and nothing is
+        sent again blindly."""
         row = CallLogOutboxRow
+        values: dict[str, Any] = {"lease_until": until}
+        if in_doubt:
+            values["in_doubt"] = True
         async with self._session() as s:
-            await s.execute(update(row).where(row.interaction_id == iid,
-                                              row.lease_owner == owner)
-                            .values(in_doubt=True))
+            result = await s.execute(
+                update(row).where(row.interaction_id == iid, row.lease_owner == owner,
+                                  row.status == PENDING)
+                .values(**values))
+            return int(cast(Any, result).rowcount or 0) == 1
 
     async def delivered(self, iid: str, activity_id: str | None, now: datetime) -> None:
         row = CallLogOutboxRow

@@ -9,6 +9,7 @@ Both outcomes of the crash are tried: committed before the death, and not.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from ctibridge.clock import FakeClock
 from ctibridge.core.calllog import CallLogWorker
+from ctibridge.crm.base import LogReceipt
 from ctibridge.crm.mapping import load_mapping
 from ctibridge.model.interaction import Interaction
 from ctibridge.model.party import Channel, Direction, Party
@@ -121,7 +123,7 @@ async def test_a_hub_dead_mid_insert_logs_the_call_once_after_a_restart(
         # The first run of this node claims the row, says it is sending, INSERTs (or
         # not yet), and dies before it can record the outcome.
         [row] = await store.outbox.claim("node-1", clock.now(), 60)
-        await store.outbox.sending("i-1", "node-1")
+        assert await store.outbox.sending("i-1", "node-1", clock.now() + timedelta(seconds=60))
         if committed:
             await crm.log_interaction(it, "i-1")
         # Restarted on the same node: its leases are freed, the row is in doubt.
@@ -148,3 +150,77 @@ async def test_mapping_check_warns_when_a_log_can_be_neither_deduplicated_nor_ch
     assert crm.log_guarantee == "none"
     [(where, warning), *_] = log_warnings(crm.mapping)
     assert where == ("log",) and "uncertain" in warning and "find_existing" in warning
+
+
+class SlowCrm:
+    """A CRM that takes its time over the first log: long enough for the row's lease to
+    run out while the write is still in flight. It de-duplicates nothing, and can be
+    searched: a log shows up in a search once its write has finished."""
+
+    log_guarantee = "checkable"
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.stored: dict[str, str] = {}
+        self.first_arrived = asyncio.Event()
+        self.answer = asyncio.Event()
+
+    async def log_interaction(self, it: Interaction, idempotency_key: str, **_: Any) -> Any:
+        self.sent.append(idempotency_key)
+        self.first_arrived.set()
+        await self.answer.wait()
+        self.stored[idempotency_key] = f"A{len(self.sent)}"
+        return LogReceipt(activity_id=self.stored[idempotency_key])
+
+    async def find_logged(self, it: Interaction, key: str, **_: Any) -> Any:
+        found = self.stored.get(key)
+        return LogReceipt(activity_id=found) if found else None
+
+
+async def test_a_log_slower_than_its_lease_is_never_sent_twice(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'hub.db'}")
+    await db.start()
+    store = Store(db)
+    clock = FakeClock(T0 + timedelta(minutes=5))
+    it = Interaction("i-1", Channel.VOICE, Direction.INBOUND, Party("+33612345678"), T0,
+                     accepted_at=T0, ended_at=T0 + timedelta(seconds=90), agent_id="alice",
+                     wrapped_at=T0 + timedelta(seconds=100))
+    crm = SlowCrm()
+    worker = CallLogWorker(store, crm, clock, owner="node-1",  # type: ignore[arg-type]
+                           lease_seconds=60, timeout_seconds=30, poll_seconds=0.02)
+    try:
+        await store.write(interactions=[it], call_log="crm")
+        await worker.start()
+        await asyncio.wait_for(crm.first_arrived.wait(), 10)
+        # The write is still in flight when its lease would have run out: the worker
+        # looks for due rows again and again meanwhile.
+        await clock.advance(600)
+        for _ in range(20):
+            worker.nudge()
+            await asyncio.sleep(0.02)
+        crm.answer.set()
+        for _ in range(500):
+            row = await store.outbox.get("i-1")
+            if row is not None and row.status == "delivered":
+                break
+            await asyncio.sleep(0.02)
+        assert crm.sent == ["i-1"]
+        assert row is not None and row.status == "delivered" and row.activity_id == "A1"
+    finally:
+        await worker.stop()
+        await db.stop()
+
+
+async def test_a_node_whose_lease_was_taken_sends_nothing(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'hub.db'}")
+    await db.start()
+    store = Store(db)
+    try:
+        await store.outbox.add("crm", ["i-1"], T0)
+        await store.outbox.claim("node-a", T0, 60)
+        # node-a stalled past its lease; node-b took the row.
+        await store.outbox.claim("node-b", T0 + timedelta(seconds=61), 60)
+        assert not await store.outbox.sending("i-1", "node-a", T0 + timedelta(seconds=121))
+        assert await store.outbox.sending("i-1", "node-b", T0 + timedelta(seconds=121))
+    finally:
+        await db.stop()

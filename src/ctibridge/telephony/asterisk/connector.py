@@ -782,8 +782,14 @@ class AsteriskConnector:
             assert ctx is not None
             await self._has_context(ctx, "make a conference")
             room = "cti" + "".join(ch for ch in ref if ch.isalnum())
+            queue_bridge = customer.bridge
             await self._act("moving the customer to the conference", "Redirect",
                             Channel=customer.name, Context=ctx, Exten=room, Priority=1)
+            # "Redirect successful" comes before the customer has left: moving the
+            # agent while Asterisk still sees a transfer in progress completes it.
+            await self._until(lambda: customer.bridge not in (None, queue_bridge),
+                              "the customer did not reach the conference")
+            await asyncio.sleep(0.3)  # the transfer's monitor thread sees them gone
             await self._act("moving the consultation to the conference", "Redirect",
                             Channel=agent.name, Context=ctx, Exten=room, Priority=1,
                             ExtraChannel=far.name, ExtraContext=ctx, ExtraExten=room,
@@ -793,14 +799,20 @@ class AsteriskConnector:
 
     async def _together(self, uids: list[str]) -> str:
         """Wait until the channels are in one bridge (as the AMI events tell)."""
+        await self._until(lambda: self.normalizer.shared_bridge(uids) is not None,
+                          "the parties did not meet in the conference")
+        bridge = self.normalizer.shared_bridge(uids)
+        assert bridge is not None
+        return bridge
+
+    async def _until(self, done: Any, what: str) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + STASIS_TIMEOUT
-        while (bridge := self.normalizer.shared_bridge(uids)) is None:
+        while not done():
             if loop.time() > deadline:
-                raise PlatformError("the parties did not meet in the conference within "
-                                    f"{STASIS_TIMEOUT:g} s", code="platform-error")
+                raise PlatformError(f"{what} within {STASIS_TIMEOUT:g} s",
+                                    code="platform-error")
             await asyncio.sleep(0.05)  # noqa: ASYNC110 (the AMI events move them)
-        return bridge
 
     async def dtmf(self, ref: str, device: str, digits: str) -> None:
         peer = self.normalizer.peer_chan(ref, device)

@@ -1546,6 +1546,7 @@ class Normalizer:
     def _forget(self, call: CallState) -> None:
         refs = {conv.ref for conv in call.convs}
         self.rejecting = {(r, d) for r, d in self.rejecting if r not in refs}
+        self.cancelling -= refs
         for c in list(call.channels()):
             self.hold_pairs.pop(c.uid, None)
             self.channels.pop(c.uid, None)
@@ -1556,6 +1557,9 @@ class Normalizer:
                 del self.convs[conv.ref]
         self.calls.pop(call.linkedid, None)
         self.aliases.pop(call.linkedid, None)
+        if self.owned_bridges:  # rooms of ours with none of their channels known any more
+            self.owned_bridges = {b for b in self.owned_bridges if any(
+                u in self.channels for u in self.bridges.get(b, ()))}
 
     # ---------------------------------------------------------- agent state
 
