@@ -29,7 +29,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import random
 import socket
 import struct
@@ -42,23 +41,11 @@ from typing import Any
 
 import httpx
 import websockets
+from stats import pct, pin  # noqa: E402  (bench/stats.py: benchmarks run as scripts)
 
 HERE = Path(__file__).resolve()
 PHASES = ["quiet", "ping-flood", "login-flood", "big-bodies", "slowloris", "never-reading",
           "quiet-again"]
-
-
-def pin(cpu: int) -> None:
-    with contextlib.suppress(AttributeError, OSError):
-        cpus = sorted(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, {cpus[cpu % len(cpus)]})
-
-
-def pct(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    s = sorted(values)
-    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
 
 
 def free_port() -> int:

@@ -29,6 +29,8 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from stats import pct  # noqa: E402  (bench/stats.py: benchmarks run as scripts)
+
 from ctibridge.core.presence import DEFAULT_RULES, CapacityRules, make_rules
 from ctibridge.core.router import QueueSpec, Router
 from ctibridge.model.party import Channel
@@ -140,13 +142,6 @@ def simulate(pools: dict[str, CapacityRules], n_agents: int,
     end = now
     return {"waits": waits, "end": end,
             "occupancy": sum(a.busy_total for a in agents.values()) / (len(agents) * window)}
-
-
-def pct(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    s = sorted(values)
-    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
 
 
 def main() -> None:

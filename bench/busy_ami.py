@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import re
 import subprocess
 import sys
@@ -22,6 +21,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve()
 sys.path.insert(0, str(HERE.parents[1] / "src"))
+
+from stats import pct, pin  # noqa: E402  (bench/stats.py: benchmarks run as scripts)
 
 from ctibridge.telephony.asterisk.synth import interleave, messages, rewrite_ids  # noqa: E402
 from ctibridge.telephony.asterisk.transcript import read_transcript  # noqa: E402
@@ -40,19 +41,6 @@ AGENTS = {"6001": {"interface": "Local/6001@agents", "dial": "Local/6001@agents-
                    "name": "Agent 6003"}}
 PEOPLE = [("alice", "6001"), ("bob", "6002"), ("carol", "6003")]
 PROBE_RE = re.compile(rb"PausedReason: probe-(\d+)\r\n")
-
-
-def pin(cpu: int) -> None:
-    with contextlib.suppress(AttributeError, OSError):
-        cpus = sorted(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, {cpus[cpu % len(cpus)]})
-
-
-def pct(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    s = sorted(values)
-    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
 
 
 def probe(n: int) -> bytes:

@@ -39,6 +39,7 @@ HERE = Path(__file__).resolve()
 sys.path.insert(0, str(HERE.parents[1] / "src"))
 sys.path.insert(0, str(HERE.parents[1]))
 
+from stats import pct  # noqa: E402  (bench/stats.py: benchmarks run as scripts)
 from tests.integration.crm.realcrm import MAPPING, RealCrm, seeded, variables  # noqa: E402
 
 from ctibridge.clock import SystemClock  # noqa: E402
@@ -48,11 +49,6 @@ from ctibridge.logs import configure  # noqa: E402
 from ctibridge.model.interaction import Interaction  # noqa: E402
 from ctibridge.model.party import Channel, Direction, Party  # noqa: E402
 from ctibridge.store import Database, Store  # noqa: E402
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 async def run(mode: str, calls: int, latency: float, outage: float,
@@ -136,8 +132,8 @@ async def run(mode: str, calls: int, latency: float, outage: float,
     per_call = {k: len(crm.interactions_of(k)) for k in written}
     return {
         "mode": mode, "calls": calls, "logs_per_s": calls / (ended - began),
-        "p50_ms": statistics.median(delays), "p99_ms": pct(delays, 0.99),
-        "crm_p50_ms": statistics.median(posts), "crm_p99_ms": pct(posts, 0.99),
+        "p50_ms": statistics.median(delays), "p99_ms": pct(delays, 99),
+        "crm_p50_ms": statistics.median(posts), "crm_p99_ms": pct(posts, 99),
         "checks": checks, "posts": len(posts), "exactly_once": set(per_call.values()) == {1},
         "drain_s": (ended - back) if back is not None else None,
     }

@@ -38,6 +38,7 @@ from typing import Any
 import httpx
 import websockets
 import yaml
+from stats import pct  # noqa: E402  (bench/stats.py: benchmarks run as scripts)
 
 ROOT = Path(__file__).resolve().parents[1]
 CTIBRIDGE = str(Path(sys.executable).with_name("ctibridge"))
@@ -139,11 +140,6 @@ async def round_trips(ws: Any, seconds: float, gap: float = 0.06) -> list[float]
     return samples
 
 
-def pct(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(q * len(xs)))]
-
-
 async def login_time(url: str) -> float:
     started = time.perf_counter()
     async with httpx.AsyncClient(base_url=url, timeout=30) as http:
@@ -234,10 +230,10 @@ async def measure(args: argparse.Namespace) -> None:
 
     ms = 1000
     quiet = results[0][1]
-    base99 = pct(quiet, 0.99)
+    base99 = pct(quiet, 99)
     print(f"alice's WebSocket round trip, {args.seconds:g} s per phase, hub with default limits")
     for name, samples, login, peak, lifetimes, sent in results:
-        p50, p99 = pct(samples, 0.5), pct(samples, 0.99)
+        p50, p99 = pct(samples, 50), pct(samples, 99)
         line = (f"  {name:22} p50 {p50 * ms:6.2f} ms  p99 {p99 * ms:6.2f} ms "
                 f"({p99 / base99:4.1f}× quiet p99)  login {login * ms:6.0f} ms  "
                 f"hub RSS peak {peak:5.0f} MiB")

@@ -32,6 +32,7 @@ from typing import Any
 import httpx
 import websockets
 import yaml
+from stats import pct  # noqa: E402  (bench/stats.py: benchmarks run as scripts)
 
 CTIBRIDGE = str(Path(sys.executable).with_name("ctibridge"))
 
@@ -40,11 +41,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def pct(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(q * len(xs)))]
 
 
 async def attack(port: int, concurrency: int, addresses: int, out: Path) -> None:
@@ -167,10 +163,10 @@ async def measure(args: argparse.Namespace) -> None:
         except subprocess.TimeoutExpired:
             hub.kill()
 
-    base99 = pct(results[0][1], 0.99)
+    base99 = pct(results[0][1], 99)
     print(f"{args.concurrency} bad logins in flight; {args.seconds:g} s per phase; default limits")
     for name, samples, login, tally in results:
-        p50, p99 = pct(samples, 0.5), pct(samples, 0.99)
+        p50, p99 = pct(samples, 50), pct(samples, 99)
         answers = ", ".join(f"{k}: {v}" for k, v in sorted(tally.items()))
         print(f"  {name:24} bob's login {login * 1000:6.0f} ms   alice's ping p50 "
               f"{p50 * 1000:6.2f} ms p99 {p99 * 1000:6.2f} ms ({p99 / base99:4.1f}× quiet)"

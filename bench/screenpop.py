@@ -35,6 +35,7 @@ from starlette.routing import Route
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from stats import pct  # noqa: E402  (bench/stats.py: benchmarks run as scripts)
 from tests.integration.harness import AgentClient, RunningHub, free_port  # noqa: E402
 
 from ctibridge.api.app import create_app  # noqa: E402
@@ -62,11 +63,6 @@ async def serve(app: object, port: int) -> tuple[uvicorn.Server, asyncio.Task[No
     while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
         await asyncio.sleep(0.01)
     return server, task
-
-
-def pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q * len(values)))]
 
 
 async def run(calls: int, crm_ms: float, prefetch: bool, tmp: Path) -> tuple[list[float], float]:
@@ -142,12 +138,12 @@ async def main() -> None:
     print(f"baseline WebSocket round trip (median): {base * ms:.2f} ms")
     for name, xs in (("no prefetch, offer→pop minus CRM time", plain),
                      ("prefetch while queued, offer→pop", pre)):
-        p50, p99 = pct(xs, 0.5), pct(xs, 0.99)
+        p50, p99 = pct(xs, 50), pct(xs, 99)
         print(f"{name}: p50 {p50 * ms:.2f} ms ({p50 / base:.1f}× RTT), "
               f"p99 {p99 * ms:.2f} ms ({p99 / base:.1f}× RTT)")
-    gain = (pct(plain, 0.5) + args.crm_ms / ms) / max(pct(pre, 0.5), 1e-6)
-    print(f"prefetch gain at p50: the agent waits {pct(pre, 0.5) * ms:.2f} ms instead of "
-          f"{(pct(plain, 0.5) * ms + args.crm_ms):.2f} ms ({gain:.0f}× sooner)")
+    gain = (pct(plain, 50) + args.crm_ms / ms) / max(pct(pre, 50), 1e-6)
+    print(f"prefetch gain at p50: the agent waits {pct(pre, 50) * ms:.2f} ms instead of "
+          f"{(pct(plain, 50) * ms + args.crm_ms):.2f} ms ({gain:.0f}× sooner)")
 
 
 if __name__ == "__main__":
