@@ -28,7 +28,6 @@ from typing import Any, BinaryIO
 
 from ..model.events import PlatformEvent
 from ..telephony.freeswitch.config import FreeSwitchOptions
-
 from ..telephony.freeswitch.esl import (
     API_RESPONSE,
     AUTH_REQUEST,

@@ -74,6 +74,10 @@ class FreeSwitchOptions(_Strict):
         "who times the wrap-up: 'hub' (ctibridge's timer; the agent's wrap-up-time in "
         "callcenter.conf.xml should be 0) or 'switch' (wrap-up-time; ctibridge shows "
         "the agent ready when it ends)"))
+    answer: Literal["none", "phone_event"] = Field("none", description=(
+        "answer from the bar: 'phone_event' sends the ringing SIP phone a talk NOTIFY "
+        "(uuid_phone_event, mod_sofia; Yealink, Polycom, Snom... when allowed); 'none': "
+        "the agent answers on the phone"))
     timeout: float = Field(10.0, gt=0, le=120)
     originate_timeout: float = Field(30.0, gt=0, le=300)
     ping_interval: float = Field(20.0, ge=0, le=600, description="keep-alive: seconds "

@@ -84,11 +84,13 @@ STATUS_MAP: dict[str, AgentStatus] = {
     "On Break": AgentStatus.NOT_READY,
     "Logged Out": AgentStatus.LOGGED_OUT,
 }
-NO_ANSWER = frozenset({"NO_ANSWER", "ALLOTTED_TIMEOUT", "NO_USER_RESPONSE", "RECOVERY_ON_TIMER_EXPIRE"})
+NO_ANSWER = frozenset({"NO_ANSWER", "ALLOTTED_TIMEOUT", "NO_USER_RESPONSE",
+                       "RECOVERY_ON_TIMER_EXPIRE"})
 BUSY = frozenset({"USER_BUSY"})
 REJECTED = frozenset({"CALL_REJECTED"})
 UNREACHABLE = frozenset({"SUBSCRIBER_ABSENT", "UNALLOCATED_NUMBER", "NO_ROUTE_DESTINATION",
-                         "USER_NOT_REGISTERED", "INVALID_NUMBER_FORMAT", "DESTINATION_OUT_OF_ORDER"})
+                         "USER_NOT_REGISTERED", "INVALID_NUMBER_FORMAT",
+                         "DESTINATION_OUT_OF_ORDER"})
 
 
 def fail_cause(hangup_cause: str | None) -> str:
@@ -236,6 +238,16 @@ class Normalizer:
         self.expected[ref] = Expected(ref, device, number, dict(attached or {}))
         return CallInitiated(ref=ref, at=self.now(), device=device, callee=callee,
                              direction=direction, attached=dict(attached or {}))
+
+    def originate_failed(self, ref: str, reason: str) -> list[PlatformEvent]:
+        """Our originate was refused before any leg existed."""
+        conv = self.convs.pop(ref, None)
+        self.expected.pop(ref, None)
+        if conv is None or conv.ended:
+            return []
+        conv.ended = True
+        device = next(iter(conv.devices), None)
+        return [CallFailed(ref=ref, at=self.now(), device=device, cause=fail_cause(reason))]
 
     def job_for(self, job: str, ref: str) -> None:
         self.jobs[job] = ref
