@@ -14,7 +14,8 @@ whatever the TCP chunking:
   a name with spaces) or a ``Content-Length`` that is not a number makes that
   header block one :class:`ParseError` carrying its bytes; the frames around it
   are intact. A frame longer than ``max_frame_bytes`` is one :class:`ParseError`
-  and is skipped to its end.
+  (its headers, and how many body bytes were skipped unread) reported once its end
+  has gone by: memory stays bounded and the frames after it are intact.
 * **Truncation.** What is still buffered when the stream ends (:meth:`EslParser.
   finish`) is one :class:`ParseError` with those bytes: nothing vanishes.
 
@@ -54,6 +55,7 @@ class ParseError:
     message: str
     raw: bytes
     offset: int  # stream offset of ``raw``'s first byte
+    skipped: int = 0  # body bytes after ``raw`` discarded unread (an oversized frame)
 
     def __str__(self) -> str:
         preview = self.raw[:60].decode("utf-8", "replace").replace("\n", "\\n")
@@ -67,6 +69,7 @@ class Frame:
     headers: tuple[tuple[str, str], ...]
     body: bytes = b""
     offset: int = 0  # stream offset of the frame's first byte
+    size: int = 0  # bytes the frame took on the wire (headers, empty line, body)
     _first: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -136,6 +139,7 @@ class EslParser:
         self._head_start = 0
         self._need = 0  # body bytes the pending frame waits for
         self._skip = 0  # bytes of an oversized body still to discard
+        self._skip_err: ParseError | None = None  # reported once the body is skipped
         self.frames = 0
         self.errors = 0
 
@@ -150,6 +154,9 @@ class EslParser:
             self._skip -= drop
             self._base += drop
             data = data[drop:]
+            if not self._skip and self._skip_err is not None:
+                out.append(self._skip_err)
+                self._skip_err = None
         self._buf += data
         buf = self._buf
         while True:
@@ -157,7 +164,8 @@ class EslParser:
                 if len(buf) - self._pos < self._need:
                     break
                 end = self._pos + self._need
-                f = Frame(self._head, bytes(buf[self._pos:end]), self._base + self._head_start)
+                f = Frame(self._head, bytes(buf[self._pos:end]), self._base + self._head_start,
+                          end - self._head_start)
                 self._head = None
                 self._pos = end
                 self.frames += 1
@@ -194,19 +202,21 @@ class EslParser:
                     continue
                 length = int(length_text)
             if length > self.max_frame_bytes:
-                out.append(self._error(f"a body of {length} bytes is over the limit "
-                                       f"({self.max_frame_bytes})", start, after))
+                err = self._error(f"a body of {length} bytes is over the limit "
+                                  f"({self.max_frame_bytes}): skipped", start, after)
                 have = len(buf) - after
                 if have >= length:
+                    out.append(ParseError(err.message, err.raw, err.offset, length))
                     self._pos = after + length
                 else:
                     self._skip = length - have
+                    self._skip_err = ParseError(err.message, err.raw, err.offset, length)
                     self._pos = len(buf)
                 continue
             self._pos = after
             if length == 0:
                 self.frames += 1
-                out.append(Frame(pairs, b"", self._base + start))
+                out.append(Frame(pairs, b"", self._base + start, after - start))
                 continue
             self._head, self._head_start, self._need = pairs, start, length
         self._compact()
@@ -242,14 +252,16 @@ class EslParser:
         elif rest.strip(b"\r\n"):
             out.append(ParseError("the stream ended inside a header block (no empty line)",
                                   rest, self._base + self._pos))
-        elif self._skip:
-            out.append(ParseError(f"the stream ended {self._skip} bytes short of an "
-                                  "oversized body", b"", self._base + self._pos))
+        elif self._skip_err is not None:
+            e = self._skip_err
+            out.append(ParseError(f"{e.message}; the stream ended {self._skip} bytes short "
+                                  "of it", e.raw, e.offset, e.skipped - self._skip))
         self.errors += len(out)
         self._buf.clear()
         self._pos = self._scan = 0
         self._head = None
         self._skip = 0
+        self._skip_err = None
         return out
 
 
