@@ -122,10 +122,10 @@ class FakeEsl:
 
     def answer_api(self, command: str) -> str:
         handler = self.api.get(command)
-        if handler is None:
-            for key, value in self.api.items():
+        if handler is None:  # the longest "prefix*" that matches
+            for key in sorted(self.api, key=len, reverse=True):
                 if key.endswith("*") and command.startswith(key[:-1]):
-                    handler = value
+                    handler = self.api[key]
                     break
         if handler is None:
             name = command.split(" ", 1)[0]

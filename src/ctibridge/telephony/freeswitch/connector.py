@@ -101,6 +101,7 @@ class FreeSwitchConnector:
         self._up = asyncio.Event()
         self._unsent: dict[str, tuple[AgentStatus, str | None]] = {}
         self._rooms = 0
+        self._jobs: set[asyncio.Task[None]] = set()
         self.connections = 0
         self.version: str | None = None
 
@@ -128,6 +129,8 @@ class FreeSwitchConnector:
         if client is not None:
             with contextlib.suppress(Exception):
                 await client.close(exit_first=True)
+        for job in list(self._jobs):
+            job.cancel()
         task, self._task = self._task, None
         while task is not None and not task.done():
             task.cancel()
@@ -347,7 +350,19 @@ class FreeSwitchConnector:
             raise PlatformError(f"FreeSWITCH refused the call: {exc}",
                                 code="platform-refused") from None
         self.normalizer.job_for(job.uuid, ref)
+        # The job's result may have arrived before we knew its Job-UUID: the client
+        # keeps it for the Job, and the normalizer says it once either way.
+        task = asyncio.create_task(self._originate_done(ref, job.result))
+        self._jobs.add(task)
+        task.add_done_callback(self._jobs.discard)
         return ref
+
+    async def _originate_done(self, ref: str, result: asyncio.Future[str]) -> None:
+        try:
+            body = await result
+        except EslConnectionError:
+            return  # the link went: the resync after it tells what became of the call
+        self._emit_now(*self.normalizer.job_result(ref, body))
 
     async def answer(self, ref: str, device: str) -> None:
         if Capability.ANSWER not in self.capabilities:

@@ -725,7 +725,11 @@ class Normalizer:
         ref = self.jobs.pop(job, None)
         if ref is None:
             return []
-        body = (ev.body or "").strip()
+        return self.job_result(ref, ev.body or "")
+
+    def job_result(self, ref: str, body: str) -> list[PlatformEvent]:
+        """Our originate's BACKGROUND_JOB: ``+OK <uuid>`` once answered, ``-ERR <cause>``."""
+        body = body.strip()
         conv = self.convs.get(ref)
         if body.startswith("+OK") or conv is None or conv.ended:
             return []
