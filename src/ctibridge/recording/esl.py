@@ -181,9 +181,9 @@ class EslRecordError(Exception):
     """Recording could not start (the message says why and what to do)."""
 
 
-# What the connector asks after connecting; a replay of the recording resyncs from it.
+# What the connector asks after connecting (then the members of each queue listed, then
+# the agents); a replay of the recording resyncs from it.
 SNAPSHOT_COMMANDS = ("api show channels as json", "api show calls as json",
-                     "api callcenter_config agent list", "api callcenter_config tier list",
                      "api callcenter_config queue list")
 
 
@@ -232,7 +232,8 @@ async def record_esl(target: EslTarget, out: BinaryIO, *, header: list[str],
             f = await asyncio.wait_for(inbox.get(), timeout)
             if f is None:
                 raise EslRecordError("the event socket closed the connection during login")
-            if f.content_type in (COMMAND_REPLY, AUTH_REQUEST, DISCONNECT_NOTICE):
+            if f.content_type in (COMMAND_REPLY, API_RESPONSE, AUTH_REQUEST,
+                                  DISCONNECT_NOTICE):
                 return f
 
     reading = asyncio.create_task(read())
@@ -251,8 +252,17 @@ async def record_esl(target: EslTarget, out: BinaryIO, *, header: list[str],
         if not r.reply_text.startswith("+OK"):
             raise EslRecordError(f"subscription 'event {events}' refused: {r.reply_text}")
         if snapshot:
+            queues: list[str] = []
             for command in SNAPSHOT_COMMANDS:
                 await send(command)
+                r = await reply()
+                if command.endswith("queue list"):
+                    queues = [row["name"] for row in parse_rows(r.text) if row.get("name")]
+            for queue in queues:
+                await send(f"api callcenter_config queue list members {queue}")
+                await reply()
+            await send("api callcenter_config agent list")
+            await reply()
         stopping = asyncio.create_task(stop.wait())
         await asyncio.wait({stopping, reading}, return_when=asyncio.FIRST_COMPLETED)
         stopping.cancel()
