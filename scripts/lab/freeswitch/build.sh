@@ -96,6 +96,9 @@ if [ ! -f Makefile ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; t
         --without-python --without-erlang --disable-fhs --enable-core-odbc-support=no
     echo "$want" >"$stamp"
 fi
+# FreeSWITCH's own unit-test programs compile the whole core a second time: a lab
+# does not need them (half an hour saved on 2 cores).
+sed -i 's#^SUBDIRS = \. src build tests/unit$#SUBDIRS = . src build#' Makefile
 echo "== make -j$JOBS (log: $LOG/fs-make.log)"
 run fs-make nice make -j"$JOBS"
 echo "== make install"

@@ -169,7 +169,7 @@ async def test_attended_transfer_through_a_consultation(tmp_path: Path) -> None:
         reply = await alice.ok("call.consult", call_id=call_id, target="bob")
         consult_id = reply["call_id"]
         await bob.event("call.answered", timeout=T, where=mine(consult_id))
-        await alice.ok("call.complete_transfer", call_id=call_id, consult_id=consult_id)
+        await alice.ok("call.complete_transfer", call_id=call_id, consult_call_id=consult_id)
         moved = await bob.event("call.transferred", timeout=T, where=mine(call_id))
         assert bob.my_state(moved["call"]) == "connected"
         await bob.ok("call.hangup", call_id=call_id)
@@ -184,7 +184,7 @@ async def test_conference_of_the_customer_and_two_agents(tmp_path: Path) -> None
         reply = await alice.ok("call.consult", call_id=call_id, target="bob")
         consult_id = reply["call_id"]
         await bob.event("call.answered", timeout=T, where=mine(consult_id))
-        await alice.ok("call.conference", call_id=call_id, consult_id=consult_id)
+        await alice.ok("call.conference", call_id=call_id, consult_call_id=consult_id)
         conf = await alice.event("call.conferenced", timeout=T, where=mine(call_id))
         assert alice.my_state(conf["call"]) == "connected"
         await live.lab.api("hupall NORMAL_CLEARING")
