@@ -4,7 +4,7 @@
 #   scripts/lab/freeswitch/start.sh --prefix PREFIX [--run DIR] [--esl-port N]
 #                                   [--password P] [--fresh]
 #
-# PREFIX      what build.sh installed into (bin/freeswitch, lib/freeswitch/mod)
+# PREFIX      what build.sh installed into (bin/freeswitch, mod/)
 # --run DIR   the instance's folder (default /tmp/ctibridge-fs-lab): conf/, log/, db/...
 # --esl-port  the event socket's port (default 8021; 0 picks a free one)
 # --password  the event socket's password (default ctibridge-secret)
@@ -29,6 +29,9 @@ done
 PREFIX=$(cd "$PREFIX" && pwd)
 FS="$PREFIX/bin/freeswitch"
 [ -x "$FS" ] || { echo "error: no $FS (run build.sh first)" >&2; exit 2; }
+MODS="$PREFIX/mod"  # build.sh configures --disable-fhs; an FHS install has lib/freeswitch/mod
+[ -f "$MODS/mod_event_socket.so" ] || MODS="$PREFIX/lib/freeswitch/mod"
+[ -f "$MODS/mod_callcenter.so" ] || { echo "error: no mod_callcenter.so in $MODS" >&2; exit 2; }
 case "$PASSWORD" in *[!A-Za-z0-9._-]*) echo "error: --password: letters, digits, . _ - only" >&2; exit 2 ;; esac
 if [ "$PORT" = 0 ]; then
     PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -51,7 +54,7 @@ if [ ! -s "$RUN/sounds/moh/tone440.wav" ]; then
 fi
 "$FS" -nc -nonat -np -conf "$RUN/conf" -log "$RUN/log" -db "$RUN/db" -run "$RUN/run" \
     -temp "$RUN/tmp" -recordings "$RUN/recordings" -storage "$RUN/storage" \
-    -cache "$RUN/cache" -sounds "$RUN/sounds" -mod "$PREFIX/lib/freeswitch/mod" \
+    -cache "$RUN/cache" -sounds "$RUN/sounds" -mod "$MODS" \
     >"$RUN/log/stdout.log" 2>&1 || { tail -20 "$RUN/log/stdout.log"; exit 1; }
 echo "$PORT:$PASSWORD" >"$RUN/esl"
 for _ in $(seq 1 120); do
