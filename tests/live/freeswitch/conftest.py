@@ -98,8 +98,15 @@ class Lab:
             f"{number}}}loopback/0140000000/from-pstn &sleep({int(hangup_after * 1000)})")
         return job.uuid
 
-    async def status(self, agent: str) -> str:
-        return (await self.api(f"callcenter_config agent get status {agent}")).strip()
+    async def status(self, agent: str, *, becomes: str | None = None) -> str:
+        """The agent's status; with ``becomes``, once it is that (the hub pushes states
+        after acknowledging the bar's command), or what it is after 5 s."""
+        for _ in range(50):
+            got = (await self.api(f"callcenter_config agent get status {agent}")).strip()
+            if becomes is None or got == becomes:
+                return got
+            await asyncio.sleep(0.1)
+        return got
 
 
 @dataclass

@@ -61,11 +61,11 @@ async def test_agent_states_move_the_callcenter_status_and_back(tmp_path: Path) 
                         break_reasons={"lunch": "On Break"}) as live:
         alice = await live.h.agent("alice")
         await alice.ok("agent.login")
-        assert await live.lab.status("6001@default") == "On Break"  # logged in, not ready
+        assert await live.lab.status("6001@default", becomes="On Break") == "On Break"  # logged in, not ready
         await alice.ok("agent.ready")
-        assert await live.lab.status("6001@default") == "Available"
+        assert await live.lab.status("6001@default", becomes="Available") == "Available"
         await alice.ok("agent.not_ready", reason="lunch")
-        assert await live.lab.status("6001@default") == "On Break"
+        assert await live.lab.status("6001@default", becomes="On Break") == "On Break"
         await alice.ok("agent.ready")
         # A change made on FreeSWITCH's side reaches the bar.
         start = len(alice.frames)
@@ -73,7 +73,7 @@ async def test_agent_states_move_the_callcenter_status_and_back(tmp_path: Path) 
         await next_event(alice, "agent.state", start,
                          where=lambda d: d["agent"]["state"]["status"] == "not_ready")
         await alice.ok("agent.logout")
-        assert await live.lab.status("6001@default") == "Logged Out"
+        assert await live.lab.status("6001@default", becomes="Logged Out") == "Logged Out"
 
 
 # ---------------------------------------------------------- inbound calls

@@ -167,10 +167,27 @@ def test_10_agent_status_changes(name: str) -> None:
 def test_10_the_reason_of_a_break_is_the_one_we_asked_for() -> None:
     r = replay("10-agent-status.esl")
     r2 = type(r)(r.transcript, r.options, lambda: AT)
-    r2.normalizer.reasons["6001"] = "lunch"
+    # what the connector tells the normalizer when it sends those statuses itself
+    for status, reason in (("Available", None), ("On Break", "lunch")):
+        r2.normalizer.pushing("6001", status, reason)
     r2.run()
     assert [e.event for e in r2.events][1] == AgentStateChanged(
         at=AT, device="6001", status=AgentStatus.NOT_READY, reason="lunch")
+
+
+def test_10_an_echo_arriving_after_our_next_change_keeps_its_reason() -> None:
+    # The hub sets On Break (login), then Available at once: the first event comes
+    # back after the second command was sent. It must still read as our own echo.
+    r = replay("10-agent-status.esl")
+    n = type(r)(r.transcript, r.options, lambda: AT)
+    for status, reason in (("Available", None), ("On Break", "login"),
+                           ("Available (On Demand)", None)):
+        n.normalizer.pushing("6001", status, reason)
+    n.run()
+    got = [(e.event.status, e.event.reason) for e in n.events]
+    assert got[:3] == [(AgentStatus.READY, None), (AgentStatus.NOT_READY, "login"),
+                       (AgentStatus.READY, None)]
+    assert got[3] == (AgentStatus.READY, None)  # not ours: no reason to give
 
 
 def test_11a_a_refused_password_is_framed_and_emits_nothing() -> None:

@@ -472,7 +472,8 @@ class FreeSwitchConnector:
                            reason: str | None) -> None:
         agent = self.opts.agent_name(device)
         wanted = self.status_for(status, reason)
-        self.normalizer.reasons[device] = reason if status == AgentStatus.NOT_READY else None
+        self.normalizer.pushing(device, wanted,
+                                reason if status == AgentStatus.NOT_READY else None)
         try:
             await client.api(f"callcenter_config agent set status {agent} {quote(wanted)}")
         except EslCommandError as exc:

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -165,6 +166,10 @@ class Normalizer:
         self.agent_states: dict[str, tuple[AgentStatus, str | None]] = {}
         self.cc_state: dict[str, str] = {}  # device -> mod_callcenter state (Waiting...)
         self.reasons: dict[str, str | None] = {}  # device -> the not-ready reason we asked
+        # device -> the statuses we set, oldest first, with our reason: the event each
+        # raises comes back with that reason (an echo the hub recognizes), even when a
+        # later change of ours was sent before it arrived.
+        self.pushed: dict[str, deque[tuple[str, str | None]]] = {}
         self.expected: dict[str, Expected] = {}  # ctibridge_request -> what we started
         self.jobs: dict[str, str] = {}  # Job-UUID -> ref of the originate
         self.consult_refs: dict[str, str] = {}  # agent leg uuid -> consult ref we chose
@@ -621,10 +626,15 @@ class Normalizer:
             return [CallOffered(ref=conv.ref, at=now, device=device, caller=conv.caller,
                                 queue=queue, attached=dict(conv.attached))]
         if action == "bridge-agent-start" and device is not None and not conv.ended:
+            # The agent answered; the legs are joined by the uuid_bridge that follows
+            # (CHANNEL_BRIDGE says call.answered): a command sent before it would act on
+            # a leg still being moved (an att_xfer broadcast then is lost).
             agent = self.chan_of(ev.get("CC-Agent-UUID"))
             if agent is not None and agent.conv is not conv:
                 self._move(agent, conv)
-            return self._connect(conv, device)
+            if agent is None:  # its channel events are not subscribed: say it now
+                return self._connect(conv, device)
+            return []
         if action == "bridge-agent-fail" and device is not None and not conv.ended:
             if conv.devices.get(device) == "alerting":
                 del conv.devices[device]
@@ -638,6 +648,22 @@ class Normalizer:
                 return self._end(conv, "abandoned")
         return []
 
+    def pushing(self, device: str, switch_status: str, reason: str | None) -> None:
+        """The connector sets ``device``'s status: remember the reason for its echo."""
+        self.reasons[device] = reason
+        queue = self.pushed.setdefault(device, deque(maxlen=16))
+        queue.append((switch_status, reason))
+
+    def reason_of(self, device: str, switch_status: str) -> str | None:
+        """The reason of our push this status event answers (None: a change made on
+        the switch, which has no reasons)."""
+        queue = self.pushed.get(device)
+        while queue:
+            status, reason = queue.popleft()
+            if status == switch_status:
+                return reason
+        return None
+
     def _agent_event(self, ev: Event, action: str) -> list[PlatformEvent]:
         device = self.device_of_agent(ev.get("CC-Agent"))
         if device is None:
@@ -645,10 +671,13 @@ class Normalizer:
         if action == "agent-state-change":
             self.cc_state[device] = ev.get("CC-Agent-State") or ""
             return []
-        status = STATUS_MAP.get(ev.get("CC-Agent-Status") or "")
+        raw = ev.get("CC-Agent-Status") or ""
+        status = STATUS_MAP.get(raw)
         if status is None:
             return []
-        reason = self.reasons.get(device) if status == AgentStatus.NOT_READY else None
+        reason = self.reason_of(device, raw) if status == AgentStatus.NOT_READY else None
+        if status != AgentStatus.NOT_READY:
+            self.reason_of(device, raw)
         self.agent_states[device] = (status, reason)
         return [AgentStateChanged(at=self.now(), device=device, status=status, reason=reason)]
 
@@ -715,6 +744,8 @@ class Normalizer:
             return  # -both moves the whole call (conference): no one leaves
         conv = chan.conv
         dest = rest[0]
+        if ":" in dest or (len(rest) > 1 and rest[1] == "inline"):
+            return  # an inline dialplan (e.g. into a conference room): nobody is transferred
         if chan.device is not None and flag == "-bleg":
             conv.blind = (chan.uuid, dest)  # the agent's partner goes, the agent leg ends
         elif chan.device is None and flag is None:
