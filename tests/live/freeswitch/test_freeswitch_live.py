@@ -31,10 +31,13 @@ async def next_event(bar: Any, name: str, start: int, *, timeout: float = T,
 
 
 async def answered_call(live: Live, bar: Any, *, hangup_after: float = 600) -> str:
+    """A new customer call, offered to the bar's agent and answered (only events that
+    come after it started count: an earlier call's must not pass for this one)."""
+    start = len(bar.frames)
     await live.lab.customer_call(hangup_after=hangup_after)
-    offered = await bar.event("call.offered", timeout=T)
+    offered = await next_event(bar, "call.offered", start)
     call_id = str(offered["call"]["call_id"])
-    await bar.event("call.answered", timeout=T, where=mine(call_id))
+    await next_event(bar, "call.answered", start, where=mine(call_id))
     return call_id
 
 
@@ -61,7 +64,8 @@ async def test_agent_states_move_the_callcenter_status_and_back(tmp_path: Path) 
                         break_reasons={"lunch": "On Break"}) as live:
         alice = await live.h.agent("alice")
         await alice.ok("agent.login")
-        assert await live.lab.status("6001@default", becomes="On Break") == "On Break"  # logged in, not ready
+        # logged in, not ready yet
+        assert await live.lab.status("6001@default", becomes="On Break") == "On Break"
         await alice.ok("agent.ready")
         assert await live.lab.status("6001@default", becomes="Available") == "Available"
         await alice.ok("agent.not_ready", reason="lunch")
