@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -185,6 +186,35 @@ def _ms(value: Any) -> int:
     return 0 if value is None else int(round(float(value) * 1000))
 
 
+# SOSL's FIND {…} reserved characters (Salesforce SOQL and SOSL Reference, "FIND
+# {SearchQuery}" / "Example Text Searches": & | ! ( ) { } [ ] ^ " ~ * ? : \\ ' + -).
+_SOSL_RESERVED = frozenset('&|!(){}[]^"~*?:\\\'+-')
+
+
+def _sosl(value: Any) -> str:
+    return "".join("\\" + c if c in _SOSL_RESERVED else c for c in str(value))
+
+
+def _soql(value: Any) -> str:
+    """Text for a SOQL string literal ('…'): quote and backslash escaped."""
+    return str(value).replace("\\", "\\\\").replace("'", "\\'")
+
+
+def _odata(value: Any) -> str:
+    """Text for an OData string literal ('…'): a quote is doubled (OData ABNF, SQUOTE-in-string)."""
+    return str(value).replace("'", "''")
+
+
+def _uuid5(value: Any) -> str:
+    """A stable GUID for a text (an id the CRM lets the client choose, e.g. Dynamics
+    365's activityid): the same key gives the same record."""
+    return str(uuid.uuid5(_UUID_NAMESPACE, str(value)))
+
+
+# Fixed forever: changing it would give every key a new GUID (and log calls twice).
+_UUID_NAMESPACE = uuid.UUID("6c1f0f0e-3f5c-4b7e-9a53-637469627264")
+
+
 def _truncate_text(value: Any, length: int) -> str:
     text = "" if value is None else str(value)
     return text if len(text) <= length else text[: max(length - 1, 0)] + "…"
@@ -225,6 +255,10 @@ class Templates:
             "strftime": _strftime,
             "truncate_text": _truncate_text,
             "urlquote": _urlquote,
+            "sosl": _sosl,
+            "soql": _soql,
+            "odata": _odata,
+            "uuid5": _uuid5,
             "raw": _raw,
             "as_datetime": _typed("datetime", _to_datetime),
             "as_int": _typed("int", _to_int),
@@ -346,7 +380,7 @@ def _required_refs(ast: nodes.Node, root: str) -> list[str]:
 
 def uses(source: Any, name: str) -> bool:
     """Whether any template in ``source`` reads the top-level ``name``."""
-    env = ImmutableSandboxedEnvironment()
+    env = _USES_ENV  # with our filters: an unknown filter would hide every name read
     for text in walk_strings(source):
         try:
             if name in meta.find_undeclared_variables(env.parse(text)):
@@ -354,3 +388,6 @@ def uses(source: Any, name: str) -> bool:
         except TemplateError:
             continue
     return False
+
+
+_USES_ENV = Templates().strict
