@@ -33,10 +33,22 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from . import phones
 
+
+class _Omit:
+    """``{{ omit }}`` (Ansible's convention): the key that gives it is left out of the
+    JSON sent, for APIs that refuse a null where a field may only be absent (a
+    Dynamics 365 ``…@odata.bind`` with no record to bind)."""
+
+    def __repr__(self) -> str:
+        return "omit"
+
+
+OMIT = _Omit()
+
 # Which names each place of the file may read.
-_COMMON = frozenset({"vars", "env", "tables"})
+_COMMON = frozenset({"vars", "env", "tables", "omit"})
 SCOPES: dict[str, frozenset[str]] = {
-    "static": frozenset({"vars", "env"}),
+    "static": frozenset({"vars", "env", "omit"}),
     "lookup": _COMMON | {"party", "attached", "context", "number", "format"},
     # A lookup's ``then`` steps: each runs once per record the step before found.
     "step": _COMMON | {"party", "attached", "context", "number", "format", "record"},
@@ -265,6 +277,7 @@ class Templates:
             "as_float": _typed("float", _to_float),
             "as_bool": _typed("bool", _to_bool),
         })
+        env.globals["omit"] = OMIT
         return env
 
     # -- load time -------------------------------------------------------------------
@@ -337,9 +350,10 @@ class Templates:
                 return result
             return self.render(template, context)
         if isinstance(template, Mapping):
-            return {str(k): self.value(v, context) for k, v in template.items()}
+            rendered = ((str(k), self.value(v, context)) for k, v in template.items())
+            return {k: v for k, v in rendered if v is not OMIT}
         if isinstance(template, list):
-            return [self.value(v, context) for v in template]
+            return [v for v in (self.value(x, context) for x in template) if v is not OMIT]
         return template
 
     def when(self, expression: str, context: Mapping[str, Any]) -> bool:
