@@ -67,3 +67,14 @@ def test_the_hub_config_reads_preset_names(tmp_path: Path, monkeypatch: pytest.M
     settings = Settings.load(None, crm={"mapping": "preset:zendesk", "variables": variables})
     connector = build_crm(settings, tmp_path)
     assert connector.mapping.name == "zendesk"
+
+
+async def test_a_private_key_that_is_not_one_is_refused_at_start_with_the_reason() -> None:
+    from ctibridge.crm.mapping import load_mapping
+    from ctibridge.crm.mapping.auth import TokenError
+
+    variables, env = SETUP["salesforce"]
+    crm = load_mapping(presets.resolve("preset:salesforce"), variables,
+                       environ={**env, "SF_PRIVATE_KEY": "-----BEGIN nonsense"})
+    with pytest.raises(TokenError, match="private_key is not a usable RS256 private key"):
+        await crm.start()

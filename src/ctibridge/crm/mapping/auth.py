@@ -154,7 +154,7 @@ def _jwt_bearer(spec: OAuth2JwtBearer, r: Callable[[str], str],
     try:
         key = jwt.api_jws.get_algorithm_by_name(spec.algorithm).prepare_key(
             r(spec.private_key).replace("\\n", "\n"))
-    except (ValueError, TypeError) as exc:  # not a PEM key of that kind
+    except (ValueError, TypeError, jwt.InvalidKeyError) as exc:  # not a PEM key of that kind
         raise TokenError(f"auth.private_key is not a usable {spec.algorithm} private key "
                          f"({type(exc).__name__})") from None
 
