@@ -6,13 +6,17 @@
 
 import { Embed } from "../embed.js";
 
-export const HOSTS = ["hubspot"];
+export const HOSTS = ["hubspot", "opencti"];
 
 export async function createHost(win, onCommand) {
   const name = new URLSearchParams(win.location.search).get("host");
   if (name === "hubspot") {
     const { HubSpotHost } = await import("./hubspot.js");
     return new HubSpotHost(win, onCommand);
+  }
+  if (name === "opencti") {
+    const { OpenCtiHost } = await import("./opencti.js");
+    return new OpenCtiHost(win, onCommand);
   }
   if (name && !HOSTS.includes(name)) console.warn("ctibridge: unknown host %s: using postMessage", name);
   return new Embed(win, onCommand);
