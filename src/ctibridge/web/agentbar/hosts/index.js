@@ -6,7 +6,7 @@
 
 import { Embed } from "../embed.js";
 
-export const HOSTS = ["hubspot", "opencti", "cif"];
+export const HOSTS = ["hubspot", "opencti", "cif", "zendesk"];
 
 export async function createHost(win, onCommand) {
   const name = new URLSearchParams(win.location.search).get("host");
@@ -21,6 +21,10 @@ export async function createHost(win, onCommand) {
   if (name === "cif") {
     const { CifHost } = await import("./cif.js");
     return new CifHost(win, onCommand);
+  }
+  if (name === "zendesk") {
+    const { ZendeskHost } = await import("./zendesk.js");
+    return new ZendeskHost(win, onCommand);
   }
   if (name && !HOSTS.includes(name)) console.warn("ctibridge: unknown host %s: using postMessage", name);
   return new Embed(win, onCommand);
