@@ -252,3 +252,17 @@ def test_capabilities_and_options() -> None:
     text = exc.value.message
     assert "options.port" in text and "break_reasons" in text and "hunter2" not in text
     assert c.status_for(AgentStatus.WRAP_UP, "wrap-up") == "On Break"
+
+
+def test_type_freeswitch_is_found_in_the_registry() -> None:
+    from ctibridge.config import TelephonySettings
+    from ctibridge.telephony import registry
+
+    spec = TelephonySettings(name="fs", type="freeswitch",
+                             options={"host": "h", "password": "p"})
+    registry.validate(spec)
+    connector = registry.build(spec, FakeClock())
+    assert isinstance(connector, FreeSwitchConnector) and connector.name == "fs"
+    with pytest.raises(ConfigError, match="options.password"):
+        registry.validate(TelephonySettings(name="fs", type="freeswitch",
+                                            options={"host": "h"}))
