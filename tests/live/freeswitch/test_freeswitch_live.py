@@ -180,6 +180,24 @@ async def test_attended_transfer_through_a_consultation(tmp_path: Path) -> None:
         await ended(live, bob, call_id)
 
 
+async def test_a_cancelled_consultation_takes_the_agent_back_to_the_customer(
+        tmp_path: Path) -> None:
+    async with live_hub(tmp_path, "live-14-cancel-consult") as live:
+        alice = await live.agent("alice")
+        bob = await live.agent("bob")
+        call_id = await answered_call(live, alice)
+        reply = await alice.ok("call.consult", call_id=call_id, target="bob")
+        consult_id = reply["call_id"]
+        await bob.event("call.answered", timeout=T, where=mine(consult_id))
+        start = len(alice.frames)
+        await alice.ok("call.cancel_consult", call_id=call_id, consult_call_id=consult_id)
+        await next_event(alice, "call.ended", start, where=mine(consult_id))
+        back = await next_event(alice, "call.retrieved", start, where=mine(call_id))
+        assert alice.my_state(back["call"]) == "connected"
+        await alice.ok("call.hangup", call_id=call_id)
+        await ended(live, alice, call_id)
+
+
 async def test_conference_of_the_customer_and_two_agents(tmp_path: Path) -> None:
     async with live_hub(tmp_path, "live-09-conference") as live:
         alice = await live.agent("alice")

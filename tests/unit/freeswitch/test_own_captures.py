@@ -64,6 +64,10 @@ CALLS = {
                                "call.answered", "call.answered", "call.conferenced",
                                "call.ended", "call.ended"],
     "live-10-click-to-call.esl": ["call.initiated", "call.answered", "call.ended"],
+    "live-14-cancel-consult.esl": ["call.queued", "call.offered", "call.answered",
+                                   "call.initiated", "call.held", "call.offered",
+                                   "call.answered", "call.answered", "call.ended",
+                                   "call.retrieved", "call.ended"],
     "live-11-click-to-call-busy.esl": ["call.initiated", "call.failed"],
 }
 CAUSES = {
@@ -72,6 +76,7 @@ CAUSES = {
     "live-06-dtmf.esl": "agent-hangup", "live-07-blind-transfer.esl": "agent-hangup",
     "live-08-attended-transfer.esl": "agent-hangup", "live-09-conference.esl":
     "customer-hangup", "live-10-click-to-call.esl": "agent-hangup",
+    "live-14-cancel-consult.esl": "agent-hangup",
 }
 
 
