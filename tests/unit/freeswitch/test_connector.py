@@ -266,3 +266,17 @@ def test_type_freeswitch_is_found_in_the_registry() -> None:
     with pytest.raises(ConfigError, match="options.password"):
         registry.validate(TelephonySettings(name="fs", type="freeswitch",
                                             options={"host": "h"}))
+
+
+async def test_telephony_test_checks_agents_and_their_tiers(fake: FakeEsl) -> None:
+    fake.api["callcenter_config tier list"] = ("queue|agent|state|level|position\n"
+                                               "support@default|6001@default|Ready|1|1\n+OK\n")
+    fake.api["callcenter_config queue list agents*"] = "name|status\n+OK\n"
+    async with Run(fake, agents={"6001": {}, "6002": {}, "6009": {}}) as r:
+        await r.until(lambda: len(r.got) >= 2)
+        checks = dict((text, ok) for ok, text in await r.c.checks())
+    assert checks["agent 6001@default has tiers in support@default"] is True
+    assert checks["agent 6002@default has tiers in no queue; none in support@default "
+                  "(callcenter.conf.xml <tiers>)"] is False
+    assert checks["agent 6009@default (6009) is not a mod_callcenter agent "
+                  "(callcenter.conf.xml <agents>)"] is False

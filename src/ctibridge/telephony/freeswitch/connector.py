@@ -163,6 +163,19 @@ class FreeSwitchConnector:
             out.append((agent in known, f"agent {agent} ({ext}) "
                         + ("is in callcenter.conf.xml" if agent in known else
                            "is not a mod_callcenter agent (callcenter.conf.xml <agents>)")))
+        # Tiers say which queues offer calls to an agent: one without a tier never rings.
+        tiers = parse_rows(await client.api("callcenter_config tier list", check=False))
+        for ext in self.opts.agents:
+            agent = self.opts.agent_name(ext)
+            wanted = (self.opts.agents[ext].queues or self.opts.queues)
+            mine = {t.get("queue") for t in tiers if t.get("agent") == agent}
+            missing = [q for q in wanted if q not in mine]
+            if agent in known:
+                where = ", ".join(sorted(q for q in mine if q)) or "no queue"
+                note = (f"; none in {', '.join(missing)} (callcenter.conf.xml <tiers>)"
+                        if missing else "")
+                out.append((bool(mine) and not missing, f"agent {agent} has tiers in "
+                            f"{where}{note}"))
         for queue in self.opts.queues:
             text = await client.api(f"callcenter_config queue list agents {queue}", check=False)
             ok = not text.startswith("-ERR")
