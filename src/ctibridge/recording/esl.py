@@ -326,7 +326,10 @@ class EslReplay:
         line = 0
         for part in self.transcript.parts:
             if isinstance(part, SentBlock):
-                self._sent(part)
+                try:
+                    self._sent(part)
+                except (ValueError, IndexError) as exc:  # a sent line we cannot read
+                    self.parse_errors.append((part.line, f"sent block not understood: {exc}"))
                 continue
             line = part.line
             data = part.data
