@@ -89,3 +89,31 @@ def test_record_needs_to_know_where_the_event_socket_is(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "--host" in r.output
     r = runner.invoke(app, ["record", "-o", str(tmp_path / "x.esl"), "--protocol", "sip"])
     assert r.exit_code == 2 and "ami or esl" in r.output
+
+
+def test_replay_of_a_bare_capture_needs_no_configuration() -> None:
+    import json
+
+    from .fake_esl import FIXTURES
+
+    r = runner.invoke(app, ["replay", "--json", str(FIXTURES / "06-attended-transfer.esl")])
+    assert r.exit_code == 0, r.output
+    report = json.loads(r.output)
+    assert report["protocol"] == "freeswitch-esl" and report["options_from"] == "inferred"
+    assert report["parse_errors"] == []
+    assert [e["event"] for e in report["events"]][-2:] == ["call.transferred", "call.ended"]
+    main, consult = report["calls"]
+    assert main["final"]["end_cause"] == "customer-hangup"
+    assert consult["final"]["end_cause"] == "transferred"
+
+
+def test_replay_with_a_configuration_uses_its_agents(tmp_path: Path) -> None:
+    from .fake_esl import FIXTURES
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("telephony:\n  - name: fs\n    type: freeswitch\n    options:\n"
+                   "      host: x\n      password: y\n      agents: {'6001': {}}\n"
+                   "agents:\n  - {id: alice, name: Alice, extension: '6001', platform: fs}\n")
+    r = runner.invoke(app, ["replay", "-c", str(cfg), str(FIXTURES / "01-inbound-answered.esl")])
+    assert r.exit_code == 0, r.output
+    assert "options config: agents 6001 (Alice)" in r.output
