@@ -95,7 +95,8 @@ def demo(
     db: Annotated[str | None, typer.Option(
         help="SQLite file for the demo [default: ctibridge-demo.db]")] = None,
     calls_per_minute: Annotated[float | None, typer.Option(
-        help="simulated inbound calls (0: none, place your own) [default: 4]")] = None,
+        help="simulated inbound calls at a fixed rate (0: none, place your own) "
+        "[default: sized to the agents at work]")] = None,
     config: Annotated[Path | None, typer.Option(
         "--config", "-c", help="a YAML config file: its settings replace the demo's")] = None,
     mapping: Annotated[Path | None, typer.Option(
@@ -120,7 +121,6 @@ def demo(
     wanted: dict[str, Any] = {
         "server": {"host": "127.0.0.1", "port": 8000},
         "database": {"url": "sqlite:///ctibridge-demo.db"},
-        "traffic": {"platform": "sim", "calls_per_minute": 4.0, "handle_time_seconds": 60},
     }
     for key, value in given.items():
         old = wanted.get(key)
@@ -133,8 +133,9 @@ def demo(
     if db is not None:
         wanted["database"] = {"url": f"sqlite:///{db}"}
     if calls_per_minute is not None:
-        wanted["traffic"] = {**(wanted.get("traffic") or {"platform": "sim"}),
-                             "calls_per_minute": calls_per_minute}
+        traffic = {k: v for k, v in (wanted.get("traffic") or {}).items() if k != "occupancy"}
+        wanted["traffic"] = {"platform": "sim", **traffic, "calls_per_minute": calls_per_minute,
+                             "occupancy": None}
     if log_json:
         wanted["log"] = {**wanted.get("log", {}), "json": True}
     if mapping is not None:
@@ -168,14 +169,21 @@ def demo(
         crm_name = settings.crm.mapping if settings.crm else "none"
         where = (f"  (alice's bar: {url}agentbar/?user=alice · supervisors: "
                  f"{url}supervisor/?user=sam · CRM: {crm_name})")
-    rate = settings.traffic.calls_per_minute if settings.traffic else 0
+    t = settings.traffic
+    if t is None or t.calls_per_minute == 0:
+        calls = "none"
+    elif t.occupancy is not None:
+        calls = (f"sized to the agents at work (busy ~{t.occupancy:.0%} of their time on "
+                 "the phone; none while nobody is ready)")
+    else:
+        calls = f"{t.calls_per_minute:g} per minute"
     banner = [
         "",
         f"  ctibridge {__version__} demo is running: open {url}",
         where,
         "  logins (password = username): agents alice, bob, carol; supervisor sam; admin admin",
         f"  terminal agent: ctibridge agent --url {url} --user bob --password bob",
-        f"  simulated calls: {rate:g} per minute; place one from a number of your choice: "
+        f"  simulated calls: {calls}; place one from a number of your choice: "
         f"POST {url}api/simulator/sim/calls (docs/crm-mapping.md). Ctrl-C stops.",
         "",
     ]

@@ -7,7 +7,6 @@ and a ``clock``.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 from collections import Counter
@@ -26,6 +25,7 @@ from .. import __version__, securitylog
 from ..clock import Clock, SystemClock
 from ..config import CrmSettings, Settings
 from ..core.commands import Commands
+from ..core.demotraffic import start_traffic
 from ..core.hub import Hub
 from ..core.omnichannel import Omnichannel
 from ..core.supervision import start_supervision
@@ -74,7 +74,7 @@ class Services:
         if store is not None:  # passwords are hashed on the guard's bounded pool
             store.users.run_hash = self.login_guard.pool.run
         self.metrics = Metrics()
-        self.traffic: Any = None
+        self.traffic: Any = None  # core.demotraffic.Traffic, when the simulator is called
         self.digital: dict[str, Any] = {}  # digital connectors by name (api/digital.py)
         self.intake: Any = None  # the digital Intake, when there is a store
         self.crm: Any = None  # the CrmConnector, when settings.crm is set
@@ -124,7 +124,7 @@ def create_app(
         services.omnichannel = Omnichannel(services.hub, services.digital, settings, clock,
                                            supervision=services.supervision)
         await services.omnichannel.start()
-        services.traffic = _start_traffic(settings, services)
+        services.traffic = start_traffic(settings, services.hub, services.digital, clock)
         services.ready = True
         log.info("hub.started", version=__version__, platforms=list(conns))
         try:
@@ -132,9 +132,7 @@ def create_app(
         finally:
             services.ready = False
             if services.traffic is not None:
-                services.traffic.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await services.traffic
+                await services.traffic.stop()
             if services.omnichannel is not None:
                 await services.omnichannel.stop()
             await services.hub.stop()
@@ -286,21 +284,3 @@ async def _seed(settings: Settings, services: Services) -> None:
             name = services.hub.agents[agent_id].name if agent_id else username.capitalize()
             await services.store.users.ensure(username, username, roles, display_name=name,
                                               agent_id=agent_id)
-
-
-def _start_traffic(settings: Settings, services: Services) -> asyncio.Task[None] | None:
-    t = settings.traffic
-    if t is None or t.calls_per_minute <= 0:
-        return None
-    sim = services.hub.connectors.get(t.platform)
-    from ..telephony.simulator import SimulatorConnector, TrafficGenerator
-
-    if not isinstance(sim, SimulatorConnector):
-        log.warning("traffic.skipped", reason=f"{t.platform} is not a simulator")
-        return None
-    gen = TrafficGenerator(
-        sim, clock=services.clock, calls_per_second=t.calls_per_minute / 60.0,
-        handle_time=(t.handle_time_seconds, t.handle_time_seconds / 3),
-        patience=(t.patience_seconds, t.patience_seconds / 3),
-    )
-    return asyncio.create_task(gen.run(), name="traffic")
