@@ -245,3 +245,51 @@ def test_the_router_is_built_from_queue_settings_and_names_must_be_unique() -> N
         Settings.load(None, queues=[{"name": "a", "channels": ["voice"]},
                                     {"name": "a", "channels": ["chat"]}])
     assert "queue names must be unique, repeated: a" in err.value.message
+
+
+def test_an_unanswered_chat_offer_keeps_no_call_from_the_agent() -> None:
+    r = router(QueueSpec("support", MIXED, offer_timeout_seconds=20))
+    r.set_agent("alice", ready=True, idle_since=at(0))
+    r.enqueue("chat", C, "support", at(0))
+    assert offered(r.route(at(0))) == [("chat", "alice")]
+    r.enqueue("call", V, "support", at(1))
+    assert offered(r.route(at(1))) == [("call", "alice")]  # the chat is only offered
+
+
+def test_a_ringing_call_keeps_chats_away_but_a_chat_offer_holds_its_place() -> None:
+    r = router(QueueSpec("support", MIXED))
+    r.set_agent("alice", ready=True, idle_since=at(0))
+    r.enqueue("call", V, "support", at(0))
+    assert offered(r.route(at(0))) == [("call", "alice")]
+    r.enqueue("chat", C, "support", at(1))
+    assert r.route(at(1)) == []  # her phone rings
+    r.decline("call", "alice", at(2))
+    for i in range(4):
+        r.enqueue(f"c{i}", C, "support", at(3))
+    # Capacity 3 counts the offers: three chats, not four (the call waits for her).
+    assert sorted(o.interaction_id for o in r.route(at(3))) == ["c0", "c1", "chat"]
+
+
+def test_work_an_agent_keeps_missing_comes_back_to_them_less_and_less_often() -> None:
+    r = router(QueueSpec("support", MIXED, offer_timeout_seconds=20))
+    r.set_agent("alice", ready=True, idle_since=at(0))
+    r.enqueue("mail", E, "support", at(0))
+    t, offers = 0.0, []
+    while t < 3600:
+        r.expire(at(t))
+        for o in r.route(at(t)):
+            offers.append(t)
+        t += 1
+    gaps = [b - a for a, b in zip(offers, offers[1:], strict=False)]
+    # 20 s ringing, then 30 s, 1, 2, 4, 8 min away, then every 10 min at most.
+    assert gaps[:5] == [50, 80, 140, 260, 500]
+    assert set(gaps[5:]) == {620}
+
+
+def test_a_withdrawn_offer_is_not_held_against_the_agent() -> None:
+    r = router()
+    r.set_agent("alice", ready=True, idle_since=at(0))
+    r.enqueue("chat", C, "support", at(0))
+    r.route(at(0))
+    r.withdraw("chat", "alice")
+    assert offered(r.route(at(1))) == [("chat", "alice")]
