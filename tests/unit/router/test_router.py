@@ -277,8 +277,7 @@ def test_work_an_agent_keeps_missing_comes_back_to_them_less_and_less_often() ->
     t, offers = 0.0, []
     while t < 3600:
         r.expire(at(t))
-        for o in r.route(at(t)):
-            offers.append(t)
+        offers += [t for _ in r.route(at(t))]
         t += 1
     gaps = [b - a for a, b in zip(offers, offers[1:], strict=False)]
     # 20 s ringing, then 30 s, 1, 2, 4, 8 min away, then every 10 min at most.
