@@ -298,7 +298,7 @@ def agent(
         asyncio.run(run_terminal_agent(url, user, password))
     except CtiError as exc:
         fail(exc.message)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # one Ctrl-C: leave quietly (the client said bye)
         pass
 
 
