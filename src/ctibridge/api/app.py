@@ -191,7 +191,7 @@ def create_app(
     if settings.democrm is not None:  # the built-in demo CRM, an application of its own
         from ..crm.democrm import mount_democrm
 
-        mount_democrm(app, settings.democrm)
+        mount_democrm(app, settings.democrm, outcomes=outcome_labels(settings))
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:
@@ -205,6 +205,11 @@ def create_app(
     return app
 
 
+def outcome_labels(settings: Settings) -> dict[str, dict[str, str]]:
+    """Disposition code -> its label per language (what a CRM shows, not the code)."""
+    return {d.code: {"en": d.label.en, "fr": d.label.fr} for d in settings.dispositions}
+
+
 def build_crm(settings: Settings, config_dir: Path | None = None) -> Any:
     """The CRM connector ``settings.crm`` describes (its mapping file loaded)."""
     from ..crm.mapping import load_mapping
@@ -215,7 +220,9 @@ def build_crm(settings: Settings, config_dir: Path | None = None) -> Any:
         path = (config_dir or Path.cwd()) / path
     server = settings.server
     hub_url = server.public_url or f"http://{server.host}:{server.port}"
-    return load_mapping(path, variables={**settings.crm.variables, "hub_url": hub_url})
+    return load_mapping(path, variables={**settings.crm.variables, "hub_url": hub_url},
+                        agent_names={a.id: a.name for a in settings.agents},
+                        outcomes=outcome_labels(settings))
 
 
 async def _start_crm(settings: Settings, services: Services, crm: Any | None,
