@@ -19,15 +19,19 @@ from .recording.cli import replay as replay_command
 from .redact import text as redact_text
 from .redact import url as redact_url
 
+# Plain help: typer's rich panels print "<bool>" after every flag, "--help <bool>" too.
 app = typer.Typer(
     help="ctibridge: connect any telephony or contact-center platform to any CRM.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
-config_app = typer.Typer(help="Check configuration files.", no_args_is_help=True)
-user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
-telephony_app = typer.Typer(help="Try the link to a telephony platform.", no_args_is_help=True)
+config_app = typer.Typer(help="Check configuration files.", no_args_is_help=True,
+                         rich_markup_mode=None)
+user_app = typer.Typer(help="Manage users.", no_args_is_help=True, rich_markup_mode=None)
+telephony_app = typer.Typer(help="Try the link to a telephony platform.", no_args_is_help=True,
+                            rich_markup_mode=None)
 app.add_typer(config_app, name="config")
 app.add_typer(user_app, name="user")
 app.add_typer(telephony_app, name="telephony")

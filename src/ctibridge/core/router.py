@@ -60,6 +60,7 @@ from typing import TYPE_CHECKING, Any
 from ..model.errors import BadRequest
 from ..model.party import Channel
 from .presence import DEFAULT_RULES, CapacityRules
+from .supervision import DEFAULT_ABANDON_THRESHOLD, DEFAULT_WINDOW_SECONDS
 
 if TYPE_CHECKING:
     from ..config import QueueSettings
@@ -213,7 +214,8 @@ class Router:
 
     def __init__(self, queues: Iterable[QueueSpec], *, ageing: float = 1.0,
                  reoffer_delay_seconds: float = 30.0, max_reoffer_delay_seconds: float = 600.0,
-                 sl_window_seconds: float = 900.0) -> None:
+                 sl_window_seconds: float = DEFAULT_WINDOW_SECONDS,
+                 abandon_threshold_seconds: float = DEFAULT_ABANDON_THRESHOLD) -> None:
         self.queues: dict[str, QueueSpec] = {}
         for q in queues:
             if q.name in self.queues:
@@ -225,6 +227,7 @@ class Router:
         self.reoffer_delay = reoffer_delay_seconds
         self.max_reoffer_delay = max(reoffer_delay_seconds, max_reoffer_delay_seconds)
         self.sl_window = sl_window_seconds
+        self.abandon_threshold = abandon_threshold_seconds
         self._agents: dict[str, _Agent] = {}
         self._lanes: dict[tuple[str, Channel, frozenset[str]], _Lane] = {}
         self._waiting: dict[str, WaitingItem] = {}
@@ -559,15 +562,16 @@ class Router:
 
     def _record(self, item: WaitingItem, now: datetime, *, answered: bool) -> None:
         t = _ts(now)
-        within = t - item._t <= self.queues[item.queue].sl_seconds
-        out = self._outcomes[item.queue]
-        out.append((t, answered, within))
+        # Answered: within the target? Abandoned: too soon to count (a wrong number)?
+        limit = self.queues[item.queue].sl_seconds if answered else self.abandon_threshold
+        self._outcomes[item.queue].append((t, answered, t - item._t <= limit))
 
     def stats(self, now: datetime) -> list[QueueStats]:
         """Per queue, in name order: waiting, offered, longest wait, service level over the window.
 
-        Service level = answered within target / (answered + abandoned after
-        target): callers who hang up before the target do not count against it.
+        Service level = answered within target / (answered + abandoned after the
+        abandon threshold), over the window: the supervisor page's own rule and
+        defaults (30 min, 5 s; :mod:`.supervision`).
         """
         t = _ts(now)
         waiting: Counter[str] = Counter(i.queue for i in self._waiting.values())

@@ -292,3 +292,27 @@ def test_a_withdrawn_offer_is_not_held_against_the_agent() -> None:
     r.route(at(0))
     r.withdraw("chat", "alice")
     assert offered(r.route(at(1))) == [("chat", "alice")]
+
+
+def test_the_service_level_window_and_abandon_rule_are_the_supervisor_pages() -> None:
+    from ctibridge.core.supervision import DEFAULT_ABANDON_THRESHOLD, DEFAULT_WINDOW_SECONDS
+
+    r = router(QueueSpec("support", MIXED, sl_seconds=20))
+    assert (r.sl_window, r.abandon_threshold) == (DEFAULT_WINDOW_SECONDS,
+                                                  DEFAULT_ABANDON_THRESHOLD) == (1800, 5)
+    r.enqueue("wrong-number", V, "support", at(0))
+    r.remove("wrong-number", at(3))  # gone within 5 s: not held against the queue
+    r.enqueue("gave-up", V, "support", at(0))
+    r.remove("gave-up", at(12))  # before the 20 s target, but after 5 s: it counts
+    [s] = r.stats(at(20))
+    assert (s.abandoned, s.service_level) == (2, 0.0)
+    assert r.stats(at(1700))[0].abandoned == 2 and r.stats(at(1900))[0].abandoned == 0
+
+
+def test_the_docs_give_the_service_level_window_the_code_uses() -> None:
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parents[3] / "docs"
+    for page in ("supervisor.md", "omnichannel.md"):
+        text = " ".join((docs / page).read_text(encoding="utf-8").split())
+        assert "30 minutes" in text and "15 minutes" not in text, page
