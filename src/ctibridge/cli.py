@@ -67,19 +67,29 @@ def _run(settings: Any, *, banner: list[str] | None = None,
         fail(f"cannot listen on {host}:{port} or the ops port ({exc.strerror}); "
              "choose another with --port or stop what uses it")
     step(f"starting the hub on {host}:{port} (database {redact_url(settings.database.url)})")
-    app_ = create_app(settings, config_dir=config_dir)
+    app_ = create_app(settings, config_dir=config_dir, hold_traffic=True)
     # uvicorn with the hub's limits: header/body deadlines, connection caps (api/server.py).
     server = build_server(app_, settings)
+    original = server.startup
 
-    if banner:
-        original = server.startup
-
-        async def startup(sockets: Any = None) -> None:
-            await original(sockets)
-            if server.started:
+    async def startup(sockets: Any = None) -> None:
+        await original(sockets)
+        if server.started:
+            # Listening now: simulated calls may pop and log into a CRM this server hosts.
+            app_.state.services.start_traffic()
+            if banner:
                 typer.echo("\n".join(banner), err=True)
 
-        server.startup = startup  # type: ignore[method-assign]
+    server.startup = startup  # type: ignore[method-assign]
+    original_shutdown = server.shutdown
+
+    async def shutdown(sockets: Any = None) -> None:
+        # No new simulated call while the server stops listening (its lookups would fail).
+        if getattr(app_.state, "services", None) is not None:
+            await app_.state.services.stop_traffic()
+        await original_shutdown(sockets)
+
+    server.shutdown = shutdown  # type: ignore[method-assign]
     try:
         server.run(sockets=sockets)
     except KeyboardInterrupt:

@@ -75,6 +75,7 @@ class Services:
             store.users.run_hash = self.login_guard.pool.run
         self.metrics = Metrics()
         self.traffic: Any = None  # core.demotraffic.Traffic, when the simulator is called
+        self.traffic_held = False  # started by start_traffic() once the server listens
         self.digital: dict[str, Any] = {}  # digital connectors by name (api/digital.py)
         self.intake: Any = None  # the digital Intake, when there is a store
         self.crm: Any = None  # the CrmConnector, when settings.crm is set
@@ -82,6 +83,16 @@ class Services:
         self.supervision: Any = None  # core.supervision.Supervision (queue stats, audit)
         self.omnichannel: Any = None  # core.omnichannel.Omnichannel (digital work, routing)
         self.ready = False
+
+    def start_traffic(self) -> None:
+        """Start the simulated customers (once): their calls pop and are looked up in the
+        CRM, which may be this very server, so the CLI starts them once it listens."""
+        if self.traffic is None and self.ready:
+            self.traffic = start_traffic(self.settings, self.hub, self.digital, self.clock)
+
+    async def stop_traffic(self) -> None:
+        if self.traffic is not None:
+            await self.traffic.stop()
 
 
 def create_app(
@@ -92,9 +103,12 @@ def create_app(
     store: Any | None = None,
     crm: Any | None = None,
     config_dir: Path | None = None,
+    hold_traffic: bool = False,
 ) -> FastAPI:
     """``crm``: a ready CrmConnector (tests); else built from ``settings.crm``, its
-    mapping path read relative to ``config_dir`` (the config file's folder)."""
+    mapping path read relative to ``config_dir`` (the config file's folder).
+    ``hold_traffic``: the simulated customers wait for ``services.start_traffic()``
+    (the CLI calls it once the server listens: no lookup before it can answer)."""
     clock = clock or SystemClock()
 
     @contextlib.asynccontextmanager
@@ -124,15 +138,16 @@ def create_app(
         services.omnichannel = Omnichannel(services.hub, services.digital, settings, clock,
                                            supervision=services.supervision)
         await services.omnichannel.start()
-        services.traffic = start_traffic(settings, services.hub, services.digital, clock)
         services.ready = True
+        services.traffic_held = hold_traffic
+        if not hold_traffic:
+            services.start_traffic()
         log.info("hub.started", version=__version__, platforms=list(conns))
         try:
             yield
         finally:
             services.ready = False
-            if services.traffic is not None:
-                await services.traffic.stop()
+            await services.stop_traffic()
             if services.omnichannel is not None:
                 await services.omnichannel.stop()
             await services.hub.stop()
