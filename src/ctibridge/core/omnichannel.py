@@ -254,13 +254,13 @@ class Omnichannel:
         self.route_soon()
 
     def _withdraw_blocked(self, agent: Agent, rules: Any) -> None:
-        """Offers the agent's new work blocks (a chat offered, then a call answered) go
-        back to the queue at once, for someone free; not held against the agent."""
+        """Offers the agent's new work blocks (a chat offered, then a call ringing or
+        answered) go back to the queue at once, for someone free; not held against them."""
         mine = [o for o in self.router.offers() if o.agent_id == agent.agent_id]
         if not mine:
             return
-        offered = {o.interaction_id for o in mine}
-        taken = load_of(c for c in self.carried(agent) if c.interaction_id not in offered)
+        pending = {o.interaction_id for o in mine if o.channel not in RINGING}
+        taken = load_of(c for c in self.carried(agent) if c.interaction_id not in pending)
         for o in mine:
             if o.interaction_id in self._voice or rules.check(taken, o.channel)[1] != Why.BLOCKED:
                 continue

@@ -59,7 +59,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..model.errors import BadRequest
 from ..model.party import Channel
-from .presence import DEFAULT_RULES, CapacityRules
+from .presence import DEFAULT_RULES, RINGING, CapacityRules
 from .supervision import DEFAULT_ABANDON_THRESHOLD, DEFAULT_WINDOW_SECONDS
 
 if TYPE_CHECKING:
@@ -412,7 +412,16 @@ class Router:
                 deferred.append((best_lane, entry))
                 continue
             best_lane.waiting -= 1
-            made.append(self._offer(item, agent, best_lane.queue, now, t))
+            offer = self._offer(item, agent, best_lane.queue, now, t)
+            if offer.channel in RINGING:
+                # The phone rings: what this pass offered the agent that a call blocks
+                # goes back to the queue (someone else may get it in this very pass).
+                blocked = agent.rules.blocks.get(offer.channel, frozenset())
+                for o in [o for o in made if o.agent_id == agent.agent_id
+                          and o.channel in blocked]:
+                    made.remove(o)
+                    self.withdraw(o.interaction_id, o.agent_id)
+            made.append(offer)
         for lane, entry in deferred:
             heapq.heappush(lane.items, entry)
         return made

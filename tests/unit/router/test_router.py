@@ -316,3 +316,14 @@ def test_the_docs_give_the_service_level_window_the_code_uses() -> None:
     for page in ("supervisor.md", "omnichannel.md"):
         text = " ".join((docs / page).read_text(encoding="utf-8").split())
         assert "30 minutes" in text and "15 minutes" not in text, page
+
+
+def test_a_call_ringing_takes_back_what_the_same_pass_offered_that_it_blocks() -> None:
+    r = router()
+    r.set_agent("alice", ready=True, idle_since=at(0))
+    r.enqueue("chat", C, "support", at(0))
+    r.enqueue("call", V, "support", at(1))
+    assert offered(r.route(at(2))) == [("call", "alice")]  # her phone rings: no chat with it
+    assert "chat" in r and [i.interaction_id for i in r.waiting()] == ["chat"]
+    r.set_agent("bob", ready=True, idle_since=at(0))
+    assert offered(r.route(at(3))) == [("chat", "bob")]  # not held against alice: just free
