@@ -198,6 +198,9 @@ class AgentConfig(_Strict):
     extension: str = Field(pattern=r"^[0-9A-Za-z*#+_-]{1,32}$")
     platform: str = "sim"
     skills: list[str] = Field(default_factory=list)
+    # The agent's user id in the CRM, for a mapping's screen_pop.display (the CRM shows
+    # the caller's record on this user's screen, e.g. Zendesk Talk Partner Edition).
+    crm_user_id: str | None = Field(None, pattern=r"^[A-Za-z0-9_.@:-]{1,128}$")
     # More platforms the agent is on: platform name -> their extension or login
     # there (e.g. {"cc2": "2001", "web": "alice@example.com"}). One availability
     # across all of them: busy on one means paused on the others.
