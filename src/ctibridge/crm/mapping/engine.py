@@ -80,8 +80,13 @@ class MappingConnector:
                  environ: Mapping[str, str] | None = None, name: str | None = None,
                  source: str | None = None,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 agent_names: Mapping[str, str] | None = None,
+                 outcomes: Mapping[str, Mapping[str, str]] | None = None) -> None:
         self.mapping = mapping
+        # The hub's agents' names and outcome labels, for what a log writes (not ids/codes).
+        self._agent_names = dict(agent_names or {})
+        self._outcomes = {k: dict(v) for k, v in (outcomes or {}).items()}
         self.name = name or mapping.name
         self.source = source
         self.templates = Templates(mapping.phone.default_region)
@@ -683,6 +688,11 @@ class MappingConnector:
         data["customer"] = {**data["customer"], "number": data["number"] or None,
                             "name": callerdata.name(interaction.customer.name)}
         data["attached"] = callerdata.attached(dict(interaction.attached))
+        agent = interaction.agent_id
+        data["agent_name"] = self._agent_names.get(agent, agent) if agent else None
+        code = interaction.disposition
+        data["disposition_label"] = ({"en": code, "fr": code, **self._outcomes.get(code, {})}
+                                     if code else None)
         rec = None
         if record is not None:
             rec = {**record.fields, "id": record.record_id, "name": record.name,

@@ -164,8 +164,9 @@ export class AgentBar extends HTMLElement {
   }
 
   buildLogin(message) {
+    // No autofocus attribute: in a CRM's side panel it would scroll the host page to the bar.
     const user = h("input", { id: "ctib-user", name: "username", autocomplete: "username", required: true,
-      autofocus: true, attrs: { autocapitalize: "none", spellcheck: "false" } });
+      attrs: { autocapitalize: "none", spellcheck: "false" } });
     const pass = h("input", { id: "ctib-pass", name: "password", type: "password",
       autocomplete: "current-password", required: true });
     const err = h("p", { class: "login-error", attrs: { role: "alert" }, text: message || "" });
@@ -193,7 +194,9 @@ export class AgentBar extends HTMLElement {
       })))) : null;
     fill(this.content, form, demo);
     this.loginError = err;
-    requestAnimationFrame(() => { if (this.view === "login" && !this.contains(document.activeElement)) user.focus(); });
+    requestAnimationFrame(() => {
+      if (this.view === "login" && !this.contains(document.activeElement)) user.focus({ preventScroll: true });
+    });
   }
 
   async signIn(username, password, { demo }) {
@@ -232,7 +235,7 @@ export class AgentBar extends HTMLElement {
     clearSession();
     this.attention.ringing([], "");
     this.showLogin("");
-    this.content.querySelector("#ctib-user")?.focus();
+    this.content.querySelector("#ctib-user")?.focus({ preventScroll: true });
   }
 
   tokensRenewed({ token }) {
@@ -352,7 +355,7 @@ export class AgentBar extends HTMLElement {
     this.render();
     if (this.contains(document.activeElement) && document.activeElement.offsetParent !== null) return;
     const b = [this.agentLoginBtn, this.readyBtn, this.notReadyBtn].find((x) => x && !x.hidden && isEnabled(x));
-    b?.focus();
+    b?.focus({ preventScroll: true });  // never scroll a host page to the bar
   }
 
   button(cls, text, fn, hint) {
@@ -629,7 +632,7 @@ export class AgentBar extends HTMLElement {
     if (this.contains(document.activeElement) && document.activeElement.offsetParent !== null) return;
     const sel = this.wrapSec.hidden ? null : this.wrapSec.querySelector("select");
     const ready = this.readyBtn && !this.readyBtn.hidden ? this.readyBtn : null;
-    (sel ?? ready ?? this.dialInput)?.focus();
+    (sel ?? ready ?? this.dialInput)?.focus({ preventScroll: true });
   }
 
   /** Digital work: offers in their own toast section, accepted work as cards. */
