@@ -400,7 +400,18 @@ async def run(args: argparse.Namespace) -> None:
                                             text=True)
                 await asyncio.sleep(args.warmup)  # the attack builds up
             await hub_lag()  # from here on
+            spy = None
+            if args.profile:
+                Path(args.profile).mkdir(parents=True, exist_ok=True)
+                spy = subprocess.Popen(
+                    [str(Path(sys.executable).with_name("py-spy")), "record", "--pid",
+                     str(hub.pid), "--duration", str(int(args.seconds)), "--rate", "250",
+                     "--nonblocking", "--format", "raw", "-o",
+                     f"{args.profile}/{phase}.txt"],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             lat, failures = await probe.measure(args.seconds, args.rate)
+            if spy is not None:
+                await asyncio.to_thread(spy.wait)
             mem = rss_mib(hub.pid)
             lag = await hub_lag()
             detail = ""
@@ -454,6 +465,8 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=20.0, help="measured time per phase")
     p.add_argument("--warmup", type=float, default=4.0, help="attack time before measuring")
     p.add_argument("--rate", type=float, default=15.0, help="alice's commands per second")
+    p.add_argument("--profile", metavar="DIR",
+                   help="sample the hub with py-spy in each phase (collapsed stacks in DIR)")
     p.add_argument("--phases", nargs="+", default=PHASES, choices=PHASES,
                    help="run only these (always in the order above)")
     asyncio.run(run(p.parse_args()))
