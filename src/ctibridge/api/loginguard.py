@@ -46,8 +46,9 @@ T = TypeVar("T")
 MAX_TRACKED = 50_000  # usernames and addresses remembered (oldest forgotten first)
 # How much nicer than the rest of the hub the hashing threads run (Linux nices threads one
 # by one). A hash takes tens of milliseconds of CPU: at the same priority, each one on the
-# event loop's CPU delays every socket's next frame by that much.
-HASH_NICENESS = 10
+# event loop's CPU delays every socket's next frame by that much. Not more: on a machine
+# busy with other work, much nicer threads would starve logins.
+HASH_NICENESS = 5
 
 
 @dataclass
