@@ -126,6 +126,10 @@ class ServerSettings(_Strict):
     # Origins allowed to open the agent WebSocket and to embed the bar
     # (postMessage). The hub's own origin is always allowed.
     allowed_origins: list[str] = Field(default_factory=list)
+    # Origins the bar may load a CRM's own softphone library from, as the CRM documents
+    # it (Salesforce Open CTI: https://<org>.my.salesforce.com). Added to script-src.
+    script_origins: list[Annotated[str, Field(pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]+)?$")]] = \
+        Field(default_factory=list)
     max_message_bytes: int = Field(64 * 1024, ge=1024)
     # Per-socket command budget: a burst of `rate_burst`, refilled at `rate_per_second`.
     rate_per_second: float = Field(20.0, gt=0)
@@ -194,6 +198,9 @@ class AgentConfig(_Strict):
     extension: str = Field(pattern=r"^[0-9A-Za-z*#+_-]{1,32}$")
     platform: str = "sim"
     skills: list[str] = Field(default_factory=list)
+    # The agent's user id in the CRM, for a mapping's screen_pop.display (the CRM shows
+    # the caller's record on this user's screen, e.g. Zendesk Talk Partner Edition).
+    crm_user_id: str | None = Field(None, pattern=r"^[A-Za-z0-9_.@:-]{1,128}$")
     # More platforms the agent is on: platform name -> their extension or login
     # there (e.g. {"cc2": "2001", "web": "alice@example.com"}). One availability
     # across all of them: busy on one means paused on the others.

@@ -196,6 +196,27 @@ class MappingConnector:
         return self._render_url("search_url", self.mapping.screen_pop.search_url,
                                 self._pop_context(party, context))
 
+    async def display(self, match: Match, party: Party, context: LookupContext,
+                      agent: dict[str, Any]) -> bool:
+        """Ask the CRM to show ``match`` to the agent (screen_pop.display); False if the
+        mapping has none. A refusal is logged, never raised: the bar's pop stands."""
+        spec = self.mapping.screen_pop.display
+        if spec is None:
+            return False
+        await self.start()
+        record = {**match.fields, "id": match.record_id, "name": match.name,
+                  "company": match.company, "kind": match.kind}
+        ctx = {**self._pop_context(party, context), "record": record, "agent": agent}
+        if self._http is None:  # an SQL CRM: nothing to call
+            return False
+        try:
+            await self._http.send(self._build(spec, ctx), want_json=False)
+        except (Fault, TemplateError) as exc:
+            log.warning("crm.display_failed", crm=self.name, agent=agent.get("id"),
+                        error=getattr(exc, "reason", None) or str(exc))
+            return False
+        return True
+
     def record_url(self, match: Match) -> str | None:
         if match.url:
             return match.url

@@ -19,6 +19,9 @@ const SESSION_KEY = "ctibridge.session";
 const HOST_POP = "ctibridge.screenpop";
 // The host message asking it to open a conversation or an email (docs/embedding.md).
 const HOST_OPEN = "ctibridge.open";
+// What a host adapter may ask of the call (hosts/scv.js).
+const HOST_OPS = new Set(["call.answer", "call.hangup", "call.hold", "call.retrieve", "call.dtmf",
+  "call.blind_transfer"]);
 // Errors that mean the offer or the interaction is gone: the card leaves the bar.
 const WORK_GONE = new Set(["no-such-interaction", "offer-expired", "already-closed", "not-offered-to-you",
   "not-yours"]);
@@ -1042,7 +1045,13 @@ export class AgentBar extends HTMLElement {
     if (!this.online) throw new HubError("not-connected", t("why.offline"));
     let op;
     let args = {};
-    if (cmd.type === "hangup_active") {
+    if (cmd.type === "op") {
+      if (!HOST_OPS.has(cmd.op)) throw new HubError("bad-command", `not a host operation: ${cmd.op}`);
+      // A host adapter driving a call (Salesforce Voice's acceptCall, hold…): never a
+      // page's postMessage, whose commands validCommand limits to dial/set_state/hello.
+      op = cmd.op;
+      args = { ...cmd.args };
+    } else if (cmd.type === "hangup_active") {
       // A host's own "end call" button (HubSpot's END_CALL).
       const active = this.store.activeCall();
       if (!active) return {};
