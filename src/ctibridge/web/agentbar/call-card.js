@@ -58,6 +58,7 @@ export class CallCard extends HTMLElement {
     e.number = h("div", { class: "number", attrs: { dir: "ltr" } });
     e.state = h("span", { class: "call-state" });
     e.timer = h("span", { class: "timer", attrs: { role: "timer", "aria-live": "off" } });
+    e.talkHold = h("span", { class: "talk-hold", hidden: true });
     e.queue = h("span", { class: "queue" });
     e.badge = h("span", { class: "badge", hidden: true });
     e.attached = h("dl", { class: "attached", attrs: { "aria-label": t("call.attached") } });
@@ -111,7 +112,7 @@ export class CallCard extends HTMLElement {
     fill(this,
       h("article", { class: "call-body", attrs: { "aria-labelledby": `${id}-t` } },
         e.heading, e.number,
-        h("div", { class: "call-meta" }, e.state, e.timer, e.queue, e.badge),
+        h("div", { class: "call-meta" }, e.state, e.timer, e.talkHold, e.queue, e.badge),
         e.attached, e.crm.el, e.actions, e.transferPanel, e.keypad));
     this.translate();
     if (this.call) this.update(this.call, this.ctx);
@@ -207,7 +208,7 @@ export class CallCard extends HTMLElement {
     e.badge.hidden = !consult && !call.consult_of;
     setText(e.badge, consult ? t("call.consulting", { name: partyText(otherParty(consult, store)).title })
       : call.consult_of ? t("call.consultation") : "");
-    this.since = Date.parse(mine?.since ?? call.created_at ?? "");
+    this.clock = callClock(mine, call);
     this.tick(ctx.now ?? Date.now());
 
     // IVR / attached data, as text.
@@ -289,8 +290,13 @@ export class CallCard extends HTMLElement {
   }
 
   tick(now) {
-    if (!this.els) return;
-    setText(this.els.timer, Number.isNaN(this.since) ? "" : formatDuration((now - this.since) / 1000));
+    if (!this.els || !this.clock) return;
+    const c = clockAt(this.clock, now);
+    setText(this.els.timer, c.total === null ? "" : formatDuration(c.total));
+    this.els.talkHold.hidden = c.talk === null;
+    if (c.talk !== null) {
+      setText(this.els.talkHold, t("call.talk_hold", { talk: formatDuration(c.talk), hold: formatDuration(c.hold) }));
+    }
   }
 
   /** Focus the button the agent most likely wants next (never Hang up: Enter must not end a call). */
@@ -300,6 +306,33 @@ export class CallCard extends HTMLElement {
     const b = [e.answer, e.retrieve, e.complete, e.hold, e.keypadBtn].find((x) => !x.hidden);
     (b ?? this.querySelector("button:not([hidden])"))?.focus();
   }
+}
+
+/**
+ * What a card's clock counts, from my connection: ringing time until answered, then the
+ * whole call from the first answer (hold, retrieve and consultations do not restart it),
+ * split into talk and hold time.
+ */
+export function callClock(mine, call) {
+  const state = mine?.state ?? "ended";
+  const since = Date.parse(mine?.since ?? call?.created_at ?? "");
+  const connectedAt = Date.parse(mine?.connected_at ?? "");
+  if ((state === "connected" || state === "held") && !Number.isNaN(connectedAt)) {
+    const held = Number(mine.held_seconds);
+    return { state, since, connectedAt, held: Number.isFinite(held) && held > 0 ? held : 0 };
+  }
+  return { state, since, connectedAt: NaN, held: 0 };
+}
+
+/** {total, talk, hold} in seconds at `now` (talk and hold null before the answer). */
+export function clockAt(clock, now) {
+  if (Number.isNaN(clock.connectedAt)) {
+    return { total: Number.isNaN(clock.since) ? null : Math.max(0, (now - clock.since) / 1000), talk: null, hold: null };
+  }
+  const total = Math.max(0, (now - clock.connectedAt) / 1000);
+  const holding = clock.state === "held" && !Number.isNaN(clock.since) ? Math.max(0, (now - clock.since) / 1000) : 0;
+  const hold = Math.min(total, clock.held + holding);
+  return { total, talk: Math.max(0, total - hold), hold };
 }
 
 customElements.define("ctib-call", CallCard);
