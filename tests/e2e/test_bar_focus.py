@@ -48,7 +48,8 @@ async def test_a_pop_in_the_demo_crm_leaves_the_focus_on_answer_and_the_keyboard
     # ... the bar said so in its live regions, and the keyboard is still on Answer.
     await expect(bar.locator("ctibridge-bar > [aria-live=assertive]")).to_have_text(
         "Incoming call from +33 6 98 76 54 32")
-    await expect(bar.locator("ctibridge-bar > [aria-live=polite]")).to_have_text("CRM record: Camille Petit")
+    polite = bar.locator("ctibridge-bar > [aria-live=polite]")
+    await expect(polite).to_have_text("CRM record: Camille Petit")
     answer = bar.locator("ctib-call.toast").get_by_role("button", name="Answer")
     await expect(answer).to_be_focused()
     assert await page.evaluate("() => document.activeElement.id") == "ctibridge"
@@ -65,7 +66,8 @@ async def test_a_pop_in_the_demo_crm_leaves_the_focus_on_answer_and_the_keyboard
     hub.sim.customer_calls("support", number="+33611223344")
     await expect(page).to_have_url(louis["url"])
     await expect(page.locator("#main h1")).to_have_text("Louis Moreau")
-    await expect(bar.locator("ctib-call.toast").get_by_role("button", name="Answer")).to_be_focused()
+    answer = bar.locator("ctib-call.toast").get_by_role("button", name="Answer")
+    await expect(answer).to_be_focused()
     assert await page.evaluate("() => document.activeElement.id") == "ctibridge"
     await page.keyboard.press("Alt+A")
     await expect(card).to_have_attribute("data-state", "connected")

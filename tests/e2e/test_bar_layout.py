@@ -29,7 +29,8 @@ async def in_view(page: Any, locator: Any) -> bool:
     box = await locator.bounding_box()
     size = page.viewport_size
     scrolled = await page.evaluate("() => window.scrollY")
-    return bool(box) and scrolled == 0 and box["y"] >= 0 and box["y"] + box["height"] <= size["height"]
+    return (bool(box) and scrolled == 0 and box["y"] >= 0
+            and box["y"] + box["height"] <= size["height"])
 
 
 async def test_nine_offers_at_360_px_leave_the_state_and_the_live_call_in_view(

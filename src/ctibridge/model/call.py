@@ -100,6 +100,9 @@ class Call:
     attached: dict[str, str] = field(default_factory=dict)
     connections: dict[str, Connection] = field(default_factory=dict)
     consult_of: str | None = None  # call_id of the call this consultation was made from
+    # A consultation: the customer of the call it was made from (the colleague consulted
+    # sees who it is about; ``attached`` carries that call's data too).
+    about: Party | None = None
     answered_at: datetime | None = None
     ended_at: datetime | None = None
     end_cause: str | None = None
@@ -155,6 +158,7 @@ class Call:
             "attached": dict(self.attached),
             "connections": [c.to_dict() for c in self.connections.values()],
             "consult_of": self.consult_of,
+            "about": self.about.to_dict() if self.about else None,
             "created_at": self.created_at.isoformat(),
             "answered_at": self.answered_at.isoformat() if self.answered_at else None,
             "ended_at": self.ended_at.isoformat() if self.ended_at else None,
