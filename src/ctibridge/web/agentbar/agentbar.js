@@ -942,6 +942,7 @@ export class AgentBar extends HTMLElement {
     const store = this.store;
     const call = store.calls.get(d.call_id);
     if (d.action === "invalid") { this.showError({ code: d.code }); return; }
+    if (d.action === "directory") { await this.loadPresence(); return; }
     if (!call) { this.showError({ code: "no-such-call" }); return; }
     if (d.action.startsWith("crm_")) { await this.crmAction(d, call); return; }
     const id = call.call_id;
@@ -980,6 +981,22 @@ export class AgentBar extends HTMLElement {
         break;
       default:
         console.warn("ctibridge: unknown card action", d);
+    }
+  }
+
+  /** The colleagues a call can go to, with their presence (asked when a transfer panel opens). */
+  async loadPresence() {
+    if (this.inflight.has("directory.get")) return;
+    this.inflight.add("directory.get");
+    try {
+      const result = await this.client.command("directory.get", {});
+      this.store.setPresence(result?.agents);
+    } catch (err) {
+      // A hub without directory.get: the sign-in snapshot's directory, logged-out left out.
+      console.warn("ctibridge: directory.get failed; using the snapshot's directory", err);
+      this.store.setPresence(this.store.directory.filter((d) => d.status && d.status !== "logged_out"));
+    } finally {
+      this.inflight.delete("directory.get");
     }
   }
 

@@ -59,7 +59,7 @@ export default {
   "call.conference": "Conference",
   "call.conference_with": "Conference with {names}",
   "call.participants": "In the conference",
-  "call.customer": "Customer",
+  "call.customer": "Customer:",
   "call.about": "About the customer",
   "offers.heading": "{n} offers waiting",
   "offers.row": "{channel} from {name}",

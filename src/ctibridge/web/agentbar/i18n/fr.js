@@ -59,7 +59,7 @@ export default {
   "call.conference": "Conférence",
   "call.conference_with": "Conférence avec {names}",
   "call.participants": "Dans la conférence",
-  "call.customer": "Client",
+  "call.customer": "Client :",
   "call.about": "À propos du client",
   "offers.heading": "{n} demandes en attente",
   "offers.row": "{channel} de {name}",
