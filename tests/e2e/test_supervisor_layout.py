@@ -66,7 +66,6 @@ async def test_the_actions_column_holds_the_buttons_and_every_row_lines_up(
         assert len(set(r["tops"])) == 1, r  # the cells of a row start on one line
         assert r["buttons"] and all(b["inActions"] and b["within"] for b in r["buttons"]), r
     await expect(row.locator("td.actions").get_by_role("button")).to_have_count(2)
-    await sup.screenshot(path=screenshot_path("supervisor"))
 
 
 async def test_queue_figures_turn_amber_then_red_past_their_thresholds(
