@@ -655,7 +655,11 @@ class Settings(BaseSettings):
             ],
             # One blended queue: calls and digital work wait together (docs/omnichannel.md).
             "queues": [{"name": "support", "channels": ["voice", "chat", "email", "sms"],
-                        "sl_seconds": 30, "offer_timeout_seconds": 20}],
+                        "sl_seconds": 30, "offer_timeout_seconds": 20,
+                        # Colours on the supervisor page and the wallboard.
+                        "thresholds": {"waiting": {"warn": 2, "alert": 4},
+                                       "longest_wait_seconds": {"warn": 30, "alert": 60},
+                                       "service_level": {"warn": 80, "alert": 60}}}],
         }
         for k, v in overrides.items():
             if isinstance(v, dict) and isinstance(base.get(k), dict):
