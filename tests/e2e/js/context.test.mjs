@@ -39,6 +39,15 @@ test("a customer leg the platform reports is not counted twice", () => {
   assert.deepEqual(participants(call, "alice").map((p) => p.kind), ["customer"]);
 });
 
+test("an outside number conferenced in is listed beside the customer", () => {
+  const call = { direction: "inbound", customer: { number: "+33612345678", name: "Camille" },
+    connections: [conn("SIP/trunk-0001", "connected"), conn("1001", "connected", "alice", "Alice"),
+      conn("+33140000000", "connected")] };
+  assert.deepEqual(participants(call, "alice").map((p) => [p.kind, p.name ?? p.number]),
+    [["customer", "Camille"], ["external", "+33140000000"]]);
+  assert.equal(isConference(call, "alice"), true);
+});
+
 test("transfer targets: reachable colleagues, ready first, never logged out nor me", () => {
   const presence = [
     { agent_id: "carol", name: "Carol", platform: "sim", extension: "1003", status: "busy" },

@@ -36,13 +36,17 @@ export function participants(call, me) {
   const live = conns.filter((c) => isObj(c) && !ENDED.has(c.state) && !String(c.device ?? "").startsWith("queue:"));
   const customer = isObj(call?.customer) ? call.customer : {};
   const customerCall = call?.direction !== "internal" && !call?.consult_of;
-  // The customer's own leg, when the platform reports one (else they are implied).
-  const customerLeg = live.find((c) => !c.agent_id && customer.number && c.device === customer.number);
+  // The customer's own leg, when the platform reports one (else they are implied): the
+  // one on their number, else the first leg without an agent. Other such legs are
+  // outside parties brought in (a consulted outside number, conferenced).
+  const outside = live.filter((c) => !c.agent_id);
+  const customerLeg = customerCall
+    ? outside.find((c) => customer.number && c.device === customer.number) ?? outside[0] ?? null : null;
   if (customerCall) out.push({ kind: "customer", name: customer.name ?? null, number: customer.number ?? null });
   for (const c of live) {
     if (c.agent_id === me || c === customerLeg) continue;
     if (c.agent_id) out.push({ kind: "agent", agent_id: c.agent_id, name: c.name ?? c.agent_id, number: c.device ?? null });
-    else if (!customerCall) out.push({ kind: "external", name: c.name ?? null, number: c.device ?? null });
+    else out.push({ kind: "external", name: c.name ?? null, number: c.device ?? null });
   }
   return out;
 }
