@@ -297,7 +297,6 @@ export class CallCard extends HTMLElement {
       fill(e.about, h("span", { class: "muted", text: `${t("call.customer")} ` }),
         h("span", { class: "about-name", text: about.title }),
         about.name && about.number ? h("span", { class: "about-number", attrs: { dir: "ltr" }, text: ` · ${about.number}` }) : null);
-      e.about.setAttribute("aria-label", t("call.about"));
     }
     const people = conference ? participants(call, store.agentId).map((p) => partyText(p).title) : [];
     e.participants.hidden = !conference;

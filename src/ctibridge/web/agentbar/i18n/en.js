@@ -57,13 +57,9 @@ export default {
   // Issue 14: call clock, conference, consultation context, offers list, presence directory.
   "call.talk_hold": "talk {talk} · hold {hold}",
   "call.conference": "Conference",
-  "call.conference_with": "Conference with {names}",
   "call.participants": "In the conference",
   "call.customer": "Customer:",
-  "call.about": "About the customer",
   "offers.heading": "{n} offers waiting",
-  "offers.row": "{channel} from {name}",
-  "offers.show": "Show",
   "transfer.presence": "{name}, {state}",
   "transfer.nobody": "No colleague is logged in.",
   "transfer.loading": "Loading colleagues…",

@@ -57,13 +57,9 @@ export default {
   // Issue 14 : durée d'appel, conférence, contexte du double appel, liste d'offres, annuaire avec présence.
   "call.talk_hold": "conversation {talk} · attente {hold}",
   "call.conference": "Conférence",
-  "call.conference_with": "Conférence avec {names}",
   "call.participants": "Dans la conférence",
   "call.customer": "Client :",
-  "call.about": "À propos du client",
   "offers.heading": "{n} demandes en attente",
-  "offers.row": "{channel} de {name}",
-  "offers.show": "Afficher",
   "transfer.presence": "{name}, {state}",
   "transfer.nobody": "Aucun collègue n'est connecté.",
   "transfer.loading": "Chargement des collègues…",
