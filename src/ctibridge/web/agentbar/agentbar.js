@@ -344,8 +344,11 @@ export class AgentBar extends HTMLElement {
     const demo = others.length ? h("p", { class: "demo-links muted" }, t("demo.others"), " ",
       ...others.flatMap((d, i) => [i ? " · " : "", h("a", { href: `?user=${encodeURIComponent(d.username)}`,
         target: "_blank", rel: "noopener", text: d.display_name || d.username })])) : null;
-    fill(this.content, this.toasts, this.workToasts, this.noticeEl, this.agentSec, this.notAgent, this.callsSec,
-      this.workSec, this.wrapSec,
+    // The agent's state and the calls first, whatever else waits: offers of digital
+    // work never push a live call out of view (a narrow panel shows little).
+    this.offersHead = h("h2", { class: "offers-head", id: "ctib-offers-h", hidden: true });
+    fill(this.content, this.agentSec, this.notAgent, this.toasts, this.callsSec, this.wrapSec,
+      this.noticeEl, this.offersHead, this.workToasts, this.workSec,
       this.dialForm, this.recentSec, help, demo);
   }
 
@@ -384,7 +387,8 @@ export class AgentBar extends HTMLElement {
         || document.activeElement?.closest?.("ctib-call");
       if (work.length && !busy) {
         const card = this.workCards.get(work[work.length - 1].work.interaction_id);
-        requestAnimationFrame(() => card?.focusPrimary());
+        const keepCallsInView = this.store.liveCalls().length > 0;
+        requestAnimationFrame(() => card?.focusPrimary({ preventScroll: keepCallsInView }));
       }
     }
   }
@@ -671,6 +675,19 @@ export class AgentBar extends HTMLElement {
     }
     this.workToasts.hidden = offers.length === 0;
     this.workSec.hidden = carried.length === 0;
+    this.compactOffers(offers.length);
+  }
+
+  /** More than two offers: one short row each, in a list of its own height that
+   *  scrolls, with a heading that counts them (Tab and Alt+A still reach every one). */
+  compactOffers(n) {
+    const compact = n > 2;
+    this.workToasts.classList.toggle("compact", compact);
+    for (const card of this.workToasts.children) card.classList.toggle("compact", compact);
+    this.offersHead.hidden = !compact;
+    if (compact) setText(this.offersHead, t("offers.heading", { n }));
+    if (compact) this.workToasts.setAttribute("aria-labelledby", "ctib-offers-h");
+    else this.workToasts.removeAttribute("aria-labelledby");
   }
 
   /** "voice 1/1 · chat 2/3 · email 0/2"; a closed channel says why in its tooltip. */
@@ -936,6 +953,7 @@ export class AgentBar extends HTMLElement {
     const store = this.store;
     const call = store.calls.get(d.call_id);
     if (d.action === "invalid") { this.showError({ code: d.code }); return; }
+    if (d.action === "directory") { await this.loadPresence(); return; }
     if (!call) { this.showError({ code: "no-such-call" }); return; }
     if (d.action.startsWith("crm_")) { await this.crmAction(d, call); return; }
     const id = call.call_id;
@@ -974,6 +992,22 @@ export class AgentBar extends HTMLElement {
         break;
       default:
         console.warn("ctibridge: unknown card action", d);
+    }
+  }
+
+  /** The colleagues a call can go to, with their presence (asked when a transfer panel opens). */
+  async loadPresence() {
+    if (this.inflight.has("directory.get")) return;
+    this.inflight.add("directory.get");
+    try {
+      const result = await this.client.command("directory.get", {});
+      this.store.setPresence(result?.agents);
+    } catch (err) {
+      // A hub without directory.get: the sign-in snapshot's directory, logged-out left out.
+      console.warn("ctibridge: directory.get failed; using the snapshot's directory", err);
+      this.store.setPresence(this.store.directory.filter((d) => d.status && d.status !== "logged_out"));
+    } finally {
+      this.inflight.delete("directory.get");
     }
   }
 

@@ -54,6 +54,16 @@ export default {
   "call.consulting": "Consulting {name}",
   "call.consultation": "Consultation",
 
+  // Issue 14: call clock, conference, consultation context, offers list, presence directory.
+  "call.talk_hold": "talk {talk} · hold {hold}",
+  "call.conference": "Conference",
+  "call.participants": "In the conference",
+  "call.customer": "Customer:",
+  "offers.heading": "{n} offers waiting",
+  "transfer.presence": "{name}, {state}",
+  "transfer.nobody": "No colleague is logged in.",
+  "transfer.loading": "Loading colleagues…",
+
   "action.answer": "Answer",
   "action.hangup": "Hang up",
   "action.hold": "Hold",

@@ -54,6 +54,16 @@ export default {
   "call.consulting": "Double appel avec {name}",
   "call.consultation": "Double appel",
 
+  // Issue 14 : durée d'appel, conférence, contexte du double appel, liste d'offres, annuaire avec présence.
+  "call.talk_hold": "conversation {talk} · attente {hold}",
+  "call.conference": "Conférence",
+  "call.participants": "Dans la conférence",
+  "call.customer": "Client :",
+  "offers.heading": "{n} demandes en attente",
+  "transfer.presence": "{name}, {state}",
+  "transfer.nobody": "Aucun collègue n'est connecté.",
+  "transfer.loading": "Chargement des collègues…",
+
   "action.answer": "Décrocher",
   "action.hangup": "Raccrocher",
   "action.hold": "Mettre en attente",

@@ -20,6 +20,10 @@ export default {
   "queues.abandoned": "Abandoned",
   "queues.window": "Over the last {min} min",
   "queues.empty": "No queue has had any traffic yet.",
+  "wallboard.title": "Wallboard",
+  "wallboard.open": "Open the wallboard (large figures for a wall screen)",
+  "level.warn": "above the warning threshold",
+  "level.alert": "above the alert threshold",
 
   "agents.heading": "Agents",
   "agents.agent": "Agent",

@@ -19,6 +19,10 @@ export default {
   "queues.abandoned": "Abandonnés",
   "queues.window": "Sur les {min} dernières minutes",
   "queues.empty": "Aucune file n'a encore eu de trafic.",
+  "wallboard.title": "Tableau mural",
+  "wallboard.open": "Ouvrir le tableau mural (grands chiffres pour un écran au mur)",
+  "level.warn": "seuil d'attention dépassé",
+  "level.alert": "seuil d'alerte dépassé",
 
   "agents.heading": "Agents",
   "agents.agent": "Agent",
