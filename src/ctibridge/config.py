@@ -441,7 +441,9 @@ class Settings(BaseSettings):
     agents: list[AgentConfig] = Field(default_factory=list)
     reason_codes: list[Coded] = Field(default_factory=lambda: list(DEFAULT_REASONS))
     dispositions: list[Coded] = Field(default_factory=lambda: list(DEFAULT_DISPOSITIONS))
-    wrap_up_seconds: float = Field(30.0, ge=0, le=3600)
+    # Long enough to type a note after a real call; the agent ends it sooner with
+    # "Save and go ready", and what was typed is kept when it runs out (Interaction.draft).
+    wrap_up_seconds: float = Field(120.0, ge=0, le=3600)
     traffic: TrafficSettings | None = None
     crm: CrmSettings | None = None
     democrm: DemoCrmSettings | None = None

@@ -221,12 +221,28 @@ class Commands:
                             status: AgentStatus, reason: str | None) -> dict[str, Any]:
         agent = self._agent(principal, args)
         hub = self.hub
+        by_other = principal.agent_id != agent.agent_id
         if agent.state.status == AgentStatus.BUSY and status in (
                 AgentStatus.READY, AgentStatus.NOT_READY):
             # On a call: takes effect when the call ends.
             agent.after_call = transition(agent.state, status, hub.clock.now(), reason=reason)
+            agent.after_call_by = principal.username if by_other else None
             hub.tell_platform(agent)
+            hub.publish_agent(agent)
             return {"agent": agent.to_dict(), "pending": True}
+        if agent.state.status == AgentStatus.WRAP_UP:
+            if by_other and hub.interactions.awaiting_wrap_up(agent.agent_id):
+                # Someone else's change never cuts an agent's wrap-up short (the form
+                # would be lost): it takes effect when the wrap-up ends.
+                agent.after_call = transition(agent.state, status, hub.clock.now(),
+                                              reason=reason)
+                agent.after_call_by = principal.username
+                hub.publish_agent(agent)
+                return {"agent": agent.to_dict(), "pending": True}
+            if not by_other and status == AgentStatus.READY and agent.after_call_by \
+                    and agent.after_call is not None:
+                # "Save and go ready" ends the wrap-up where the supervisor asked.
+                status, reason = agent.after_call.status, agent.after_call.reason
         cur = agent.state
         if cur.status == status and cur.reason == (
                 reason if status == AgentStatus.NOT_READY else None):
@@ -310,9 +326,34 @@ class Commands:
             raise BadRequest("notes must be text of at most 4000 characters", code="bad-message")
         it.disposition = disposition
         it.notes = notes or None
+        it.draft = None  # saved: nothing left unsaved
         self.hub.persist_interaction(it)
         self.hub.publish_interaction(it)
         return {"interaction": it.to_dict()}
+
+    @op("interaction.draft")
+    async def _draft(self, p: Principal, args: dict[str, Any]) -> dict[str, Any]:
+        """Keep what the agent typed in the wrap-up form, unsaved (see Interaction.draft)."""
+        agent = self._agent(p, args)
+        iid = _str(args, "interaction_id", limit=64)
+        assert iid is not None
+        it = self.hub.interactions.get(iid)
+        if it is None or it.agent_id != agent.agent_id or it.wrapped_at is not None:
+            raise NotFound(f"interaction {iid} is not one of {agent.agent_id}'s awaiting "
+                           "wrap-up", code="no-such-interaction")
+        disposition = args.get("disposition") or ""
+        codes = [d.code for d in self.hub.settings.dispositions]
+        if disposition and disposition not in codes:
+            raise BadRequest(f"unknown disposition {str(disposition)[:40]!r}; configured: "
+                             f"{', '.join(codes)}", code="unknown-disposition")
+        notes = args.get("notes") or ""
+        if not isinstance(notes, str) or len(notes) > 4000:
+            raise BadRequest("notes must be text of at most 4000 characters", code="bad-message")
+        it.draft = {"disposition": disposition, "notes": notes} \
+            if disposition or notes.strip() else None
+        self.hub.persist_interaction(it)
+        await self.hub.persist_soon()  # on disk before the ack when the store answers
+        return {"interaction_id": iid, "draft": it.draft}
 
     # ------------------------------------------------------- digital work ops
 

@@ -83,6 +83,16 @@ class InteractionBook:
         it.call_id = call.call_id
         self._hold(it, call.call_id)
 
+    def keep(self, it: Interaction) -> None:
+        """Take back an interaction an earlier run left awaiting its wrap-up."""
+        self._hold(it, it.call_id or "")
+
+    def remember(self, agent_id: str, wrapped: list[Interaction]) -> None:
+        """The agent's recent calls as an earlier run left them (newest first)."""
+        dq = self._recent.setdefault(agent_id, deque(maxlen=self._recent_size))
+        for it in reversed(wrapped[: self._recent_size]):
+            dq.appendleft(it)
+
     def _unopen(self, iid: str) -> None:
         it = self.open.pop(iid, None)
         if it is not None:

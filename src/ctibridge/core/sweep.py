@@ -60,6 +60,7 @@ class Leftovers:
         self._timer: asyncio.Task[None] | None = None
         self.adopted = 0
         self.ended = 0
+        self.resumed = 0  # back in their agent's wrap-up form
 
     async def load(self) -> int:
         """Read the leftovers; end at once those no platform can claim. Returns how many."""
@@ -78,6 +79,8 @@ class Leftovers:
             elif it.ended_at is None and it.platform is not None and it.platform_ref:
                 self._waiting.setdefault(it.platform, {}).setdefault(
                     it.platform_ref, []).append(it)
+            elif self.hub.resume_wrap_up(it):  # its agent is back in wrap-up: the form too
+                self.resumed += 1
             else:  # in wrap-up when the run ended, or written before migration 0008
                 self._finish(it, now)
         if foreign:
