@@ -241,6 +241,8 @@ class Session:
             "dispositions": [d.model_dump() for d in settings.dispositions],
             "directory": hub.directory(),
             "wrap_up_seconds": settings.wrap_up_seconds,
+            # A bar that sees it change knows the hub restarted (and says so).
+            "hub_started_at": hub.started_at.isoformat(),
             "platforms": {n: {"up": i.up, "detail": i.detail} for n, i in hub.platforms.items()},
         }
         agent_id = self.principal.agent_id

@@ -231,9 +231,10 @@ class Commands:
             hub.publish_agent(agent)
             return {"agent": agent.to_dict(), "pending": True}
         if agent.state.status == AgentStatus.WRAP_UP:
-            if by_other and hub.interactions.awaiting_wrap_up(agent.agent_id):
-                # Someone else's change never cuts an agent's wrap-up short (the form
-                # would be lost): it takes effect when the wrap-up ends.
+            if by_other and any(it.disposition is None
+                                for it in hub.interactions.awaiting_wrap_up(agent.agent_id)):
+                # Someone else's change never cuts short a wrap-up whose outcome is not
+                # saved yet (the form would be lost): it takes effect when it ends.
                 agent.after_call = transition(agent.state, status, hub.clock.now(),
                                               reason=reason)
                 agent.after_call_by = principal.username

@@ -89,6 +89,8 @@ export default {
   "wrapup.saved": "Outcome saved.",
   "wrapup.saved_as": "Saved as: {label}",
   "wrapup.record": "Logged against:",
+  "wrapup.pending_change": "{by} asked for “{state}”: it takes effect when you finish this wrap-up. What you type is kept.",
+  "conn.hub_restarted": "The hub restarted. Your state, your calls and your wrap-up were kept.",
 
   "recent.heading": "Recent calls",
   "recent.empty": "No calls yet.",
