@@ -154,9 +154,9 @@ def demo(
         if url.startswith("sqlite:///"):
             crm_db = Path(url.removeprefix("sqlite:///")).with_suffix("")
             wanted["democrm"] = {"database": f"sqlite:///{crm_db}-crm.db"}
-    key = _demo_secret_key(wanted)
-    if key is not None:
-        wanted["auth"] = {**wanted.get("auth", {}), "secret_key": key}
+    demo_key = _demo_secret_key(wanted)
+    if demo_key is not None:
+        wanted["auth"] = {**wanted.get("auth", {}), "secret_key": demo_key}
     try:
         settings = Settings.demo_settings(**wanted)
     except CtiError as exc:
