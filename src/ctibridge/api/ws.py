@@ -273,7 +273,10 @@ class Session:
             base.update(
                 agent=None,
                 agents=[a.to_dict() for a in hub.agents.values()],
-                calls=[c.to_dict() for c in calls],
+                # Supervisors see every supervisor on a call, silent listeners too.
+                calls=[{**c.to_dict(), "monitors": c.monitor_list()} for c in calls],
+                # Where this supervisor may listen, whisper and barge from (call.monitor).
+                supervision=self.svc.commands.supervision_capabilities(self.principal),
                 queues=self.svc.supervision.queues() if self.svc.supervision else [],
                 # Live digital interactions: queued, offered and active.
                 interactions=[i.to_dict() for i in live],

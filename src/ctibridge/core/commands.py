@@ -14,9 +14,10 @@ from typing import Any
 
 from .. import securitylog
 from ..model.agent import Agent, AgentStatus, transition
-from ..model.call import Call
+from ..model.call import Call, ConnectionState
 from ..model.errors import (
     BadRequest,
+    CapabilityMissing,
     CtiError,
     Forbidden,
     IllegalTransition,
@@ -24,7 +25,14 @@ from ..model.errors import (
     PlatformError,
 )
 from ..model.party import Direction, Party
-from ..telephony.base import OP_CAPABILITY, Capability, TelephonyConnector, require
+from ..telephony.base import (
+    MONITOR_MODES,
+    OP_CAPABILITY,
+    Capability,
+    SupervisableConnector,
+    TelephonyConnector,
+    require,
+)
 from .hub import Hub
 from .permissions import Principal, acting_agent, check_call, check_op
 from .presence import PlatformDirective
@@ -536,6 +544,79 @@ class Commands:
         await self._platform(conn.conference(ref, consult_ref, device),
                              f"conferencing {call.call_id}")
         return {"call_id": call.call_id}
+
+    # ------------------------------------------------------ supervision ops
+
+    def _monitored(self, p: Principal, args: dict[str, Any]
+                   ) -> tuple[Call, Agent, str, str, SupervisableConnector, str]:
+        """The call, the agent on it, its platform and ref, the connector and the
+        supervisor's own phone on that platform."""
+        call_id = _str(args, "call_id", limit=64)
+        assert call_id is not None
+        call = self.hub.calls.require(call_id)
+        platform, ref = self.hub.calls.ref_of(call.call_id)
+        agent_id = _str(args, "agent_id", required=False, limit=64)
+        talking = [c.agent_id for c in call.live_connections() if c.agent_id and c.state in (
+            ConnectionState.CONNECTED, ConnectionState.HELD)]
+        if agent_id is None:
+            if not talking:
+                raise BadRequest(f"no agent is talking on call {call_id}", code="not-on-call")
+            agent_id = talking[0]
+        elif agent_id not in talking:
+            raise BadRequest(f"agent {agent_id} is not talking on call {call_id}",
+                             code="not-on-call", call_id=call_id)
+        agent = self.hub.require_agent(agent_id)
+        conn = self._connector(agent, "call.monitor", platform)
+        device = self.hub.settings.supervisor_devices.get(p.username, {}).get(platform)
+        if device is None:
+            raise BadRequest(f"user {p.username} has no phone on {platform!r} to listen from "
+                             "(supervisor_devices in the configuration)",
+                             code="no-supervisor-device", platform=platform)
+        if not isinstance(conn, SupervisableConnector):
+            raise CapabilityMissing(f"the platform {platform!r} cannot listen to calls",
+                                    capability=Capability.LISTEN.value, platform=platform)
+        return call, agent, platform, ref, conn, device
+
+    @op("call.monitor")
+    async def _monitor(self, p: Principal, args: dict[str, Any]) -> dict[str, Any]:
+        """A supervisor listens to, whispers to or barges into an agent's call."""
+        mode = _str(args, "mode", limit=16)
+        if mode not in MONITOR_MODES:
+            raise BadRequest(f"mode must be one of {', '.join(MONITOR_MODES)}, not {mode!r}",
+                             code="bad-mode")
+        call, agent, platform, ref, conn, device = self._monitored(p, args)
+        require(conn, MONITOR_MODES[mode])
+        self.hub.monitor_by[(platform, device)] = p.username
+        await self._platform(conn.monitor(ref, agent.device_on(platform) or agent.extension,
+                                          device, mode), f"{mode} on {call.call_id}")
+        securitylog.event("supervisor.monitor", actor=p.username, agent_id=agent.agent_id,
+                          call_id=call.call_id, mode=mode, platform=platform, device=device)
+        return {"call_id": call.call_id, "agent_id": agent.agent_id, "mode": mode,
+                "device": device}
+
+    @op("call.monitor_stop")
+    async def _monitor_stop(self, p: Principal, args: dict[str, Any]) -> dict[str, Any]:
+        call_id = _str(args, "call_id", limit=64)
+        assert call_id is not None
+        call = self.hub.calls.require(call_id)
+        platform, ref = self.hub.calls.ref_of(call.call_id)
+        device = self.hub.settings.supervisor_devices.get(p.username, {}).get(platform)
+        if device is None or device not in call.monitors:
+            raise NotFound(f"user {p.username} is not on call {call_id}", code="not-monitoring")
+        await self._platform(self.hub.connectors[platform].hangup(ref, device),
+                             f"leaving {call.call_id}")
+        securitylog.event("supervisor.monitor_stop", actor=p.username, call_id=call.call_id,
+                          platform=platform, device=device)
+        return {"call_id": call.call_id}
+
+    def supervision_capabilities(self, p: Principal) -> dict[str, dict[str, Any]]:
+        """Per platform: the monitoring modes it can do and the supervisor's phone there
+        (the supervisor page shows a control only where both exist)."""
+        mine = self.hub.settings.supervisor_devices.get(p.username, {})
+        return {name: {"modes": [m for m, cap in MONITOR_MODES.items()
+                                 if cap in conn.capabilities],
+                       "device": mine.get(name)}
+                for name, conn in self.hub.connectors.items()}
 
     # ------------------------------------------------------------ CRM ops
 

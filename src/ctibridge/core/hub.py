@@ -33,6 +33,7 @@ from ..model.events import (
     CallFailed,
     CallHeld,
     CallInitiated,
+    CallMonitored,
     CallOffered,
     CallQueued,
     CallRetrieved,
@@ -118,6 +119,8 @@ class Hub:
         # Agents whose state came back from the store at start (_restore): their
         # platforms are told it at their first resync rather than believed.
         self._restored: set[str] = set()
+        # Who asked a supervisor's device onto a call: (platform, device) -> username.
+        self.monitor_by: dict[tuple[str, str], str] = {}
         self.started_at = self.clock.now()
         self.started = False
         now = self.clock.now()
@@ -608,6 +611,7 @@ class Hub:
     def _end_call(self, call: Call, cause: str) -> None:
         now = self.clock.now()
         call.end(now, cause)
+        call.monitors.clear()  # supervisors leave with the call
         for agent_id in {None, *call.agents()}:
             it = self.interactions.find(call.call_id, agent_id)
             if it is not None:
@@ -781,6 +785,29 @@ class Hub:
         if consult is not None and not consult.ended:
             self._end_call(consult, "conferenced")
 
+    def _on_monitored(self, platform: str, ev: CallMonitored) -> None:
+        call = self._call(platform, ev)
+        if call is None:
+            return
+        by = self.monitor_by.get((platform, ev.device))
+        _, before = call.monitors.get(ev.device, (None, "listen"))
+        call.monitors[ev.device] = (by, ev.mode)
+        self._publish_monitor(call, ev.device, by, ev.mode,
+                              audible="listen" not in (before, ev.mode) or before != ev.mode)
+
+    def _monitor_left(self, call: Call, device: str, cause: str) -> None:
+        by, mode = call.monitors.pop(device)
+        self._publish_monitor(call, device, by, None, audible=mode != "listen", cause=cause)
+
+    def _publish_monitor(self, call: Call, device: str, by: str | None, mode: str | None,
+                         *, audible: bool, **extra: Any) -> None:
+        """``call.monitored`` (mode None: the supervisor left), to supervisors; to the
+        agents on the call too when they hear the supervisor or stop hearing them (a
+        silent listener is never announced to them)."""
+        self.publish("call.monitored", {
+            "call": call.to_dict(), "device": device, "by": by, "mode": mode,
+            "monitors": call.monitor_list(), **extra}, call.audience() if audible else set())
+
     def _on_dtmf(self, platform: str, ev: CallDtmf) -> None:
         call = self._call(platform, ev)
         if call is not None:
@@ -792,6 +819,9 @@ class Hub:
             return
         if ev.device is None:
             self._end_call(call, ev.cause)
+            return
+        if ev.device in call.monitors:  # a supervisor left (not a party to the call)
+            self._monitor_left(call, ev.device, ev.cause)
             return
         conn = call.connection(ev.device)
         if conn is None or conn.state in TERMINAL:
@@ -962,6 +992,7 @@ _HANDLERS: dict[type, Callable[[Hub, str, Any], None]] = {
     CallTransferred: Hub._on_transferred,
     CallConferenced: Hub._on_conferenced,
     CallDtmf: Hub._on_dtmf,
+    CallMonitored: Hub._on_monitored,
     CallEnded: Hub._on_ended,
     CallFailed: Hub._on_failed,
     AgentStateChanged: Hub._on_agent_state,
