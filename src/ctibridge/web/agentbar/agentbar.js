@@ -56,7 +56,7 @@ export class AgentBar extends HTMLElement {
     this.client.addEventListener("status", (e) => { this.connStatus = e.detail; this.renderStatus(); this.render(); });
     this.client.addEventListener("hello", (e) => this.store.applyHello(e.detail.frame));
     this.client.addEventListener("snapshot", (e) => this.snapshotArrived(e.detail.frame));
-    this.client.addEventListener("event", (e) => this.store.applyEvent(e.detail.frame));
+    this.client.addEventListener("event", (e) => { this.store.applyEvent(e.detail.frame); this.monitorNotice(e.detail.frame); });
     this.client.addEventListener("server-error", (e) => this.showError(e.detail));
     this.client.addEventListener("auth-lost", (e) => this.authLost(e.detail));
     this.client.addEventListener("tokens", (e) => this.tokensRenewed(e.detail));
@@ -736,6 +736,15 @@ export class AgentBar extends HTMLElement {
       setText(this.wrapPending, t("wrapup.pending_change", {
         by: change.by, state: this.agentStatusText({ status: change.status, reason: change.reason }) }));
     }
+  }
+
+  /** A supervisor the agent hears (whisper, barge) or stops hearing, said and shown. */
+  monitorNotice(frame) {
+    if (frame?.name !== "call.monitored" || !frame.data || typeof frame.data !== "object") return;
+    const by = typeof frame.data.by === "string" ? frame.data.by : t("monitor.someone");
+    const key = { whisper: "monitor.whisper", barge: "monitor.barge" }[frame.data.mode] ?? "monitor.left";
+    this.notice(t(key, { by }));
+    this.say(t(key, { by }));
   }
 
   /** A snapshot (first one, or after a reconnect): a restarted hub is said in words. */
