@@ -156,3 +156,25 @@ async def test_a_hub_restart_keeps_states_the_wrap_up_form_and_recent_calls(
         stored = await h.hub.store.interactions.get(second)
         assert (stored.disposition, stored.notes) == ("info", "Asked about opening hours")
         assert stored.end_cause != "hub-restart"
+
+
+async def test_a_wrap_up_nobody_comes_back_to_is_closed_with_what_was_typed(
+    tmp_path: Path,
+) -> None:
+    clock = FakeClock()
+    async with running_hub(tmp_path, clock=clock, wrap_up_seconds=60) as h:
+        alice = await h.agent("alice")
+        await ready(alice)
+        iid = await talk_then_caller_hangs_up(h, alice, "Camille Petit")
+        await alice.ok("interaction.draft", interaction_id=iid, disposition="info",
+                       notes="Left a voicemail")
+        await alice.close()
+
+    # Restarted without alice (she left the team): her wrap-up has nobody to return to.
+    others = [{"id": "bob", "name": "Bob Durand", "extension": "1002"}]
+    async with running_hub(tmp_path, clock=clock, agents=others) as h:
+        await h.hub.persist_now()
+        stored = await h.hub.store.interactions.get(iid)
+        assert stored.wrapped_at is not None
+        assert (stored.disposition, stored.notes, stored.draft) == (
+            "info", "Left a voicemail", None)

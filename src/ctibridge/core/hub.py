@@ -48,7 +48,7 @@ from ..model.party import Direction, Party
 from ..telephony.base import TelephonyConnector
 from .bounds import AttachedLimits, bounded
 from .calls import CallRegistry
-from .interactions import InteractionBook, is_customer_call
+from .interactions import InteractionBook, apply_draft, is_customer_call
 from .notifier import Notifier
 from .presence import BUSY_ELSEWHERE, WRAP_UP, Observed, PlatformDirective, PresenceSync
 from .screenpop import ScreenPops
@@ -963,17 +963,6 @@ class Hub:
              "status": str(a.state.status)}
             for a in self.agents.values()
         ]
-
-
-def apply_draft(it: Interaction, codes: set[str]) -> None:
-    """What the agent typed but did not save becomes the outcome when the wrap-up ends
-    (the window ran out, a state change): never thrown away."""
-    draft = it.draft or {}
-    if it.disposition is None and draft.get("disposition") in codes:
-        it.disposition = draft["disposition"]
-    if it.notes is None and draft.get("notes"):
-        it.notes = draft["notes"]
-    it.draft = None
 
 
 def _can_fail(state: ConnectionState) -> frozenset[ConnectionState]:

@@ -25,6 +25,17 @@ def new_interaction_id() -> str:
     return "i-" + uuid.uuid4().hex[:20]
 
 
+def apply_draft(it: Interaction, codes: set[str]) -> None:
+    """What the agent typed but did not save becomes the outcome when the wrap-up ends
+    (the window ran out, a state change, a restart): never thrown away."""
+    draft = it.draft or {}
+    if it.disposition is None and draft.get("disposition") in codes:
+        it.disposition = draft["disposition"]
+    if it.notes is None and draft.get("notes"):
+        it.notes = draft["notes"]
+    it.draft = None
+
+
 def is_customer_call(call: Call) -> bool:
     return call.direction != Direction.INTERNAL and call.consult_of is None
 

@@ -36,6 +36,7 @@ import structlog
 from ..model.call import ConnectionState
 from ..model.events import PlatformResynced
 from ..model.interaction import Interaction
+from .interactions import apply_draft
 
 if TYPE_CHECKING:
     from .hub import Hub
@@ -149,6 +150,7 @@ class Leftovers:
             it.ended_at = max(d for d in (self._last_seen, it.accepted_at, it.offered_at,
                                           it.created_at) if d is not None)
             it.end_cause = HUB_RESTART
+        apply_draft(it, {d.code for d in self.hub.settings.dispositions})  # what was typed
         self.hub.interactions.close(it, now)  # wrapped, in the agent's recent calls
         self.hub.persist_interaction(it)
         self.ended += 1
