@@ -178,3 +178,14 @@ async def test_a_wrap_up_nobody_comes_back_to_is_closed_with_what_was_typed(
         assert stored.wrapped_at is not None
         assert (stored.disposition, stored.notes, stored.draft) == (
             "info", "Left a voicemail", None)
+
+
+async def test_after_a_longer_outage_than_a_sign_in_lasts_agents_start_logged_out(
+    tmp_path: Path,
+) -> None:
+    clock = FakeClock()
+    async with running_hub(tmp_path, clock=clock) as h:
+        await ready(await h.agent("alice"))
+    await clock.advance(13 * 3600)  # the night: sessions last 12 h
+    async with running_hub(tmp_path, clock=clock) as h:
+        assert status(h, "alice") == ("logged_out", None)

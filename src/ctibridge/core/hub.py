@@ -183,7 +183,8 @@ class Hub:
         store (a wrap-up gets a fresh window; its interactions come back with the sweep).
 
         The restored state wins over the platform's on its first resync, and the platform
-        is told it: a platform restarted with the hub (the simulator) knows nobody.
+        is told it: a platform restarted with the hub (the simulator) knows nobody. States
+        older than a sign-in lasts (auth.session_ttl_seconds) are not restored.
         """
         assert self.store is not None
         try:
@@ -195,10 +196,16 @@ class Hub:
             log.error("hub.restore_failed", error=str(exc))
             return
         now = self.clock.now()
-        for agent_id, rows in states.items():
-            agent = self.agents[agent_id]
+        for agent_id in self.agents:
             self.interactions.remember(agent_id, [it for it in recent[agent_id]
                                                   if it.wrapped_at is not None])
+        newest = max((rows[0].at for rows in states.values() if rows), default=None)
+        if newest is None or (now - newest).total_seconds() > \
+                self.settings.auth.session_ttl_seconds:
+            # Down longer than any sign-in lasts: nobody is at their desk any more.
+            return
+        for agent_id, rows in states.items():
+            agent = self.agents[agent_id]
             if not rows or rows[0].ended_at is not None:
                 continue
             state = rows[0].state
