@@ -175,6 +175,9 @@ def demo(
         if url.startswith("sqlite:///"):
             crm_db = Path(url.removeprefix("sqlite:///")).with_suffix("")
             wanted["democrm"] = {"database": f"sqlite:///{crm_db}-crm.db"}
+    demo_key = _demo_secret_key(wanted)
+    if demo_key is not None:
+        wanted["auth"] = {**wanted.get("auth", {}), "secret_key": demo_key}
     try:
         settings = Settings.demo_settings(**wanted)
     except CtiError as exc:
@@ -208,6 +211,36 @@ def demo(
         "",
     ]
     _run(settings, banner=banner, config_dir=config.parent if config is not None else None)
+
+
+def _demo_secret_key(wanted: dict[str, Any]) -> str | None:
+    """The demo's token key, kept beside its SQLite file: restarting the demo keeps
+    everyone signed in (sessions are in the database, tokens signed with this key).
+    None when a key is given (config, environment) or the database is not a file."""
+    import os
+    import secrets
+
+    if (wanted.get("auth") or {}).get("secret_key") or os.environ.get(
+            "CTIBRIDGE_AUTH__SECRET_KEY"):
+        return None
+    url = str((wanted.get("database") or {}).get("url", ""))
+    if not url.startswith("sqlite:///"):
+        return None
+    path = Path(url.removeprefix("sqlite:///") + ".key")
+    try:
+        key = path.read_text(encoding="ascii").strip()
+        if len(key) >= 43:
+            return key
+    except (OSError, UnicodeDecodeError):
+        pass
+    key = secrets.token_urlsafe(48)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write(key + "\n")
+    except OSError:
+        return None  # a read-only folder: a fresh key each start, as before
+    return key
 
 
 def _pairs(values: list[str] | None, option: str) -> dict[str, str]:

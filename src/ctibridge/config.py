@@ -560,11 +560,18 @@ class Settings(BaseSettings):
         default_factory=lambda: [TelephonySettings(name="sim", type="simulator")]
     )
     agents: list[AgentConfig] = Field(default_factory=list)
+    # Supervisors' phones, for listening to, whispering to and barging into agents'
+    # calls: username -> platform -> their extension there (docs/supervisor.md).
+    supervisor_devices: dict[
+        str, dict[str, Annotated[str, Field(pattern=r"^[0-9A-Za-z*#+_/-]{1,64}$")]]] = Field(
+        default_factory=dict)
     reason_codes: list[Coded] = Field(default_factory=lambda: list(DEFAULT_REASONS))
     dispositions: list[Coded] = Field(default_factory=lambda: list(DEFAULT_DISPOSITIONS))
     # Names for call data keys and values in the bar (EN/FR); raw when absent.
     call_data_labels: CallDataLabels = Field(default_factory=CallDataLabels)
-    wrap_up_seconds: float = Field(30.0, ge=0, le=3600)
+    # Long enough to type a note after a real call; the agent ends it sooner with
+    # "Save and go ready", and what was typed is kept when it runs out (Interaction.draft).
+    wrap_up_seconds: float = Field(120.0, ge=0, le=3600)
     traffic: TrafficSettings | None = None
     crm: CrmSettings | None = None
     democrm: DemoCrmSettings | None = None
@@ -663,8 +670,9 @@ class Settings(BaseSettings):
             # routing "hub": the simulator parks queued calls and ctibridge's blended
             # router sends each to an agent, together with chats, emails and SMS.
             "telephony": [{"name": "sim", "type": "simulator", "options": {
-                "devices": ["1001", "1002", "1003"], "queues": ["support", "sales"],
+                "devices": ["1001", "1002", "1003", "1090"], "queues": ["support", "sales"],
                 "routing": "hub"}}],
+            "supervisor_devices": {"sam": {"sim": "1090"}},  # sam's phone: listen, whisper, barge
             "agents": [
                 {"id": "alice", "name": "Alice Martin", "extension": "1001", "platform": "sim"},
                 {"id": "bob", "name": "Bob Durand", "extension": "1002", "platform": "sim"},

@@ -61,6 +61,11 @@ async def test_the_supervisor_follows_an_agent_and_a_queue_live_and_sets_the_age
     hub.sim.customer_hangs_up(ref)
     await expect(alice_row).to_have_attribute("data-status", "wrap_up")
     await expect(live).to_have_count(0)
+    # Her outcome saved, a supervisor's change ends her wrap-up at once (an unsaved one
+    # waits for it: test_wrapup_kept.py).
+    await alice.page.locator(".wrapup").get_by_label("Outcome").select_option("info")
+    await alice.page.locator(".wrapup").get_by_role("button", name="Save", exact=True).click()
+    await expect(alice.page.locator(".wrapup .saved")).to_be_visible()
     await alice_row.get_by_role("button", name="Set Alice Martin not ready").click()
     dialog = sup.get_by_role("dialog", name="Set Alice Martin not ready")
     await expect(dialog).to_be_visible()

@@ -18,7 +18,7 @@ def test_a_minimal_file_gives_the_simulator_and_defaults(tmp_path: Path) -> None
     s = Settings.load(write(tmp_path, "agents:\n  - {id: alice, name: Alice, extension: '1001'}\n"))
     assert [t.type for t in s.telephony] == ["simulator"]
     assert s.agents[0].platform == "sim"
-    assert s.wrap_up_seconds == 30
+    assert s.wrap_up_seconds == 120
 
 
 def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -242,6 +242,8 @@ class Session:
             "call_data_labels": settings.call_data_labels.to_dict(),
             "directory": hub.directory(),
             "wrap_up_seconds": settings.wrap_up_seconds,
+            # A bar that sees it change knows the hub restarted (and says so).
+            "hub_started_at": hub.started_at.isoformat(),
             "platforms": {n: {"up": i.up, "detail": i.detail} for n, i in hub.platforms.items()},
         }
         agent_id = self.principal.agent_id
@@ -272,7 +274,10 @@ class Session:
             base.update(
                 agent=None,
                 agents=[a.to_dict() for a in hub.agents.values()],
-                calls=[c.to_dict() for c in calls],
+                # Supervisors see every supervisor on a call, silent listeners too.
+                calls=[{**c.to_dict(), "monitors": c.monitor_list()} for c in calls],
+                # Where this supervisor may listen, whisper and barge from (call.monitor).
+                supervision=self.svc.commands.supervision_capabilities(self.principal),
                 queues=self.svc.supervision.queues() if self.svc.supervision else [],
                 # Live digital interactions: queued, offered and active.
                 interactions=[i.to_dict() for i in live],

@@ -14,9 +14,10 @@ from typing import Any
 
 from .. import securitylog
 from ..model.agent import Agent, AgentStatus, transition
-from ..model.call import Call
+from ..model.call import Call, ConnectionState
 from ..model.errors import (
     BadRequest,
+    CapabilityMissing,
     CtiError,
     Forbidden,
     IllegalTransition,
@@ -24,7 +25,14 @@ from ..model.errors import (
     PlatformError,
 )
 from ..model.party import Direction, Party
-from ..telephony.base import OP_CAPABILITY, Capability, TelephonyConnector, require
+from ..telephony.base import (
+    MONITOR_MODES,
+    OP_CAPABILITY,
+    Capability,
+    SupervisableConnector,
+    TelephonyConnector,
+    require,
+)
 from .hub import Hub
 from .permissions import Principal, acting_agent, check_call, check_op
 from .presence import PlatformDirective
@@ -221,12 +229,29 @@ class Commands:
                             status: AgentStatus, reason: str | None) -> dict[str, Any]:
         agent = self._agent(principal, args)
         hub = self.hub
+        by_other = principal.agent_id != agent.agent_id
         if agent.state.status == AgentStatus.BUSY and status in (
                 AgentStatus.READY, AgentStatus.NOT_READY):
             # On a call: takes effect when the call ends.
             agent.after_call = transition(agent.state, status, hub.clock.now(), reason=reason)
+            agent.after_call_by = principal.username if by_other else None
             hub.tell_platform(agent)
+            hub.publish_agent(agent)
             return {"agent": agent.to_dict(), "pending": True}
+        if agent.state.status == AgentStatus.WRAP_UP:
+            if by_other and any(it.disposition is None
+                                for it in hub.interactions.awaiting_wrap_up(agent.agent_id)):
+                # Someone else's change never cuts short a wrap-up whose outcome is not
+                # saved yet (the form would be lost): it takes effect when it ends.
+                agent.after_call = transition(agent.state, status, hub.clock.now(),
+                                              reason=reason)
+                agent.after_call_by = principal.username
+                hub.publish_agent(agent)
+                return {"agent": agent.to_dict(), "pending": True}
+            if not by_other and status == AgentStatus.READY and agent.after_call_by \
+                    and agent.after_call is not None:
+                # "Save and go ready" ends the wrap-up where the supervisor asked.
+                status, reason = agent.after_call.status, agent.after_call.reason
         cur = agent.state
         if cur.status == status and cur.reason == (
                 reason if status == AgentStatus.NOT_READY else None):
@@ -310,9 +335,34 @@ class Commands:
             raise BadRequest("notes must be text of at most 4000 characters", code="bad-message")
         it.disposition = disposition
         it.notes = notes or None
+        it.draft = None  # saved: nothing left unsaved
         self.hub.persist_interaction(it)
         self.hub.publish_interaction(it)
         return {"interaction": it.to_dict()}
+
+    @op("interaction.draft")
+    async def _draft(self, p: Principal, args: dict[str, Any]) -> dict[str, Any]:
+        """Keep what the agent typed in the wrap-up form, unsaved (see Interaction.draft)."""
+        agent = self._agent(p, args)
+        iid = _str(args, "interaction_id", limit=64)
+        assert iid is not None
+        it = self.hub.interactions.get(iid)
+        if it is None or it.agent_id != agent.agent_id or it.wrapped_at is not None:
+            raise NotFound(f"interaction {iid} is not one of {agent.agent_id}'s awaiting "
+                           "wrap-up", code="no-such-interaction")
+        disposition = args.get("disposition") or ""
+        codes = [d.code for d in self.hub.settings.dispositions]
+        if disposition and disposition not in codes:
+            raise BadRequest(f"unknown disposition {str(disposition)[:40]!r}; configured: "
+                             f"{', '.join(codes)}", code="unknown-disposition")
+        notes = args.get("notes") or ""
+        if not isinstance(notes, str) or len(notes) > 4000:
+            raise BadRequest("notes must be text of at most 4000 characters", code="bad-message")
+        it.draft = {"disposition": disposition, "notes": notes} \
+            if disposition or notes.strip() else None
+        self.hub.persist_interaction(it)
+        await self.hub.persist_soon()  # on disk before the ack when the store answers
+        return {"interaction_id": iid, "draft": it.draft}
 
     # ------------------------------------------------------- digital work ops
 
@@ -511,6 +561,78 @@ class Commands:
              "platform": a.platform, "devices": dict(a.devices),
              "status": str(a.state.status), "reason": a.state.reason}
             for a in agents]}
+    # ------------------------------------------------------ supervision ops
+
+    def _monitored(self, p: Principal, args: dict[str, Any]
+                   ) -> tuple[Call, Agent, str, str, SupervisableConnector, str]:
+        """The call, the agent on it, its platform and ref, the connector and the
+        supervisor's own phone on that platform."""
+        call_id = _str(args, "call_id", limit=64)
+        assert call_id is not None
+        call = self.hub.calls.require(call_id)
+        platform, ref = self.hub.calls.ref_of(call.call_id)
+        agent_id = _str(args, "agent_id", required=False, limit=64)
+        talking = [c.agent_id for c in call.live_connections() if c.agent_id and c.state in (
+            ConnectionState.CONNECTED, ConnectionState.HELD)]
+        if agent_id is None:
+            if not talking:
+                raise BadRequest(f"no agent is talking on call {call_id}", code="not-on-call")
+            agent_id = talking[0]
+        elif agent_id not in talking:
+            raise BadRequest(f"agent {agent_id} is not talking on call {call_id}",
+                             code="not-on-call", call_id=call_id)
+        agent = self.hub.require_agent(agent_id)
+        conn = self._connector(agent, "call.monitor", platform)
+        device = self.hub.settings.supervisor_devices.get(p.username, {}).get(platform)
+        if device is None:
+            raise BadRequest(f"user {p.username} has no phone on {platform!r} to listen from "
+                             "(supervisor_devices in the configuration)",
+                             code="no-supervisor-device", platform=platform)
+        if not isinstance(conn, SupervisableConnector):
+            raise CapabilityMissing(f"the platform {platform!r} cannot listen to calls",
+                                    capability=Capability.LISTEN.value, platform=platform)
+        return call, agent, platform, ref, conn, device
+
+    @op("call.monitor")
+    async def _monitor(self, p: Principal, args: dict[str, Any]) -> dict[str, Any]:
+        """A supervisor listens to, whispers to or barges into an agent's call."""
+        mode = _str(args, "mode", limit=16)
+        if mode not in MONITOR_MODES:
+            raise BadRequest(f"mode must be one of {', '.join(MONITOR_MODES)}, not {mode!r}",
+                             code="bad-mode")
+        call, agent, platform, ref, conn, device = self._monitored(p, args)
+        require(conn, MONITOR_MODES[mode])
+        self.hub.monitor_by[(platform, device)] = p.username
+        await self._platform(conn.monitor(ref, agent.device_on(platform) or agent.extension,
+                                          device, mode), f"{mode} on {call.call_id}")
+        securitylog.event("supervisor.monitor", actor=p.username, agent_id=agent.agent_id,
+                          call_id=call.call_id, mode=mode, platform=platform, device=device)
+        return {"call_id": call.call_id, "agent_id": agent.agent_id, "mode": mode,
+                "device": device}
+
+    @op("call.monitor_stop")
+    async def _monitor_stop(self, p: Principal, args: dict[str, Any]) -> dict[str, Any]:
+        call_id = _str(args, "call_id", limit=64)
+        assert call_id is not None
+        call = self.hub.calls.require(call_id)
+        platform, ref = self.hub.calls.ref_of(call.call_id)
+        device = self.hub.settings.supervisor_devices.get(p.username, {}).get(platform)
+        if device is None or device not in call.monitors:
+            raise NotFound(f"user {p.username} is not on call {call_id}", code="not-monitoring")
+        await self._platform(self.hub.connectors[platform].hangup(ref, device),
+                             f"leaving {call.call_id}")
+        securitylog.event("supervisor.monitor_stop", actor=p.username, call_id=call.call_id,
+                          platform=platform, device=device)
+        return {"call_id": call.call_id}
+
+    def supervision_capabilities(self, p: Principal) -> dict[str, dict[str, Any]]:
+        """Per platform: the monitoring modes it can do and the supervisor's phone there
+        (the supervisor page shows a control only where both exist)."""
+        mine = self.hub.settings.supervisor_devices.get(p.username, {})
+        return {name: {"modes": [m for m, cap in MONITOR_MODES.items()
+                                 if cap in conn.capabilities],
+                       "device": mine.get(name)}
+                for name, conn in self.hub.connectors.items()}
 
     # ------------------------------------------------------------ CRM ops
 

@@ -33,6 +33,7 @@ from ..model.events import (
     CallFailed,
     CallHeld,
     CallInitiated,
+    CallMonitored,
     CallOffered,
     CallQueued,
     CallRetrieved,
@@ -47,7 +48,7 @@ from ..model.party import Direction, Party
 from ..telephony.base import TelephonyConnector
 from .bounds import AttachedLimits, bounded
 from .calls import CallRegistry
-from .interactions import InteractionBook, is_customer_call
+from .interactions import InteractionBook, apply_draft, is_customer_call
 from .notifier import Notifier
 from .presence import BUSY_ELSEWHERE, WRAP_UP, Observed, PlatformDirective, PresenceSync
 from .screenpop import ScreenPops
@@ -115,6 +116,12 @@ class Hub:
         # What each platform was told or said about each agent: only real changes
         # travel, and a change names its origin, so bridged platforms never loop.
         self.presence_sync = PresenceSync()
+        # Agents whose state came back from the store at start (_restore): their
+        # platforms are told it at their first resync rather than believed.
+        self._restored: set[str] = set()
+        # Who asked a supervisor's device onto a call: (platform, device) -> username.
+        self.monitor_by: dict[tuple[str, str], str] = {}
+        self.started_at = self.clock.now()
         self.started = False
         now = self.clock.now()
         for a in settings.agents:
@@ -160,6 +167,7 @@ class Hub:
     async def start(self) -> None:
         if self.store is not None:
             self._writer = asyncio.create_task(self._write_loop(), name="hub-writer")
+            await self._restore()
             # Before the connectors: their first resync finds the calls still live.
             self.leftovers = Leftovers(self)
             await self.leftovers.load()
@@ -169,6 +177,69 @@ class Hub:
             )
             await conn.start()
         self.started = True
+
+    async def _restore(self) -> None:
+        """A restart is not a logout: agents' states and recent calls come back from the
+        store (a wrap-up gets a fresh window; its interactions come back with the sweep).
+
+        The restored state wins over the platform's on its first resync, and the platform
+        is told it: a platform restarted with the hub (the simulator) knows nobody. States
+        older than a sign-in lasts (auth.session_ttl_seconds) are not restored.
+        """
+        assert self.store is not None
+        try:
+            states = {aid: await self.store.agent_states.history(aid, 3)
+                      for aid in self.agents}
+            recent = {aid: await self.store.interactions.list(aid, limit=10)
+                      for aid in self.agents}
+        except Exception as exc:  # an unreadable store must not stop the hub starting
+            log.error("hub.restore_failed", error=str(exc))
+            return
+        now = self.clock.now()
+        for agent_id in self.agents:
+            self.interactions.remember(agent_id, [it for it in recent[agent_id]
+                                                  if it.wrapped_at is not None])
+        newest = max((rows[0].at for rows in states.values() if rows), default=None)
+        if newest is None or (now - newest).total_seconds() > \
+                self.settings.auth.session_ttl_seconds:
+            # Down longer than any sign-in lasts: nobody is at their desk any more.
+            return
+        for agent_id, rows in states.items():
+            agent = self.agents[agent_id]
+            if not rows or rows[0].ended_at is not None:
+                continue
+            state = rows[0].state
+            # Where to go after a call or wrap-up: the state before it (never busy).
+            before = next((r.state for r in rows[1:] if r.status in (
+                AgentStatus.READY, AgentStatus.NOT_READY)), None)
+            if state.status == AgentStatus.LOGGED_OUT:
+                continue
+            if state.status == AgentStatus.BUSY:
+                # Its call comes back with the platform's resync (busy again) or is gone.
+                state = before or AgentState(AgentStatus.NOT_READY, now, "break")
+            if state.status == AgentStatus.WRAP_UP:
+                wrap = max(self.settings.wrap_up_seconds, 1.0)
+                state = AgentState(AgentStatus.WRAP_UP, state.since, None,
+                                   now + timedelta(seconds=wrap))
+                agent.after_call = before
+                self._wrap_timers[agent_id] = asyncio.create_task(
+                    self._wrap_up_timer(agent, wrap), name=f"wrap-up-{agent_id}")
+            agent.state = state
+            self._restored.add(agent_id)
+            if self.omnichannel is not None:
+                self.omnichannel.agent_changed(agent, publish=False)
+        if self._restored:
+            log.info("hub.restored", agents=sorted(self._restored))
+
+    def resume_wrap_up(self, it: Interaction) -> bool:
+        """Whether ``it`` (answered, ended, never wrapped by an earlier run) goes back to
+        its agent's wrap-up form, the agent having been restored in wrap-up."""
+        agent = self.agents.get(it.agent_id or "")
+        if agent is None or agent.state.status != AgentStatus.WRAP_UP \
+                or it.accepted_at is None or it.ended_at is None:
+            return False
+        self.interactions.keep(it)
+        return True
 
     async def stop(self) -> None:
         if self.leftovers is not None:
@@ -297,6 +368,13 @@ class Hub:
         except Exception as exc:  # the writer keeps the rows and retries them
             log.error("store.write_failed", error=str(exc), during="wrap-up")
 
+    async def persist_soon(self) -> None:
+        """Write now; on a store failure the writer keeps the rows and retries them."""
+        try:
+            await self._flush()
+        except Exception as exc:
+            log.error("store.write_failed", error=str(exc), during="wrap-up draft")
+
     async def persist_now(self) -> None:
         """Write every queued row now (stop, tests, a caller that must see it on disk)."""
         await self._flush()
@@ -351,6 +429,8 @@ class Hub:
         agent.state = new
         if new.status == AgentStatus.LOGGED_OUT:
             agent.after_call = None
+        if new.status not in (AgentStatus.BUSY, AgentStatus.WRAP_UP):
+            agent.after_call_by = None  # a deferred change has taken effect
         if self.omnichannel is not None:  # availability in the agent.state published below
             self.omnichannel.agent_changed(agent, publish=False)
         self._persist_state(agent)
@@ -454,6 +534,7 @@ class Hub:
     def _wrap_interactions(self, agent: Agent) -> None:
         now = self.clock.now()
         for it in self.interactions.awaiting_wrap_up(agent.agent_id):
+            apply_draft(it, {d.code for d in self.settings.dispositions})
             self.interactions.close(it, now)
             self.persist_interaction(it)
             self.publish_interaction(it)
@@ -537,6 +618,7 @@ class Hub:
     def _end_call(self, call: Call, cause: str) -> None:
         now = self.clock.now()
         call.end(now, cause)
+        call.monitors.clear()  # supervisors leave with the call
         for agent_id in {None, *call.agents()}:
             it = self.interactions.find(call.call_id, agent_id)
             if it is not None:
@@ -710,6 +792,29 @@ class Hub:
         if consult is not None and not consult.ended:
             self._end_call(consult, "conferenced")
 
+    def _on_monitored(self, platform: str, ev: CallMonitored) -> None:
+        call = self._call(platform, ev)
+        if call is None:
+            return
+        by = self.monitor_by.get((platform, ev.device))
+        _, before = call.monitors.get(ev.device, (None, "listen"))
+        call.monitors[ev.device] = (by, ev.mode)
+        self._publish_monitor(call, ev.device, by, ev.mode,
+                              audible="listen" not in (before, ev.mode) or before != ev.mode)
+
+    def _monitor_left(self, call: Call, device: str, cause: str) -> None:
+        by, mode = call.monitors.pop(device)
+        self._publish_monitor(call, device, by, None, audible=mode != "listen", cause=cause)
+
+    def _publish_monitor(self, call: Call, device: str, by: str | None, mode: str | None,
+                         *, audible: bool, **extra: Any) -> None:
+        """``call.monitored`` (mode None: the supervisor left), to supervisors; to the
+        agents on the call too when they hear the supervisor or stop hearing them (a
+        silent listener is never announced to them)."""
+        self.publish("call.monitored", {
+            "call": call.to_dict(), "device": device, "by": by, "mode": mode,
+            "monitors": call.monitor_list(), **extra}, call.audience() if audible else set())
+
     def _on_dtmf(self, platform: str, ev: CallDtmf) -> None:
         call = self._call(platform, ev)
         if call is not None:
@@ -721,6 +826,9 @@ class Hub:
             return
         if ev.device is None:
             self._end_call(call, ev.cause)
+            return
+        if ev.device in call.monitors:  # a supervisor left (not a party to the call)
+            self._monitor_left(call, ev.device, ev.cause)
             return
         conn = call.connection(ev.device)
         if conn is None or conn.state in TERMINAL:
@@ -800,8 +908,12 @@ class Hub:
             self.leftovers.resynced(platform, ev)
         # Agent states first: an agent found on a live call then becomes busy
         # (remembering the platform's state for after the call), not ready.
+        restored = {aid for aid in self._restored if platform in self.agents[aid].devices}
+        self._restored -= restored
         for device, (status, reason) in ev.agents.items():
             agent = self.agent_at(platform, device)
+            if agent is not None and agent.agent_id in restored:
+                continue  # ours from the store: told to the platform below
             if agent is not None and self._platform_said(platform, agent, status, reason):
                 self.apply_platform_agent_state(agent, status, reason)
         seen = {snap.ref for snap in ev.calls}
@@ -833,6 +945,9 @@ class Hub:
             if not self._finish_if_empty(call, "gone-after-resync"):
                 self._sync_agents(call)
                 self._publish_call("call.updated", call)
+        for agent_id in restored:
+            self.presence_sync.forget(agent_id, platform)
+            self.tell_platform(self.agents[agent_id])
         # An agent on other voice platforms too: this one may have missed pushes
         # while away, so it is told again where the agent stands.
         for agent in self.agents.values():
@@ -873,6 +988,7 @@ _HANDLERS: dict[type, Callable[[Hub, str, Any], None]] = {
     CallTransferred: Hub._on_transferred,
     CallConferenced: Hub._on_conferenced,
     CallDtmf: Hub._on_dtmf,
+    CallMonitored: Hub._on_monitored,
     CallEnded: Hub._on_ended,
     CallFailed: Hub._on_failed,
     AgentStateChanged: Hub._on_agent_state,

@@ -25,6 +25,17 @@ def new_interaction_id() -> str:
     return "i-" + uuid.uuid4().hex[:20]
 
 
+def apply_draft(it: Interaction, codes: set[str]) -> None:
+    """What the agent typed but did not save becomes the outcome when the wrap-up ends
+    (the window ran out, a state change, a restart): never thrown away."""
+    draft = it.draft or {}
+    if it.disposition is None and draft.get("disposition") in codes:
+        it.disposition = draft["disposition"]
+    if it.notes is None and draft.get("notes"):
+        it.notes = draft["notes"]
+    it.draft = None
+
+
 def is_customer_call(call: Call) -> bool:
     return call.direction != Direction.INTERNAL and call.consult_of is None
 
@@ -82,6 +93,16 @@ class InteractionBook:
         same call, found again in the platform's resync): events update it from now on."""
         it.call_id = call.call_id
         self._hold(it, call.call_id)
+
+    def keep(self, it: Interaction) -> None:
+        """Take back an interaction an earlier run left awaiting its wrap-up."""
+        self._hold(it, it.call_id or "")
+
+    def remember(self, agent_id: str, wrapped: list[Interaction]) -> None:
+        """The agent's recent calls as an earlier run left them (newest first)."""
+        dq = self._recent.setdefault(agent_id, deque(maxlen=self._recent_size))
+        for it in reversed(wrapped[: self._recent_size]):
+            dq.appendleft(it)
 
     def _unopen(self, iid: str) -> None:
         it = self.open.pop(iid, None)

@@ -1,9 +1,11 @@
 """Who may see and do what.
 
 * an agent commands only their own calls and their own state;
-* a supervisor sees everything, may change any agent's state (``agent.*``) and
-  close anyone's digital work (``interaction.close``), but never acts on a call,
-  a wrap-up, an offer or a screen pop in an agent's name: those are the agent's;
+* a supervisor sees everything, may change any agent's state (``agent.*``),
+  close anyone's digital work (``interaction.close``) and listen to, whisper to
+  or barge into an agent's call from their own phone (``call.monitor``,
+  ``call.monitor_stop``: supervisors only), but never acts on a call, a wrap-up,
+  an offer or a screen pop in an agent's name: those are the agent's;
 * an admin, in addition, manages users and the simulated world.
 
 Every check lives here, so that the WebSocket, REST and click-to-call paths
@@ -86,15 +88,20 @@ def require_supervisor(principal: Principal) -> None:
 # The ops a supervisor may give in another agent's name (docs/protocol/agent-websocket.md,
 # "Supervisors"): state changes, and closing digital work left open.
 SUPERVISOR_OPS = frozenset({"agent.login", "agent.logout", "agent.ready", "agent.not_ready",
-                            "interaction.close"})
+                            "interaction.close", "call.monitor", "call.monitor_stop"})
+# Ops only supervisors may run at all (naming the agent whose call it is, for the audit).
+SUPERVISORS_ONLY = frozenset({"call.monitor", "call.monitor_stop"})
 
 
 def check_op(principal: Principal, op: str, agent_id: object) -> None:
     """Whether ``principal`` may run ``op`` naming ``agent_id`` (None: themselves).
 
     Called once per command, before its handler: an op outside SUPERVISOR_OPS may
-    only ever be run for oneself, whatever one's roles.
+    only ever be run for oneself, whatever one's roles; one in SUPERVISORS_ONLY by
+    supervisors alone.
     """
+    if op in SUPERVISORS_ONLY:
+        require_supervisor(principal)
     if agent_id is None or agent_id == principal.agent_id:
         return
     if not principal.is_supervisor:

@@ -36,6 +36,7 @@ import structlog
 from ..model.call import ConnectionState
 from ..model.events import PlatformResynced
 from ..model.interaction import Interaction
+from .interactions import apply_draft
 
 if TYPE_CHECKING:
     from .hub import Hub
@@ -60,6 +61,7 @@ class Leftovers:
         self._timer: asyncio.Task[None] | None = None
         self.adopted = 0
         self.ended = 0
+        self.resumed = 0  # back in their agent's wrap-up form
 
     async def load(self) -> int:
         """Read the leftovers; end at once those no platform can claim. Returns how many."""
@@ -78,6 +80,8 @@ class Leftovers:
             elif it.ended_at is None and it.platform is not None and it.platform_ref:
                 self._waiting.setdefault(it.platform, {}).setdefault(
                     it.platform_ref, []).append(it)
+            elif self.hub.resume_wrap_up(it):  # its agent is back in wrap-up: the form too
+                self.resumed += 1
             else:  # in wrap-up when the run ended, or written before migration 0008
                 self._finish(it, now)
         if foreign:
@@ -146,6 +150,7 @@ class Leftovers:
             it.ended_at = max(d for d in (self._last_seen, it.accepted_at, it.offered_at,
                                           it.created_at) if d is not None)
             it.end_cause = HUB_RESTART
+        apply_draft(it, {d.code for d in self.hub.settings.dispositions})  # what was typed
         self.hub.interactions.close(it, now)  # wrapped, in the agent's recent calls
         self.hub.persist_interaction(it)
         self.ended += 1

@@ -115,6 +115,9 @@ class Agent:
     # The state to return to after a call (not ready with reason, if they
     # dialled out while not ready), so a call never silently makes them ready.
     after_call: AgentState | None = None
+    # Who set ``after_call`` while the agent was busy or in wrap-up, when it was not the
+    # agent (a supervisor's change waits for the end of the call and its wrap-up).
+    after_call_by: str | None = None
     calls: set[str] = field(default_factory=set)  # live call ids
     # Unified availability, kept up to date by the hub's omnichannel service:
     # interactions carried per channel, capacity per channel, and per channel
@@ -146,4 +149,12 @@ class Agent:
             "offered": dict(self.offered),
             "capacity": dict(self.capacity),
             "availability": {c: dict(a) for c, a in self.availability.items()},
+            "pending_change": self.pending_change(),
         }
+
+    def pending_change(self) -> dict[str, Any] | None:
+        """A supervisor's state change waiting for the end of the agent's call/wrap-up."""
+        if self.after_call_by is None or self.after_call is None:
+            return None
+        return {"status": str(self.after_call.status), "reason": self.after_call.reason,
+                "by": self.after_call_by}

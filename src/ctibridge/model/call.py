@@ -103,6 +103,9 @@ class Call:
     # A consultation: the customer of the call it was made from (the colleague consulted
     # sees who it is about; ``attached`` carries that call's data too).
     about: Party | None = None
+    # Supervisors on the call: their device -> (username or None, mode). Not connections:
+    # they are no party to the call, and a silent listener is shown to no agent.
+    monitors: dict[str, tuple[str | None, str]] = field(default_factory=dict)
     answered_at: datetime | None = None
     ended_at: datetime | None = None
     end_cause: str | None = None
@@ -163,4 +166,11 @@ class Call:
             "answered_at": self.answered_at.isoformat() if self.answered_at else None,
             "ended_at": self.ended_at.isoformat() if self.ended_at else None,
             "end_cause": self.end_cause,
+            # Whoever the agent can hear (whisper, barge); listeners are for supervisors.
+            "monitors": [{"device": d, "by": by, "mode": m}
+                         for d, (by, m) in self.monitors.items() if m != "listen"],
         }
+
+    def monitor_list(self) -> list[dict[str, Any]]:
+        """Every supervisor on the call, listeners too (supervisors' view)."""
+        return [{"device": d, "by": by, "mode": m} for d, (by, m) in self.monitors.items()]

@@ -113,6 +113,19 @@ class CallDtmf(CallEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CallMonitored(CallEvent):
+    """A supervisor's device is on the call in ``mode``: ``listen`` (hears both sides,
+    heard by nobody), ``whisper`` (heard by the agent only) or ``barge`` (heard by all),
+    on the agent at ``target``. A new mode on the same call replaces the old one; the
+    supervisor leaves with ``CallEnded(device=...)``."""
+
+    name: ClassVar[str] = "call.monitored"
+    device: str
+    target: str
+    mode: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CallEnded(CallEvent):
     """A device left the call, or (``device`` None) the whole call ended."""
 

@@ -47,6 +47,10 @@ class Interaction:
     # The platform's own reference of the call (an Asterisk Linkedid, the simulator's
     # ref): a restarted hub finds the call again in the platform's resync by it.
     platform_ref: str | None = None
+    # What the agent has typed in the wrap-up form but not saved ({"disposition",
+    # "notes"}): kept by the hub and the store so that a reconnect, a restart or the
+    # end of the wrap-up window never loses it (applied when the wrap-up ends).
+    draft: dict[str, str] | None = None
 
     @property
     def talk_seconds(self) -> float | None:
@@ -96,6 +100,7 @@ class Interaction:
             "content_url": self.content_url,
             "offer_deadline": iso(self.offer_deadline),
             "messages": self.messages,
+            "draft": dict(self.draft) if self.draft else None,
         }
 
 

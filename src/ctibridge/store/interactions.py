@@ -42,6 +42,7 @@ def _values(it: Interaction) -> dict[str, Any]:
         "crm_record": it.crm_record,
         "platform": it.platform,
         "platform_ref": it.platform_ref,
+        "wrap_draft": dict(it.draft) if it.draft else None,
     }
 
 
@@ -67,6 +68,7 @@ def _model(row: InteractionRow) -> Interaction:
         crm_record=row.crm_record,
         platform=row.platform,
         platform_ref=row.platform_ref,
+        draft=dict(row.wrap_draft) if row.wrap_draft else None,
     )
 
 

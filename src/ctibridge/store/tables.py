@@ -131,6 +131,8 @@ class InteractionRow(Base):
     # a restarted hub matches a leftover interaction with the platform's resync by it.
     platform: Mapped[str | None] = mapped_column(String)
     platform_ref: Mapped[str | None] = mapped_column(String)
+    # The unsaved wrap-up form (Interaction.draft): survives a hub restart.
+    wrap_draft: Mapped[dict[str, Any] | None] = mapped_column(Json, nullable=True)
 
 
 class AgentStateRow(Base):

@@ -44,6 +44,15 @@ class Capability(StrEnum):
     # "ctibridge routes": the platform parks queued calls and ``deliver`` sends
     # one to the device the hub chose. Without it the platform's ACD routes.
     ROUTE = "route"
+    # A supervisor's phone joins an agent's call: hearing it (listen), speaking to the
+    # agent alone (whisper) or to everyone (barge). See SupervisableConnector.
+    LISTEN = "listen"
+    WHISPER = "whisper"
+    BARGE = "barge"
+
+
+MONITOR_MODES: dict[str, Capability] = {
+    "listen": Capability.LISTEN, "whisper": Capability.WHISPER, "barge": Capability.BARGE}
 
 
 ALL_CAPABILITIES = frozenset(Capability)
@@ -148,6 +157,22 @@ class RoutableConnector(TelephonyConnector, Protocol):
     """
 
     async def deliver(self, ref: str, device: str) -> None: ...
+
+
+@runtime_checkable
+class SupervisableConnector(TelephonyConnector, Protocol):
+    """A platform on which a supervisor can listen to, whisper to or barge into a call
+    (``Capability.LISTEN`` / ``WHISPER`` / ``BARGE``): optional commands.
+
+    ``monitor(ref, target, device, mode)`` puts the supervisor's ``device`` on call
+    ``ref`` of the agent at ``target`` in ``mode`` (listen, whisper or barge), or moves
+    it to that mode if it is already there; it ends with ``CallMonitored``. The
+    supervisor leaves with ``hangup(ref, device)`` (``CallEnded`` for that device). An
+    unknown call or device, or a call ``target`` is not talking on, raise
+    :class:`PlatformError`.
+    """
+
+    async def monitor(self, ref: str, target: str, device: str, mode: str) -> None: ...
 
 
 def require(connector: TelephonyConnector, capability: Capability) -> None:

@@ -77,3 +77,24 @@ test("per-channel load comes from load and capacity, in channel order, and is ab
   assert.deepEqual(parts.map((p) => [p.channel, p.load, p.capacity, p.available]),
     [["voice", 1, 1, false], ["chat", 2, 3, true], ["email", 0, 2, null]]);
 });
+
+test("the board keeps who listens in on each call, silent listeners too, and where I can", () => {
+  const board = new Board();
+  const call = { call_id: "c1", platform: "sim", direction: "inbound", customer: { name: "Camille" },
+    created_at: T0, connections: [{ device: "1", state: "connected", agent_id: "alice", since: T0 }] };
+  board.applySnapshot(snapshot({ calls: [{ ...call, monitors: [{ device: "1090", by: "sam", mode: "listen" }] }],
+    supervision: { sim: { modes: ["listen", "whisper"], device: "1090" } } }));
+  assert.deepEqual(board.supervision.sim, { modes: ["listen", "whisper"], device: "1090" });
+  assert.deepEqual(board.monitorsOf("c1"), [{ device: "1090", by: "sam", mode: "listen" }]);
+  // Other call events carry only the supervisors the agent hears: the listener stays.
+  board.applyEvent({ type: "event", seq: 6, name: "call.held", data: { call: { ...call, monitors: [] } } });
+  assert.equal(board.monitorsOf("c1")[0].mode, "listen");
+  const effects = [];
+  board.addEventListener("change", (e) => effects.push(...e.detail.effects));
+  board.applyEvent({ type: "event", seq: 7, name: "call.monitored", data: { call, device: "1090", by: "sam",
+    mode: "whisper", monitors: [{ device: "1090", by: "sam", mode: "whisper" }] } });
+  assert.deepEqual(effects.map((e) => [e.kind, e.mode]), [["monitor", "whisper"]]);
+  assert.equal(board.monitorsOf("c1")[0].mode, "whisper");
+  board.applyEvent({ type: "event", seq: 8, name: "call.ended", data: { call: { ...call, ended_at: T0 } } });
+  assert.deepEqual(board.monitorsOf("c1"), []);
+});

@@ -130,6 +130,9 @@ class AsteriskOptions(_Strict):
     conference_context: str | None = Field("ctibridge-conference", min_length=1, description=(
         "AMI-only conference: the dialplan context whose extensions are ConfBridge rooms "
         "(ConfBridge(${EXTEN})). null: no conference without ARI"))
+    chanspy: bool = Field(True, description=(
+        "supervisors listen, whisper and barge with ChanSpy (app_chanspy, loaded by "
+        "default): an Originate to the supervisor's phone; false: not offered"))
     answer_notify_event: str | None = Field(None, min_length=1, max_length=32, description=(
         "answer from the bar by sending the ringing PJSIP phone a NOTIFY with this Event "
         "header (PJSIPNotify; 'talk' for Yealink, Polycom, Snom... phones that allow it)"))

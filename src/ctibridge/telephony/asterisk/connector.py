@@ -31,12 +31,14 @@ from ...model.agent import AgentStatus
 from ...model.errors import BadRequest, CapabilityMissing, PlatformError
 from ...model.events import (
     CallDtmf,
+    CallEnded,
     CallFailed,
+    CallMonitored,
     PlatformEvent,
     PlatformResynced,
     PlatformStatus,
 )
-from ..base import Capability, Health
+from ..base import MONITOR_MODES, Capability, Health, require
 from .ami import (
     DISCONNECTED,
     OVERFLOW,
@@ -67,6 +69,13 @@ BOOT_LIMIT = 600.0  # seconds a starting Asterisk may take to load its modules
 STASIS_TIMEOUT = 5.0  # seconds for redirected channels to reach the Stasis application
 
 
+# ChanSpy's options per monitoring mode (docs.asterisk.org, Dialplan Applications,
+# ChanSpy): q no beep nor name announced, E exit when the spied-on channel hangs up,
+# w whisper to the spied-on channel, B barge in on both channels of the call.
+CHANSPY_OPTIONS = {"listen": "qE", "whisper": "qEw", "barge": "qEB"}
+_CONTROL_CHARS = frozenset(chr(c) for c in range(32)) | {chr(127)}
+
+
 def capabilities_of(options: AsteriskOptions) -> frozenset[Capability]:
     """What this configuration can do (see docs/connectors/asterisk.md, "What each
     capability needs")."""
@@ -77,6 +86,8 @@ def capabilities_of(options: AsteriskOptions) -> frozenset[Capability]:
         caps.add(Capability.CONFERENCE)
     if options.answer_notify_event:
         caps.add(Capability.ANSWER)
+    if options.chanspy:
+        caps.update({Capability.LISTEN, Capability.WHISPER, Capability.BARGE})
     return frozenset(caps)
 
 
@@ -101,6 +112,8 @@ class AsteriskConnector:
         self._client: AmiClient | None = None
         self._task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Supervisors' ChanSpy channels: their phone (dial string) -> (call ref, ChannelId).
+        self._spies: dict[str, tuple[str, str]] = {}
         self._health = Health(False, "not started")
         self._stopping = False
         self._reported_down = False
@@ -519,7 +532,43 @@ class AsteriskConnector:
                 return str(device_name(name)).split("/", 1)[1]
         return None
 
+    async def monitor(self, ref: str, target: str, device: str, mode: str) -> None:
+        """The supervisor's phone ``device`` (a dial string, e.g. ``PJSIP/6090``) is called
+        and, once answered, runs ``ChanSpy(<the agent's channel>,<options>)``. A change of
+        mode calls the phone again (ChanSpy's own DTMF switch, option d, needs the
+        supervisor's keypad). Untested against a live Asterisk: see docs/supervisor.md."""
+        options = CHANSPY_OPTIONS.get(mode)
+        if options is None:
+            raise PlatformError(f"{mode!r} is not a monitoring mode "
+                                f"({', '.join(CHANSPY_OPTIONS)})", code="bad-mode")
+        require(self, MONITOR_MODES[mode])
+        if "/" not in device or _CONTROL_CHARS.intersection(device) or "," in device:
+            raise BadRequest(f"the supervisor's phone {device!r} must be an Asterisk dial "
+                             "string such as PJSIP/6090", code="bad-device")
+        spied = self._channel(ref, target)
+        before = self._spies.pop(device, None)
+        if before is not None:
+            with contextlib.suppress(PlatformError):  # already gone (the call ended)
+                await self._act(f"ending the monitoring of {device}", "Hangup",
+                                Channel=before[1])
+        spy_id = f"cti-spy-{secrets.token_hex(6)}"
+        await self._act(f"{mode} on {target} from {device}", "Originate", Channel=device,
+                        Application="ChanSpy", Data=f"{spied},{options}",
+                        CallerID=f'"{mode}" <{target}>', Timeout=int(
+                            self.opts.originate_timeout * 1000), Async="true",
+                        ChannelId=spy_id)
+        self._spies[device] = (ref, spy_id)
+        self._emit_now(CallMonitored(ref=ref, at=self.clock.now(), device=device,
+                                     target=target, mode=mode))
+
     async def hangup(self, ref: str, device: str) -> None:
+        spy = self._spies.get(device)
+        if spy is not None and spy[0] == ref:  # a supervisor leaves: their ChanSpy channel
+            await self._act(f"ending the monitoring of {device}", "Hangup", Channel=spy[1])
+            del self._spies[device]
+            self._emit_now(CallEnded(ref=ref, at=self.clock.now(), device=device,
+                                     cause="monitor-stopped"))
+            return
         if self.normalizer.consult_live(ref) is not None and self._consult_owner(ref, device):
             # Hanging up the transferer's own channel would *complete* the attended
             # transfer (Asterisk's rule for a phone); a hangup never transfers.

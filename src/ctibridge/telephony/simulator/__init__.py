@@ -49,6 +49,14 @@ ACD rules, kept close to real platforms:
 * ``set_agent_state``: BUSY is refused (``code="bad-state"``), WRAP_UP is
   NOT_READY with reason ``"wrap-up"``; a change is echoed as
   ``AgentStateChanged``, a repeat is not.
+* Supervision (``Capability.LISTEN`` / ``WHISPER`` / ``BARGE``): ``monitor(ref,
+  target, device, mode)`` puts a supervisor's device on a call the agent at
+  ``target`` is talking on (connected or held), as ChanSpy does on Asterisk:
+  not a party to the call (no leg, not in snapshots) but busy for the ACD.
+  ``CallMonitored`` says it, again on each change of mode; ``hangup(ref,
+  device)`` ends it (``CallEnded(ref, device, "monitor-stopped")``), and so
+  does the agent leaving the call (``"agent-left"``, like ChanSpy's ``E``).
+  A device already on a call or monitoring another is ``device-busy``.
 * While the link is down the world goes on but events are lost and commands
   raise ``PlatformError(code="platform-down")``; ``link_up`` re-announces
   with a fresh ``PlatformResynced``. In snapshots a call waiting in a queue

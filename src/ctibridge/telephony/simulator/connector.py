@@ -28,6 +28,7 @@ from ...model.events import (
     CallFailed,
     CallHeld,
     CallInitiated,
+    CallMonitored,
     CallOffered,
     CallQueued,
     CallRetrieved,
@@ -38,7 +39,7 @@ from ...model.events import (
     PlatformStatus,
 )
 from ...model.party import Direction, Party
-from ..base import ALL_CAPABILITIES, Capability, Health, require
+from ..base import ALL_CAPABILITIES, MONITOR_MODES, Capability, Health, require
 from .customers import CustomerBook
 from .options import check_arguments, parse_options
 
@@ -79,6 +80,7 @@ class _Device:
     status: AgentStatus = AgentStatus.LOGGED_OUT
     reason: str | None = None
     after_call: bool = False
+    monitoring: str | None = None  # the call this (supervisor's) device monitors
     idle_since: int = 0
     calls: set[str] = field(default_factory=set)  # refs this device has a leg on
 
@@ -93,6 +95,8 @@ class _Call:
     attached: dict[str, str] = field(default_factory=dict)  # shared with events: read-only
     consult_of: str | None = None
     legs: dict[str, _Leg] = field(default_factory=dict)
+    # Supervisors' devices on the call: device -> (the agent's device they monitor, mode).
+    monitors: dict[str, tuple[str, str]] = field(default_factory=dict)
     customer_present: bool = False  # an outside party is on the line (not a device)
     in_queue: bool = False  # reported queued (CallQueued) and not answered since
     ever_answered: bool = False
@@ -116,6 +120,7 @@ class CallView:
     waiting: bool  # in the queue, waiting for an agent
     consult_of: str | None
     muted: frozenset[str]
+    monitors: Mapping[str, str] = field(default_factory=dict)  # supervisor's device -> mode
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,8 +293,41 @@ class SimulatorConnector:
         if call.answered is not None and not call.answered.done():
             call.answered.set_result(True)
 
+    async def monitor(self, ref: str, target: str, device: str, mode: str) -> None:
+        """A supervisor's ``device`` joins call ``ref`` of the agent at ``target``: it
+        hears both sides (listen), and is heard by the agent (whisper) or by all (barge).
+        Called again on the same call, it changes mode."""
+        cap = MONITOR_MODES.get(mode)
+        if cap is None:
+            raise PlatformError(f"{mode!r} is not a monitoring mode "
+                                f"({', '.join(MONITOR_MODES)})", code="bad-mode")
+        self._check(cap)
+        call, leg = self._leg(ref, target)
+        self._ensure_state(ref, leg, _TALKING)
+        dev = self._device(device)
+        if device in call.legs or dev.calls or dev.monitoring not in (None, ref):
+            raise PlatformError(f"device {device} is busy on another call",
+                                code="device-busy", device=device)
+        call.monitors[device] = (target, mode)
+        dev.monitoring = ref
+        self._refresh(dev)
+        self._emit(CallMonitored(ref=ref, at=self.clock.now(), device=device, target=target,
+                                 mode=mode))
+
+    def _unmonitor(self, call: _Call, device: str, cause: str) -> None:
+        if call.monitors.pop(device, None) is None:
+            return
+        dev = self._devices[device]
+        dev.monitoring = None
+        self._refresh(dev)
+        self._emit(CallEnded(ref=call.ref, at=self.clock.now(), device=device, cause=cause))
+
     async def hangup(self, ref: str, device: str) -> None:
         self._check(Capability.HANGUP)
+        monitored = self._calls.get(ref)
+        if monitored is not None and device in monitored.monitors:  # a supervisor leaves
+            self._unmonitor(monitored, device, "monitor-stopped")
+            return
         call, leg = self._leg(ref, device)
         if leg.state == _S.ALERTING and call.kind in _CUSTOMER_KINDS:
             self._drop_offer(call, device, "rejected")  # declined: back to the queue
@@ -764,6 +802,9 @@ class SimulatorConnector:
 
     def _remove_leg(self, call: _Call, device: str) -> None:
         leg = call.legs.pop(device, None)
+        for spy, (target, _) in list(call.monitors.items()):
+            if target == device:  # the supervisor followed that agent: they leave too
+                self._unmonitor(call, spy, "agent-left")
         if leg is None or leg.external:
             return
         dev = self._devices[device]
@@ -776,7 +817,7 @@ class SimulatorConnector:
 
     def _refresh(self, dev: _Device) -> None:
         """Keep the free set (and its idle-order heap) in step with ``dev``."""
-        if dev.status != AgentStatus.READY or dev.after_call or dev.calls:
+        if dev.status != AgentStatus.READY or dev.after_call or dev.calls or dev.monitoring:
             self._free.discard(dev.name)  # its heap entry goes stale, dropped when met
             return
         if dev.name in self._free:
@@ -799,6 +840,8 @@ class SimulatorConnector:
         self._route()
 
     def _discard(self, call: _Call) -> None:
+        for spy in list(call.monitors):
+            self._unmonitor(call, spy, "call-ended")
         for device in list(call.legs):
             self._remove_leg(call, device)
         self._forget(call)
@@ -867,7 +910,8 @@ class SimulatorConnector:
             ref=call.ref, kind=str(call.kind), direction=call.direction, customer=call.customer,
             queue=call.queue, legs={d: str(g.state) for d, g in call.legs.items()},
             waiting=call.ref in self._waiting, consult_of=call.consult_of,
-            muted=frozenset(d for d, g in call.legs.items() if g.muted))
+            muted=frozenset(d for d, g in call.legs.items() if g.muted),
+            monitors={d: mode for d, (_, mode) in call.monitors.items()})
 
 
 # ------------------------------------------------------------------ helpers

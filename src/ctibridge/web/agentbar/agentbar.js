@@ -26,6 +26,7 @@ const HOST_OPS = new Set(["call.answer", "call.hangup", "call.hold", "call.retri
 const WORK_GONE = new Set(["no-such-interaction", "offer-expired", "already-closed", "not-offered-to-you",
   "not-yours"]);
 const NOTICE_MS = 6000;
+const DRAFT_DELAY_MS = 600; // after the last keystroke, the wrap-up form goes to the hub
 const POPPED_KEY = "ctibridge.popped"; // records already opened in the host, per tab: a reload does not pop again
 // The bar is served at <hub>/agentbar/: the API is one level up.
 const HUB_BASE = new URL("../", import.meta.url);
@@ -58,8 +59,8 @@ export class AgentBar extends HTMLElement {
 
     this.client.addEventListener("status", (e) => { this.connStatus = e.detail; this.renderStatus(); this.render(); });
     this.client.addEventListener("hello", (e) => this.store.applyHello(e.detail.frame));
-    this.client.addEventListener("snapshot", (e) => this.store.applySnapshot(e.detail.frame));
-    this.client.addEventListener("event", (e) => this.store.applyEvent(e.detail.frame));
+    this.client.addEventListener("snapshot", (e) => this.snapshotArrived(e.detail.frame));
+    this.client.addEventListener("event", (e) => { this.store.applyEvent(e.detail.frame); this.monitorNotice(e.detail.frame); });
     this.client.addEventListener("server-error", (e) => this.showError(e.detail));
     this.client.addEventListener("auth-lost", (e) => this.authLost(e.detail));
     this.client.addEventListener("tokens", (e) => this.tokensRenewed(e.detail));
@@ -750,21 +751,76 @@ export class AgentBar extends HTMLElement {
     }
     const online = this.online;
     for (const b of this.wrapSec.querySelectorAll("button")) enable(b, online, online ? "" : t("why.offline"));
+    this.renderPendingChange();
     this.tick();
+  }
+
+  /** A supervisor's state change waiting for the end of this wrap-up, said in words. */
+  renderPendingChange() {
+    const change = this.store.agent?.pending_change;
+    if (!this.wrapPending) return;
+    this.wrapPending.hidden = !change;
+    if (change) {
+      setText(this.wrapPending, t("wrapup.pending_change", {
+        by: change.by, state: this.agentStatusText({ status: change.status, reason: change.reason }) }));
+    }
+  }
+
+  /** A supervisor the agent hears (whisper, barge) or stops hearing, said and shown. */
+  monitorNotice(frame) {
+    if (frame?.name !== "call.monitored" || !frame.data || typeof frame.data !== "object") return;
+    const by = typeof frame.data.by === "string" ? frame.data.by : t("monitor.someone");
+    const key = { whisper: "monitor.whisper", barge: "monitor.barge" }[frame.data.mode] ?? "monitor.left";
+    this.notice(t(key, { by }));
+    this.say(t(key, { by }));
+  }
+
+  /** A snapshot (first one, or after a reconnect): a restarted hub is said in words. */
+  snapshotArrived(frame) {
+    this.store.applySnapshot(frame);
+    const started = typeof frame.hub_started_at === "string" ? frame.hub_started_at : null;
+    if (this.hubStartedAt && started && started !== this.hubStartedAt) this.notice(t("conn.hub_restarted"));
+    this.hubStartedAt = started ?? this.hubStartedAt;
+    this.sendDrafts();
+  }
+
+  /** Send the unsaved form to the hub a moment after typing stops: a reconnect, a reload or
+   * a hub restart brings it back, and it is saved if the wrap-up ends before "Save". */
+  keepDraft(id, draft) {
+    draft.dirty = true;
+    clearTimeout(this._draftTimer);
+    this._draftTimer = setTimeout(() => this.sendDrafts(), DRAFT_DELAY_MS);
+  }
+
+  async sendDrafts() {
+    if (!this.online) return; // sent when the link is back (snapshot)
+    for (const [id, draft] of this.drafts) {
+      if (!draft.dirty) continue;
+      draft.dirty = false;
+      try {
+        await this.client.command("interaction.draft", stripUndefined({ interaction_id: id,
+          disposition: draft.disposition || undefined, notes: draft.notes || undefined }));
+      } catch (err) {
+        if (err?.code !== "no-such-interaction") draft.dirty = true; // wrapped meanwhile: done
+      }
+    }
   }
 
   buildWrapUp(it, count) {
     const id = it.interaction_id;
-    const draft = this.drafts.get(id) ?? { disposition: it.disposition ?? "", notes: it.notes ?? "" };
+    // What was typed before a reconnect or a hub restart comes back from the hub (it.draft).
+    const kept = it.draft && typeof it.draft === "object" ? it.draft : {};
+    const draft = this.drafts.get(id) ?? { disposition: it.disposition ?? kept.disposition ?? "",
+      notes: it.notes ?? kept.notes ?? "" };
     this.drafts.set(id, draft);
     const p = partyText(it.customer);
     const sel = h("select", { id: "ctib-disposition", required: true,
-      on: { change: () => { draft.disposition = sel.value; } } },
+      on: { change: () => { draft.disposition = sel.value; this.keepDraft(id, draft); } } },
     h("option", { value: "", text: t("wrapup.choose") }),
     ...this.store.dispositions.map((d) => h("option", { value: d.code, text: codeLabel(d, getLanguage()) })));
     sel.value = draft.disposition;
     const notes = h("textarea", { id: "ctib-notes", maxLength: 4000, rows: 3,
-      on: { input: () => { draft.notes = notes.value; } } });
+      on: { input: () => { draft.notes = notes.value; this.keepDraft(id, draft); } } });
     notes.value = draft.notes;
     const saveReady = h("button", { type: "submit", class: "btn primary save-ready", text: t("wrapup.save_ready") });
     const save = h("button", { type: "button", class: "btn save-only", text: t("wrapup.save") });
@@ -796,6 +852,7 @@ export class AgentBar extends HTMLElement {
     it.disposition ? h("p", { class: "saved", text: t("wrapup.saved_as", {
       label: codeLabel(this.store.dispositions.find((d) => d.code === it.disposition) ?? { code: it.disposition }, getLanguage()),
     }) }) : null,
+    this.wrapPending = h("p", { class: "pending-change", hidden: true, attrs: { role: "status" } }),
     h("label", { attrs: { for: "ctib-disposition" }, text: t("wrapup.disposition") }), sel,
     h("label", { attrs: { for: "ctib-notes" }, text: t("wrapup.notes") }), notes,
     h("div", { class: "row" }, saveReady, save));

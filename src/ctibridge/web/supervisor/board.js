@@ -25,6 +25,8 @@ export class Board extends EventTarget {
     this.interactions = new Map();  // interaction_id -> Interaction.to_dict() (live digital)
     this.queues = [];               // queue.stats rows
     this.reasonCodes = [];
+    this.supervision = {};          // platform -> {modes, device}: where I can listen in
+    this.monitors = new Map();      // call_id -> [{device, by, mode}] (listeners too)
   }
 
   applyHello(frame) {
@@ -38,6 +40,8 @@ export class Board extends EventTarget {
     this.seq = Number.isInteger(frame.seq) ? frame.seq : 0;
     for (const a of Array.isArray(frame.agents) ? frame.agents : []) if (isObj(a) && a.agent_id) this.agents.set(a.agent_id, a);
     for (const c of Array.isArray(frame.calls) ? frame.calls : []) if (isObj(c) && c.call_id) this.calls.set(c.call_id, c);
+    for (const c of this.calls.values()) if (Array.isArray(c.monitors) && c.monitors.length) this.monitors.set(c.call_id, c.monitors);
+    this.supervision = isObj(frame.supervision) ? frame.supervision : {};
     for (const i of Array.isArray(frame.interactions) ? frame.interactions : []) this._interaction(i);
     this.queues = Array.isArray(frame.queues) ? frame.queues.filter(isObj) : [];
     this.reasonCodes = Array.isArray(frame.reason_codes) ? frame.reason_codes.filter(isObj) : [];
@@ -68,6 +72,12 @@ export class Board extends EventTarget {
       const call = data.call;
       if (name === "call.ended" || call.ended_at) this.calls.delete(call.call_id);
       else this.calls.set(call.call_id, call);
+      // Only call.monitored lists silent listeners; other call events keep what it said.
+      if (name === "call.monitored" && Array.isArray(data.monitors)) {
+        this.monitors.set(call.call_id, data.monitors.filter(isObj));
+        effects.push({ kind: "monitor", call_id: call.call_id, mode: data.mode ?? null, by: data.by ?? null });
+      }
+      if (!this.calls.has(call.call_id)) this.monitors.delete(call.call_id);
       this._syncAgentCalls(call);
     } else if (name.startsWith("interaction.") && isObj(data.interaction)) {
       if (name === "interaction.closed") this.interactions.delete(data.interaction.interaction_id);
@@ -114,6 +124,10 @@ export class Board extends EventTarget {
   callsOf(agentId) {
     return [...this.calls.values()].filter((c) => (c.connections ?? []).some(
       (x) => x.agent_id === agentId && LIVE_CALL_STATES.includes(x.state)));
+  }
+
+  monitorsOf(callId) {
+    return this.monitors.get(callId) ?? [];
   }
 
   interactionsOf(agentId) {

@@ -381,7 +381,7 @@ export class SupervisorPage extends HTMLElement {
         h("td", { class: "num" }, this.timer(st.since, "")),
         h("td", { class: "load", text: this.loadText(a) }),
         h("td", { class: "work" }, this.workOf(a)),
-        h("td", { class: "actions" }, notReady, logout));
+        h("td", { class: "actions" }, notReady, logout, this.monitorControls(a)));
     }));
     this.agentsT.empty.hidden = agents.length > 0;
   }
@@ -393,6 +393,37 @@ export class SupervisorPage extends HTMLElement {
       attrs: { "aria-label": t(`action.${kind}_who`, { name }) } });
     enable(b, !loggedOut, t("action.why_logged_out"));
     return onActivate(b, () => this.openAction(kind, agent.agent_id, b));
+  }
+
+  /** Listen, whisper, barge (and leave) on the agent's call: only the modes the call's
+   * platform declares, and only when this supervisor has a phone there. */
+  monitorControls(agent) {
+    const call = this.board.callsOf(agent.agent_id).find((c) => (c.connections ?? []).some(
+      (x) => x.agent_id === agent.agent_id && (x.state === "connected" || x.state === "held")));
+    const sup = call ? this.board.supervision?.[call.platform] : null;
+    if (!call || !sup?.device || !Array.isArray(sup.modes) || !sup.modes.length) return null;
+    const name = agent.name ?? agent.agent_id;
+    const mine = this.board.monitorsOf(call.call_id).find((m) => m.device === sup.device);
+    const button = (kind, go) => onActivate(h("button", { type: "button",
+      class: `btn small ${kind === "leave" ? "ghost" : ""} act-${kind}`, text: t(`monitor.${kind}`),
+      dataset: { key: `${kind}:${agent.agent_id}` },
+      attrs: { "aria-label": t(`monitor.${kind}_who`, { name }),
+        ...(kind === "leave" ? {} : { "aria-pressed": String(mine?.mode === kind) }) } }), go);
+    return h("span", { class: "monitor", attrs: { role: "group", "aria-label": t("monitor.group", { name }) } },
+      ...sup.modes.map((mode) => button(mode, () => this.monitor(call.call_id, agent, mode))),
+      mine ? button("leave", () => this.monitor(call.call_id, agent, null)) : null);
+  }
+
+  async monitor(callId, agent, mode) {
+    const name = agent.name ?? agent.agent_id;
+    try {
+      if (mode) await this.client.command("call.monitor", { call_id: callId, agent_id: agent.agent_id, mode });
+      else await this.client.command("call.monitor_stop", { call_id: callId, agent_id: agent.agent_id });
+      this.say(t(mode ? `monitor.done_${mode}` : "monitor.done_leave", { name }));
+    } catch (e) {
+      this.showError(e);
+    }
+    this.loadAudit();
   }
 
   workOf(agent) {

@@ -99,6 +99,12 @@ export default {
   "wrapup.saved": "Outcome saved.",
   "wrapup.saved_as": "Saved as: {label}",
   "wrapup.record": "Logged against:",
+  "wrapup.pending_change": "{by} asked for “{state}”: it takes effect when you finish this wrap-up. What you type is kept.",
+  "monitor.whisper": "{by} is whispering to you (the customer does not hear them).",
+  "monitor.barge": "{by} joined your call: you and the customer hear them.",
+  "monitor.left": "{by} no longer speaks on your call.",
+  "monitor.someone": "A supervisor",
+  "conn.hub_restarted": "The hub restarted. Your state, your calls and your wrap-up were kept.",
 
   "recent.heading": "Recent calls",
   "recent.empty": "No calls yet.",

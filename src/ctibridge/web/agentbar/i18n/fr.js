@@ -99,6 +99,12 @@ export default {
   "wrapup.saved": "Qualification enregistrée.",
   "wrapup.saved_as": "Enregistré : {label}",
   "wrapup.record": "Enregistré sur la fiche :",
+  "wrapup.pending_change": "{by} a demandé « {state} » : cela prendra effet à la fin de ce post-appel. Ce que vous saisissez est conservé.",
+  "monitor.whisper": "{by} vous parle (le client ne l'entend pas).",
+  "monitor.barge": "{by} est intervenu dans votre appel : le client et vous l'entendez.",
+  "monitor.left": "{by} ne parle plus dans votre appel.",
+  "monitor.someone": "Un superviseur",
+  "conn.hub_restarted": "Le serveur a redémarré. Votre état, vos appels et votre post-appel ont été conservés.",
 
   "recent.heading": "Appels récents",
   "recent.empty": "Aucun appel pour l'instant.",
