@@ -99,6 +99,7 @@ DEVICE_FIELDS: frozenset[str] = frozenset({
     "consultedDevice", "deviceToBeDiverted", "agentDevice", "deviceToMonitor",
     "monitorObject", "snapshotObject", "device", "deviceID", "deviceToSnapshot",
     "establishedConnectionDevice", "clearingDevice", "subjectDevice", "redirectionDevice",
+    "deviceOnCall", "heldDevice", "activeDevice",
 })
 
 # Argument names whose value is always a ConnectionId.
@@ -113,7 +114,7 @@ CONNECTION_FIELDS: frozenset[str] = frozenset({
     "callingConnection", "heldConnection", "retrievedConnection", "divertedConnection",
     "clearedConnection", "callLinkageData", "callCharacteristicsConnection",
     "newConnection", "oldConnection", "consultedCall", "callBeingGenerated",
-    "connectionToReceiveDigits",
+    "connectionToReceiveDigits", "connectionIdentifier", "callIdentifier",
 })
 
 # Argument names whose value is a tuple of ConnectionListItem.
