@@ -11,7 +11,9 @@ not. Documents with a DTD are refused (defusedxml: no entity expansion, no
 external references), so a peer cannot make us expand entities.
 
 Element attributes (``typeOfNumber``, ``xsi:schemaLocation``) are not carried
-into the model: ECMA-269 gives them no meaning the connector uses.
+into the model: ECMA-269 gives them no meaning the connector uses. An ``args``
+key in Clark notation (``{namespace}name``) is written in that namespace (Avaya's
+``SessionLoginInfo``); decoding keeps local names only.
 """
 
 from __future__ import annotations
@@ -191,9 +193,12 @@ class XmlCodec:
 
     name = "xml"
 
-    def __init__(self, namespace: str = ED4, *, max_bytes: int = 1 << 20) -> None:
+    def __init__(self, namespace: str = ED4, *, max_bytes: int = 1 << 20,
+                 foreign: dict[str, str] | None = None) -> None:
         self.namespace = namespace
         self.max_bytes = max_bytes
+        # Vendor services outside ECMA-323 (Avaya GetThirdPartyDeviceId): service -> namespace.
+        self.foreign = dict(foreign or {})
 
     def decode(self, payload: bytes) -> CstaMessage:
         if len(payload) > self.max_bytes:
@@ -258,7 +263,8 @@ class XmlCodec:
     def encode(self, msg: CstaMessage) -> bytes:
         if not msg.name and msg.kind is not Kind.ERROR:
             raise CstaEncodeError("a CSTA message needs a service or event name")
-        ns = ECMA354 if msg.name in SESSION_SERVICES else self.namespace
+        ns = ECMA354 if msg.name in SESSION_SERVICES else self.foreign.get(msg.name,
+                                                                              self.namespace)
         root = Element(self.root_name(msg), {"xmlns": ns})
         if msg.cross_ref is not None:
             SubElement(root, "monitorCrossRefID").text = msg.cross_ref
