@@ -71,6 +71,9 @@ class CallTracker:
         self.by_call_id: dict[str, Tracked] = {}
         self.by_ref: dict[str, Tracked] = {}
         self._consults: dict[str, str] = {}  # callID of a consultation -> ref it consults from
+        # A call we asked for (MakeCall, ConsultationCall), by device: its events may come
+        # before the switch's answer, so what we know of it waits here for them.
+        self._expected: dict[str, tuple[dict[str, str], str | None]] = {}
         self._merged: OrderedDict[tuple[str | None, str | None, str], None] = OrderedDict()
 
     # ------------------------------------------------------------ lookup
@@ -87,6 +90,19 @@ class CallTracker:
 
     def ref_for(self, call_id: str) -> str:
         return self.ensure(call_id).ref
+
+    def expect(self, device: str, attached: dict[str, str] | None,
+               consult_of: str | None = None) -> None:
+        self._expected[device] = (dict(attached or {}), consult_of)
+
+    def unexpect(self, device: str) -> None:
+        self._expected.pop(device, None)
+
+    def _claim(self, call: Tracked, device: str) -> None:
+        found = self._expected.pop(device, None)
+        if found is not None:
+            call.attached.update(found[0])
+            call.consult_of = call.consult_of or found[1]
 
     def mark_consult(self, call_id: str, of_ref: str) -> None:
         call = self.by_call_id.get(call_id)
@@ -140,6 +156,8 @@ class CallTracker:
         found = self._subject(msg, "initiatedConnection", "initiatingDevice")
         if found is not None:
             call, dev = found
+            if dev not in call.conns:
+                self._claim(call, dev)
             call.conns.setdefault(dev, "initiated")
         return []
 
@@ -156,6 +174,7 @@ class CallTracker:
                    ) -> list[PlatformEvent]:
         if call.announced or not self.mine(dev):
             return []
+        self._claim(call, dev)
         call.announced = True
         internal = callee.number is not None and self.mine(callee.number)
         call.direction = Direction.INTERNAL if internal else Direction.OUTBOUND
@@ -175,6 +194,8 @@ class CallTracker:
             return []  # the same event from another monitor
         call.conns[dev] = "alerting"
         caller = self._party(msg, "callingDevice")
+        if caller.number and caller.number != dev:
+            call.conns.setdefault(caller.number, "connected")  # the caller hears ringback
         if not self.mine(dev):
             # The far end rings for an agent's outbound call (no Originated seen yet).
             if caller.number and self.mine(caller.number):
@@ -337,9 +358,9 @@ class CallTracker:
                 continue
             old = item.old_connection
             source = olds.get(old.call_id) if old else None
-            state = (source.conns.get(dev) if source else None)
-            if state is None:
+            if source is None:
                 continue  # a new party (single-step target): its Delivered follows
+            state = source.conns.get(dev, "connected")
             conns[dev] = "connected" if dev == keep else state
             if new and new.device_id:
                 conn_ids[dev] = new.device_id

@@ -337,8 +337,13 @@ class CstaConnector:
             raise PlatformError("no number to dial", code="invalid-number")
         calling = self._device_id(device)
         called = await self._dial_id(number)
-        answer = await self._call("MakeCall", {"callingDevice": Device.of(calling),
-                                               "calledDirectoryNumber": Device.of(called)})
+        self.tracker.expect(device, attached)
+        try:
+            answer = await self._call("MakeCall", {"callingDevice": Device.of(calling),
+                                                   "calledDirectoryNumber": Device.of(called)})
+        except Exception:
+            self.tracker.unexpect(device)
+            raise
         conn = answer.connection("callingDevice")
         if conn is None or not conn.call_id:
             raise PlatformError(f"MakeCall on {self.name!r} answered without a call id",
@@ -379,8 +384,13 @@ class CstaConnector:
     async def consult(self, ref: str, device: str, target: str) -> str:
         self._require(Capability.CONSULT)
         to = await self._dial_id(target)
-        answer = await self._call("ConsultationCall", {"existingCall": self._conn(ref, device),
-                                                       "consultedDevice": Device.of(to)})
+        self.tracker.expect(device, None, consult_of=ref)
+        try:
+            answer = await self._call("ConsultationCall", {
+                "existingCall": self._conn(ref, device), "consultedDevice": Device.of(to)})
+        except Exception:
+            self.tracker.unexpect(device)
+            raise
         conn = answer.connection("initiatedCall")
         if conn is None or not conn.call_id:
             raise PlatformError("ConsultationCall answered without a call id",

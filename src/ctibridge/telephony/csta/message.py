@@ -99,7 +99,7 @@ DEVICE_FIELDS: frozenset[str] = frozenset({
     "consultedDevice", "deviceToBeDiverted", "agentDevice", "deviceToMonitor",
     "monitorObject", "snapshotObject", "device", "deviceID", "deviceToSnapshot",
     "establishedConnectionDevice", "clearingDevice", "subjectDevice", "redirectionDevice",
-    "deviceOnCall", "heldDevice", "activeDevice",
+    "deviceOnCall", "heldDevice", "activeDevice", "transferredTo",
 })
 
 # Argument names whose value is always a ConnectionId.
