@@ -65,6 +65,7 @@ class CstaPeer:
         self.timer_resets = 0
         self.undecodable = 0
         self.refuse_logins = False
+        self.deaf = False  # a hung switch: reads requests, answers none
         self._server: asyncio.AbstractServer | None = None
         self._sessions = itertools.count(9968951)
         self._ids = itertools.count(1)
@@ -94,6 +95,11 @@ class CstaPeer:
         for s in list(self.sessions):
             self._send(s, CstaMessage(kind=Kind.INVOKE, name="SystemStatus",
                                       args={"systemStatus": status}), next(self._ids))
+
+    def send_raw(self, payload: bytes) -> None:
+        """A framed payload as is (to show what a client does with garbage)."""
+        for s in list(self.sessions):
+            s.writer.write(s.framing.frame(payload, EVENT_INVOKE_ID))
 
     # ------------------------------------------------------------ wire
 
@@ -127,7 +133,7 @@ class CstaPeer:
                     invoke_id = frame.invoke_id if frame.invoke_id is not None \
                         else (msg.invoke_id or 0)
                     s.received.append(msg)
-                    if msg.kind is Kind.INVOKE:
+                    if msg.kind is Kind.INVOKE and not self.deaf:
                         self._send(s, self._answer(s, msg), invoke_id)
         except (ConnectionError, OSError):
             pass

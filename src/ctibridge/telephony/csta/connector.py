@@ -446,6 +446,15 @@ class CstaConnector:
         answer = await self._call("GetAgentState", {"device": Device.of(self._device_id(device))})
         return self.dialect.agent_status(answer)
 
+    @property
+    def undecodable(self) -> int:
+        """Messages from the switch on the current link that could not be decoded."""
+        return self._link.undecodable if self._link is not None else 0
+
+    def device_ids(self) -> dict[str, str]:
+        """Extension -> the switch's device id (DMCC: from GetThirdPartyDeviceId)."""
+        return dict(self._ids)
+
     async def monitored(self) -> dict[str, str]:
         """Extension -> monitorCrossRefID of the current link."""
         return dict(self._xrefs)
