@@ -206,7 +206,8 @@ class XmlCodec:
                                   payload[:256])
         try:
             root = fromstring(payload, forbid_dtd=True)
-        except (ParseError, DefusedXmlException, ValueError) as exc:
+        except (ParseError, DefusedXmlException, ValueError, LookupError) as exc:
+            # LookupError: a declaration naming an unknown encoding (found by the fuzz test).
             raise CstaDecodeError(f"not well-formed CSTA XML: {exc}", payload) from None
         except RecursionError:
             raise CstaDecodeError("XML nested too deeply", payload[:256]) from None
