@@ -66,10 +66,12 @@ class CstaPeer:
         self.undecodable = 0
         self.refuse_logins = False
         self.deaf = False  # a hung switch: reads requests, answers none
+        self.on_sent: Callable[[CstaMessage], None] | None = None  # after each write (bench)
         self._server: asyncio.AbstractServer | None = None
         self._sessions = itertools.count(9968951)
         self._ids = itertools.count(1)
         self.port = 0
+        self._handlers: set[asyncio.Task[object]] = set()
         switch.sink = self._event
 
     async def start(self) -> int:
@@ -79,6 +81,8 @@ class CstaPeer:
 
     async def stop(self) -> None:
         await self.drop_links()
+        if self._handlers:  # let each connection's handler see its socket closed
+            await asyncio.wait(set(self._handlers), timeout=2)
         if self._server is not None:
             self._server.close()
             with contextlib.suppress(Exception):
@@ -108,6 +112,8 @@ class CstaPeer:
             return
         payload = self.codec.encode(replace(msg, invoke_id=invoke_id))
         s.writer.write(s.framing.frame(payload, invoke_id))
+        if self.on_sent is not None:
+            self.on_sent(msg)
 
     def _event(self, session: object, msg: CstaMessage) -> None:
         if isinstance(session, PeerSession):
@@ -116,6 +122,10 @@ class CstaPeer:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         s = PeerSession(writer, self.framing())
         self.sessions.append(s)
+        me = asyncio.current_task()
+        if me is not None:
+            self._handlers.add(me)
+            me.add_done_callback(self._handlers.discard)
         try:
             while data := await reader.read(65536):
                 try:
