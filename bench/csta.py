@@ -48,6 +48,7 @@ sys.path.insert(0, str(HERE.parents[1] / "src"))
 sys.path.insert(0, str(HERE.parents[1]))
 
 from stats import pct, pin  # noqa: E402
+from tests.peers.csta.switch import Switch  # noqa: E402
 
 from ctibridge.clock import SystemClock  # noqa: E402
 from ctibridge.telephony.csta.calls import CallTracker  # noqa: E402
@@ -61,7 +62,6 @@ from ctibridge.telephony.csta.message import (  # noqa: E402
     Kind,
 )
 from ctibridge.telephony.csta.xml import XmlCodec  # noqa: E402
-from tests.peers.csta.switch import Switch  # noqa: E402
 
 # ------------------------------------------------------------------ passes
 
@@ -231,9 +231,9 @@ async def _hub(port: int, csta_port: int, devices: int, workdir: str) -> None:
 async def hub(args: argparse.Namespace) -> None:
     import httpx
     import websockets
+    from tests.peers.csta.server import CstaPeer
 
     from ctibridge.telephony.csta.xml import ED4
-    from tests.peers.csta.server import CstaPeer
 
     pin(1)
     exts = [str(20000 + i) for i in range(args.devices)]
