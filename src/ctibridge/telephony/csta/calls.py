@@ -359,7 +359,11 @@ class CallTracker:
             old = item.old_connection
             source = olds.get(old.call_id) if old else None
             if source is None:
-                continue  # a new party (single-step target): its Delivered follows
+                # OpenScape lists only new connections (TransferedEvent capture): a party
+                # of an old call keeps its state; anyone else is new and rings next.
+                source = next((c for c in (c1, c2) if c is not None and dev in c.conns), None)
+                if source is None:
+                    continue
             state = source.conns.get(dev, "connected")
             conns[dev] = "connected" if dev == keep else state
             if new and new.device_id:
