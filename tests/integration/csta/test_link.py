@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ctibridge.model.errors import PlatformError
 from ctibridge.model.events import (
     CallAnswered,
     CallEnded,
@@ -116,8 +117,42 @@ async def test_dmcc_device_ids_come_from_the_server() -> None:
         await r.wait(PlatformStatus, lambda e: e.up)
         assert r.connector.device_ids()["2001"] == "2001:CM1:10.0.0.1:0"
         assert {m.device for m in r.switch.monitors.values()} == {"2001", "2002", "2003"}
-        names = r.peer.received_names()
+        names = r.peer.requests
         assert names[0] == "StartApplicationSession"
         assert "GetThirdPartyDeviceId" in names
     finally:
         await r.stop()
+
+
+@pytest.mark.parametrize("vendor", ["avaya", "openscape"])
+async def test_stop_ends_the_monitors_and_the_session_politely(vendor: str) -> None:
+    r = await make_rig(vendor)
+    try:
+        await r.wait(PlatformStatus, lambda e: e.up)
+        await r.connector.stop()
+        assert r.switch.requests.count("MonitorStop") == 3
+        if vendor == "avaya":
+            assert r.peer.requests[-1] == "StopApplicationSession"
+    finally:
+        await r.stop()
+
+
+async def test_commands_while_the_switch_is_unreachable_say_platform_down() -> None:
+    r = await make_rig("openscape")
+    try:
+        await r.wait(PlatformStatus, lambda e: e.up)
+        mark = r.mark()
+        await r.peer.stop()  # the switch goes away and stays away
+        await r.wait(PlatformStatus, lambda e: not e.up, after=mark)
+        with pytest.raises(PlatformError) as err:
+            await r.connector.make_call("2001", "0140000000")
+        assert err.value.code == "platform-down"
+    finally:
+        await r.stop()
+
+
+async def test_a_device_we_do_not_monitor_is_refused_before_the_switch_is_asked(rig: Rig) -> None:
+    with pytest.raises(PlatformError) as err:
+        await rig.connector.make_call("4999", "0140000000")
+    assert err.value.code == "unknown-device"
+    assert "MakeCall" not in rig.switch.requests

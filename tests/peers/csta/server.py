@@ -64,6 +64,7 @@ class CstaPeer:
         self.sessions: list[PeerSession] = []
         self.timer_resets = 0
         self.undecodable = 0
+        self.requests: list[str] = []  # every request received, session services included
         self.refuse_logins = False
         self.deaf = False  # a hung switch: reads requests, answers none
         self.on_sent: Callable[[CstaMessage], None] | None = None  # after each write (bench)
@@ -143,6 +144,8 @@ class CstaPeer:
                     invoke_id = frame.invoke_id if frame.invoke_id is not None \
                         else (msg.invoke_id or 0)
                     s.received.append(msg)
+                    if msg.kind is Kind.INVOKE:
+                        self.requests.append(msg.name)
                     if msg.kind is Kind.INVOKE and not self.deaf:
                         self._send(s, self._answer(s, msg), invoke_id)
         except (ConnectionError, OSError):
@@ -198,9 +201,6 @@ class CstaPeer:
                                    error=CstaError("operation", "invalidDeviceID"))
             return ok(device=Device.of(self.switch.dev(ext)))
         return None
-
-    def received_names(self) -> list[str]:
-        return [m.name for s in self.sessions for m in s.received]
 
 
 def avaya_device_id(switch_name: str, switch_ip: str) -> Callable[[str], str]:

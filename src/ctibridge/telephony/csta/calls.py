@@ -293,6 +293,21 @@ class CallTracker:
             self._drop(call)
         return out
 
+    def _on_CallClearedEvent(self, msg: CstaMessage) -> list[PlatformEvent]:
+        """The whole call is gone at once (ECMA-269 CallCleared; some switches send it
+        instead of a ConnectionCleared per party)."""
+        conn = msg.connection("clearedCall")
+        if conn is None or not conn.call_id or conn.call_id not in self.by_call_id:
+            return []
+        call = self.by_call_id[conn.call_id]
+        now = self.clock.now()
+        cause = CAUSES.get(msg.text("cause") or "", "normal")
+        out: list[PlatformEvent] = [CallEnded(ref=call.ref, at=now, device=d, cause=cause)
+                                    for d in call.conns if self.mine(d)]
+        out.append(CallEnded(ref=call.ref, at=now, device=None, cause=cause))
+        self._drop(call)
+        return out
+
     def _on_FailedEvent(self, msg: CstaMessage) -> list[PlatformEvent]:
         found = self._subject(msg, "failedConnection", "failingDevice")
         if found is None:

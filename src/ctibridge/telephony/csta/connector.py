@@ -113,6 +113,10 @@ class CstaConnector:
         link = self._link
         if link is not None:
             with contextlib.suppress(Exception):
+                # Stop the monitors and the session politely; the socket closes anyway.
+                for xref in list(self._by_xref):
+                    await link.request(CstaMessage(kind=Kind.INVOKE, name="MonitorStop",
+                                                   cross_ref=xref), timeout=2)
                 await self.dialect.close(link)
             await link.close("stopped")
         task, self._task = self._task, None
