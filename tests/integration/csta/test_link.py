@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ctibridge.model.agent import AgentStatus
 from ctibridge.model.errors import PlatformError
 from ctibridge.model.events import (
     CallAnswered,
@@ -156,3 +157,14 @@ async def test_a_device_we_do_not_monitor_is_refused_before_the_switch_is_asked(
         await rig.connector.make_call("4999", "0140000000")
     assert err.value.code == "unknown-device"
     assert "MakeCall" not in rig.switch.requests
+
+
+async def test_avaya_not_ready_reason_travels_as_an_aux_reason_code() -> None:
+    r = await make_rig("avaya", reason_codes={"break": 2, "lunch": 3})
+    try:
+        await r.wait(PlatformStatus, lambda e: e.up)
+        await r.connector.set_agent_state("2001", AgentStatus.NOT_READY, "lunch")
+        assert r.peer.reason_codes["2001"] == "3"
+        assert await r.connector.get_agent_state("2001") == (AgentStatus.NOT_READY, "lunch")
+    finally:
+        await r.stop()

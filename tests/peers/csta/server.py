@@ -65,6 +65,7 @@ class CstaPeer:
         self.timer_resets = 0
         self.undecodable = 0
         self.requests: list[str] = []  # every request received, session services included
+        self.reason_codes: dict[str, str] = {}  # dmcc: station -> AUX reason code
         self.refuse_logins = False
         self.deaf = False  # a hung switch: reads requests, answers none
         self.on_sent: Callable[[CstaMessage], None] | None = None  # after each write (bench)
@@ -194,6 +195,22 @@ class CstaPeer:
         if msg.name == "StopApplicationSession":
             s.session_id = None
             return ok()
+        if msg.name == "SetAgentState":
+            # Avaya's AUX reason code rides in private data (SetAgentStatePrivateData).
+            code = next((v for k, v in msg.private.items() if k.endswith("/reasonCode")), None)
+            answer = self.switch.invoke(s, msg)
+            if answer.kind is Kind.RESULT:
+                ext = self.switch.ext(msg.device_id("device"))
+                self.reason_codes[ext] = code or "0"
+            return answer
+        if msg.name == "GetAgentState":
+            answer = self.switch.invoke(s, msg)
+            ext = self.switch.ext(msg.device_id("device"))
+            if answer.kind is Kind.RESULT and self.switch.agent_state.get(ext) == "notReady":
+                return replace(answer, private={
+                    "privateData/private/GetAgentStateResponsePrivateData/reasonCode":
+                        self.reason_codes.get(ext, "0")})
+            return answer
         if msg.name in ("GetDeviceId", "GetThirdPartyDeviceId"):
             ext = msg.text("extension") or ""
             if msg.text("switchName") != self.switch_name or not ext:

@@ -69,3 +69,15 @@ def test_real_single_step_transfer_keeps_our_call_id_across_the_new_call_id() ->
     assert t.get(moved.ref).conns == {"+17867100000": "connected"}  # type: ignore[union-attr]
     # The same event from the other monitor changes nothing.
     assert t.handle(codec.decode(raw)) == []
+
+
+def test_avaya_call_data_ucid_and_vdn_are_found_where_f_me_dmcc_reads_them() -> None:
+    from ctibridge.telephony.csta.avaya import AvayaDialect
+    from ctibridge.telephony.csta.message import CstaMessage, Kind
+
+    msg = CstaMessage(kind=Kind.EVENT, name="DeliveredEvent", args={
+        "globallyUniqueCallLinkageID": "00001002471528727478"}, private={
+        "privateData/private/DeliveredEventPrivateData/distributingVDN/deviceIdentifier":
+            "5000:CM1:10.0.0.1:0"})
+    assert AvayaDialect({"username": "u", "password": "p"}).attached(msg) == {
+        "ucid": "00001002471528727478", "vdn": "5000"}

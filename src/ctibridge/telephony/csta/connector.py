@@ -324,10 +324,12 @@ class CstaConnector:
                                 code="no-such-call")
         return conn
 
-    async def _call(self, name: str, args: dict[str, Value]) -> CstaMessage:
+    async def _call(self, name: str, args: dict[str, Value], *,
+                    private: dict[str, str] | None = None) -> CstaMessage:
         link = self._live()
         try:
-            return await link.request(CstaMessage(kind=Kind.INVOKE, name=name, args=args))
+            return await link.request(CstaMessage(kind=Kind.INVOKE, name=name, args=args,
+                                                  private=private or {}))
         except RequestFailed as exc:
             raise to_cti_error(name, exc.answer.error, self.name) from None
         except LinkClosed as exc:
@@ -440,11 +442,13 @@ class CstaConnector:
                 await self._call("SetAgentState", self.dialect.set_agent_state_args(
                     self._device_id(device), AgentStatus.NOT_READY, None,
                     self.options.agent_ids.get(device)) | {"requestedAgentState": "loggedOn"})
-                if status is AgentStatus.NOT_READY:
-                    return
+                if status is AgentStatus.NOT_READY and not self.dialect.reason_private(
+                        status, reason):
+                    return  # logged on is not ready already
         args = self.dialect.set_agent_state_args(self._device_id(device), status, reason,
                                                  self.options.agent_ids.get(device))
-        await self._call("SetAgentState", args)
+        await self._call("SetAgentState", args,
+                         private=self.dialect.reason_private(status, reason))
 
     async def get_agent_state(self, device: str) -> tuple[AgentStatus, str | None]:
         answer = await self._call("GetAgentState", {"device": Device.of(self._device_id(device))})
