@@ -168,3 +168,19 @@ async def test_avaya_not_ready_reason_travels_as_an_aux_reason_code() -> None:
         assert await r.connector.get_agent_state("2001") == (AgentStatus.NOT_READY, "lunch")
     finally:
         await r.stop()
+
+
+async def test_a_switch_without_snapshot_call_resyncs_from_the_device_snapshots() -> None:
+    r = await make_rig("openscape")
+    try:
+        await r.wait(PlatformStatus, lambda e: e.up)
+        r.switch.inbound_call("0612345678", "2001")
+        ref = (await r.wait(CallOffered)).ref
+        await r.connector.answer(ref, "2001")
+        mark = r.mark()
+        r.switch.unsupported.add("SnapshotCall")
+        await r.peer.drop_links()
+        resync = await r.wait(PlatformResynced, after=mark)
+        assert [(s.ref, s.devices) for s in resync.calls] == [(ref, {"2001": "connected"})]
+    finally:
+        await r.stop()

@@ -44,6 +44,9 @@ from .link import CstaLink, LinkClosed, RequestFailed
 from .message import ConnectionId, CstaMessage, Device, Kind, Value
 
 log = structlog.get_logger("ctibridge.csta")
+# SnapshotCall refusals that mean "that call no longer exists".
+_GONE = {"invalidCallID", "invalidConnectionID", "invalidCstaCallIdentifier",
+         "invalidCstaConnectionIdentifier"}
 
 
 def make_dialect(options: CstaOptions) -> Dialect:
@@ -215,6 +218,7 @@ class CstaConnector:
 
     async def _resync(self, link: CstaLink) -> None:
         calls: dict[str, dict[str, str]] = {}
+        seen_by_device: dict[str, dict[str, str]] = {}  # callID -> {our device: state}
         for ext in self.devices:
             answer = await link.request(CstaMessage(kind=Kind.INVOKE, name="SnapshotDevice",
                                                     args={"snapshotObject":
@@ -224,13 +228,22 @@ class CstaConnector:
                 conn = dig(info, "connectionIdentifier")
                 if isinstance(conn, ConnectionId) and conn.call_id:
                     calls.setdefault(conn.call_id, {})
+                    state = dig(info, "localCallState", "compoundCallState",
+                                "localConnectionState") or dig(info, "localCallState",
+                                                               "simpleCallState")
+                    if isinstance(state, str):
+                        seen_by_device.setdefault(conn.call_id, {})[ext] = state
         for call_id in list(calls):
             try:
                 answer = await link.request(CstaMessage(
                     kind=Kind.INVOKE, name="SnapshotCall",
                     args={"snapshotObject": ConnectionId(call_id, None)}))
-            except RequestFailed:
-                del calls[call_id]  # it ended between the two snapshots
+            except RequestFailed as exc:
+                err = exc.answer.error
+                if err is not None and err.value in _GONE:
+                    del calls[call_id]  # it ended between the two snapshots
+                else:  # no SnapshotCall on this switch: our devices' own view will do
+                    calls[call_id] = dict(seen_by_device.get(call_id, {}))
                 continue
             data = dig(answer.args.get("crossRefIDorSnapshotData"), "snapshotData")
             for info in as_list(dig(data, "snapshotCallResponseInfo")):
