@@ -184,3 +184,13 @@ async def test_a_switch_without_snapshot_call_resyncs_from_the_device_snapshots(
         assert [(s.ref, s.devices) for s in resync.calls] == [(ref, {"2001": "connected"})]
     finally:
         await r.stop()
+
+
+async def test_dmcc_keepalive_follows_the_session_duration_the_server_granted() -> None:
+    r = await make_rig("avaya", session_duration=40)
+    try:
+        await r.wait(PlatformStatus, lambda e: e.up)
+        # Asked for 180 s (the default), granted 40 s: reset before half of it is gone.
+        assert r.connector.dialect.keepalive_interval == 20
+    finally:
+        await r.stop()
