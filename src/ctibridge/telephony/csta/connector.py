@@ -449,7 +449,7 @@ class CstaConnector:
                               reason: str | None = None) -> None:
         self._require(Capability.AGENT_STATE)
         if status is not AgentStatus.LOGGED_OUT:
-            # A switch takes ready / not ready only from a logged-on agent (ECMA-269 §15).
+            # A switch takes ready / not ready only from a logged-on agent (ECMA-269 agent states).
             current, _ = await self.get_agent_state(device)
             if current is AgentStatus.LOGGED_OUT:
                 await self._call("SetAgentState", self.dialect.set_agent_state_args(
