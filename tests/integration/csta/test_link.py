@@ -194,3 +194,20 @@ async def test_dmcc_keepalive_follows_the_session_duration_the_server_granted() 
         assert r.connector.dialect.keepalive_interval == 20
     finally:
         await r.stop()
+
+
+@pytest.mark.parametrize("vendor", ["avaya", "openscape"])
+async def test_a_device_the_switch_will_not_monitor_is_reported_and_the_rest_work(
+        vendor: str) -> None:
+    r = await make_rig(vendor, devices=["2001", "2999", "2002"])
+    try:
+        up = await r.wait(PlatformStatus, lambda e: e.up)
+        assert "2999 (operation/invalidDeviceID)" in up.detail
+        assert set(await r.connector.monitored()) == {"2001", "2002"}
+        with pytest.raises(PlatformError) as err:
+            await r.connector.make_call("2999", "0140000000")
+        assert err.value.code == "unknown-device" and "refused" in err.value.message
+        r.switch.inbound_call("0612345678", "2002")
+        await r.wait(CallOffered, lambda e: e.device == "2002")
+    finally:
+        await r.stop()

@@ -91,6 +91,7 @@ class CstaConnector:
         self._ready = False
         self._held_back: list[CstaMessage] = []
         self.link_count = 0  # links opened so far (tests and health)
+        self.refused: dict[str, str] = {}  # devices the switch would not monitor -> why
 
     @classmethod
     def from_options(cls, name: str, options: dict[str, Any], clock: Clock) -> CstaConnector:
@@ -179,18 +180,32 @@ class CstaConnector:
         await link.connect(self.options.host, self.options.effective_port)
         self.link_count += 1
         await self.dialect.open(link)
+        self.refused.clear()
         for ext in self.devices:
-            device_id = await self.dialect.device_id(link, ext)
-            self._ids[ext] = device_id
-            answer = await link.request(CstaMessage(kind=Kind.INVOKE, name="MonitorStart",
-                                                    args={"monitorObject": Device.of(device_id)}))
+            try:
+                device_id = await self.dialect.device_id(link, ext)
+                answer = await link.request(CstaMessage(
+                    kind=Kind.INVOKE, name="MonitorStart",
+                    args={"monitorObject": Device.of(device_id)}))
+            except RequestFailed as exc:
+                # One wrong extension must not keep the others off: it is reported instead.
+                err = exc.answer.error
+                self.refused[ext] = f"{err.category}/{err.value}" if err else "refused"
+                log.warning("csta.monitor_refused", platform=self.name, device=ext,
+                            error=str(exc))
+                continue
             xref = answer.cross_ref or answer.text("monitorCrossRefID")
             if not xref:
                 raise LinkClosed(f"MonitorStart for {ext} gave no cross-reference id")
+            self._ids[ext] = device_id
             self._xrefs[ext] = xref
             self._by_xref[xref] = ext
         await self._resync(link)
-        self._health = Health(True, f"{self.dialect.name} link up, {len(self._xrefs)} monitors")
+        detail = f"{self.dialect.name} link up, {len(self._xrefs)} monitors"
+        if self.refused:
+            detail += "; not monitored: " + ", ".join(f"{d} ({why})"
+                                                    for d, why in self.refused.items())
+        self._health = Health(True, detail)
         self._emit(PlatformStatus(at=self.clock.now(), up=True, detail=self._health.detail))
         self._ready = True
         for msg in self._held_back:
@@ -219,7 +234,7 @@ class CstaConnector:
     async def _resync(self, link: CstaLink) -> None:
         calls: dict[str, dict[str, str]] = {}
         seen_by_device: dict[str, dict[str, str]] = {}  # callID -> {our device: state}
-        for ext in self.devices:
+        for ext in self._xrefs:
             answer = await link.request(CstaMessage(kind=Kind.INVOKE, name="SnapshotDevice",
                                                     args={"snapshotObject":
                                                           Device.of(self._ids[ext])}))
@@ -253,7 +268,7 @@ class CstaConnector:
                 if who and isinstance(state, str):
                     calls[call_id][who] = state
         agents: dict[str, tuple[AgentStatus, str | None]] = {}
-        for ext in self.devices:
+        for ext in self._xrefs:
             try:
                 answer = await link.request(CstaMessage(
                     kind=Kind.INVOKE, name="GetAgentState",
@@ -324,10 +339,12 @@ class CstaConnector:
         return self._link
 
     def _device_id(self, device: str) -> str:
-        found = self._ids.get(device)
+        found = self._ids.get(device) if device in self._xrefs else None
         if found is None:
-            raise PlatformError(f"device {device} is not monitored on {self.name!r} "
-                                "(add it to options.devices)", code="unknown-device")
+            why = (f"the switch refused to monitor it ({self.refused[device]})"
+                   if device in self.refused else "add it to options.devices")
+            raise PlatformError(f"device {device} is not monitored on {self.name!r} ({why})",
+                                code="unknown-device")
         return found
 
     def _conn(self, ref: str, device: str) -> ConnectionId:
