@@ -16,7 +16,8 @@ slower on these messages.)
 Element attributes (``typeOfNumber``, ``xsi:schemaLocation``) are not carried
 into the model: ECMA-269 gives them no meaning the connector uses. An ``args``
 key in Clark notation (``{namespace}name``) is written in that namespace (Avaya's
-``SessionLoginInfo``); decoding keeps local names only.
+``SessionLoginInfo``), and a key starting with ``@`` is an attribute of its
+parent (``xsi:type``); decoding keeps local names only and drops attributes.
 """
 
 from __future__ import annotations
@@ -316,6 +317,9 @@ class XmlCodec:
             .encode()
 
     def _put(self, parent: Element, key: str, value: Value, kind: Kind) -> None:
+        if key.startswith("@") and isinstance(value, str):
+            parent.set(key[1:], value)  # an attribute (Avaya's xsi:type); encoding only
+            return
         if isinstance(value, tuple) and key not in CONNECTION_LIST_FIELDS:
             for v in value:  # a repeated element
                 self._put(parent, key, v, kind)
