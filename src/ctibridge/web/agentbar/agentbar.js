@@ -460,6 +460,10 @@ export class AgentBar extends HTMLElement {
       await this.run("crm.refresh", { call_id: id });
       return;
     }
+    if (d.action === "crm_search") {
+      if (pop.search_url) openTab(pop.search_url);
+      return;
+    }
     if (d.action === "crm_create") {
       if (this.embed.canPost()) {
         this.embed.post(HOST_POP, { ...callData(call), ...popData(pop, { outcome: "none", matches: [],
