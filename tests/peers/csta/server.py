@@ -65,6 +65,7 @@ class CstaPeer:
         self.timer_resets = 0
         self.undecodable = 0
         self.requests: list[str] = []  # every request received, session services included
+        self.raw_requests: list[bytes] = []  # their payloads, as the client wrote them
         self.reason_codes: dict[str, str] = {}  # dmcc: station -> AUX reason code
         self.refuse_logins = False
         self.deaf = False  # a hung switch: reads requests, answers none
@@ -152,6 +153,7 @@ class CstaPeer:
                     s.received.append(msg)
                     if msg.kind is Kind.INVOKE:
                         self.requests.append(msg.name)
+                        self.raw_requests.append(frame.payload)
                     if msg.kind is Kind.INVOKE and not self.deaf:
                         # ECMA-269 leaves the order of a service's acknowledgement and its
                         # events open: by default the events go first (as they happen),
