@@ -77,17 +77,19 @@ class Rig:
 
 async def make_peer(vendor: str, **extra: Any) -> tuple[CstaPeer, dict[str, Any]]:
     """A started peer playing ``vendor``'s switch, and the connector options to reach it."""
+    tls = extra.pop("ssl_context", None)
     if vendor == "avaya":
         switch = Switch(STATIONS, call_id_format="{:d}",
                         device_id=avaya_device_id("CM1", "10.0.0.1"))
         peer = CstaPeer(switch, XmlCodec(ED4), DmccFraming, dialect="dmcc",
                         user="ctib", password="secret", session_duration=extra.pop(
-                            "session_duration", 180))
+                            "session_duration", 180), ssl_context=tls)
         opts: dict[str, Any] = {"dialect": "avaya", "username": "ctib", "password": "secret",
                                 "switch_name": "CM1"}
     else:
         switch = Switch(STATIONS, call_id_format="FF0001000000000{:017X}")
-        peer = CstaPeer(switch, XmlCodec(ED4), OpenScapeFraming, dialect="openscape")
+        peer = CstaPeer(switch, XmlCodec(ED4), OpenScapeFraming, dialect="openscape",
+                        ssl_context=tls)
         opts = {"dialect": "openscape"}
     port = await peer.start()
     opts.update(host="127.0.0.1", port=port, devices=list(STATIONS),

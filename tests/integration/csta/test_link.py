@@ -253,3 +253,41 @@ async def test_what_the_connector_writes_has_the_shape_of_the_real_requests() ->
         checked.add(name)
     assert checked == {"MonitorStart", "SnapshotDevice", "ClearConnection", "MakeCall",
                        "SystemStatus"}
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    import subprocess
+
+    from tests.needs import unavailable
+
+    d = tmp_path_factory.mktemp("tls")
+    key, cert = d / "key.pem", d / "cert.pem"
+    try:
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days",
+                        "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", str(key), "-out", str(cert)],
+                       check=True, capture_output=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        unavailable("openssl is not available to make a test certificate")
+    return str(key), str(cert)
+
+
+@pytest.mark.parametrize("verified", [True, False])
+async def test_dmcc_over_tls_verifies_the_server(certificate: tuple[str, str],
+                                                 verified: bool) -> None:
+    import ssl
+
+    key, cert = certificate
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(cert, key)
+    extra = {"tls_ca": cert} if verified else {}
+    r = await make_rig("avaya", ssl_context=server_ctx, tls=True, **extra)
+    try:
+        status = await r.wait(PlatformStatus)
+        if verified:
+            assert status.up
+        else:
+            assert not status.up and "CERTIFICATE_VERIFY_FAILED" in status.detail
+    finally:
+        await r.stop()

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -53,7 +54,7 @@ class CstaPeer:
     def __init__(self, switch: Switch, codec: Codec, framing: Callable[[], Framing], *,
                  dialect: str = "openscape", user: str = "ctib", password: str = "secret",
                  switch_name: str = "CM1", switch_ip: str = "10.0.0.1",
-                 session_duration: int = 180) -> None:
+                 session_duration: int = 180, ssl_context: ssl.SSLContext | None = None) -> None:
         self.switch = switch
         self.codec = codec
         self.framing = framing
@@ -61,6 +62,7 @@ class CstaPeer:
         self.user, self.password = user, password
         self.switch_name, self.switch_ip = switch_name, switch_ip
         self.session_duration = session_duration
+        self.ssl_context = ssl_context
         self.sessions: list[PeerSession] = []
         self.timer_resets = 0
         self.undecodable = 0
@@ -80,7 +82,8 @@ class CstaPeer:
         switch.sink = self._event
 
     async def start(self) -> int:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0,
+                                                  ssl=self.ssl_context)
         self.port = self._server.sockets[0].getsockname()[1]
         return self.port
 

@@ -8,7 +8,7 @@ Example (one Avaya AES and one OpenScape Voice)::
         options:
           dialect: avaya            # avaya | openscape | oxe
           host: aes.example.net
-          port: 4721                # DMCC plain; 4722 is TLS
+          port: 4721                # DMCC plain; with tls: true the default is 4722
           username: ctibridge       # an AES CTI user (User Management)
           password: "${AES_PASSWORD}"
           switch_name: CM1          # the switch connection name on AES
@@ -22,6 +22,8 @@ Example (one Avaya AES and one OpenScape Voice)::
 
 from __future__ import annotations
 
+import ssl
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -49,6 +51,9 @@ class CstaOptions(BaseModel):
     session_duration: int = Field(180, ge=10, le=3600)
     heartbeat: float = Field(30.0, gt=0, description="seconds between SystemStatus heartbeats")
     request_timeout: float = Field(10.0, gt=0)
+    tls: bool = False  # AES: TLS on 4722; OpenScape / OXE where the switch offers it
+    tls_ca: str | None = None  # CA file to verify the switch (default: the system's)
+    tls_verify: bool = True
     reconnect_min: float = Field(0.2, gt=0)
     reconnect_max: float = Field(4.0, gt=0)
 
@@ -58,6 +63,8 @@ class CstaOptions(BaseModel):
             raise ValueError("avaya (DMCC) needs username and password (an AES CTI user)")
         if self.reconnect_max < self.reconnect_min:
             raise ValueError("reconnect_max must be at least reconnect_min")
+        if self.tls_ca is not None and not Path(self.tls_ca).is_file():
+            raise ValueError(f"tls_ca: no file {self.tls_ca}")
         unknown = set(self.agent_ids) - set(self.devices)
         if unknown:
             raise ValueError(f"agent_ids names devices not in devices: {sorted(unknown)}")
@@ -65,7 +72,18 @@ class CstaOptions(BaseModel):
 
     @property
     def effective_port(self) -> int:
-        return self.port or DEFAULT_PORTS[self.dialect]
+        if self.port:
+            return self.port
+        return 4722 if self.tls and self.dialect == "avaya" else DEFAULT_PORTS[self.dialect]
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        if not self.tls:
+            return None
+        ctx = ssl.create_default_context(cafile=self.tls_ca)
+        if not self.tls_verify:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        return ctx
 
 
 def parse_options(name: str, options: dict[str, Any]) -> CstaOptions:

@@ -198,7 +198,8 @@ class CstaConnector:
         link = CstaLink(self.dialect.codec(), self.dialect.framing(), self._on_message,
                         timeout=self.options.request_timeout)
         self._link = link
-        await link.connect(self.options.host, self.options.effective_port)
+        await link.connect(self.options.host, self.options.effective_port,
+                           ssl=self.options.ssl_context())
         self.link_count += 1
         await self.dialect.open(link)
         self.refused.clear()

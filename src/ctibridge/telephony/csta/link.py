@@ -14,6 +14,7 @@ import contextlib
 import itertools
 from collections.abc import Callable
 from dataclasses import replace
+from ssl import SSLContext
 
 import structlog
 
@@ -54,9 +55,10 @@ class CstaLink:
         self.undecodable = 0
         self.received = 0  # messages decoded (for health and benchmarks)
 
-    async def connect(self, host: str, port: int, *, timeout: float = 5.0) -> None:
+    async def connect(self, host: str, port: int, *, timeout: float = 5.0,
+                      ssl: SSLContext | None = None) -> None:
         self._reader, self._writer = await asyncio.wait_for(
-            asyncio.open_connection(host, port), timeout)
+            asyncio.open_connection(host, port, ssl=ssl), timeout)
         self._task = asyncio.create_task(self._read(), name="csta-link")
 
     async def close(self, reason: str = "closed") -> None:
