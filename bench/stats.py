@@ -15,7 +15,14 @@ def pct(values: list[float], p: float) -> float:
 
 
 def pin(cpu: int) -> None:
-    """Run this process on one CPU (of those it may use), where the OS allows it."""
+    """Run this process on the machine's CPU ``cpu`` (modulo their count), where the OS
+    allows it. Counted among the machine's CPUs, not among those this process may use now:
+    a child inherits its parent's pinning, and a parent pinned to CPU 1 made every
+    ``pin(0)`` child land on CPU 1 too."""
     with contextlib.suppress(AttributeError, OSError):
-        cpus = sorted(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, {cpus[cpu % len(cpus)]})
+        count = os.cpu_count() or 1
+        try:
+            os.sched_setaffinity(0, {cpu % count})
+        except OSError:  # that CPU is not ours (a cpuset): one of those we may use
+            cpus = sorted(os.sched_getaffinity(0))
+            os.sched_setaffinity(0, {cpus[cpu % len(cpus)]})

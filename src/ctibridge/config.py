@@ -9,6 +9,7 @@ field's path and what was expected (see :func:`format_errors`).
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -198,6 +199,9 @@ class AgentConfig(_Strict):
     extension: str = Field(pattern=r"^[0-9A-Za-z*#+_-]{1,32}$")
     platform: str = "sim"
     skills: list[str] = Field(default_factory=list)
+    # The agent's user id in the CRM, for a mapping's screen_pop.display (the CRM shows
+    # the caller's record on this user's screen, e.g. Zendesk Talk Partner Edition).
+    crm_user_id: str | None = Field(None, pattern=r"^[A-Za-z0-9_.@:-]{1,128}$")
     # More platforms the agent is on: platform name -> their extension or login
     # there (e.g. {"cc2": "2001", "web": "alice@example.com"}). One availability
     # across all of them: busy on one means paused on the others.
@@ -212,10 +216,27 @@ class TelephonySettings(_Strict):
 
 
 class TrafficSettings(_Strict):
+    """Simulated customers calling a simulator (docs/configuration.md, "traffic").
+
+    Either a fixed ``calls_per_minute``, or ``occupancy``: calls sized to the
+    agents at work (ready, on a call or in wrap-up) so that talk and wrap-up
+    keep each of them busy about that share of the time; none at work, no calls.
+    """
+
     platform: str = "sim"
-    calls_per_minute: float = Field(3.0, ge=0)
+    calls_per_minute: float | None = Field(None, ge=0)
+    occupancy: float | None = Field(None, gt=0, le=1)
     handle_time_seconds: float = Field(90.0, gt=0)
     patience_seconds: float = Field(120.0, gt=0)
+
+    @model_validator(mode="after")
+    def _one_rate(self) -> TrafficSettings:
+        if self.calls_per_minute is not None and self.occupancy is not None:
+            raise ValueError("give calls_per_minute (a fixed rate) or occupancy (a rate "
+                             "sized to the agents at work), not both")
+        if self.calls_per_minute is None and self.occupancy is None:
+            self.calls_per_minute = 3.0
+        return self
 
 
 class CallLogSettings(_Strict):
@@ -345,6 +366,38 @@ class PresenceSettings(_Strict):
         return {**{c: list(t) for c, t in DEFAULT_BLOCKS.items()}, **_check_blocks(v)}
 
 
+class Threshold(_Strict):
+    """Where a figure turns amber (``warn``) and red (``alert``) on the supervisor page."""
+
+    warn: float = Field(ge=0)
+    alert: float = Field(ge=0)
+
+
+class QueueThresholds(_Strict):
+    """Per-queue colours on the supervisor page and the wallboard (docs/supervisor.md).
+
+    Waiting items and the longest wait are bad when high (alert >= warn); the service
+    level, in percent, when low (alert <= warn).
+    """
+
+    waiting: Threshold | None = None
+    longest_wait_seconds: Threshold | None = None
+    service_level: Threshold | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> QueueThresholds:
+        for name in ("waiting", "longest_wait_seconds"):
+            th = getattr(self, name)
+            if th is not None and th.alert < th.warn:
+                raise ValueError(f"{name}: alert ({th.alert:g}) must be at least warn "
+                                 f"({th.warn:g}): more waiting is worse")
+        sl = self.service_level
+        if sl is not None and (sl.warn > 100 or sl.alert > sl.warn):
+            raise ValueError(f"service_level: alert ({sl.alert:g}) must be at most warn "
+                             f"({sl.warn:g}), both percentages up to 100: a lower level is worse")
+        return self
+
+
 class QueueSettings(_Strict):
     """A universal queue: voice and digital interactions waiting together."""
 
@@ -357,6 +410,8 @@ class QueueSettings(_Strict):
     sl_seconds: float = Field(20.0, gt=0, le=7 * 86400)
     offer_timeout_seconds: float = Field(20.0, gt=0, le=3600)
     selection: Literal["longest_idle", "least_loaded"] = "longest_idle"
+    # Colours on the supervisor page and wallboard; none: figures stay uncoloured.
+    thresholds: QueueThresholds | None = None
 
 
 def _unique_queue_names(v: list[QueueSettings]) -> list[QueueSettings]:
@@ -403,6 +458,10 @@ class LogSettings(_Strict):
     level: Literal["debug", "info", "warning", "error"] = "info"
 
 
+# The demo's traffic (checked by tests/integration/omnichannel/test_demo_soak.py).
+DEMO_OCCUPANCY = 0.6
+DEMO_DIGITAL_PER_MINUTE = 0.5
+
 DEFAULT_REASONS = [
     Coded(code="break", label=Label(en="Break", fr="Pause")),
     Coded(code="lunch", label=Label(en="Lunch", fr="Déjeuner")),
@@ -431,6 +490,64 @@ class _YamlSource(PydanticBaseSettingsSource):
         return dict(self._data)
 
 
+_DATA_KEY = r"^[A-Za-z0-9_]{1,64}$"
+# What the simulator's IVR collects (telephony/simulator/customers.py), named for people.
+DEFAULT_KEY_LABELS: dict[str, Label] = {
+    "customer_id": Label(en="Customer number", fr="N° client"),
+    "reason": Label(en="Reason for calling", fr="Motif de l'appel"),
+    "language": Label(en="Language", fr="Langue"),
+    "subject": Label(en="Subject", fr="Objet"),
+}
+DEFAULT_VALUE_LABELS: dict[str, dict[str, Label]] = {
+    "reason": {
+        "billing": Label(en="Billing", fr="Facturation"),
+        "delivery": Label(en="Delivery", fr="Livraison"),
+        "technical": Label(en="Technical problem", fr="Problème technique"),
+        "contract": Label(en="Contract", fr="Contrat"),
+        "complaint": Label(en="Complaint", fr="Réclamation"),
+        "information": Label(en="Information", fr="Renseignement"),
+        "cancellation": Label(en="Cancellation", fr="Résiliation"),
+    },
+    "language": {"fr": Label(en="French", fr="Français"), "en": Label(en="English", fr="Anglais")},
+}
+
+
+class CallDataLabels(_Strict):
+    """How the bar names call data (IVR keys) and their coded values, in EN and FR.
+
+    Entries given here are added to (or replace) the defaults; a key or value with
+    no label is shown as it came (docs/configuration.md#call-data-labels).
+    """
+
+    keys: dict[str, Label] = Field(default_factory=dict, validate_default=True)
+    values: dict[str, dict[str, Label]] = Field(default_factory=dict, validate_default=True)
+
+    @field_validator("keys")
+    @classmethod
+    def _keys(cls, v: dict[str, Label]) -> dict[str, Label]:
+        bad = [k for k in v if not re.match(_DATA_KEY, k)]
+        if bad:
+            raise ValueError(f"call data keys are 1 to 64 letters, digits or _: {bad[0][:64]!r}")
+        return {**DEFAULT_KEY_LABELS, **v}
+
+    @field_validator("values")
+    @classmethod
+    def _values(cls, v: dict[str, dict[str, Label]]) -> dict[str, dict[str, Label]]:
+        bad = [k for k in v if not re.match(_DATA_KEY, k)]
+        if bad:
+            raise ValueError(f"call data keys are 1 to 64 letters, digits or _: {bad[0][:64]!r}")
+        merged = {k: dict(labels) for k, labels in DEFAULT_VALUE_LABELS.items()}
+        for key, labels in v.items():
+            merged[key] = {**merged.get(key, {}), **labels}
+        return merged
+
+    def to_dict(self) -> dict[str, Any]:
+        """As the bar gets it in its snapshot."""
+        return {"keys": {k: v.model_dump() for k, v in self.keys.items()},
+                "values": {k: {c: lab.model_dump() for c, lab in codes.items()}
+                           for k, codes in self.values.items()}}
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CTIBRIDGE_", env_nested_delimiter="__", extra="forbid"
@@ -445,6 +562,8 @@ class Settings(BaseSettings):
     agents: list[AgentConfig] = Field(default_factory=list)
     reason_codes: list[Coded] = Field(default_factory=lambda: list(DEFAULT_REASONS))
     dispositions: list[Coded] = Field(default_factory=lambda: list(DEFAULT_DISPOSITIONS))
+    # Names for call data keys and values in the bar (EN/FR); raw when absent.
+    call_data_labels: CallDataLabels = Field(default_factory=CallDataLabels)
     wrap_up_seconds: float = Field(30.0, ge=0, le=3600)
     traffic: TrafficSettings | None = None
     crm: CrmSettings | None = None
@@ -551,7 +670,10 @@ class Settings(BaseSettings):
                 {"id": "bob", "name": "Bob Durand", "extension": "1002", "platform": "sim"},
                 {"id": "carol", "name": "Carol Lefèvre", "extension": "1003", "platform": "sim"},
             ],
-            "traffic": {"platform": "sim", "calls_per_minute": 4.0, "handle_time_seconds": 60},
+            # Calls sized to the agents at work (docs/configuration.md, "traffic"): busy
+            # about 60% of their time on the phone, the simulated digital work on top.
+            "traffic": {"platform": "sim", "occupancy": DEMO_OCCUPANCY,
+                        "handle_time_seconds": 60},
             "democrm": {},  # the built-in demo CRM at /democrm, seeded from the simulator
             # ...which the hub pops and logs into through its mapping file, like any CRM.
             "crm": {"mapping": str(Path(__file__).parent / "crm" / "presets" / "democrm.yaml")},
@@ -559,13 +681,22 @@ class Settings(BaseSettings):
             # a demo only) and simulated emails, chats and SMS.
             "digital": [
                 {"name": "web", "type": "webhook", "secret": "demo-webhook-secret-change-me"},
-                # 3 a minute: a new user sees a chat or an email within the first minute.
-                {"name": "digisim", "type": "simulator", "options": {"per_minute": 3.0}},
+                # With all three agents at work about one a minute (fewer with fewer
+                # agents, like the calls); a chat or SMS nobody takes leaves in 3 to 8 min.
+                {"name": "digisim", "type": "simulator", "options": {
+                    "per_minute": DEMO_DIGITAL_PER_MINUTE, "patience": [180, 480]}},
             ],
             # One blended queue: calls and digital work wait together (docs/omnichannel.md).
             "queues": [{"name": "support", "channels": ["voice", "chat", "email", "sms"],
-                        "sl_seconds": 30, "offer_timeout_seconds": 20}],
+                        "sl_seconds": 30, "offer_timeout_seconds": 20,
+                        # Colours on the supervisor page and the wallboard.
+                        "thresholds": {"waiting": {"warn": 2, "alert": 4},
+                                       "longest_wait_seconds": {"warn": 30, "alert": 60},
+                                       "service_level": {"warn": 80, "alert": 60}}}],
         }
+        traffic = overrides.get("traffic")
+        if isinstance(traffic, dict) and "calls_per_minute" in traffic:
+            overrides["traffic"] = {"occupancy": None, **traffic}  # a fixed rate wins
         for k, v in overrides.items():
             if isinstance(v, dict) and isinstance(base.get(k), dict):
                 base[k] = {**base[k], **v}

@@ -54,7 +54,7 @@ async def test_the_bar_as_a_cif_channel_pops_dials_and_logs_once(
         crm={"mapping": "preset:dynamics365", "log_calls": True,
              "variables": {"org_url": org.url, "tenant_id": TENANT, "login_host": org.url}})
     landing = (f"http://127.0.0.1:{port}/agentbar/?user=alice&host=cif&crm={dynamics}"
-               "&template=msdyn_ctibridge_incoming")
+               "&template=msdyn_ctibridge_incoming&session_template=msdyn_ctibridge_call")
     page = await browsers.page(name="dynamics", width=1000, height=800)
     await page.goto(f"{dynamics}/?landing={landing.replace('&', '%26')}")
     bar = page.frame_locator("#panel")
@@ -79,6 +79,9 @@ async def test_the_bar_as_a_cif_channel_pops_dials_and_logs_once(
     await bar.get_by_role("button", name="Answer").click()
     card = bar.locator(".calls ctib-call")
     await expect(card).to_have_attribute("data-state", "connected")
+    [session] = await calls(page, "createSession")  # one session tab for the call
+    assert session["args"][0]["templateName"] == "msdyn_ctibridge_call"
+    assert session["args"][0]["templateParameters"]["number"] == "+33612345678"
     await card.get_by_role("button", name="Hang up").click()
     await bar.locator("#ctib-disposition").select_option("resolved")
     await bar.get_by_role("button", name="Save and go ready").click()

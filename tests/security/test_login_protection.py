@@ -105,3 +105,27 @@ async def test_a_flood_of_bad_logins_is_refused_early_and_a_real_login_gets_thro
         assert r.status_code == 200, r.text
         await asyncio.gather(*flood)
         assert busiest <= 2 + 4
+
+
+async def test_a_locked_out_address_is_refused_before_its_login_is_read(
+        tmp_path: Path, caplog: Any) -> None:
+    limits = {**LIMITS, "ip_failures": 2}
+    async with running_hub(tmp_path, auth={"login": limits}) as h:
+        for i in range(3):
+            assert (await login(h, f"user{i}", "guess", source="127.0.0.7")).status_code == 401
+        # Locked: even a body the route could not parse is answered 429 with Retry-After,
+        # so the refusal comes before routing and body (api/loginguard.py LoginShield).
+        transport = httpx.AsyncHTTPTransport(local_address="127.0.0.7")
+        async with httpx.AsyncClient(base_url=h.url, transport=transport) as http:
+            with caplog.at_level("WARNING", logger="ctibridge.security"):
+                answers = [await http.post("/api/login", content=b"{not json")
+                           for _ in range(30)]
+        assert {r.status_code for r in answers} == {429}
+        assert {r.json()["code"] for r in answers} == {"login-locked"}
+        assert all(int(r.headers["Retry-After"]) >= 1 for r in answers)
+        assert "default-src 'self'" in answers[0].headers["content-security-policy"]
+        # 30 refusals of one address: one line now, the rest summed later, not 30 lines.
+        refused = [r for r in caplog.records if '"login.refused"' in r.getMessage()]
+        assert len(refused) == 1
+        # Another address still logs in.
+        assert (await login(h, "carol", "carol", source="127.0.0.8")).status_code == 200

@@ -54,3 +54,29 @@ def test_ending_a_call_ends_every_live_connection_once() -> None:
     assert call.live_connections() == []
     assert call.end_cause == "customer-hangup"
     assert call.to_dict()["connections"][1]["state"] == "ended"
+
+
+def test_hold_and_retrieve_keep_the_call_clock_and_add_up_the_time_on_hold() -> None:
+    from datetime import timedelta
+
+    call = new_call()
+    at = lambda s: T0 + timedelta(seconds=s)  # noqa: E731
+    call.set_connection("1001", C.ALERTING, at(0), "alice")
+    call.set_connection("1001", C.CONNECTED, at(5), "alice")
+    call.set_connection("1001", C.HELD, at(65), "alice")
+    call.set_connection("1001", C.CONNECTED, at(95), "alice")
+    call.set_connection("1001", C.HELD, at(100), "alice")
+    call.set_connection("1001", C.CONNECTED, at(110), "alice")
+    conn = call.connection("1001")
+    assert conn is not None
+    assert conn.connected_at == at(5) and conn.since == at(110)
+    assert conn.held_seconds == 40
+    d = conn.to_dict()
+    assert d["connected_at"] == at(5).isoformat() and d["held_seconds"] == 40
+
+
+def test_a_connection_that_starts_connected_starts_its_clock_there() -> None:
+    call = new_call()
+    call.set_connection("1002", C.CONNECTED, T0, "bob")
+    conn = call.connection("1002")
+    assert conn is not None and conn.connected_at == T0 and conn.held_seconds == 0

@@ -9,6 +9,8 @@ const sdks = [
     pkg: "@hubspot/calling-extensions-sdk" },
   { entry: "entries/zendesk.js", file: "zendesk-app-framework-sdk.js",
     pkg: "zendesk_app_framework_sdk" },
+  { entry: "entries/salesforce-scv.js", file: "salesforce-scv-connector-base.js",
+    pkg: "@salesforce/scv-connector-base" },
 ];
 for (const sdk of sdks) {
   const meta = JSON.parse(readFileSync(`node_modules/${sdk.pkg}/package.json`, "utf8"));

@@ -1,9 +1,10 @@
 """The HTTP surface's guards, put around the application in one call (docs/security.md).
 
 From the outside in: security headers (CSP and friends, on every answer,
-refusals included), the Host allow-list, the ops listener's own routes, then
-the per-route body limits. Connection-level limits (slowloris, per-address
-caps) live in the server protocol (api/server.py).
+refusals included), the early refusal of logins from locked-out addresses (before
+routing: a flood of guesses must cost little), the Host allow-list, the ops
+listener's own routes, then the per-route body limits. Connection-level limits
+(slowloris, per-address caps) live in the server protocol (api/server.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from ..config import Settings
 from .hosts import HostGuard
 from .limits import BodyLimits
+from .loginguard import LoginShield
 from .ops import OpsListenerGuard
 from .security import SecurityHeaders
 
@@ -25,6 +27,7 @@ def harden(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(BodyLimits, settings=settings)
     app.add_middleware(OpsListenerGuard, settings=settings)
     app.add_middleware(HostGuard, settings=settings)
+    app.add_middleware(LoginShield)
     app.add_middleware(SecurityHeaders, allowed_origins=settings.server.allowed_origins,
                        script_origins=settings.server.script_origins)
     mount_api_docs(app)

@@ -10,7 +10,8 @@ A login is checked in this order, the cheap refusals first:
 3. every hashing thread is busy and ``hash_queue`` logins already wait → 503 +
    ``Retry-After`` at once (rather than a queue that makes a real login wait a minute);
 4. the password is checked on the pool's own threads (``hash_workers``), never on
-   the threads the rest of the hub shares.
+   the threads the rest of the hub shares, and at a lower CPU priority than the event
+   loop (``HASH_NICENESS``): a flood of logins slows logins, not every agent's socket.
 
 After ``user_failures`` failures for a username (``ip_failures`` for an address),
 each further failure locks it for ``lockout_seconds`` × 2^(n-1), up to
@@ -22,6 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
+import threading
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -29,14 +33,22 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
+from starlette.types import ASGIApp, Receive, Scope, Send
+
 from .. import securitylog
 from ..clock import Clock
 from ..config import LoginSettings
 from ..model.errors import ServiceBusy, TooManyRequests
+from .limits import LOGIN_PATHS
 
 T = TypeVar("T")
 
 MAX_TRACKED = 50_000  # usernames and addresses remembered (oldest forgotten first)
+# How much nicer than the rest of the hub the hashing threads run (Linux nices threads one
+# by one). A hash takes tens of milliseconds of CPU: at the same priority, each one on the
+# event loop's CPU delays every socket's next frame by that much. Not more: on a machine
+# busy with other work, much nicer threads would starve logins.
+HASH_NICENESS = 5
 
 
 @dataclass
@@ -97,7 +109,8 @@ class HashPool:
         self.capacity = workers + queue
         self.admitted = 0
         self._executor = ThreadPoolExecutor(max_workers=workers,
-                                            thread_name_prefix="ctibridge-hash")
+                                            thread_name_prefix="ctibridge-hash",
+                                            initializer=_lower_priority)
 
     def full(self) -> bool:
         return self.admitted >= self.capacity
@@ -109,6 +122,14 @@ class HashPool:
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _lower_priority() -> None:
+    """Run this (hashing) thread at a lower CPU priority than the event loop's."""
+    with contextlib.suppress(AttributeError, OSError):  # not Linux, or not allowed
+        tid = threading.get_native_id()
+        now = os.getpriority(os.PRIO_PROCESS, tid)
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, now + HASH_NICENESS))
 
 
 class Attempt:
@@ -135,6 +156,7 @@ class LoginGuard:
         self.addresses = _Tracker(settings.ip_failures, settings)
         self.pool = HashPool(settings.hash_workers, settings.hash_queue)
         self.in_flight: dict[str, int] = {}
+        self.refusals = securitylog.Summaries()  # a flood of refusals: a line per interval
 
     def _now(self) -> float:
         return self.clock.now().timestamp()
@@ -145,29 +167,39 @@ class LoginGuard:
         # but guessing must not get five tries per spelling).
         return username.casefold()[:150]
 
-    @contextlib.asynccontextmanager
-    async def attempt(self, username: str, address: str) -> AsyncIterator[Attempt]:
-        """Admit one login or raise TooManyRequests / ServiceBusy (before any hashing)."""
+    def refusal(self, username: str | None, address: str) -> TooManyRequests | None:
+        """Why this login is refused before any hashing, or None. ``username`` None: what
+        the address alone decides (LoginShield asks before the body is read)."""
         now = self._now()
-        wait = max(self.users.locked_for(self.user_key(username), now),
-                   self.addresses.locked_for(address, now))
+        wait = self.addresses.locked_for(address, now)
+        if username is not None:
+            wait = max(wait, self.users.locked_for(self.user_key(username), now))
         if wait > 0:
-            securitylog.warning("login.refused", user=username, address=address,
-                                reason="locked-out", retry_after=round(wait, 1))
-            raise TooManyRequests(
+            self.refusals.offender("login.refused", f"locked-out {address}", user=username,
+                                 address=address, reason="locked-out",
+                                 retry_after=round(wait, 1))
+            return TooManyRequests(
                 "too many failed logins for this user or from this address; try again "
                 f"in {int(-(-wait // 1))} s", code="login-locked", retry_after=wait)
         if self.in_flight.get(address, 0) >= self.settings.per_ip_in_flight:
-            securitylog.warning("login.refused", user=username, address=address,
-                                reason="too-many-in-flight")
-            raise TooManyRequests("too many logins in progress from this address; wait "
-                                  "for them to finish", code="login-rate-limited",
-                                  retry_after=1)
-        if self.pool.full():
-            securitylog.warning("login.refused", user=username, address=address,
-                                reason="hash-pool-full")
-            raise ServiceBusy("the hub is checking too many passwords right now; try "
-                              "again in a moment", code="login-busy", retry_after=1)
+            self.refusals.offender("login.refused", f"too-many-in-flight {address}",
+                                 user=username, address=address, reason="too-many-in-flight")
+            return TooManyRequests("too many logins in progress from this address; wait "
+                                   "for them to finish", code="login-rate-limited",
+                                   retry_after=1)
+        if username is not None and self.pool.full():
+            self.refusals.offender("login.refused", f"hash-pool-full {address}", user=username,
+                                 address=address, reason="hash-pool-full")
+            return ServiceBusy("the hub is checking too many passwords right now; try "
+                               "again in a moment", code="login-busy", retry_after=1)
+        return None
+
+    @contextlib.asynccontextmanager
+    async def attempt(self, username: str, address: str) -> AsyncIterator[Attempt]:
+        """Admit one login or raise TooManyRequests / ServiceBusy (before any hashing)."""
+        refused = self.refusal(username, address)
+        if refused is not None:
+            raise refused
         self.pool.admitted += 1
         self.in_flight[address] = self.in_flight.get(address, 0) + 1
         attempt = Attempt(self, username, address)
@@ -194,4 +226,38 @@ class LoginGuard:
                                 address=address, seconds=round(addr_lock, 1))
 
     def close(self) -> None:
+        self.refusals.flush_all()
         self.pool.close()
+
+
+class LoginShield:
+    """``POST /api/login`` from an address that is locked out, or that has its logins in
+    flight already, is answered 429 here, before routing, body and password: a flood
+    of guesses costs the hub a header parse per guess. The connection is kept: closing
+    it would only trade each refused guess for a new connection (accept, close). The
+    rest of the login's checks are the route's (api/account.py)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in LOGIN_PATHS \
+                and scope["method"] == "POST":
+            services = getattr(scope["app"].state, "services", None)
+            client = scope.get("client")
+            if services is not None:
+                refused = services.login_guard.refusal(
+                    None, str(client[0]) if client and client[0] else "unknown")
+                if refused is not None:
+                    await _answer(send, refused)
+                    return
+        await self.app(scope, receive, send)
+
+
+async def _answer(send: Send, exc: TooManyRequests) -> None:
+    """The answer the app's error handler gives (api/app.py), without the app."""
+    body = json.dumps(exc.to_dict(), ensure_ascii=True).encode()
+    await send({"type": "http.response.start", "status": exc.status, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", b"%d" % len(body)),
+        (b"retry-after", b"%d" % exc.retry_after)]})
+    await send({"type": "http.response.body", "body": body})

@@ -239,6 +239,7 @@ class Session:
             "seq": stream.seq,
             "reason_codes": [r.model_dump() for r in settings.reason_codes],
             "dispositions": [d.model_dump() for d in settings.dispositions],
+            "call_data_labels": settings.call_data_labels.to_dict(),
             "directory": hub.directory(),
             "wrap_up_seconds": settings.wrap_up_seconds,
             "platforms": {n: {"up": i.up, "detail": i.detail} for n, i in hub.platforms.items()},

@@ -9,6 +9,13 @@ extension, ``ctibridge.abort``: ``abort`` resets the connection at once
 ``stop_reading`` stops reading from it (a flooder's backlog is left unparsed). The agent
 socket uses it to cut slow consumers and flooders (api/wslimits.py); under
 another server it falls back to a bounded close.
+
+It also parses what it reads a slice at a time (``READ_SLICE``): one read can
+bring a quarter megabyte, and uvicorn parses all of it at once, which for a
+flood of small frames is ten thousand frames (a quarter second of the event
+loop) for messages the rate limit will then make wait or drop. Here a read is
+parsed only until it has given the application a message; the rest waits,
+reading paused, until the application has taken what it has.
 """
 
 from __future__ import annotations
@@ -21,10 +28,56 @@ from typing import Any
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 ABORT_EXTENSION = "ctibridge.abort"
+# Bytes parsed at a time (a few hundred small frames); a larger message takes several
+# slices in one go, since parsing stops only once a message is out.
+READ_SLICE = 4096
 
 
 class HubWebSocketProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's sans-I/O websockets protocol, with the ``ctibridge.abort`` extension."""
+    """uvicorn's sans-I/O websockets protocol, with the ``ctibridge.abort`` extension
+    and parsing bounded by what the application takes."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._held = b""  # read but not parsed yet
+        self._held_at = 0
+
+    def data_received(self, data: bytes) -> None:
+        if self._held_at < len(self._held):
+            self._held = self._held[self._held_at:] + data
+        else:
+            self._held = data
+        self._held_at = 0
+        self._feed()
+
+    def _feed(self) -> None:
+        """Parse held bytes a slice at a time until a message is queued for the
+        application (or the socket is closing: nothing is queued then), then hold the
+        rest with reading paused."""
+        queued = self.queue.qsize()
+        while self._held_at < len(self._held) and not self.disconnected:
+            start = self._held_at
+            self._held_at = start + READ_SLICE
+            super().data_received(self._held[start:self._held_at])
+            if self.queue.qsize() > queued and not self.close_sent:
+                break
+        if self._held_at < len(self._held):
+            if not self.read_paused and self.transport is not None:
+                self.read_paused = True
+                self.transport.pause_reading()
+        else:
+            self._held, self._held_at = b"", 0
+
+    async def receive(self) -> Any:
+        message = await self.queue.get()
+        if self.queue.empty() and self._held_at < len(self._held):
+            self._feed()  # the next slice before the next read
+            if self._held_at < len(self._held) or not self.queue.empty():
+                return message  # still paused: more is held, or a message waits
+        if self.read_paused and self.queue.empty():
+            self.read_paused = False
+            self.transport.resume_reading()
+        return message
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)

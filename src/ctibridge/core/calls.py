@@ -76,6 +76,9 @@ class CallRegistry:
         existing = self.by_ref(platform, ref)
         if existing is not None and not existing.ended:
             return existing, False
+        # A consultation is about the customer of the call it was made from: the
+        # colleague consulted sees that customer and the data collected for them.
+        parent = self._calls.get(consult_of) if consult_of else None
         call = Call(
             call_id=call_id or new_call_id(),
             direction=direction,
@@ -83,8 +86,9 @@ class CallRegistry:
             created_at=at,
             platform=platform,
             queue=queue,
-            attached=dict(attached or {}),
+            attached={**(parent.attached if parent else {}), **(attached or {})},
             consult_of=consult_of,
+            about=(parent.about or parent.customer) if parent else None,
         )
         self._calls[call.call_id] = call
         self._by_ref[(platform, ref)] = call.call_id

@@ -181,6 +181,9 @@ class Supervision:
         self.hub = hub
         self.clock = hub.clock
         queues = hub.settings.queues
+        # Static per-queue colours (config), sent with the figures they colour.
+        self.thresholds = {q.name: q.thresholds.model_dump(exclude_none=True)
+                           for q in queues if q.thresholds is not None}
         self.board = QueueBoard({q.name: q.sl_seconds for q in queues},
                                 channels={q.name: [str(c) for c in q.channels] for q in queues},
                                 window_seconds=window_seconds,
@@ -218,7 +221,15 @@ class Supervision:
 
     def queues(self) -> list[dict[str, Any]]:
         """The statistics now (the supervisor snapshot's ``queues``)."""
-        return self.board.stats(self.clock.now())
+        return self.with_thresholds(self.board.stats(self.clock.now()))
+
+    def with_thresholds(self, stats: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Each queue's row with its configured ``thresholds`` (absent: none)."""
+        for row in stats:
+            th = self.thresholds.get(row["queue"])
+            if th:
+                row["thresholds"] = th
+        return stats
 
     def item_queued(self, queue: str, item_id: str, channel: Channel | str,
                     at: datetime) -> None:

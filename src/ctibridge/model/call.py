@@ -48,6 +48,14 @@ class Connection:
     since: datetime
     agent_id: str | None = None
     name: str | None = None  # the agent's name, for showing the other party of internal calls
+    # The call's clock for this device, kept across hold/retrieve (``since`` restarts at
+    # every move): first time connected, and the time spent on hold before ``since``.
+    connected_at: datetime | None = None
+    held_seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.state == ConnectionState.CONNECTED and self.connected_at is None:
+            self.connected_at = self.since
 
     def move(self, new: ConnectionState, at: datetime) -> bool:
         """Move to ``new``; returns False when already there (idempotent)."""
@@ -61,6 +69,10 @@ class Connection:
                 current=str(self.state),
                 requested=str(new),
             )
+        if self.state == ConnectionState.HELD:
+            self.held_seconds += max(0.0, (at - self.since).total_seconds())
+        if new == ConnectionState.CONNECTED and self.connected_at is None:
+            self.connected_at = at
         self.state = new
         self.since = at
         return True
@@ -72,6 +84,8 @@ class Connection:
             "since": self.since.isoformat(),
             "agent_id": self.agent_id,
             "name": self.name,
+            "connected_at": self.connected_at.isoformat() if self.connected_at else None,
+            "held_seconds": round(self.held_seconds, 3),
         }
 
 
@@ -86,6 +100,9 @@ class Call:
     attached: dict[str, str] = field(default_factory=dict)
     connections: dict[str, Connection] = field(default_factory=dict)
     consult_of: str | None = None  # call_id of the call this consultation was made from
+    # A consultation: the customer of the call it was made from (the colleague consulted
+    # sees who it is about; ``attached`` carries that call's data too).
+    about: Party | None = None
     answered_at: datetime | None = None
     ended_at: datetime | None = None
     end_cause: str | None = None
@@ -141,6 +158,7 @@ class Call:
             "attached": dict(self.attached),
             "connections": [c.to_dict() for c in self.connections.values()],
             "consult_of": self.consult_of,
+            "about": self.about.to_dict() if self.about else None,
             "created_at": self.created_at.isoformat(),
             "answered_at": self.answered_at.isoformat() if self.answered_at else None,
             "ended_at": self.ended_at.isoformat() if self.ended_at else None,

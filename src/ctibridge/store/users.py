@@ -76,11 +76,19 @@ def _check_password(password: str) -> None:
         raise BadRequest("the password must not be empty", code="bad-password")
 
 
+def default_hasher() -> PasswordHasher:
+    """argon2id as the OWASP Password Storage Cheat Sheet lists it: 46 MiB, one pass, one
+    lane. argon2-cffi's default runs 4 threads per hash (64 MiB, 3 passes): under a guessing
+    flood two hashes took 8 threads and starved the event loop (bench/abuse.py). Hashes
+    made with other parameters are rehashed at the next good login."""
+    return PasswordHasher(time_cost=1, memory_cost=47104, parallelism=1)
+
+
 class UserStore:
     def __init__(self, db: Database, hasher: PasswordHasher | None = None) -> None:
         self._db = db
-        # Tests may pass cheaper parameters; production keeps argon2-cffi's defaults.
-        self._hasher = hasher or PasswordHasher()
+        # Tests may pass cheaper parameters; production uses default_hasher().
+        self._hasher = hasher or default_hasher()
         self._dummy_hash: str | None = None
         # Where hashing runs: a worker thread; the hub gives its own bounded pool
         # (api/loginguard.py) so password guessing cannot take every thread.

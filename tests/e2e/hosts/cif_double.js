@@ -36,6 +36,9 @@
     openForm: (options, params) => call("openForm", [options, params],
       (o, p) => (json(o) && (p === undefined || json(p)) ? null : "entityFormOptions and parameters are JSON strings"),
       () => JSON.stringify({ savedEntityReference: [] })),
+    createSession: (input) => call("createSession", [input], (i) => (i && typeof i.templateName === "string"
+      && typeof i.templateParameters === "object" ? null : "createSession({templateName, templateParameters})"),
+      () => `session-id-${Math.random().toString(36).slice(2, 8)}`),
     notifyEvent: (input) => call("notifyEvent", [input], (i) => (i && typeof i.templateName === "string"
       && typeof i.templateParameters === "object" ? null : "notifyEvent({templateName, templateParameters})"),
       () => ({ actionName: "Accept" })),

@@ -19,6 +19,9 @@ const SESSION_KEY = "ctibridge.session";
 const HOST_POP = "ctibridge.screenpop";
 // The host message asking it to open a conversation or an email (docs/embedding.md).
 const HOST_OPEN = "ctibridge.open";
+// What a host adapter may ask of the call (hosts/scv.js).
+const HOST_OPS = new Set(["call.answer", "call.hangup", "call.hold", "call.retrieve", "call.dtmf",
+  "call.blind_transfer"]);
 // Errors that mean the offer or the interaction is gone: the card leaves the bar.
 const WORK_GONE = new Set(["no-such-interaction", "offer-expired", "already-closed", "not-offered-to-you",
   "not-yours"]);
@@ -161,8 +164,9 @@ export class AgentBar extends HTMLElement {
   }
 
   buildLogin(message) {
+    // No autofocus attribute: in a CRM's side panel it would scroll the host page to the bar.
     const user = h("input", { id: "ctib-user", name: "username", autocomplete: "username", required: true,
-      autofocus: true, attrs: { autocapitalize: "none", spellcheck: "false" } });
+      attrs: { autocapitalize: "none", spellcheck: "false" } });
     const pass = h("input", { id: "ctib-pass", name: "password", type: "password",
       autocomplete: "current-password", required: true });
     const err = h("p", { class: "login-error", attrs: { role: "alert" }, text: message || "" });
@@ -190,7 +194,9 @@ export class AgentBar extends HTMLElement {
       })))) : null;
     fill(this.content, form, demo);
     this.loginError = err;
-    requestAnimationFrame(() => { if (this.view === "login" && !this.contains(document.activeElement)) user.focus(); });
+    requestAnimationFrame(() => {
+      if (this.view === "login" && !this.contains(document.activeElement)) user.focus({ preventScroll: true });
+    });
   }
 
   async signIn(username, password, { demo }) {
@@ -229,7 +235,7 @@ export class AgentBar extends HTMLElement {
     clearSession();
     this.attention.ringing([], "");
     this.showLogin("");
-    this.content.querySelector("#ctib-user")?.focus();
+    this.content.querySelector("#ctib-user")?.focus({ preventScroll: true });
   }
 
   tokensRenewed({ token }) {
@@ -338,8 +344,11 @@ export class AgentBar extends HTMLElement {
     const demo = others.length ? h("p", { class: "demo-links muted" }, t("demo.others"), " ",
       ...others.flatMap((d, i) => [i ? " · " : "", h("a", { href: `?user=${encodeURIComponent(d.username)}`,
         target: "_blank", rel: "noopener", text: d.display_name || d.username })])) : null;
-    fill(this.content, this.toasts, this.workToasts, this.noticeEl, this.agentSec, this.notAgent, this.callsSec,
-      this.workSec, this.wrapSec,
+    // The agent's state and the calls first, whatever else waits: offers of digital
+    // work never push a live call out of view (a narrow panel shows little).
+    this.offersHead = h("h2", { class: "offers-head", id: "ctib-offers-h", hidden: true });
+    fill(this.content, this.agentSec, this.notAgent, this.toasts, this.callsSec, this.wrapSec,
+      this.noticeEl, this.offersHead, this.workToasts, this.workSec,
       this.dialForm, this.recentSec, help, demo);
   }
 
@@ -349,7 +358,7 @@ export class AgentBar extends HTMLElement {
     this.render();
     if (this.contains(document.activeElement) && document.activeElement.offsetParent !== null) return;
     const b = [this.agentLoginBtn, this.readyBtn, this.notReadyBtn].find((x) => x && !x.hidden && isEnabled(x));
-    b?.focus();
+    b?.focus({ preventScroll: true });  // never scroll a host page to the bar
   }
 
   button(cls, text, fn, hint) {
@@ -378,7 +387,8 @@ export class AgentBar extends HTMLElement {
         || document.activeElement?.closest?.("ctib-call");
       if (work.length && !busy) {
         const card = this.workCards.get(work[work.length - 1].work.interaction_id);
-        requestAnimationFrame(() => card?.focusPrimary());
+        const keepCallsInView = this.store.liveCalls().length > 0;
+        requestAnimationFrame(() => card?.focusPrimary({ preventScroll: keepCallsInView }));
       }
     }
   }
@@ -626,7 +636,7 @@ export class AgentBar extends HTMLElement {
     if (this.contains(document.activeElement) && document.activeElement.offsetParent !== null) return;
     const sel = this.wrapSec.hidden ? null : this.wrapSec.querySelector("select");
     const ready = this.readyBtn && !this.readyBtn.hidden ? this.readyBtn : null;
-    (sel ?? ready ?? this.dialInput)?.focus();
+    (sel ?? ready ?? this.dialInput)?.focus({ preventScroll: true });
   }
 
   /** Digital work: offers in their own toast section, accepted work as cards. */
@@ -665,6 +675,19 @@ export class AgentBar extends HTMLElement {
     }
     this.workToasts.hidden = offers.length === 0;
     this.workSec.hidden = carried.length === 0;
+    this.compactOffers(offers.length);
+  }
+
+  /** More than two offers: one short row each, in a list of its own height that
+   *  scrolls, with a heading that counts them (Tab and Alt+A still reach every one). */
+  compactOffers(n) {
+    const compact = n > 2;
+    this.workToasts.classList.toggle("compact", compact);
+    for (const card of this.workToasts.children) card.classList.toggle("compact", compact);
+    this.offersHead.hidden = !compact;
+    if (compact) setText(this.offersHead, t("offers.heading", { n }));
+    if (compact) this.workToasts.setAttribute("aria-labelledby", "ctib-offers-h");
+    else this.workToasts.removeAttribute("aria-labelledby");
   }
 
   /** "voice 1/1 · chat 2/3 · email 0/2"; a closed channel says why in its tooltip. */
@@ -930,6 +953,7 @@ export class AgentBar extends HTMLElement {
     const store = this.store;
     const call = store.calls.get(d.call_id);
     if (d.action === "invalid") { this.showError({ code: d.code }); return; }
+    if (d.action === "directory") { await this.loadPresence(); return; }
     if (!call) { this.showError({ code: "no-such-call" }); return; }
     if (d.action.startsWith("crm_")) { await this.crmAction(d, call); return; }
     const id = call.call_id;
@@ -968,6 +992,22 @@ export class AgentBar extends HTMLElement {
         break;
       default:
         console.warn("ctibridge: unknown card action", d);
+    }
+  }
+
+  /** The colleagues a call can go to, with their presence (asked when a transfer panel opens). */
+  async loadPresence() {
+    if (this.inflight.has("directory.get")) return;
+    this.inflight.add("directory.get");
+    try {
+      const result = await this.client.command("directory.get", {});
+      this.store.setPresence(result?.agents);
+    } catch (err) {
+      // A hub without directory.get: the sign-in snapshot's directory, logged-out left out.
+      console.warn("ctibridge: directory.get failed; using the snapshot's directory", err);
+      this.store.setPresence(this.store.directory.filter((d) => d.status && d.status !== "logged_out"));
+    } finally {
+      this.inflight.delete("directory.get");
     }
   }
 
@@ -1042,7 +1082,13 @@ export class AgentBar extends HTMLElement {
     if (!this.online) throw new HubError("not-connected", t("why.offline"));
     let op;
     let args = {};
-    if (cmd.type === "hangup_active") {
+    if (cmd.type === "op") {
+      if (!HOST_OPS.has(cmd.op)) throw new HubError("bad-command", `not a host operation: ${cmd.op}`);
+      // A host adapter driving a call (Salesforce Voice's acceptCall, hold…): never a
+      // page's postMessage, whose commands validCommand limits to dial/set_state/hello.
+      op = cmd.op;
+      args = { ...cmd.args };
+    } else if (cmd.type === "hangup_active") {
       // A host's own "end call" button (HubSpot's END_CALL).
       const active = this.store.activeCall();
       if (!active) return {};

@@ -6,7 +6,7 @@ import { enable, fill, h, onActivate, setText } from "./dom.js";
 import { formatDuration, formatPhone } from "./format.js";
 import { getLanguage, t } from "./i18n/index.js";
 import { PopPanel, chosen } from "./screenpop.js";
-import { isObj } from "./store.js";
+import { dataEntry, isConference, participants, transferTargets } from "./context.js";
 
 const KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"];
 let serial = 0;
@@ -21,8 +21,9 @@ export function otherParty(call, store) {
     const others = call.connections.filter((c) => c.agent_id && c.agent_id !== me);
     const other = others.find((c) => !["ended", "failed"].includes(c.state)) ?? others[others.length - 1];
     const entry = other && store.directory.find((d) => d.agent_id === other.agent_id);
-    if (entry) return { name: entry.name ?? entry.agent_id, number: entry.extension ?? null };
-    if (other) return { name: other.agent_id, number: other.device ?? null };
+    if (other) {
+      return { name: other.name ?? entry?.name ?? other.agent_id, number: entry?.extension ?? other.device ?? null };
+    }
   }
   return call.customer;
 }
@@ -58,8 +59,11 @@ export class CallCard extends HTMLElement {
     e.number = h("div", { class: "number", attrs: { dir: "ltr" } });
     e.state = h("span", { class: "call-state" });
     e.timer = h("span", { class: "timer", attrs: { role: "timer", "aria-live": "off" } });
+    e.talkHold = h("span", { class: "talk-hold", hidden: true });
     e.queue = h("span", { class: "queue" });
     e.badge = h("span", { class: "badge", hidden: true });
+    e.about = h("p", { class: "about", hidden: true });
+    e.participants = h("div", { class: "participants", hidden: true });
     e.attached = h("dl", { class: "attached", attrs: { "aria-label": t("call.attached") } });
     e.crm = new PopPanel((detail) => this.emit(detail));
     const btn = (name, cls, hint) => {
@@ -111,8 +115,8 @@ export class CallCard extends HTMLElement {
     fill(this,
       h("article", { class: "call-body", attrs: { "aria-labelledby": `${id}-t` } },
         e.heading, e.number,
-        h("div", { class: "call-meta" }, e.state, e.timer, e.queue, e.badge),
-        e.attached, e.crm.el, e.actions, e.transferPanel, e.keypad));
+        h("div", { class: "call-meta" }, e.state, e.timer, e.talkHold, e.queue, e.badge),
+        e.about, e.participants, e.attached, e.crm.el, e.actions, e.transferPanel, e.keypad));
     this.translate();
     if (this.call) this.update(this.call, this.ctx);
   }
@@ -159,6 +163,8 @@ export class CallCard extends HTMLElement {
     const show = open ?? panel.hidden;
     panel.hidden = !show;
     button.setAttribute("aria-expanded", String(show));
+    // Colleagues and their presence now, not as they were at sign-in.
+    if (show && which === "transfer") this.emit({ action: "directory" });
     if (show) (which === "keypad" ? e.keys[0] : e.target).focus();
   }
 
@@ -204,20 +210,26 @@ export class CallCard extends HTMLElement {
     setText(e.state, t(`state.call.${state}`));
     setText(e.queue, call.queue ? t("call.queue", { queue: call.queue }) : "");
     e.queue.hidden = !call.queue;
-    e.badge.hidden = !consult && !call.consult_of;
+    const conference = isConference(call, store.agentId);
+    this.classList.toggle("is-conference", conference);
+    e.badge.hidden = !consult && !call.consult_of && !conference;
     setText(e.badge, consult ? t("call.consulting", { name: partyText(otherParty(consult, store)).title })
-      : call.consult_of ? t("call.consultation") : "");
-    this.since = Date.parse(mine?.since ?? call.created_at ?? "");
+      : call.consult_of ? t("call.consultation") : conference ? t("call.conference") : "");
+    this.renderContext(call, store, conference);
+    this.clock = callClock(mine, call);
     this.tick(ctx.now ?? Date.now());
 
     // IVR / attached data, as text.
-    const entries = Object.entries(call.attached ?? {}).slice(0, 12);
-    const key = JSON.stringify(entries);
+    const lang = getLanguage();
+    const entries = Object.entries(call.attached ?? {}).slice(0, 12)
+      .filter(([k]) => k !== "crm_record_id") // ours, for the pop: not the customer's data
+      .map(([k, v]) => dataEntry(store.callDataLabels, k, v, lang));
+    const key = lang + JSON.stringify(entries);
     if (this._attachedKey !== key) {
       this._attachedKey = key;
-      fill(e.attached, ...entries.flatMap(([k, v]) => [
-        h("dt", { text: String(k).slice(0, 60) }),
-        h("dd", { text: (typeof v === "string" ? v : JSON.stringify(v)).slice(0, 200) }),
+      fill(e.attached, ...entries.flatMap((x) => [
+        h("dt", { text: x.key.slice(0, 60), dataset: { key: x.raw.key.slice(0, 60) } }),
+        h("dd", { text: x.value.slice(0, 200), attrs: { title: x.value === x.raw.value ? null : x.raw.value.slice(0, 200) } }),
       ]));
     }
     e.attached.hidden = entries.length === 0;
@@ -271,26 +283,66 @@ export class CallCard extends HTMLElement {
 
     // Transfer targets: the other agents with a phone on this call's platform
     // (an agent may be on several), reached at their device there.
-    const deviceOn = (d) => (!call.platform || d.platform === call.platform ? d.extension
-      : isObj(d.devices) ? d.devices[call.platform] : undefined);
-    const others = store.directory
-      .filter((d) => d.agent_id !== store.agentId && deviceOn(d) !== undefined)
-      .map((d) => ({ ...d, device: deviceOn(d) }));
-    const dirKey = JSON.stringify(others.map((d) => [d.agent_id, d.name, d.device]));
-    if (this._dirKey !== dirKey) {
-      this._dirKey = dirKey;
-      fill(e.dirList, ...others.map((d) => h("option", { value: d.device || d.agent_id, label: `${d.name ?? d.agent_id}` })));
-      fill(e.chips, ...others.map((d) => h("button", {
-        type: "button", class: "chip", text: d.name || d.agent_id, dataset: { agent: d.agent_id },
-        attrs: { title: d.device ? `${d.name} (${d.device})` : d.name },
-        on: { click: () => { e.target.value = d.device || d.agent_id; e.consult.focus(); } },
-      })));
+    // Transfer targets: the colleagues the hub listed when the panel opened (logged-out
+    // ones never), with a phone on this call's platform, and their presence.
+    this.renderTargets(call, store);
+  }
+
+  /** A consultation: the customer it is about. A conference: who is in it. */
+  renderContext(call, store, conference) {
+    const e = this.els;
+    const about = call.consult_of && call.about ? partyText(call.about) : null;
+    e.about.hidden = !about;
+    if (about) {
+      fill(e.about, h("span", { class: "muted", text: `${t("call.customer")} ` }),
+        h("span", { class: "about-name", text: about.title }),
+        about.name && about.number ? h("span", { class: "about-number", attrs: { dir: "ltr" }, text: ` · ${about.number}` }) : null);
+    }
+    const people = conference ? participants(call, store.agentId).map((p) => partyText(p).title) : [];
+    e.participants.hidden = !conference;
+    const key = getLanguage() + JSON.stringify(people);
+    if (this._partKey !== key) {
+      this._partKey = key;
+      const id = `${this.uid}-p`;
+      fill(e.participants, h("span", { class: "muted", id, text: t("call.participants") }),
+        h("ul", { class: "participant-list", attrs: { "aria-labelledby": id } },
+          ...people.map((name) => h("li", { text: name }))));
     }
   }
 
+  renderTargets(call, store) {
+    const e = this.els;
+    const targets = transferTargets(store.presence, store.agentId, call.platform);
+    const state = store.presence === null ? "loading" : targets.length ? "some" : "none";
+    const dirKey = getLanguage() + state + JSON.stringify(targets.map((d) => [d.agent_id, d.name, d.device, d.status]));
+    if (this._dirKey === dirKey) return;
+    this._dirKey = dirKey;
+    fill(e.dirList, ...targets.map((d) => h("option", { value: d.device || d.agent_id, label: `${d.name ?? d.agent_id}` })));
+    if (state !== "some") {
+      fill(e.chips, h("span", { class: "muted", text: t(state === "loading" ? "transfer.loading" : "transfer.nobody") }));
+      return;
+    }
+    fill(e.chips, ...targets.map((d) => {
+      const name = d.name || d.agent_id;
+      const presence = t(`state.agent.${d.status}`);
+      return h("button", {
+        type: "button", class: "chip", dataset: { agent: d.agent_id, status: d.status },
+        attrs: { title: d.device ? `${name} (${d.device})` : name,
+          "aria-label": t("transfer.presence", { name, state: presence }) },
+        on: { click: () => { e.target.value = d.device || d.agent_id; e.consult.focus(); } },
+      }, h("span", { class: "dot", attrs: { "aria-hidden": "true" } }), h("span", { class: "name", text: name }),
+      h("span", { class: "presence", text: presence }));
+    }));
+  }
+
   tick(now) {
-    if (!this.els) return;
-    setText(this.els.timer, Number.isNaN(this.since) ? "" : formatDuration((now - this.since) / 1000));
+    if (!this.els || !this.clock) return;
+    const c = clockAt(this.clock, now);
+    setText(this.els.timer, c.total === null ? "" : formatDuration(c.total));
+    this.els.talkHold.hidden = c.talk === null;
+    if (c.talk !== null) {
+      setText(this.els.talkHold, t("call.talk_hold", { talk: formatDuration(c.talk), hold: formatDuration(c.hold) }));
+    }
   }
 
   /** Focus the button the agent most likely wants next (never Hang up: Enter must not end a call). */
@@ -300,6 +352,33 @@ export class CallCard extends HTMLElement {
     const b = [e.answer, e.retrieve, e.complete, e.hold, e.keypadBtn].find((x) => !x.hidden);
     (b ?? this.querySelector("button:not([hidden])"))?.focus();
   }
+}
+
+/**
+ * What a card's clock counts, from my connection: ringing time until answered, then the
+ * whole call from the first answer (hold, retrieve and consultations do not restart it),
+ * split into talk and hold time.
+ */
+export function callClock(mine, call) {
+  const state = mine?.state ?? "ended";
+  const since = Date.parse(mine?.since ?? call?.created_at ?? "");
+  const connectedAt = Date.parse(mine?.connected_at ?? "");
+  if ((state === "connected" || state === "held") && !Number.isNaN(connectedAt)) {
+    const held = Number(mine.held_seconds);
+    return { state, since, connectedAt, held: Number.isFinite(held) && held > 0 ? held : 0 };
+  }
+  return { state, since, connectedAt: NaN, held: 0 };
+}
+
+/** {total, talk, hold} in seconds at `now` (talk and hold null before the answer). */
+export function clockAt(clock, now) {
+  if (Number.isNaN(clock.connectedAt)) {
+    return { total: Number.isNaN(clock.since) ? null : Math.max(0, (now - clock.since) / 1000), talk: null, hold: null };
+  }
+  const total = Math.max(0, (now - clock.connectedAt) / 1000);
+  const holding = clock.state === "held" && !Number.isNaN(clock.since) ? Math.max(0, (now - clock.since) / 1000) : 0;
+  const hold = Math.min(total, clock.held + holding);
+  return { total, talk: Math.max(0, total - hold), hold };
 }
 
 customElements.define("ctib-call", CallCard);

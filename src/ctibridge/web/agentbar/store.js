@@ -67,6 +67,8 @@ export class BarStore extends EventTarget {
     this.reasonCodes = [];
     this.dispositions = [];
     this.directory = [];
+    this.presence = null;       // colleagues with their presence (directory.get), null until asked
+    this.callDataLabels = { keys: {}, values: {} };
     this.wrapUpSeconds = 0;
     this.platforms = {};
     this.seq = 0;
@@ -171,6 +173,7 @@ export class BarStore extends EventTarget {
     this.reasonCodes = coded(snap.reason_codes);
     this.dispositions = coded(snap.dispositions);
     this.directory = list(snap.directory).filter((d) => isObj(d) && isStr(d.agent_id));
+    this.callDataLabels = dataLabels(snap.call_data_labels);
     this.wrapUpSeconds = Number(snap.wrap_up_seconds) || 0;
     this.platforms = isObj(snap.platforms) ? snap.platforms : {};
     this.interactions = list(snap.interactions).filter(validInteraction).slice(0, RECENT_MAX);
@@ -300,6 +303,12 @@ export class BarStore extends EventTarget {
     this._emit([{ kind: "work-withdrawn", work: had, reason }], "drop");
   }
 
+  /** The colleagues the hub listed with their presence (directory.get). */
+  setPresence(agents) {
+    this.presence = list(agents).filter((d) => isObj(d) && isStr(d.agent_id) && isStr(d.status));
+    this._emit([], "presence");
+  }
+
   setMuted(callId, muted) {
     if (muted) this.muted.add(callId); else this.muted.delete(callId);
     this._emit([], "mute");
@@ -353,4 +362,17 @@ function sameState(a, b) {
 function warn(what, frame) {
   console.warn(`ctibridge: ignored ${what}`, frame);
   return false;
+}
+
+/** {keys: {key: {en, fr}}, values: {key: {code: {en, fr}}}} from the snapshot, malformed parts dropped. */
+export function dataLabels(raw) {
+  const out = { keys: {}, values: {} };
+  if (!isObj(raw)) return out;
+  for (const [k, v] of Object.entries(isObj(raw.keys) ? raw.keys : {})) if (isObj(v)) out.keys[k] = v;
+  for (const [k, codes] of Object.entries(isObj(raw.values) ? raw.values : {})) {
+    if (!isObj(codes)) continue;
+    out.values[k] = {};
+    for (const [c, v] of Object.entries(codes)) if (isObj(v)) out.values[k][c] = v;
+  }
+  return out;
 }

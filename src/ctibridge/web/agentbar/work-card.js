@@ -193,11 +193,11 @@ export class WorkCard extends HTMLElement {
     }
   }
 
-  focusPrimary() {
+  focusPrimary(options = undefined) {
     const e = this.els;
     if (!e) return;
     const b = [e.accept, e.open, e.closeBtn].find((x) => !x.hidden);
-    b?.focus();
+    b?.focus(options);
   }
 }
 

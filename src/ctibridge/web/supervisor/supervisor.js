@@ -11,6 +11,7 @@ import { enable, fill, h, onActivate, setText } from "../agentbar/dom.js";
 import { codeLabel, formatDuration, formatPhone, formatTime } from "../agentbar/format.js";
 import { Board, loadParts } from "./board.js";
 import { CallLogPanel } from "./calllog.js";
+import { TALLY, queueLevels, tally, worst } from "./levels.js";
 import { LANGUAGES, detectLanguage, getLanguage, has, setLanguage, t } from "./i18n/index.js";
 
 const SESSION_KEY = "ctibridge.supervisor.session";
@@ -39,6 +40,9 @@ export class SupervisorPage extends HTMLElement {
     this.session = null;
     this.connStatus = { status: "idle" };
     this.audit = [];
+    // A wall screen: big figures, no controls (docs/supervisor.md#wallboard).
+    this.wallboard = isWallboard(location.search);
+    this.classList.toggle("wallboard", this.wallboard);
     setLanguage(detectLanguage({ languages: navigator.languages ?? [navigator.language] }), { remember: false });
     document.documentElement.lang = getLanguage();
 
@@ -114,10 +118,11 @@ export class SupervisorPage extends HTMLElement {
     this.dialog = h("dialog", { class: "confirm", attrs: { "aria-labelledby": "sup-dlg-h" } });
     fill(this,
       h("header", { class: "topbar" },
-        h("h1", { class: "brand" }, "ctibridge ", h("span", { text: t("title") })), this.connEl,
+        h("h1", { class: "brand" }, "ctibridge ", h("span", { text: t(this.wallboard ? "wallboard.title" : "title") })), this.connEl,
         h("span", { class: "spacer" }), this.langSel, this.signOutBtn),
       this.banner, this.content, this.dialog, this.politeEl);
-    document.title = `${t("title")} · ctibridge`;
+    document.title = `${t(this.wallboard ? "wallboard.title" : "title")} · ctibridge`;
+    if (this.wallboard) this.langSel.hidden = true;
     if (this.view === "login") this.buildLogin(this.loginMessage);
     else if (this.view === "board") { this.buildBoard(); this.render(); }
     else if (this.view === "only") this.buildOnly();
@@ -137,7 +142,7 @@ export class SupervisorPage extends HTMLElement {
     else if (shown === "signed-out") text = t("conn.signed_out");
     else text = t("conn.offline");
     setText(this.connEl.querySelector(".conn-text"), text);
-    this.signOutBtn.hidden = this.view === "login" || this.view === "loading";
+    this.signOutBtn.hidden = this.view === "login" || this.view === "loading" || this.wallboard;
     this.classList.toggle("offline", this.view === "board" && status !== "online");
   }
 
@@ -271,16 +276,9 @@ export class SupervisorPage extends HTMLElement {
   // ------------------------------------------------------------ the board
 
   buildBoard() {
-    const table = (id, heads) => {
-      const body = h("tbody");
-      const caption = h("caption", {}, h("h2", { id: `${id}-h`, text: t(`${id}.heading`) }), h("span", { class: "sub muted" }));
-      const el = h("table", { class: `grid ${id}`, attrs: { "aria-labelledby": `${id}-h` } }, caption,
-        h("thead", {}, h("tr", {}, ...heads.map((k) => h("th", { attrs: { scope: "col" }, text: t(k) })))), body);
-      const empty = h("p", { class: "muted empty", text: t(`${id}.empty`) });
-      return { section: h("section", { class: `panel ${id}` }, el, empty), body, empty, caption };
-    };
-    this.queuesT = table("queues", ["queues.queue", "queues.channels", "queues.waiting", "queues.longest",
-      "queues.sl", "queues.answered", "queues.abandoned"]);
+    if (this.wallboard) { this.buildWallboard(); return; }
+    const table = (id, heads) => this.table(id, heads);
+    this.queuesT = table("queues", QUEUE_HEADS);
     this.agentsT = table("agents", ["agents.agent", "agents.state", "agents.time", "agents.load",
       "agents.work", "agents.actions"]);
     this.liveT = table("live", ["live.channel", "live.customer", "live.queue", "live.agent", "live.state", "live.age"]);
@@ -291,9 +289,37 @@ export class SupervisorPage extends HTMLElement {
     this.calllog?.stop();
     this.calllog = new CallLogPanel(this.client, {
       isAdmin: () => (this.session?.roles ?? []).includes("admin"), onError: (err) => this.showError(err) });
-    fill(this.content, this.calllog.section, this.queuesT.section, this.agentsT.section, this.liveT.section,
+    const wall = h("p", { class: "wall-link" }, h("a", { href: "?wallboard=1", text: t("wallboard.open") }));
+    fill(this.content, this.calllog.section, wall, this.queuesT.section, this.agentsT.section, this.liveT.section,
       this.auditSec);
     if (this.client.token) this.calllog.start();
+  }
+
+  table(id, heads) {
+    const body = h("tbody");
+    const caption = h("caption", {}, h("h2", { id: `${id}-h`, text: t(`${id}.heading`) }), h("span", { class: "sub muted" }));
+    const el = h("table", { class: `grid ${id}`, attrs: { "aria-labelledby": `${id}-h` } }, caption,
+      h("thead", {}, h("tr", {}, ...heads.map((k) => h("th", { attrs: { scope: "col" }, text: t(k) })))), body);
+    const empty = h("p", { class: "muted empty", text: t(`${id}.empty`) });
+    return { section: h("section", { class: `panel ${id}` }, el, empty), body, empty, caption };
+  }
+
+  /** The wallboard: the agents' tally and the queues, large, nothing to click. */
+  buildWallboard() {
+    this.queuesT = this.table("queues", QUEUE_HEADS);
+    this.tallyEl = h("dl", { class: "tally" });
+    this.agentsT = this.liveT = this.auditList = null;
+    this.calllog?.stop();
+    this.calllog = null;
+    fill(this.content, h("section", { class: "panel tally-panel", attrs: { "aria-labelledby": "sup-tally-h" } },
+      h("h2", { id: "sup-tally-h", text: t("agents.heading") }), this.tallyEl), this.queuesT.section);
+  }
+
+  renderTally() {
+    if (!this.tallyEl) return;
+    const counts = tally(this.board.agentList());
+    fill(this.tallyEl, ...TALLY.map((s) => h("div", { class: "tally-item", dataset: { status: s } },
+      h("dt", { text: t(`state.agent.${s}`) }), h("dd", { class: "num", text: String(counts[s]) }))));
   }
 
   onChange(effects) {
@@ -312,8 +338,9 @@ export class SupervisorPage extends HTMLElement {
     // Rows are rebuilt; keyboard focus goes back to the same control afterwards.
     const focused = document.activeElement?.closest?.("[data-key]")?.dataset.key;
     this.renderQueues();
-    this.renderAgents();
-    this.renderLive();
+    this.renderTally();
+    if (this.agentsT) this.renderAgents();
+    if (this.liveT) this.renderLive();
     this.renderAudit();
     if (focused) this.querySelector(`[data-key="${CSS.escape(focused)}"]`)?.focus();
     this.tick();
@@ -323,15 +350,20 @@ export class SupervisorPage extends HTMLElement {
     const rows = this.board.queues;
     const win = rows[0]?.window_seconds;
     setText(this.queuesT.caption.querySelector(".sub"), win ? t("queues.window", { min: Math.round(win / 60) }) : "");
-    fill(this.queuesT.body, ...rows.map((q) => h("tr", { dataset: { queue: q.queue } },
-      h("th", { attrs: { scope: "row" }, text: q.queue }),
-      h("td", { text: (q.channels ?? []).map((c) => t(`channel.${c}`)).join(", ") }),
-      h("td", { class: "num waiting", text: String(q.waiting ?? 0) }),
-      h("td", { class: "num longest" }, this.timer(q.oldest_since, "0:00")),
-      h("td", { class: "num sl", text: typeof q.service_level === "number"
-        ? t("queues.sl_value", { pct: formatPct(q.service_level), s: q.sl_seconds }) : t("queues.sl_none") }),
-      h("td", { class: "num answered", text: String(q.answered ?? 0) }),
-      h("td", { class: "num abandoned", text: String(q.abandoned ?? 0) }))));
+    const now = this.now();
+    this.queueRows = new Map(rows.map((q) => [q.queue, q]));
+    fill(this.queuesT.body, ...rows.map((q) => {
+      const lv = queueLevels(q, now);
+      return h("tr", { dataset: { queue: q.queue, level: worst(Object.values(lv)) ?? "" } },
+        h("th", { attrs: { scope: "row" }, text: q.queue }),
+        h("td", { text: (q.channels ?? []).map((c) => t(`channel.${c}`)).join(", ") }),
+        leveled(h("td", { class: "num waiting", text: String(q.waiting ?? 0) }), lv.waiting),
+        leveled(h("td", { class: "num longest" }, this.timer(q.oldest_since, "0:00")), lv.longest),
+        leveled(h("td", { class: "num sl", text: typeof q.service_level === "number"
+          ? t("queues.sl_value", { pct: formatPct(q.service_level), s: q.sl_seconds }) : t("queues.sl_none") }), lv.sl),
+        h("td", { class: "num answered", text: String(q.answered ?? 0) }),
+        h("td", { class: "num abandoned", text: String(q.abandoned ?? 0) }));
+    }));
     this.queuesT.empty.hidden = rows.length > 0;
   }
 
@@ -396,11 +428,23 @@ export class SupervisorPage extends HTMLElement {
     return h("span", { class: "timer", dataset: { since }, attrs: { role: "timer", "aria-live": "off" } });
   }
 
+  now() {
+    return Date.now() + (this.client?.skewMs ?? 0);
+  }
+
   tick() {
-    const now = Date.now() + (this.client?.skewMs ?? 0);
+    const now = this.now();
     for (const el of this.querySelectorAll(".timer[data-since]")) {
       const at = Date.parse(el.dataset.since);
       if (!Number.isNaN(at)) setText(el, formatDuration((now - at) / 1000));
+    }
+    // The longest wait grows between publications: its colour follows it.
+    for (const tr of this.queuesT?.body.querySelectorAll("tr[data-queue]") ?? []) {
+      const q = this.queueRows?.get(tr.dataset.queue);
+      if (!q) continue;
+      const lv = queueLevels(q, now);
+      leveled(tr.querySelector("td.longest"), lv.longest);
+      tr.dataset.level = worst(Object.values(lv)) ?? "";
     }
   }
 
@@ -471,7 +515,7 @@ export class SupervisorPage extends HTMLElement {
   }
 
   async loadAudit() {
-    if (this.view !== "board" || !this.client.token) return;
+    if (this.view !== "board" || !this.client.token || this.wallboard) return;
     try {
       this.audit = await this.client._json(`api/audit?limit=${AUDIT_SHOWN}`, { auth: true }) ?? [];
     } catch (err) {
@@ -511,6 +555,24 @@ export class SupervisorPage extends HTMLElement {
     setText(this.errorMsg, this.errorText(err));
     this.banner.hidden = false;
   }
+}
+
+const QUEUE_HEADS = ["queues.queue", "queues.channels", "queues.waiting", "queues.longest",
+  "queues.sl", "queues.answered", "queues.abandoned"];
+
+/** `?wallboard`, `?wallboard=1` or `=true`: the wall screen (not `=0` or `=false`). */
+export function isWallboard(search) {
+  const v = new URLSearchParams(search).get("wallboard");
+  return v !== null && !["0", "false", "no"].includes(v.toLowerCase());
+}
+
+/** Colour a figure's cell by its threshold level, in words too for those who cannot see it. */
+function leveled(td, level) {
+  if (!td) return td;
+  if (level && level !== "ok") td.dataset.level = level; else delete td.dataset.level;
+  td.querySelector(".level-text")?.remove();
+  if (level && level !== "ok") td.append(h("span", { class: "level-text sr-only", text: ` (${t(`level.${level}`)})` }));
+  return td;
 }
 
 function customerText(party) {

@@ -9,6 +9,7 @@
 //                   name and table, no record id; the page's record comes from getEnvironment).
 //   bar → Dynamics: setClickToAct(true), setMode(1) (docked); notifyEvent (an incoming call,
 //                   CIF v2 only, with a notification template named in the URL: &template=…);
+//                   createSession (v2: a session per answered call, &session_template=…);
 //                   searchAndOpenRecords (open the record the hub found); openForm (nobody found:
 //                   a quick create form with the number).
 // Calls are logged by the hub (preset:dynamics365, server side); createRecord is not used.
@@ -40,6 +41,9 @@ export class CifHost {
     this.cif = null;
     const params = new URLSearchParams(win.location.search);
     this.template = params.get("template");
+    // CIF v2 (multi-session): one session per answered customer call, from this template.
+    this.sessionTemplate = params.get("session_template");
+    this.sessions = new Map(); // call_id -> sessionId
     this.ready = this.init(params.get("crm")).catch((err) => {
       console.warn("ctibridge: CIF unavailable:", err?.message ?? err);
       return false;
@@ -98,6 +102,16 @@ export class CifHost {
       cancellationToken: data.call_id }).catch((err) => console.warn("ctibridge: notifyEvent", err));
       return true;
     }
+    if (type === "call.answered" && this.sessionTemplate && typeof cif.createSession === "function"
+        && !data?.consult_of && !this.sessions.has(data?.call_id)) {
+      this.sessions.set(data.call_id, null);
+      cif.createSession({ templateName: this.sessionTemplate, templateParameters: {
+        number: data.number ?? "", name: data.name ?? "", call_id: data.call_id } })
+        .then((id) => this.sessions.set(data.call_id, id))
+        .catch((err) => console.warn("ctibridge: createSession", err));
+      return true;
+    }
+    if (type === "call.ended") this.sessions.delete(data?.call_id); // the agent closes the tab
     if (type === "ctibridge.screenpop") return this.pop(data ?? {});
     return false;
   }

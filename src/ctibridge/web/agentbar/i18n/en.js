@@ -54,6 +54,16 @@ export default {
   "call.consulting": "Consulting {name}",
   "call.consultation": "Consultation",
 
+  // Issue 14: call clock, conference, consultation context, offers list, presence directory.
+  "call.talk_hold": "talk {talk} · hold {hold}",
+  "call.conference": "Conference",
+  "call.participants": "In the conference",
+  "call.customer": "Customer:",
+  "offers.heading": "{n} offers waiting",
+  "transfer.presence": "{name}, {state}",
+  "transfer.nobody": "No colleague is logged in.",
+  "transfer.loading": "Loading colleagues…",
+
   "action.answer": "Answer",
   "action.hangup": "Hang up",
   "action.hold": "Hold",
@@ -222,6 +232,7 @@ export default {
   "work.withdrawn.taken": "The {channel} from {name} was taken by someone else.",
   "work.withdrawn.declined": "You declined the {channel} from {name}: it went back to the queue.",
   "work.withdrawn.gone": "The {channel} from {name} is no longer available.",
+  "work.withdrawn.busy": "The {channel} from {name} went back to the queue: a call is ringing for you.",
   "keys.accept": "Accept the focused (or first) chat or email offer",
   "announce.work_offered": "New {channel} from {name}",
   "announce.work_closed": "{channel} with {name} closed",

@@ -54,6 +54,16 @@ export default {
   "call.consulting": "Double appel avec {name}",
   "call.consultation": "Double appel",
 
+  // Issue 14 : durée d'appel, conférence, contexte du double appel, liste d'offres, annuaire avec présence.
+  "call.talk_hold": "conversation {talk} · attente {hold}",
+  "call.conference": "Conférence",
+  "call.participants": "Dans la conférence",
+  "call.customer": "Client :",
+  "offers.heading": "{n} demandes en attente",
+  "transfer.presence": "{name}, {state}",
+  "transfer.nobody": "Aucun collègue n'est connecté.",
+  "transfer.loading": "Chargement des collègues…",
+
   "action.answer": "Décrocher",
   "action.hangup": "Raccrocher",
   "action.hold": "Mettre en attente",
@@ -222,6 +232,7 @@ export default {
   "work.withdrawn.taken": "Proposition retirée ({channel} de {name}) : prise par un autre agent.",
   "work.withdrawn.declined": "Refusé ({channel} de {name}) : retour en file d'attente.",
   "work.withdrawn.gone": "Proposition retirée ({channel} de {name}) : plus disponible.",
+  "work.withdrawn.busy": "Proposition retirée ({channel} de {name}) : un appel sonne pour vous, retour en file d'attente.",
   "keys.accept": "Accepter le chat ou l'e-mail proposé (celui qui a le focus, sinon le premier)",
   "announce.work_offered": "Nouvelle demande ({channel}) de {name}",
   "announce.work_closed": "Clôturé : {channel} avec {name}",

@@ -43,8 +43,12 @@ function clearNotice() {
   pop.replaceChildren();
 }
 
-/** Replace <main> with the <main> of the page at `url` (GET, or a POSTed form). */
-async function navigate(url, { method = "GET", body = null, push = true } = {}) {
+/**
+ * Replace <main> with the <main> of the page at `url` (GET, or a POSTed form).
+ * `focus`: move the keyboard focus to the new <main> (the agent's own click or form);
+ * a screen pop passes false, so that the bar keeps the focus on its Answer button.
+ */
+async function navigate(url, { method = "GET", body = null, push = true, focus = true } = {}) {
   const mine = {};
   loading = mine;
   let response;
@@ -67,7 +71,7 @@ async function navigate(url, { method = "GET", body = null, push = true } = {}) 
   const final = response.url || String(url);
   if (push && final !== location.href) history.pushState({ crm: true }, "", final);
   else if (!push) history.replaceState({ crm: true }, "", final);
-  main.focus({ preventScroll: true });
+  if (focus) main.focus({ preventScroll: true });
   window.scrollTo(0, 0);
   document.dispatchEvent(new CustomEvent("democrm:navigated", { detail: { url: final } }));
 }
@@ -111,15 +115,16 @@ function showChoice(data) {
   pop.replaceChildren(p, list);
 }
 
+/** The bar's `ctibridge.screenpop`: show the record, never take the keyboard focus. */
 function screenpop(data) {
   if (!data || typeof data !== "object") return;
   const matches = Array.isArray(data.matches) ? data.matches : [];
   if (data.outcome === "one" && matches.length) {
     const url = crmUrl(matches[0]?.url);
-    if (url) { clearNotice(); navigate(url); }
+    if (url) { clearNotice(); navigate(url, { focus: false }); }
   } else if (data.outcome === "none") {
     const url = crmUrl(data.create_url);
-    if (url) { clearNotice(); navigate(url); }
+    if (url) { clearNotice(); navigate(url, { focus: false }); }
   } else if (data.outcome === "several") {
     showChoice(data);
   } else if (data.outcome === "unavailable") {
