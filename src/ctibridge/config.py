@@ -66,6 +66,10 @@ class LimitSettings(_Strict):
     connections_per_ip: int = Field(256, ge=0)
     # Open connections in all; over it new ones are closed at once.
     max_connections: int = Field(4096, ge=1)
+    # permessage-deflate on the agent socket: the bar's small JSON frames shrink ~5x on
+    # the wire, but each socket then holds a compressor (~40 KiB with uvicorn's settings,
+    # most of what a bar costs the hub). Off for large centers on a LAN.
+    ws_compression: bool = True
     # The agent socket (docs/protocol/agent-websocket.md#limits; its message size and
     # rate are server.max_message_bytes and server.rate_*).
     # Open agent sockets per user (several tabs and devices are normal); more are
@@ -132,6 +136,9 @@ class ServerSettings(_Strict):
     rate_burst: int = Field(40, ge=1)
     # Events kept per agent for `resume`; older resumes get a fresh snapshot.
     replay_events: int = Field(500, ge=10)
+    # ...and at most this many characters of them per agent (the supervisors' one stream
+    # only by count): a bar costs the same memory whatever the size of the center.
+    replay_bytes: int = Field(128 * 1024, ge=16 * 1024)
     # A socket whose outgoing queue exceeds this is closed (4008) and resumes.
     send_queue: int = Field(1000, ge=10)
 

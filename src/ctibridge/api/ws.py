@@ -24,6 +24,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
 from .. import __version__
+from ..core.directory import PageRequest, parse_watch
 from ..core.notifier import SUPERVISORS, Subscriber
 from ..core.permissions import Principal
 from ..model.errors import CtiError
@@ -50,6 +51,7 @@ CLOSE_BAD_TICKET = 4002
 CLOSE_ORIGIN = 4003
 CLOSE_NO_AGENT = 4004
 REMEMBERED_IDS = 256
+DIRECTORY_OPS = frozenset({"directory.get", "directory.watch", "directory.unwatch"})
 
 
 class SlowConsumer(Exception):
@@ -153,16 +155,18 @@ class Session:
         # Subscribe and take the snapshot with no await in between, so no
         # event falls between the two.
         self.sub = notifier.subscribe(self.stream)
-        snapshot = self.snapshot()
+        # Encoded at once and only the text kept: nothing of it stays with the session.
+        snap_seq, snap_text = self._snapshot_text()
         self.log.info("ws.open")
         tasks: list[asyncio.Task[None]] = []
         try:
             try:
-                await self._send(snapshot)  # before any event: the sender starts after
+                await self._send_text(snap_text)  # before any event: the sender starts after
             except SlowConsumer:
                 await self._cut(CLOSE_SLOW, "slow-consumer")
                 return
-            self.last_sent = max(self.last_sent, snapshot["seq"])
+            del snap_text
+            self.last_sent = max(self.last_sent, snap_seq)
             tasks = [asyncio.create_task(self._sender(), name=f"ws-send-{self.id}"),
                      asyncio.create_task(self._receive_or_cut(), name=f"ws-recv-{self.id}")]
             # Whichever ends first ends the session: the client left or broke a limit
@@ -219,16 +223,21 @@ class Session:
                     raise SlowConsumer
                 seq, frame = item
                 sub.taken(frame)
-                if seq <= self.last_sent:
+                if seq is not None and seq <= self.last_sent:
                     continue
                 async with asyncio.timeout(self.send_timeout):
                     async with self.lock:
                         await self.ws.send_text(frame)
-                        self.last_sent = seq
+                        if seq is not None:
+                            self.last_sent = seq
         except (SlowConsumer, TimeoutError):
             await self._cut(CLOSE_SLOW, "slow-consumer")
         except (WebSocketDisconnect, RuntimeError):
             return
+
+    def _snapshot_text(self) -> tuple[int, str]:
+        snap = self.snapshot()
+        return snap["seq"], encode(snap)
 
     def snapshot(self) -> dict[str, Any]:
         hub = self.hub
@@ -239,7 +248,6 @@ class Session:
             "seq": stream.seq,
             "reason_codes": [r.model_dump() for r in settings.reason_codes],
             "dispositions": [d.model_dump() for d in settings.dispositions],
-            "directory": hub.directory(),
             "wrap_up_seconds": settings.wrap_up_seconds,
             "platforms": {n: {"up": i.up, "detail": i.detail} for n, i in hub.platforms.items()},
         }
@@ -356,6 +364,9 @@ class Session:
         if not isinstance(op, str):
             await self._error(fid, "bad-message", "a command needs an 'op' string")
             return
+        if op in DIRECTORY_OPS:  # reads and this socket's subscriptions: nothing to remember
+            await self._directory(op, frame, fid)
+            return
         key = id_key(fid)
         if key in self.answered:  # a retry: same answer, nothing done twice
             await self._send(self.answered[key])
@@ -383,6 +394,26 @@ class Session:
             self.answered.popitem(last=False)
         await self._send(reply)
 
+    async def _directory(self, op: str, frame: dict[str, Any], fid: str | int) -> None:
+        """``directory.get`` (a page), ``directory.watch`` / ``directory.unwatch``
+        (presence frames for this socket): docs/protocol/agent-websocket.md."""
+        assert self.sub is not None
+        try:
+            if op == "directory.get":
+                result = self.hub.directory.page(PageRequest.parse(frame))
+            elif op == "directory.watch":
+                ids = parse_watch(frame)
+                self.hub.notifier.watch(self.sub, ids)
+                result = {"watching": "all" if ids is None else len(ids)}
+            else:
+                self.hub.notifier.unwatch(self.sub)
+                result = {"watching": 0}
+        except CtiError as exc:
+            self.svc.metrics.refused.labels(exc.code).inc()
+            await self._send({"type": "error", "id": fid, **exc.to_dict()})
+            return
+        await self._send({"type": "ack", "id": fid, "result": result})
+
     async def _resume(self, frame: dict[str, Any], fid: str | int | None) -> None:
         since = frame.get("since")
         if not isinstance(since, int) or isinstance(since, bool) or since < 0:
@@ -391,9 +422,9 @@ class Session:
         stream = self.hub.notifier.stream(self.stream)
         frames = stream.since(since)
         if frames is None:
-            snap = self.snapshot()
-            await self._send(snap)
-            self.last_sent = max(self.last_sent, snap["seq"])
+            snap_seq, snap_text = self._snapshot_text()
+            await self._send_text(snap_text)
+            self.last_sent = max(self.last_sent, snap_seq)
             return
         try:
             async with asyncio.timeout(self.send_timeout):
