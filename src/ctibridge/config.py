@@ -401,6 +401,26 @@ class DigitalSettings(_Strict):
         return self
 
 
+class ClusterSettings(_Strict):
+    """Several nodes on NATS JetStream (docs/deployment.md). Absent: one process."""
+
+    nats_url: str = "nats://127.0.0.1:4222"
+    # Names the subjects, the event stream and the lease bucket: clusters (or test
+    # runs) sharing one NATS account stay apart.
+    name: str = Field("ctib", min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    # This node's name in logs, /readyz and the lease (default: host name and pid).
+    node_id: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    # The core's lease: a node that cannot renew it steps down after 2/3 of this, and
+    # another takes over once it expired.
+    lease_seconds: float = Field(3.0, ge=1.0, le=60.0)
+    # How long JetStream keeps events for `resume` on another node (and at most
+    # server.replay_events per agent).
+    retention_seconds: float = Field(600.0, ge=10.0, le=7 * 86400)
+    # A request to the core's node (snapshot, command) fails after this.
+    request_timeout_seconds: float = Field(5.0, gt=0, le=60.0)
+    storage: Literal["file", "memory"] = "file"
+
+
 class LogSettings(_Strict):
     json_format: bool = Field(False, alias="json")
     level: Literal["debug", "info", "warning", "error"] = "info"
@@ -456,6 +476,7 @@ class Settings(BaseSettings):
     presence: PresenceSettings = Field(default_factory=PresenceSettings)
     queues: QueueList = Field(default_factory=list)
     log: LogSettings = Field(default_factory=LogSettings)
+    cluster: ClusterSettings | None = None
     demo: bool = False
 
     @classmethod

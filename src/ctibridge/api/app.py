@@ -82,6 +82,11 @@ class Services:
         self.supervision: Any = None  # core.supervision.Supervision (queue stats, audit)
         self.omnichannel: Any = None  # core.omnichannel.Omnichannel (digital work, routing)
         self.ready = False
+        # Where sockets read events: the hub's own notifier, or in a cluster the
+        # node's relay of the bus (cluster/relay.py); and the cluster node, if any.
+        self.delivery = hub.notifier
+        self.local_commands = self.commands
+        self.cluster: Any = None
 
 
 def create_app(
@@ -117,20 +122,19 @@ def create_app(
         app.state.services = services
         app.state.hub = services.hub
         await _seed(settings, services)
-        await _start_crm(settings, services, crm, config_dir)
-        await start_supervision(services)  # before the hub: it counts every event
-        await services.hub.start()
-        await start_digital(settings, services, clock)
-        services.omnichannel = Omnichannel(services.hub, services.digital, settings, clock,
-                                           supervision=services.supervision)
-        await services.omnichannel.start()
-        services.traffic = _start_traffic(settings, services)
-        services.ready = True
-        log.info("hub.started", version=__version__, platforms=list(conns))
-        try:
-            yield
-        finally:
-            services.ready = False
+
+        async def start_core() -> None:
+            await _start_crm(settings, services, crm, config_dir)
+            await start_supervision(services)  # before the hub: it counts every event
+            await services.hub.start()
+            await start_digital(settings, services, clock)
+            services.omnichannel = Omnichannel(services.hub, services.digital, settings,
+                                               clock, supervision=services.supervision)
+            await services.omnichannel.start()
+            services.traffic = _start_traffic(settings, services)
+            log.info("hub.started", version=__version__, platforms=list(conns))
+
+        async def stop_core() -> None:
             if services.traffic is not None:
                 services.traffic.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -138,9 +142,28 @@ def create_app(
             if services.omnichannel is not None:
                 await services.omnichannel.stop()
             await services.hub.stop()
-            await services.supervision.stop()
+            if services.supervision is not None:
+                await services.supervision.stop()
             await stop_digital(services)
             await _stop_crm(services)
+
+        if settings.cluster is None:
+            await start_core()
+        else:  # the core runs on the node holding the lease (cluster/node.py)
+            from ..cluster.node import ClusterNode
+
+            services.cluster = ClusterNode(settings.cluster, services, start_core=start_core,
+                                           stop_core=stop_core)
+            await services.cluster.start()
+        services.ready = True
+        try:
+            yield
+        finally:
+            services.ready = False
+            if services.cluster is not None:
+                await services.cluster.stop()  # stops the core if it ran here
+            else:
+                await stop_core()
             services.login_guard.close()
             if db is not None:
                 await db.stop()

@@ -148,18 +148,23 @@ class Session:
         self.log = log.bind(session=self.id, user=principal.username)
 
     async def run(self) -> None:
-        notifier = self.hub.notifier
+        notifier = self.svc.delivery
+        cluster = self.svc.cluster
         await self._send({"type": "hello", "protocol": PROTOCOL,
                           "server": f"ctibridge/{__version__}", "session_id": self.id,
                           "user": self.principal.to_dict()})
-        # Subscribe and take the snapshot with no await in between, so no
-        # event falls between the two.
-        self.sub = notifier.subscribe(self.stream)
-        # Encoded at once and only the text kept: nothing of it stays with the session.
-        snap_seq, snap_text = self._snapshot_text()
-        self.log.info("ws.open")
         tasks: list[asyncio.Task[None]] = []
         try:
+            if cluster is not None:
+                # The stream's frames reach this node before the core is asked for the
+                # snapshot: whatever follows the snapshot's seq is in the queue.
+                await cluster.relay.open(self.stream)
+            # Subscribe and take the snapshot with no await in between (one process),
+            # so no event falls between the two.
+            self.sub = notifier.subscribe(self.stream)
+            # Encoded at once and only the text kept: nothing of it stays with the session.
+            snap_seq, snap_text = await self._snapshot_text()
+            self.log.info("ws.open")
             try:
                 await self._send_text(snap_text)  # before any event: the sender starts after
             except SlowConsumer:
@@ -174,8 +179,14 @@ class Session:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         except WebSocketDisconnect:
             pass
+        except CtiError as exc:  # the cluster's core could not give the snapshot
+            await self._send({"type": "error", "id": None, **exc.to_dict()})
+            await hang_up(self.ws, 1013, exc.code, timeout=1.0)
         finally:
-            notifier.unsubscribe(self.sub)
+            if self.sub is not None:
+                notifier.unsubscribe(self.sub)
+            if cluster is not None:
+                cluster.relay.close(self.stream)
             for task in tasks:
                 task.cancel()
             for task in tasks:
@@ -235,59 +246,15 @@ class Session:
         except (WebSocketDisconnect, RuntimeError):
             return
 
-    def _snapshot_text(self) -> tuple[int, str]:
-        snap = self.snapshot()
+    async def _snapshot_text(self) -> tuple[int, str]:
+        if self.svc.cluster is not None:
+            snap = await self.svc.cluster.relay.snapshot(self.principal)
+        else:
+            snap = self.snapshot()
         return snap["seq"], encode(snap)
 
     def snapshot(self) -> dict[str, Any]:
-        hub = self.hub
-        settings = self.svc.settings
-        stream = hub.notifier.stream(self.stream)
-        base: dict[str, Any] = {
-            "type": "snapshot",
-            "seq": stream.seq,
-            "reason_codes": [r.model_dump() for r in settings.reason_codes],
-            "dispositions": [d.model_dump() for d in settings.dispositions],
-            "wrap_up_seconds": settings.wrap_up_seconds,
-            "platforms": {n: {"up": i.up, "detail": i.detail} for n, i in hub.platforms.items()},
-        }
-        agent_id = self.principal.agent_id
-        if agent_id is not None:
-            agent = hub.agents[agent_id]
-            recent, _ = capped(hub.interactions.recent(agent_id), self.limits.snapshot_interactions)
-            base.update(
-                agent=agent.to_dict(),
-                calls=[c.to_dict() for c in hub.calls_of(agent_id)],
-                interactions=[i.to_dict() for i in recent],
-                capabilities=self.svc.commands.capabilities(agent),
-                platform_capabilities=self.svc.commands.capabilities_by_platform(agent),
-                screenpops=hub.screenpops.pops_for(agent_id) if hub.screenpops else [],
-                # Finished calls whose log waits for this agent to pick the record.
-                calllog_waiting=self.svc.calllog.waiting_of(agent_id)
-                if self.svc.calllog else [],
-                digital=[i.to_dict() for i in hub.omnichannel.digital_of(agent_id)]
-                if hub.omnichannel else [],
-            )
-        else:
-            # Live calls and interactions, the oldest first, capped: the snapshot is
-            # built and encoded on the event loop at every connect.
-            calls, n_calls = capped(hub.calls.live(), self.limits.snapshot_calls)
-            live, n_live = capped(hub.omnichannel.live() if hub.omnichannel else [],
-                                  self.limits.snapshot_interactions)
-            if n_calls > len(calls) or n_live > len(live):
-                base["truncated"] = {"calls": n_calls, "interactions": n_live}
-            base.update(
-                agent=None,
-                agents=[a.to_dict() for a in hub.agents.values()],
-                calls=[c.to_dict() for c in calls],
-                queues=self.svc.supervision.queues() if self.svc.supervision else [],
-                # Live digital interactions: queued, offered and active.
-                interactions=[i.to_dict() for i in live],
-                capabilities={},
-                platform_capabilities={},
-                screenpops=[],
-            )
-        return base
+        return snapshot_of(self.svc, self.principal)
 
     # ------------------------------------------------------------ incoming
 
@@ -400,13 +367,18 @@ class Session:
         assert self.sub is not None
         try:
             if op == "directory.get":
-                result = self.hub.directory.page(PageRequest.parse(frame))
+                req = PageRequest.parse(frame)
+                if self.svc.cluster is not None:  # the core's node has the states
+                    result = await self.svc.cluster.relay.directory(
+                        {k: v for k, v in frame.items() if k not in ("type", "id", "op")})
+                else:
+                    result = self.hub.directory.page(req)
             elif op == "directory.watch":
                 ids = parse_watch(frame)
-                self.hub.notifier.watch(self.sub, ids)
+                self.svc.delivery.watch(self.sub, ids)
                 result = {"watching": "all" if ids is None else len(ids)}
             else:
-                self.hub.notifier.unwatch(self.sub)
+                self.svc.delivery.unwatch(self.sub)
                 result = {"watching": 0}
         except CtiError as exc:
             self.svc.metrics.refused.labels(exc.code).inc()
@@ -419,10 +391,10 @@ class Session:
         if not isinstance(since, int) or isinstance(since, bool) or since < 0:
             await self._error(fid, "bad-message", "'since' must be a non-negative integer")
             return
-        stream = self.hub.notifier.stream(self.stream)
+        stream = self.svc.delivery.stream(self.stream)
         frames = stream.since(since)
         if frames is None:
-            snap_seq, snap_text = self._snapshot_text()
+            snap_seq, snap_text = await self._snapshot_text()
             await self._send_text(snap_text)
             self.last_sent = max(self.last_sent, snap_seq)
             return
@@ -442,3 +414,56 @@ class Session:
         if self.ws.application_state == WebSocketState.CONNECTED:
             await self._send({"type": "error", "id": fid, "code": code, "message": message})
 
+
+def snapshot_of(svc: Any, principal: Principal) -> dict[str, Any]:
+    """What a socket gets first: everything its bar shows, and the last ``seq`` in it
+    (built where the hub's core runs: on another node, asked for over the cluster bus)."""
+    hub = svc.hub
+    settings = svc.settings
+    limits = settings.server.limits
+    stream = hub.notifier.stream(principal.agent_id or SUPERVISORS)
+    base: dict[str, Any] = {
+        "type": "snapshot",
+        "seq": stream.seq,
+        "reason_codes": [r.model_dump() for r in settings.reason_codes],
+        "dispositions": [d.model_dump() for d in settings.dispositions],
+        "wrap_up_seconds": settings.wrap_up_seconds,
+        "platforms": {n: {"up": i.up, "detail": i.detail} for n, i in hub.platforms.items()},
+    }
+    agent_id = principal.agent_id
+    if agent_id is not None:
+        agent = hub.agents[agent_id]
+        recent, _ = capped(hub.interactions.recent(agent_id), limits.snapshot_interactions)
+        base.update(
+            agent=agent.to_dict(),
+            calls=[c.to_dict() for c in hub.calls_of(agent_id)],
+            interactions=[i.to_dict() for i in recent],
+            capabilities=svc.commands.capabilities(agent),
+            platform_capabilities=svc.commands.capabilities_by_platform(agent),
+            screenpops=hub.screenpops.pops_for(agent_id) if hub.screenpops else [],
+            # Finished calls whose log waits for this agent to pick the record.
+            calllog_waiting=svc.calllog.waiting_of(agent_id)
+            if svc.calllog else [],
+            digital=[i.to_dict() for i in hub.omnichannel.digital_of(agent_id)]
+            if hub.omnichannel else [],
+        )
+    else:
+        # Live calls and interactions, the oldest first, capped: the snapshot is
+        # built and encoded on the event loop at every connect.
+        calls, n_calls = capped(hub.calls.live(), limits.snapshot_calls)
+        live, n_live = capped(hub.omnichannel.live() if hub.omnichannel else [],
+                              limits.snapshot_interactions)
+        if n_calls > len(calls) or n_live > len(live):
+            base["truncated"] = {"calls": n_calls, "interactions": n_live}
+        base.update(
+            agent=None,
+            agents=[a.to_dict() for a in hub.agents.values()],
+            calls=[c.to_dict() for c in calls],
+            queues=svc.supervision.queues() if svc.supervision else [],
+            # Live digital interactions: queued, offered and active.
+            interactions=[i.to_dict() for i in live],
+            capabilities={},
+            platform_capabilities={},
+            screenpops=[],
+        )
+    return base

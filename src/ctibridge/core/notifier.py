@@ -81,6 +81,8 @@ class Stream:
     buffer: deque[tuple[int, str]] = field(default_factory=deque)
     buffered_chars: int = 0
     subscribers: set[Subscriber] = field(default_factory=set)
+    # Called with (stream, seq, frame) for every frame: the cluster's publisher.
+    sink: Callable[[str, int, str], None] | None = None
 
     def push(self, event: HubEvent, body: str | None = None) -> None:
         """``body``: the event encoded once by the notifier for every stream it goes to."""
@@ -88,14 +90,26 @@ class Stream:
         if body is None:
             body = encode_body(event)
         frame = f'{{"type":"event","seq":{self.seq},{body}'
-        self.buffer.append((self.seq, frame))
+        if self.sink is not None:
+            self.sink(self.name, self.seq, frame)
+        self._keep(self.seq, frame)
+
+    def push_frame(self, seq: int, frame: str) -> None:
+        """A frame numbered elsewhere (another node's hub, through the cluster bus)."""
+        if seq <= self.seq:
+            return  # already had it (history and live delivery overlap)
+        self.seq = seq
+        self._keep(seq, frame)
+
+    def _keep(self, seq: int, frame: str) -> None:
+        self.buffer.append((seq, frame))
         self.buffered_chars += len(frame)
         while len(self.buffer) > self.replay or (
                 self.replay_chars is not None and self.buffered_chars > self.replay_chars
                 and len(self.buffer) > 1):
             self.buffered_chars -= len(self.buffer.popleft()[1])
         for sub in self.subscribers:
-            sub.offer(self.seq, frame)
+            sub.offer(seq, frame)
 
     def since(self, seq: int) -> list[tuple[int, str]] | None:
         """Frames after ``seq``, or None when some are no longer buffered."""
@@ -121,12 +135,16 @@ class Notifier:
         self._watch_agent: dict[str, set[Subscriber]] = {}
         self._watching: dict[Subscriber, frozenset[str] | None] = {}
         self.presence_sent = 0
+        # The cluster's publisher, when this node's hub is the one that runs the core.
+        self.sink: Callable[[str, int, str], None] | None = None
+        self.presence_sink: Callable[[dict[str, Any]], None] | None = None
 
     def stream(self, name: str) -> Stream:
         s = self._streams.get(name)
         if s is None:
             s = self._streams[name] = Stream(
-                name, self._replay, None if name == SUPERVISORS else self._replay_chars)
+                name, self._replay, None if name == SUPERVISORS else self._replay_chars,
+                sink=self.sink)
         return s
 
     def publish(self, event: HubEvent) -> None:
@@ -189,6 +207,8 @@ class Notifier:
 
     def presence(self, entry: dict[str, Any]) -> None:
         """An agent's directory entry changed: tell those who watch them, nobody else."""
+        if self.presence_sink is not None:
+            self.presence_sink(entry)
         named = self._watch_agent.get(entry["agent_id"], ())
         if not self._watch_all and not named:
             return
@@ -198,8 +218,21 @@ class Notifier:
             sub.offer(None, frame)
             self.presence_sent += 1
 
+    def set_sink(self, sink: Callable[[str, int, str], None] | None,
+                 presence: Callable[[dict[str, Any]], None] | None) -> None:
+        """Send every frame (and presence) also to ``sink``: the cluster's publisher."""
+        self.sink, self.presence_sink = sink, presence
+        for s in self._streams.values():
+            s.sink = sink
+
     def watchers(self) -> int:
         return len(self._watching)
+
+    def drop(self, stream: str) -> None:
+        """Forget a stream nobody reads here (a cluster node's relayed copy)."""
+        s = self._streams.get(stream)
+        if s is not None and not s.subscribers:
+            del self._streams[stream]
 
     def subscriber_count(self) -> int:
         return sum(len(s.subscribers) for s in self._streams.values())
