@@ -204,6 +204,7 @@ class Agents:
         self.sockets: list[Any] = []
         self.tasks: list[asyncio.Task[None]] = []
         self.recording = False
+        self.progress = 0  # the hub's pid: print its RSS every 1,000 bars
 
     async def connect(self) -> None:
         async with httpx.AsyncClient(base_url=self.url, timeout=30) as http:
@@ -211,8 +212,10 @@ class Agents:
                 r = await http.post("/api/ws-ticket", headers={"Authorization": f"Bearer {token}"})
                 ticket = r.json()["ticket"]
                 ws_url = self.url.replace("http", "ws") + f"/ws?ticket={ticket}"
-                ws = await websockets.connect(ws_url,
-                                              max_size=2**22)
+                # Patient handshakes (thousands of bars connect on a busy machine), and no
+                # client pings: the hub's own keep the link checked.
+                ws = await websockets.connect(ws_url, max_size=2**22, open_timeout=120,
+                                              ping_interval=None)
                 await ws.recv()  # hello
                 snap = json.loads(await ws.recv())
                 me = snap["agent"]["agent_id"]
@@ -223,6 +226,9 @@ class Agents:
 
             for i in range(0, len(self.tokens), 50):
                 await asyncio.gather(*(one(t) for t in self.tokens[i:i + 50]))
+                if self.progress and (i + 50) % 1000 == 0:
+                    print(f"  {i + 50} bars connected, hub RSS {_rss_mb(self.progress)}",
+                          flush=True)
 
     async def listen(self, ws: Any, me: str) -> None:
         n = 0
@@ -298,6 +304,7 @@ async def run(args: argparse.Namespace) -> None:
             raise SystemExit("the hub did not start")
         tokens = json.loads(Path(workdir, "tokens.json").read_text())
         agents = Agents(f"http://127.0.0.1:{port}", tokens)
+        agents.progress = hub.pid if args.agents >= 4000 else 0
         t0 = time.perf_counter()
         await agents.connect()
         print(f"pipeline: {args.agents} agents connected in {time.perf_counter() - t0:.1f} s, "

@@ -263,7 +263,11 @@ async def _start_crm(settings: Settings, services: Services, crm: Any | None,
         delivery = crm_settings.call_log
         worker = CallLogWorker(
             services.store, connector, services.clock, metrics=services.metrics,
-            owner=node_id(settings.server.host, settings.server.port),
+            # In a cluster the node's name: any node may run the worker, the rows'
+            # leases in the shared database keep two from sending one log.
+            owner=(f"node:{settings.cluster.node_id}" if settings.cluster is not None
+                   and settings.cluster.node_id else
+                   node_id(settings.server.host, settings.server.port)),
             lease_seconds=delivery.lease_seconds, timeout_seconds=delivery.timeout_seconds,
             base_delay=delivery.first_retry_seconds, max_delay=delivery.max_retry_seconds,
             max_attempts=delivery.max_attempts, settle_seconds=delivery.settle_seconds,

@@ -84,7 +84,12 @@ async def agent_socket(ws: WebSocket) -> None:
                       "open /ws?ticket=… with a ticket from POST /api/ws-ticket")
         return
     try:
-        principal = svc.tickets.redeem(ticket)
+        try:
+            principal = svc.tickets.redeem(ticket)
+        except CtiError as exc:
+            if svc.cluster is None or exc.code != "ticket-invalid":
+                raise
+            principal = await svc.cluster.redeem_elsewhere(ticket)  # issued by another node
     except CtiError as exc:
         await _refuse(ws, CLOSE_BAD_TICKET, exc.code, exc.message)
         return

@@ -11,19 +11,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import nats
+import nats.errors
 import structlog
 from nats.aio.client import Client
+from nats.aio.msg import Msg
 from nats.js.api import DeliverPolicy, DiscardPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError
 
 from ..config import ClusterSettings
 from ..core.notifier import Notifier
+from ..core.permissions import Principal
+from ..model.errors import CtiError, Unauthorized
+from .codec import principal_from, principal_to
 from .lease import Lease
 from .owner import Owner
 from .relay import Relay, RoutedCommands
@@ -68,6 +74,8 @@ class ClusterNode:
         self.svc.delivery = delivery
         self.svc.local_commands = self.svc.commands
         self.svc.commands = RoutedCommands(self.svc.local_commands, self.relay)
+        # A bar may get its ticket from one node and open its socket on another.
+        self._ticket_sub = await self.nc.subscribe(self.names.ticket, cb=self._on_ticket)
         self.lease = Lease(js, self.node_id, self.names.bucket, ttl=s.lease_seconds,
                            on_acquired=self._acquired, on_lost=self._lost)
         self.lease.start()
@@ -94,6 +102,31 @@ class ClusterNode:
         if self.nc is not None:
             with contextlib.suppress(Exception):
                 await self.nc.drain()
+
+    # ------------------------------------------------------------ tickets
+
+    async def _on_ticket(self, msg: Msg) -> None:
+        """Another node was handed a ticket: the node that issued it answers (and the
+        ticket is used up); the others stay silent."""
+        ticket = msg.data.decode()
+        if not self.svc.tickets.holds(ticket):
+            return
+        try:
+            principal = self.svc.tickets.redeem(ticket)
+        except CtiError:  # expired: the asker's own timeout says it
+            return
+        await msg.respond(json.dumps(principal_to(principal)).encode())
+
+    async def redeem_elsewhere(self, ticket: str) -> Principal:
+        """A ticket this node did not issue: redeemed by the node that did."""
+        assert self.nc is not None
+        try:
+            reply = await self.nc.request(self.names.ticket, ticket.encode(),
+                                          timeout=min(2.0, self.settings.request_timeout_seconds))
+        except (nats.errors.TimeoutError, nats.errors.NoRespondersError):
+            raise Unauthorized("the ticket is unknown or was already used",
+                               code="ticket-invalid") from None
+        return principal_from(json.loads(reply.data))
 
     # ------------------------------------------------------------ the core
 

@@ -55,6 +55,10 @@ class Names:
         return f"{self.cluster}.dir"
 
     @property
+    def ticket(self) -> str:  # request to every node: "who issued this ticket?"
+        return f"{self.cluster}.ticket"
+
+    @property
     def stream(self) -> str:  # the JetStream stream of events
         return f"{self.cluster.upper().replace('.', '_').replace('-', '_')}_EVENTS"
 

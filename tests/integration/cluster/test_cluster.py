@@ -83,3 +83,20 @@ async def test_resume_on_another_node_replays_from_jetstream(cluster: Cluster) -
     end = await again.wait_for(lambda f: f.get("seq") == last["seq"], "the last event")
     got = [f["seq"] for f in again.frames if f.get("type") == "event"]
     assert got == list(range(first + 1, end["seq"] + 1))
+
+
+async def test_a_ticket_from_one_node_opens_a_socket_on_another_once(cluster: Cluster) -> None:
+    import json
+
+    import websockets
+
+    a = await cluster.node("a")
+    await cluster.core()
+    b = await cluster.node("b")
+    ticket = await a.ticket("alice")  # behind a load balancer: REST on a, socket on b
+    async with websockets.connect(b.ws_url(ticket)) as ws:
+        assert json.loads(await ws.recv())["type"] == "hello"
+        assert json.loads(await ws.recv())["type"] == "snapshot"
+    async with websockets.connect(b.ws_url(ticket)) as ws:  # used up, on every node
+        refused = json.loads(await ws.recv())
+        assert refused["code"] == "ticket-invalid"
