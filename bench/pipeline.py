@@ -207,7 +207,9 @@ class Agents:
         self.progress = 0  # the hub's pid: print its RSS every 1,000 bars
 
     async def connect(self) -> None:
-        async with httpx.AsyncClient(base_url=self.url, timeout=30) as http:
+        # Idle connections dropped before the hub's keep-alive (5 s) closes them under us.
+        async with httpx.AsyncClient(base_url=self.url, timeout=60,
+                                     limits=httpx.Limits(keepalive_expiry=1.0)) as http:
             async def one(token: str) -> None:
                 r = await http.post("/api/ws-ticket", headers={"Authorization": f"Bearer {token}"})
                 ticket = r.json()["ticket"]

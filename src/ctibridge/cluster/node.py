@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -54,6 +55,8 @@ class ClusterNode:
         self.lease: Lease | None = None
         self.owner: Owner | None = None
         self._core_lock = asyncio.Lock()
+        # (what, token, monotonic time): when this node's core started and stopped.
+        self.history: list[tuple[str, int, float]] = []
 
     async def start(self) -> None:
         s = self.settings
@@ -138,6 +141,7 @@ class ClusterNode:
             self.owner = Owner(self.nc, self.svc, epoch, self.names)
             hub.notifier.set_sink(self.owner.frame, self.owner.presence)
             await self.owner.start()
+            self.history.append(("started", epoch, time.monotonic()))
             log.info("cluster.core_started", node=self.node_id, token=epoch)
             await self.start_core()
 
@@ -149,6 +153,7 @@ class ClusterNode:
             self.svc.hub.notifier.set_sink(None, None)
             owner, self.owner = self.owner, None
             await owner.stop()
+            self.history.append(("fenced", epoch, time.monotonic()))
             with contextlib.suppress(Exception):
                 await self.stop_core()
             log.warning("cluster.core_stopped", node=self.node_id, token=epoch)

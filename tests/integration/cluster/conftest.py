@@ -62,16 +62,17 @@ class Cluster:
         hub = await self.stack.enter_async_context(running_hub(
             self.tmp_path, clock=self.clock, sim=sim, auth={"secret_key": SECRET},
             cluster={"nats_url": NATS_URL, "name": self.name, "node_id": node_id,
-                     "storage": "memory", "lease_seconds": 1.5, **cluster}))
+                     "storage": "memory", "lease_seconds": 3.0, **cluster}))
         self.nodes[node_id] = hub
         return hub
 
-    async def core(self, timeout: float = 10.0) -> RunningHub:
-        """The node running the core, once one does."""
+    async def core(self, timeout: float = 10.0, *, on: str | None = None) -> RunningHub:
+        """The node running the core, once one does (``on``: once that node does)."""
         async def find() -> RunningHub:
             while True:
-                for hub in self.nodes.values():
-                    if hub.app.state.services.cluster.owner is not None:
+                for node_id, hub in self.nodes.items():
+                    if hub.app.state.services.cluster.owner is not None \
+                            and on in (None, node_id):
                         return hub
                 await asyncio.sleep(0.05)
         return await asyncio.wait_for(find(), timeout)

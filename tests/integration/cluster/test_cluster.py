@@ -100,3 +100,31 @@ async def test_a_ticket_from_one_node_opens_a_socket_on_another_once(cluster: Cl
     async with websockets.connect(b.ws_url(ticket)) as ws:  # used up, on every node
         refused = json.loads(await ws.recv())
         assert refused["code"] == "ticket-invalid"
+
+
+async def test_a_node_cut_from_nats_is_fenced_before_another_takes_the_core(
+    cluster: Cluster,
+) -> None:
+    a = await cluster.node("a")
+    await cluster.core()
+    b = await cluster.node("b")
+    tab = await b.agent("alice")
+    await tab.ok("agent.login")
+    before = await tab.wait_for(lambda f: f.get("name") == "agent.state", "the login")
+
+    node_a = a.app.state.services.cluster
+    await node_a.nc.close()  # a partition: a can no longer renew its lease
+    await cluster.core(timeout=15.0, on="b")
+    assert node_a.owner is None
+    node_b = b.app.state.services.cluster
+    # a stopped acting (its last tenure) before b started its own, with a newer token.
+    _, token_a, fenced_at = [h for h in node_a.history if h[0] == "fenced"][-1]
+    _, token_b, started_at = [h for h in node_b.history if h[0] == "started"][-1]
+    assert fenced_at < started_at and token_b > token_a
+
+    # The bar on b keeps working with the new core, its seq going on where it was.
+    await tab.ok("agent.login")
+    after = await tab.wait_for(lambda f: f.get("name") == "agent.state"
+                               and f["seq"] > before["seq"], "a state from the new core")
+    seqs = [f["seq"] for f in tab.frames if f.get("type") == "event"]
+    assert seqs == list(range(seqs[0], after["seq"] + 1))  # no gap, no repeat
