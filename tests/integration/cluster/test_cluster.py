@@ -128,3 +128,24 @@ async def test_a_node_cut_from_nats_is_fenced_before_another_takes_the_core(
                                and f["seq"] > before["seq"], "a state from the new core")
     seqs = [f["seq"] for f in tab.frames if f.get("type") == "event"]
     assert seqs == list(range(seqs[0], after["seq"] + 1))  # no gap, no repeat
+
+
+async def test_directory_pages_and_presence_reach_a_bar_on_another_node(
+    cluster: Cluster,
+) -> None:
+    a = await cluster.node("a")
+    await cluster.core()
+    b = await cluster.node("b")
+    watcher = await b.agent("alice")
+    quiet = await b.agent("carol")
+    page = await watcher.ok("directory.get", limit=2)
+    assert [e["agent_id"] for e in page["entries"]] == ["alice", "bob"]
+    assert page["next"] == "bob"
+    await watcher.ok("directory.watch")
+    bob = await a.agent("bob")
+    await bob.ok("agent.login")
+    seen = await watcher.wait_for(lambda f: f.get("type") == "presence"
+                                  and f["agent"]["agent_id"] == "bob", "bob's presence")
+    assert seen["agent"]["status"] == "not_ready"
+    await quiet.ok("agent.login")  # a sure last frame for carol's socket
+    assert not [f for f in quiet.frames if f.get("type") == "presence"]
