@@ -205,12 +205,27 @@ class Agents:
         self.tasks: list[asyncio.Task[None]] = []
         self.recording = False
         self.progress = 0  # the hub's pid: print its RSS every 1,000 bars
+        self.retries = 0
 
     async def connect(self) -> None:
         # Idle connections dropped before the hub's keep-alive (5 s) closes them under us.
         async with httpx.AsyncClient(base_url=self.url, timeout=60,
                                      limits=httpx.Limits(keepalive_expiry=1.0)) as http:
             async def one(token: str) -> None:
+                # As a bar does, a failed connect is tried again (a busy machine may let
+                # a ticket expire before its socket opens).
+                for attempt in range(5):
+                    try:
+                        await connect(token)
+                        return
+                    except (OSError, httpx.HTTPError, websockets.WebSocketException,
+                            TimeoutError, KeyError):
+                        if attempt == 4:
+                            raise
+                        self.retries += 1
+                        await asyncio.sleep(1 + attempt)
+
+            async def connect(token: str) -> None:
                 r = await http.post("/api/ws-ticket", headers={"Authorization": f"Bearer {token}"})
                 ticket = r.json()["ticket"]
                 ws_url = self.url.replace("http", "ws") + f"/ws?ticket={ticket}"
@@ -229,8 +244,8 @@ class Agents:
             for i in range(0, len(self.tokens), 50):
                 await asyncio.gather(*(one(t) for t in self.tokens[i:i + 50]))
                 if self.progress and (i + 50) % 1000 == 0:
-                    print(f"  {i + 50} bars connected, hub RSS {_rss_mb(self.progress)}",
-                          flush=True)
+                    print(f"  {i + 50} bars connected, hub RSS {_rss_mb(self.progress)} "
+                          f"({self.retries} connects retried)", flush=True)
 
     async def listen(self, ws: Any, me: str) -> None:
         n = 0

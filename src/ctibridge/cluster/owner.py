@@ -40,6 +40,7 @@ class Owner:
         self._task: asyncio.Task[None] | None = None
         self._subs: list[Subscription] = []
         self.published = 0
+        self._running: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------ publishing
 
@@ -108,7 +109,9 @@ class Owner:
 
     async def _command(self, msg: Msg) -> None:
         # Commands may wait on a platform: each in its own task, answered when done.
-        asyncio.create_task(self._run_command(msg), name="cluster-command")
+        task = asyncio.create_task(self._run_command(msg), name="cluster-command")
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
 
     async def _run_command(self, msg: Msg) -> None:
         try:

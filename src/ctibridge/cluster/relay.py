@@ -59,6 +59,7 @@ class Relay:
         self._subs.clear()
 
     def _fenced(self, msg: Msg) -> bool:
+        """Whether a live frame comes from an owner older than the newest seen."""
         fence = int((msg.headers or {}).get(FENCE_HEADER, "0"))
         if fence < self.fence:
             self.dropped_fenced += 1
@@ -109,8 +110,8 @@ class Relay:
             asyncio.get_running_loop().create_task(sub.unsubscribe())
         self.notifier.drop(stream)  # nobody here reads it: no buffer kept
 
-    def _push(self, local: Any, msg: Msg) -> None:
-        if self._fenced(msg):
+    def _push(self, local: Any, msg: Msg, fenced: bool | None = None) -> None:
+        if self._fenced(msg) if fenced is None else fenced:
             return
         seq = int((msg.headers or {}).get(SEQ_HEADER, "0"))
         if seq > 0:
@@ -124,10 +125,13 @@ class Relay:
             return
         sub = await self.js.subscribe(subject, stream=self.names.stream, ordered_consumer=True,
                                       deliver_policy=DeliverPolicy.ALL)
+        newest = 0  # in stream order: a frame after a newer owner's is a deposed one's
         try:
             while True:
                 msg = await sub.next_msg(timeout=self.timeout)
-                self._push(local, msg)
+                fence = int((msg.headers or {}).get(FENCE_HEADER, "0"))
+                newest = max(newest, fence)
+                self._push(local, msg, fenced=fence < newest)
                 if msg.metadata.sequence.stream >= (last.seq or 0):
                     return
         finally:
