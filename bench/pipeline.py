@@ -114,6 +114,8 @@ async def _hub(port: int, agents: int, workdir: str, compression: bool = True) -
                            "ws_compression": compression}},
         agents=[{"id": i, "name": i, "extension": e} for i, e in zip(ids, exts, strict=True)],
         wrap_up_seconds=0,
+        # Tokens are made before the bars connect, which takes minutes with thousands.
+        auth={"token_ttl_seconds": 6 * 3600},
     )
     sim = SimulatorConnector("sim", clock=clock, devices=exts, queues=["support"],
                              ring_timeout=30.0)
