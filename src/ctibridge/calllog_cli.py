@@ -16,7 +16,7 @@ import typer
 
 from .model.errors import CtiError
 
-calllog_app = typer.Typer(help="See and retry call logs (the CRM outbox).",
+calllog_app = typer.Typer(help="See and retry call logs (the CRM outbox).", rich_markup_mode=None,
                           no_args_is_help=True)
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file")]
 

@@ -19,15 +19,19 @@ from .recording.cli import replay as replay_command
 from .redact import text as redact_text
 from .redact import url as redact_url
 
+# Plain help: typer's rich panels print "<bool>" after every flag, "--help <bool>" too.
 app = typer.Typer(
     help="ctibridge: connect any telephony or contact-center platform to any CRM.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
-config_app = typer.Typer(help="Check configuration files.", no_args_is_help=True)
-user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
-telephony_app = typer.Typer(help="Try the link to a telephony platform.", no_args_is_help=True)
+config_app = typer.Typer(help="Check configuration files.", no_args_is_help=True,
+                         rich_markup_mode=None)
+user_app = typer.Typer(help="Manage users.", no_args_is_help=True, rich_markup_mode=None)
+telephony_app = typer.Typer(help="Try the link to a telephony platform.", no_args_is_help=True,
+                            rich_markup_mode=None)
 app.add_typer(config_app, name="config")
 app.add_typer(user_app, name="user")
 app.add_typer(telephony_app, name="telephony")
@@ -63,19 +67,29 @@ def _run(settings: Any, *, banner: list[str] | None = None,
         fail(f"cannot listen on {host}:{port} or the ops port ({exc.strerror}); "
              "choose another with --port or stop what uses it")
     step(f"starting the hub on {host}:{port} (database {redact_url(settings.database.url)})")
-    app_ = create_app(settings, config_dir=config_dir)
+    app_ = create_app(settings, config_dir=config_dir, hold_traffic=True)
     # uvicorn with the hub's limits: header/body deadlines, connection caps (api/server.py).
     server = build_server(app_, settings)
+    original = server.startup
 
-    if banner:
-        original = server.startup
-
-        async def startup(sockets: Any = None) -> None:
-            await original(sockets)
-            if server.started:
+    async def startup(sockets: Any = None) -> None:
+        await original(sockets)
+        if server.started:
+            # Listening now: simulated calls may pop and log into a CRM this server hosts.
+            app_.state.services.start_traffic()
+            if banner:
                 typer.echo("\n".join(banner), err=True)
 
-        server.startup = startup  # type: ignore[method-assign]
+    server.startup = startup  # type: ignore[method-assign]
+    original_shutdown = server.shutdown
+
+    async def shutdown(sockets: Any = None) -> None:
+        # No new simulated call while the server stops listening (its lookups would fail).
+        if getattr(app_.state, "services", None) is not None:
+            await app_.state.services.stop_traffic()
+        await original_shutdown(sockets)
+
+    server.shutdown = shutdown  # type: ignore[method-assign]
     try:
         server.run(sockets=sockets)
     except KeyboardInterrupt:
@@ -95,7 +109,8 @@ def demo(
     db: Annotated[str | None, typer.Option(
         help="SQLite file for the demo [default: ctibridge-demo.db]")] = None,
     calls_per_minute: Annotated[float | None, typer.Option(
-        help="simulated inbound calls (0: none, place your own) [default: 4]")] = None,
+        help="simulated inbound calls at a fixed rate (0: none, place your own) "
+        "[default: sized to the agents at work]")] = None,
     config: Annotated[Path | None, typer.Option(
         "--config", "-c", help="a YAML config file: its settings replace the demo's")] = None,
     mapping: Annotated[Path | None, typer.Option(
@@ -120,7 +135,6 @@ def demo(
     wanted: dict[str, Any] = {
         "server": {"host": "127.0.0.1", "port": 8000},
         "database": {"url": "sqlite:///ctibridge-demo.db"},
-        "traffic": {"platform": "sim", "calls_per_minute": 4.0, "handle_time_seconds": 60},
     }
     for key, value in given.items():
         old = wanted.get(key)
@@ -133,8 +147,9 @@ def demo(
     if db is not None:
         wanted["database"] = {"url": f"sqlite:///{db}"}
     if calls_per_minute is not None:
-        wanted["traffic"] = {**(wanted.get("traffic") or {"platform": "sim"}),
-                             "calls_per_minute": calls_per_minute}
+        traffic = {k: v for k, v in (wanted.get("traffic") or {}).items() if k != "occupancy"}
+        wanted["traffic"] = {"platform": "sim", **traffic, "calls_per_minute": calls_per_minute,
+                             "occupancy": None}
     if log_json:
         wanted["log"] = {**wanted.get("log", {}), "json": True}
     if mapping is not None:
@@ -174,14 +189,21 @@ def demo(
         crm_name = settings.crm.mapping if settings.crm else "none"
         where = (f"  (alice's bar: {url}agentbar/?user=alice · supervisors: "
                  f"{url}supervisor/?user=sam · CRM: {crm_name})")
-    rate = settings.traffic.calls_per_minute if settings.traffic else 0
+    t = settings.traffic
+    if t is None or t.calls_per_minute == 0:
+        calls = "none"
+    elif t.occupancy is not None:
+        calls = (f"sized to the agents at work (busy ~{t.occupancy:.0%} of their time on "
+                 "the phone; none while nobody is ready)")
+    else:
+        calls = f"{t.calls_per_minute:g} per minute"
     banner = [
         "",
         f"  ctibridge {__version__} demo is running: open {url}",
         where,
         "  logins (password = username): agents alice, bob, carol; supervisor sam; admin admin",
         f"  terminal agent: ctibridge agent --url {url} --user bob --password bob",
-        f"  simulated calls: {rate:g} per minute; place one from a number of your choice: "
+        f"  simulated calls: {calls}; place one from a number of your choice: "
         f"POST {url}api/simulator/sim/calls (docs/crm-mapping.md). Ctrl-C stops.",
         "",
     ]
@@ -296,7 +318,7 @@ def agent(
         asyncio.run(run_terminal_agent(url, user, password))
     except CtiError as exc:
         fail(exc.message)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # one Ctrl-C: leave quietly (the client said bye)
         pass
 
 

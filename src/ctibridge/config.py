@@ -130,6 +130,10 @@ class ServerSettings(_Strict):
     # Origins allowed to open the agent WebSocket and to embed the bar
     # (postMessage). The hub's own origin is always allowed.
     allowed_origins: list[str] = Field(default_factory=list)
+    # Origins the bar may load a CRM's own softphone library from, as the CRM documents
+    # it (Salesforce Open CTI: https://<org>.my.salesforce.com). Added to script-src.
+    script_origins: list[Annotated[str, Field(pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]+)?$")]] = \
+        Field(default_factory=list)
     max_message_bytes: int = Field(64 * 1024, ge=1024)
     # Per-socket command budget: a burst of `rate_burst`, refilled at `rate_per_second`.
     rate_per_second: float = Field(20.0, gt=0)
@@ -201,6 +205,9 @@ class AgentConfig(_Strict):
     extension: str = Field(pattern=r"^[0-9A-Za-z*#+_-]{1,32}$")
     platform: str = "sim"
     skills: list[str] = Field(default_factory=list)
+    # The agent's user id in the CRM, for a mapping's screen_pop.display (the CRM shows
+    # the caller's record on this user's screen, e.g. Zendesk Talk Partner Edition).
+    crm_user_id: str | None = Field(None, pattern=r"^[A-Za-z0-9_.@:-]{1,128}$")
     # More platforms the agent is on: platform name -> their extension or login
     # there (e.g. {"cc2": "2001", "web": "alice@example.com"}). One availability
     # across all of them: busy on one means paused on the others.
@@ -215,10 +222,27 @@ class TelephonySettings(_Strict):
 
 
 class TrafficSettings(_Strict):
+    """Simulated customers calling a simulator (docs/configuration.md, "traffic").
+
+    Either a fixed ``calls_per_minute``, or ``occupancy``: calls sized to the
+    agents at work (ready, on a call or in wrap-up) so that talk and wrap-up
+    keep each of them busy about that share of the time; none at work, no calls.
+    """
+
     platform: str = "sim"
-    calls_per_minute: float = Field(3.0, ge=0)
+    calls_per_minute: float | None = Field(None, ge=0)
+    occupancy: float | None = Field(None, gt=0, le=1)
     handle_time_seconds: float = Field(90.0, gt=0)
     patience_seconds: float = Field(120.0, gt=0)
+
+    @model_validator(mode="after")
+    def _one_rate(self) -> TrafficSettings:
+        if self.calls_per_minute is not None and self.occupancy is not None:
+            raise ValueError("give calls_per_minute (a fixed rate) or occupancy (a rate "
+                             "sized to the agents at work), not both")
+        if self.calls_per_minute is None and self.occupancy is None:
+            self.calls_per_minute = 3.0
+        return self
 
 
 class CallLogSettings(_Strict):
@@ -426,6 +450,10 @@ class LogSettings(_Strict):
     level: Literal["debug", "info", "warning", "error"] = "info"
 
 
+# The demo's traffic (checked by tests/integration/omnichannel/test_demo_soak.py).
+DEMO_OCCUPANCY = 0.6
+DEMO_DIGITAL_PER_MINUTE = 0.5
+
 DEFAULT_REASONS = [
     Coded(code="break", label=Label(en="Break", fr="Pause")),
     Coded(code="lunch", label=Label(en="Lunch", fr="Déjeuner")),
@@ -575,7 +603,10 @@ class Settings(BaseSettings):
                 {"id": "bob", "name": "Bob Durand", "extension": "1002", "platform": "sim"},
                 {"id": "carol", "name": "Carol Lefèvre", "extension": "1003", "platform": "sim"},
             ],
-            "traffic": {"platform": "sim", "calls_per_minute": 4.0, "handle_time_seconds": 60},
+            # Calls sized to the agents at work (docs/configuration.md, "traffic"): busy
+            # about 60% of their time on the phone, the simulated digital work on top.
+            "traffic": {"platform": "sim", "occupancy": DEMO_OCCUPANCY,
+                        "handle_time_seconds": 60},
             "democrm": {},  # the built-in demo CRM at /democrm, seeded from the simulator
             # ...which the hub pops and logs into through its mapping file, like any CRM.
             "crm": {"mapping": str(Path(__file__).parent / "crm" / "presets" / "democrm.yaml")},
@@ -583,13 +614,18 @@ class Settings(BaseSettings):
             # a demo only) and simulated emails, chats and SMS.
             "digital": [
                 {"name": "web", "type": "webhook", "secret": "demo-webhook-secret-change-me"},
-                # 3 a minute: a new user sees a chat or an email within the first minute.
-                {"name": "digisim", "type": "simulator", "options": {"per_minute": 3.0}},
+                # With all three agents at work about one a minute (fewer with fewer
+                # agents, like the calls); a chat or SMS nobody takes leaves in 3 to 8 min.
+                {"name": "digisim", "type": "simulator", "options": {
+                    "per_minute": DEMO_DIGITAL_PER_MINUTE, "patience": [180, 480]}},
             ],
             # One blended queue: calls and digital work wait together (docs/omnichannel.md).
             "queues": [{"name": "support", "channels": ["voice", "chat", "email", "sms"],
                         "sl_seconds": 30, "offer_timeout_seconds": 20}],
         }
+        traffic = overrides.get("traffic")
+        if isinstance(traffic, dict) and "calls_per_minute" in traffic:
+            overrides["traffic"] = {"occupancy": None, **traffic}  # a fixed rate wins
         for k, v in overrides.items():
             if isinstance(v, dict) and isinstance(base.get(k), dict):
                 base[k] = {**base[k], **v}

@@ -51,7 +51,7 @@ async def test_the_supervisor_follows_an_agent_and_a_queue_live_and_sets_the_age
     await alice.toast.get_by_role("button", name="Answer").click()
     await expect(queue.locator(".waiting")).to_have_text("0")
     await expect(queue.locator(".answered")).to_have_text("1")
-    await expect(queue.locator(".sl")).to_have_text("100 % in 30 s")
+    await expect(queue.locator(".sl")).to_have_text("100% answered within 30 s")
     await expect(alice_row.locator(".badge")).to_have_text("On a call")
     await expect(alice_row.locator(".work")).to_contain_text("Camille Petit")
     await expect(live.locator(".live-state")).to_have_text("On call")

@@ -22,15 +22,17 @@ from .test_terminal_agent import Terminal
 
 
 @contextlib.asynccontextmanager
-async def demo_process(tmp_path: Path) -> AsyncIterator[str]:
+async def demo_process(tmp_path: Path, calls_per_minute: str = "30",
+                       output: list[str] | None = None) -> AsyncIterator[str]:
+    """``output`` (when given) collects what the process prints."""
     port = free_port()
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "ctibridge.cli", "demo", "--port", str(port),
-        "--db", str(tmp_path / "demo.db"), "--calls-per-minute", "30",
+        "--db", str(tmp_path / "demo.db"), "--calls-per-minute", calls_per_minute,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         env={**os.environ, "PYTHONUNBUFFERED": "1"})
     url = f"http://127.0.0.1:{port}"
-    output: list[str] = []
+    output = [] if output is None else output
 
     async def drain() -> None:  # keep its pipe flowing, keep what it said for errors
         assert proc.stdout is not None
@@ -102,10 +104,34 @@ async def test_the_demo_serves_its_pages_and_a_terminal_agent_takes_a_call_logge
         for _ in range(100):
             r = await http.get("/democrm/api/activities", headers=crm)
             assert r.status_code == 200, r.text
-            mine = [a for a in r.json()["activities"] if a.get("agent") == "bob"]
+            mine = [a for a in r.json()["activities"]
+                    if a.get("notes") == "taken from the terminal"]
             if mine:
                 break
             await asyncio.sleep(0.1)
         assert len(mine) == 1, (offered, mine)
-        assert (mine[0]["kind"], mine[0]["disposition"], mine[0]["notes"]) == (
-            "call", "resolved", "taken from the terminal")
+        assert (mine[0]["kind"], mine[0]["disposition"], mine[0]["agent"]) == (
+            "call", "resolved", "Bob Durand")  # the agent's name, not the login
+
+
+async def test_the_demo_starts_quietly_calls_wait_for_the_server_and_lookups_log_no_request(
+    tmp_path: Path,
+) -> None:
+    output: list[str] = []
+    # Ten calls a second from the start: each is looked up in the demo CRM while it waits
+    # (prefetch). None may reach the CRM before this server listens and has its contacts.
+    async with demo_process(tmp_path, "600", output) as url, \
+            httpx.AsyncClient(base_url=url) as http:
+        for _ in range(100):  # until a few lookups have been made
+            metrics = await http.get("/metrics")
+            if metrics.status_code == 200 and "crm" in metrics.text:
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(2)
+    started = next(i for i, line in enumerate(output) if "Application startup complete" in line)
+    before, after = output[:started], output[started:]
+    assert not [line for line in before if "traffic.started" in line], before
+    assert any("traffic.started" in line for line in after), after
+    for line in output:
+        assert "ConnectError" not in line and "lookup_failed" not in line, line
+        assert "HTTP Request:" not in line, line  # one line per lookup: quieted

@@ -45,3 +45,10 @@ def test_config_check_validates_each_platforms_options(tmp_path: Path) -> None:
     assert "pbx" in result.output and "port" in result.output and "secret" in result.output
     assert "sim" in result.output and "devices" in result.output
     assert "Traceback" not in result.output
+
+
+def test_help_shows_no_type_after_flags() -> None:
+    for args in ([], ["demo"], ["calllog"], ["mapping"], ["agent"]):
+        result = runner.invoke(app, [*args, "--help"])
+        assert result.exit_code == 0, result.output
+        assert "--help" in result.output and "<bool>" not in result.output, result.output

@@ -212,3 +212,38 @@ async def test_a_call_lifecycle_costs_the_simulator_little() -> None:
     per_call = (time.process_time() - began) / n
     assert per_call < 0.0005, f"{per_call * 1e6:.0f} µs per call lifecycle"
     await sim.stop()
+
+
+async def test_a_scaled_generator_places_no_call_while_nobody_is_at_work() -> None:
+    clock = FakeClock()
+    sim = await started(clock)
+    share = {"now": 0.0}
+    gen = TrafficGenerator(sim, clock=clock, seed=3, calls_per_second=0.5,
+                           scale=lambda: share["now"])
+    task = asyncio.create_task(gen.run())
+    for _ in range(600):
+        await clock.advance(1)
+    assert gen.placed == 0
+    share["now"] = 1.0
+    for _ in range(600):
+        await clock.advance(1)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert 240 <= gen.placed <= 360  # about 300 in 10 minutes at 0.5 a second
+
+
+def test_demo_calls_are_sized_to_the_agents_at_work() -> None:
+    from ctibridge.config import Settings
+    from ctibridge.core.demotraffic import calls_per_second, erlang_c, sized_load
+
+    assert erlang_c(1, 0.5) == pytest.approx(0.5)  # one server: P(wait) = load
+    assert erlang_c(2, 1.0) == pytest.approx(1 / 3)
+    # Enough agents: the occupancy cap; few: the service level (80% within 30 s) binds.
+    assert sized_load(10, 0.6, 90) == pytest.approx(6.0)
+    assert sized_load(1, 0.6, 90) == pytest.approx(0.256, abs=0.002)
+    assert sized_load(0, 0.6, 90) == 0
+    settings = Settings.demo_settings(crm=None, democrm=None)
+    per_agent = [calls_per_second(settings, n) / n * 3600 for n in (1, 2, 3)]
+    assert per_agent == sorted(per_agent)  # alone, fewer calls each than in a team
+    assert per_agent[2] < 0.6 * 3600 / 90  # never beyond the occupancy

@@ -7,7 +7,6 @@ and a ``clock``.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 from collections import Counter
@@ -26,6 +25,7 @@ from .. import __version__, securitylog
 from ..clock import Clock, SystemClock
 from ..config import CrmSettings, Settings
 from ..core.commands import Commands
+from ..core.demotraffic import start_traffic
 from ..core.hub import Hub
 from ..core.omnichannel import Omnichannel
 from ..core.supervision import start_supervision
@@ -74,7 +74,8 @@ class Services:
         if store is not None:  # passwords are hashed on the guard's bounded pool
             store.users.run_hash = self.login_guard.pool.run
         self.metrics = Metrics()
-        self.traffic: Any = None
+        self.traffic: Any = None  # core.demotraffic.Traffic, when the simulator is called
+        self.traffic_held = False  # started by start_traffic() once the server listens
         self.digital: dict[str, Any] = {}  # digital connectors by name (api/digital.py)
         self.intake: Any = None  # the digital Intake, when there is a store
         self.crm: Any = None  # the CrmConnector, when settings.crm is set
@@ -88,6 +89,16 @@ class Services:
         self.local_commands = self.commands
         self.cluster: Any = None
 
+    def start_traffic(self) -> None:
+        """Start the simulated customers (once): their calls pop and are looked up in the
+        CRM, which may be this very server, so the CLI starts them once it listens."""
+        if self.traffic is None and self.ready:
+            self.traffic = start_traffic(self.settings, self.hub, self.digital, self.clock)
+
+    async def stop_traffic(self) -> None:
+        if self.traffic is not None:
+            await self.traffic.stop()
+
 
 def create_app(
     settings: Settings,
@@ -97,9 +108,12 @@ def create_app(
     store: Any | None = None,
     crm: Any | None = None,
     config_dir: Path | None = None,
+    hold_traffic: bool = False,
 ) -> FastAPI:
     """``crm``: a ready CrmConnector (tests); else built from ``settings.crm``, its
-    mapping path read relative to ``config_dir`` (the config file's folder)."""
+    mapping path read relative to ``config_dir`` (the config file's folder).
+    ``hold_traffic``: the simulated customers wait for ``services.start_traffic()``
+    (the CLI calls it once the server listens: no lookup before it can answer)."""
     clock = clock or SystemClock()
 
     @contextlib.asynccontextmanager
@@ -131,14 +145,13 @@ def create_app(
             services.omnichannel = Omnichannel(services.hub, services.digital, settings,
                                                clock, supervision=services.supervision)
             await services.omnichannel.start()
-            services.traffic = _start_traffic(settings, services)
             log.info("hub.started", version=__version__, platforms=list(conns))
+            if services.ready and not services.traffic_held:  # a cluster node taking over
+                services.start_traffic()
 
         async def stop_core() -> None:
-            if services.traffic is not None:
-                services.traffic.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await services.traffic
+            await services.stop_traffic()
+            services.traffic = None
             if services.omnichannel is not None:
                 await services.omnichannel.stop()
             await services.hub.stop()
@@ -156,6 +169,9 @@ def create_app(
                                            stop_core=stop_core)
             await services.cluster.start()
         services.ready = True
+        services.traffic_held = hold_traffic
+        if not hold_traffic and (services.cluster is None or services.cluster.owner is not None):
+            services.start_traffic()
         try:
             yield
         finally:
@@ -216,7 +232,7 @@ def create_app(
     if settings.democrm is not None:  # the built-in demo CRM, an application of its own
         from ..crm.democrm import mount_democrm
 
-        mount_democrm(app, settings.democrm)
+        mount_democrm(app, settings.democrm, outcomes=outcome_labels(settings))
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:
@@ -230,6 +246,11 @@ def create_app(
     return app
 
 
+def outcome_labels(settings: Settings) -> dict[str, dict[str, str]]:
+    """Disposition code -> its label per language (what a CRM shows, not the code)."""
+    return {d.code: {"en": d.label.en, "fr": d.label.fr} for d in settings.dispositions}
+
+
 def build_crm(settings: Settings, config_dir: Path | None = None) -> Any:
     """The CRM connector ``settings.crm`` describes (its mapping file loaded)."""
     from ..crm import presets
@@ -239,7 +260,9 @@ def build_crm(settings: Settings, config_dir: Path | None = None) -> Any:
     path = presets.resolve(settings.crm.mapping, config_dir)
     server = settings.server
     hub_url = server.public_url or f"http://{server.host}:{server.port}"
-    return load_mapping(path, variables={**settings.crm.variables, "hub_url": hub_url})
+    return load_mapping(path, variables={**settings.crm.variables, "hub_url": hub_url},
+                        agent_names={a.id: a.name for a in settings.agents},
+                        outcomes=outcome_labels(settings))
 
 
 async def _start_crm(settings: Settings, services: Services, crm: Any | None,
@@ -312,21 +335,3 @@ async def _seed(settings: Settings, services: Services) -> None:
             name = services.hub.agents[agent_id].name if agent_id else username.capitalize()
             await services.store.users.ensure(username, username, roles, display_name=name,
                                               agent_id=agent_id)
-
-
-def _start_traffic(settings: Settings, services: Services) -> asyncio.Task[None] | None:
-    t = settings.traffic
-    if t is None or t.calls_per_minute <= 0:
-        return None
-    sim = services.hub.connectors.get(t.platform)
-    from ..telephony.simulator import SimulatorConnector, TrafficGenerator
-
-    if not isinstance(sim, SimulatorConnector):
-        log.warning("traffic.skipped", reason=f"{t.platform} is not a simulator")
-        return None
-    gen = TrafficGenerator(
-        sim, clock=services.clock, calls_per_second=t.calls_per_minute / 60.0,
-        handle_time=(t.handle_time_seconds, t.handle_time_seconds / 3),
-        patience=(t.patience_seconds, t.patience_seconds / 3),
-    )
-    return asyncio.create_task(gen.run(), name="traffic")

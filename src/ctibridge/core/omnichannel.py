@@ -55,11 +55,13 @@ from .interactions import new_interaction_id
 from .presence import (
     ALL_CHANNELS,
     BUSY_ELSEWHERE,
+    RINGING,
     WRAP_UP,
     CapacityPolicy,
     Carried,
     Observed,
     PresenceSync,
+    Why,
     availability,
     load_of,
     platform_directives,
@@ -213,25 +215,30 @@ class Omnichannel:
     def agent_changed(self, agent: Agent, *, publish: bool = True, push: bool = True) -> None:
         """The agent's calls, digital work or state changed: availability, router, platforms."""
         rules = self.policy.rules_for(agent.agent_id)
-        carried = self.carried(agent)
-        load = load_of(carried)
-        state = self._effective_state(agent)
-        avail = availability(state, load, rules)
         now = self.clock.now()
-        busy = sum(load.values()) > 0
+        self._withdraw_blocked(agent, rules)
+        carried = self.carried(agent)
+        # Taken work (load) and unanswered offers count differently (docs/omnichannel.md,
+        # "Offers and capacity"): an offer takes a place in its channel, and blocks
+        # other channels only while it rings.
+        offered = {o.interaction_id for o in self.router.offers() if o.agent_id == agent.agent_id}
+        own = load_of(c for c in carried if c.interaction_id not in offered)
+        offers = load_of(c for c in carried if c.interaction_id in offered)
+        state = self._effective_state(agent)
+        avail = availability(state, own, rules, offers)
+        busy = sum(own.values()) + sum(offers.values()) > 0
         if self._loaded.get(agent.agent_id) and not busy:
             self._idle_since[agent.agent_id] = now
         self._loaded[agent.agent_id] = busy
-        new_load = {str(c): n for c, n in load.items() if n > 0}
+        new_load = {str(c): n for c, n in own.items() if n > 0}
+        new_offered = {str(c): n for c, n in offers.items() if n > 0}
         new_cap = {str(c): rules.capacity.get(c, 0) for c in ALL_CHANNELS}
         new_avail = {str(c): {"open": a.available, **a.to_dict()}
                      for c, a in avail.channels.items()}
-        changed = (new_load, new_cap, new_avail) != (agent.load, agent.capacity,
-                                                     agent.availability)
-        agent.load, agent.capacity, agent.availability = new_load, new_cap, new_avail
-        # The router counts its own outstanding offers: give it what is carried otherwise.
-        offered = {o.interaction_id for o in self.router.offers() if o.agent_id == agent.agent_id}
-        own = load_of(c for c in carried if c.interaction_id not in offered)
+        changed = (new_load, new_offered, new_cap, new_avail) != (
+            agent.load, agent.offered, agent.capacity, agent.availability)
+        agent.load, agent.offered = new_load, new_offered
+        agent.capacity, agent.availability = new_cap, new_avail
         ok = state_allows_work(agent.state)[0]
         if agent.state.status == AgentStatus.LOGGED_OUT:
             for o in self.router.remove_agent(agent.agent_id, now):
@@ -240,15 +247,41 @@ class Omnichannel:
             self.router.set_agent(agent.agent_id, skills=agent.skills, rules=rules, ready=ok,
                                   load=own, idle_since=self._idle_since.get(agent.agent_id, now))
         if push:
-            self.push(agent, carried)
+            self.push(agent, [c for c in carried
+                              if c.interaction_id not in offered or c.channel in RINGING])
         if changed and publish:
             self.hub.publish_agent(agent)
         self.route_soon()
 
+    def _withdraw_blocked(self, agent: Agent, rules: Any) -> None:
+        """Offers the agent's new work blocks (a chat offered, then a call ringing or
+        answered) go back to the queue at once, for someone free; not held against them."""
+        mine = [o for o in self.router.offers() if o.agent_id == agent.agent_id]
+        if not mine:
+            return
+        pending = {o.interaction_id for o in mine if o.channel not in RINGING}
+        taken = load_of(c for c in self.carried(agent) if c.interaction_id not in pending)
+        for o in mine:
+            if o.interaction_id in self._voice or rules.check(taken, o.channel)[1] != Why.BLOCKED:
+                continue
+            self.router.withdraw(o.interaction_id, agent.agent_id)
+            it = self.items.get(o.interaction_id)
+            if it is not None:
+                self._requeued(it)
+                self.hub.publish("interaction.withdrawn",
+                                 {"interaction": it.to_dict(), "reason": "busy"},
+                                 {agent.agent_id})
+
+    def taken(self, agent: Agent) -> list[Carried]:
+        """What the agent carries, less the digital offers they have not answered."""
+        offered = {o.interaction_id for o in self.router.offers()
+                   if o.agent_id == agent.agent_id and o.channel not in RINGING}
+        return [c for c in self.carried(agent) if c.interaction_id not in offered]
+
     def push(self, agent: Agent, carried: list[Carried] | None = None) -> None:
         """Tell every platform the agent is on what it must know (only real changes)."""
         rules = self.policy.rules_for(agent.agent_id)
-        items = self.carried(agent) if carried is None else carried
+        items = self.taken(agent) if carried is None else carried
         wanted = platform_directives(self._effective_state(agent), items, rules,
                                      self._platforms(agent))
         voice = self._voice_devices(agent)

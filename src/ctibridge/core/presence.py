@@ -51,6 +51,9 @@ VOICE_ONLY: frozenset[Channel] = frozenset({Channel.VOICE})
 # The pause reason a platform is given when the agent is busy on other work.
 BUSY_ELSEWHERE = "busy-elsewhere"
 WRAP_UP = "wrap-up"
+# Offers on these channels already occupy the agent: the phone rings at their desk.
+# Any other offer (a chat, an email) only reserves its own place until accepted.
+RINGING: frozenset[Channel] = frozenset({Channel.VOICE})
 
 
 class Why(StrEnum):
@@ -72,20 +75,30 @@ class CapacityRules:
     capacity: Mapping[Channel, int]
     blocks: Mapping[Channel, frozenset[Channel]]
 
-    def free(self, load: Mapping[Channel, int], channel: Channel) -> int:
+    def free(self, load: Mapping[Channel, int], channel: Channel,
+             offered: Mapping[Channel, int] | None = None) -> int:
         """How many more ``channel`` interactions fit, given ``load`` (0 if blocked)."""
-        return self.check(load, channel)[0]
+        return self.check(load, channel, offered)[0]
 
-    def check(self, load: Mapping[Channel, int], channel: Channel) -> tuple[int, Why, str | None]:
-        """(free slots, why, detail) for ``channel`` ignoring agent state."""
+    def check(self, load: Mapping[Channel, int], channel: Channel,
+              offered: Mapping[Channel, int] | None = None) -> tuple[int, Why, str | None]:
+        """(free slots, why, detail) for ``channel`` ignoring agent state.
+
+        ``load`` is the work the agent has taken; ``offered``, the offers they
+        have not answered yet. An offer takes a place in its own channel but
+        blocks other channels only when it rings (:data:`RINGING`): a chat
+        nobody accepted never keeps a call away.
+        """
+        offered = offered or {}
         cap = self.capacity.get(channel, 0)
         if cap <= 0:
             return 0, Why.NOT_ENABLED, None
         for other in ALL_CHANNELS:  # fixed order, so the reported blocker is stable
-            if other != channel and load.get(other, 0) > 0 \
+            busy = load.get(other, 0) + (offered.get(other, 0) if other in RINGING else 0)
+            if other != channel and busy > 0 \
                     and channel in self.blocks.get(other, frozenset()):
                 return 0, Why.BLOCKED, str(other)
-        used = load.get(channel, 0)
+        used = load.get(channel, 0) + offered.get(channel, 0)
         if used >= cap:
             return 0, Why.AT_CAPACITY, f"{used}/{cap}"
         return cap - used, Why.AVAILABLE, None
@@ -199,15 +212,17 @@ def state_allows_work(state: AgentState) -> tuple[bool, Why, str | None]:
 
 
 def availability(state: AgentState, load: Mapping[Channel, int],
-                 rules: CapacityRules) -> Availability:
-    """Per channel availability from the agent's state and what they carry everywhere."""
+                 rules: CapacityRules, offered: Mapping[Channel, int] | None = None
+                 ) -> Availability:
+    """Per channel availability from the agent's state, the work they carry everywhere
+    and the offers they have not answered (see :meth:`CapacityRules.check`)."""
     ok, why, detail = state_allows_work(state)
     out: dict[Channel, ChannelAvailability] = {}
     for c in ALL_CHANNELS:
         if not ok:
             out[c] = ChannelAvailability(False, why, 0, detail)
             continue
-        free, cwhy, cdetail = rules.check(load, c)
+        free, cwhy, cdetail = rules.check(load, c, offered)
         out[c] = ChannelAvailability(free > 0, cwhy, free, cdetail)
     return Availability(out, state.status, state.since)
 

@@ -29,10 +29,15 @@ Policy:
 - **Capacity** comes from :mod:`.presence` rules applied to what the agent
   carries (``load``, from the hub) plus what the router has offered them and
   not yet seen answered: an agent is never offered more than the rules allow,
-  and never anything while not ready.
+  and never anything while not ready. An unanswered offer takes a place in
+  its own channel only; it blocks other channels only when it rings
+  (:data:`.presence.RINGING`, a call): a chat nobody accepted keeps no call away.
 - **Offers** expire after the queue's ``offer_timeout_seconds``; a declined or
   expired item goes back with its original enqueue time, and is not offered
-  to that agent again for ``reoffer_delay_seconds`` if anyone else can take it.
+  to that agent again for ``reoffer_delay_seconds`` if anyone else can take it
+  (doubled at each further miss by the same agent, up to ``max_reoffer_delay_seconds``:
+  work one agent keeps ignoring waits in the queue instead of coming back every
+  few seconds).
 
 Efficiency: items wait in heaps per *lane* (queue, channel, required skills)
 whose order does not change with time (ageing is linear, so within a lane the
@@ -54,7 +59,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..model.errors import BadRequest
 from ..model.party import Channel
-from .presence import DEFAULT_RULES, CapacityRules
+from .presence import DEFAULT_RULES, RINGING, CapacityRules
+from .supervision import DEFAULT_ABANDON_THRESHOLD, DEFAULT_WINDOW_SECONDS
 
 if TYPE_CHECKING:
     from ..config import QueueSettings
@@ -100,6 +106,7 @@ class WaitingItem:
     attempts: int = 0  # offers made so far
     # agent id → time (epoch seconds) until which not to offer it to them again
     excluded: dict[str, float] = field(default_factory=dict)
+    misses: Counter[str] = field(default_factory=Counter)  # agent id → offers refused/missed
     _t: float = 0.0
     _seq: int = 0
 
@@ -162,11 +169,8 @@ class _Agent:
     version: int = 0
     lanes: list[_Lane] = field(default_factory=list)
 
-    def total(self) -> Counter[Channel]:
-        return self.load + self.reserved
-
     def free(self, channel: Channel) -> int:
-        return self.rules.free(self.total(), channel) if self.ready else 0
+        return self.rules.free(self.load, channel, self.reserved) if self.ready else 0
 
     def key(self, selection: Selection) -> tuple[float, ...]:
         idle = max(self.idle_since, self.last_offer)
@@ -209,7 +213,9 @@ class Router:
     """Queues, waiting items, agents' routing view and outstanding offers (see module doc)."""
 
     def __init__(self, queues: Iterable[QueueSpec], *, ageing: float = 1.0,
-                 reoffer_delay_seconds: float = 30.0, sl_window_seconds: float = 900.0) -> None:
+                 reoffer_delay_seconds: float = 30.0, max_reoffer_delay_seconds: float = 600.0,
+                 sl_window_seconds: float = DEFAULT_WINDOW_SECONDS,
+                 abandon_threshold_seconds: float = DEFAULT_ABANDON_THRESHOLD) -> None:
         self.queues: dict[str, QueueSpec] = {}
         for q in queues:
             if q.name in self.queues:
@@ -219,7 +225,9 @@ class Router:
             self.queues[q.name] = q
         self.ageing = ageing
         self.reoffer_delay = reoffer_delay_seconds
+        self.max_reoffer_delay = max(reoffer_delay_seconds, max_reoffer_delay_seconds)
         self.sl_window = sl_window_seconds
+        self.abandon_threshold = abandon_threshold_seconds
         self._agents: dict[str, _Agent] = {}
         self._lanes: dict[tuple[str, Channel, frozenset[str]], _Lane] = {}
         self._waiting: dict[str, WaitingItem] = {}
@@ -290,8 +298,7 @@ class Router:
         a.version += 1
         if not a.ready:
             return
-        total = a.total()
-        free = {c: a.rules.free(total, c) for c in {lane.channel for lane in a.lanes}}
+        free = {c: a.free(c) for c in {lane.channel for lane in a.lanes}}
         for lane in a.lanes:
             if free[lane.channel] > 0:
                 lane.push_agent(a)
@@ -405,7 +412,16 @@ class Router:
                 deferred.append((best_lane, entry))
                 continue
             best_lane.waiting -= 1
-            made.append(self._offer(item, agent, best_lane.queue, now, t))
+            offer = self._offer(item, agent, best_lane.queue, now, t)
+            if offer.channel in RINGING:
+                # The phone rings: what this pass offered the agent that a call blocks
+                # goes back to the queue (someone else may get it in this very pass).
+                blocked = agent.rules.blocks.get(offer.channel, frozenset())
+                for o in [o for o in made if o.agent_id == agent.agent_id
+                          and o.channel in blocked]:
+                    made.remove(o)
+                    self.withdraw(o.interaction_id, o.agent_id)
+            made.append(offer)
         for lane, entry in deferred:
             heapq.heappush(lane.items, entry)
         return made
@@ -519,8 +535,19 @@ class Router:
             out.append(offer)
         return out
 
+    def withdraw(self, interaction_id: str, agent_id: str) -> WaitingItem:
+        """Take an offer back through no fault of the agent's (new work blocks its
+        channel): back in queue with its original time, the agent not held against it."""
+        offer, item = self._held(interaction_id, agent_id)
+        del self._offers[interaction_id]
+        self._release(offer)
+        self._requeue(item)
+        return item
+
     def _exclude(self, item: WaitingItem, agent_id: str, t: float) -> None:
-        until = t + self.reoffer_delay
+        item.misses[agent_id] += 1
+        delay = self.reoffer_delay * 2 ** min(item.misses[agent_id] - 1, 16)
+        until = t + min(delay, self.max_reoffer_delay)
         item.excluded = {k: v for k, v in item.excluded.items() if v > t}
         item.excluded[agent_id] = until
         heapq.heappush(self._exclusion_ends, (until, item.interaction_id))
@@ -544,15 +571,16 @@ class Router:
 
     def _record(self, item: WaitingItem, now: datetime, *, answered: bool) -> None:
         t = _ts(now)
-        within = t - item._t <= self.queues[item.queue].sl_seconds
-        out = self._outcomes[item.queue]
-        out.append((t, answered, within))
+        # Answered: within the target? Abandoned: too soon to count (a wrong number)?
+        limit = self.queues[item.queue].sl_seconds if answered else self.abandon_threshold
+        self._outcomes[item.queue].append((t, answered, t - item._t <= limit))
 
     def stats(self, now: datetime) -> list[QueueStats]:
         """Per queue, in name order: waiting, offered, longest wait, service level over the window.
 
-        Service level = answered within target / (answered + abandoned after
-        target): callers who hang up before the target do not count against it.
+        Service level = answered within target / (answered + abandoned after the
+        abandon threshold), over the window: the supervisor page's own rule and
+        defaults (30 min, 5 s; :mod:`.supervision`).
         """
         t = _ts(now)
         waiting: Counter[str] = Counter(i.queue for i in self._waiting.values())

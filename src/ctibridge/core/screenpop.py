@@ -49,6 +49,7 @@ class _CallPops:
     extra: list[Match] = field(default_factory=list)  # records created during the call
     pops: dict[str, dict[str, Any]] = field(default_factory=dict)  # agent → last pop sent
     waiters: set[asyncio.Task[None]] = field(default_factory=set)
+    displayed: set[tuple[str, str]] = field(default_factory=set)  # (agent, record) shown
 
 
 class ScreenPops:
@@ -319,12 +320,28 @@ class ScreenPops:
             "party": party.to_dict(),
         }
         entry.pops[agent_id] = data
+        if chosen is not None:
+            self._display(entry, agent_id, chosen, party, call)
         if self.metrics is not None:
             self.metrics.screenpops.labels(outcome).inc()
         if result.unavailable:
             log.warning("screenpop.unavailable", call=entry.call_id, agent=agent_id,
                         error=result.error)
         self.hub.publish("screenpop", data, {agent_id})
+
+    def _display(self, entry: _CallPops, agent_id: str, record: Match, party: Party,
+                 call: Call | None) -> None:
+        """The CRM shows the record on the agent's own screen (mapping screen_pop.display),
+        once per call, agent and record."""
+        display = getattr(self.crm, "display", None)
+        user = next((a.crm_user_id for a in self.hub.settings.agents if a.id == agent_id), None)
+        key = (agent_id, record.record_id)
+        if display is None or user is None or key in entry.displayed:
+            return
+        entry.displayed.add(key)
+        self.hub.spawn(display(record, party, self._context(call, agent_id),
+                               {"id": agent_id, "crm_user_id": user}),
+                       name=f"screenpop-display-{entry.call_id}-{agent_id}")
 
     def _with_url(self, m: Match) -> dict[str, Any]:
         d = m.to_dict()

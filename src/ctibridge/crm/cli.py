@@ -18,6 +18,7 @@ from .mapping import MappingConnector, MappingFileError, load_mapping
 from .mapping.schema import log_warnings
 
 mapping_app = typer.Typer(help="Check and try CRM mapping files (docs/crm-mapping.md).",
+                          rich_markup_mode=None,
                           no_args_is_help=True)
 
 FileArg = Annotated[Path, typer.Argument(

@@ -116,6 +116,7 @@ class _Conversation:
     agent: str | None = None
     messages: itertools.count[int] = field(default_factory=lambda: itertools.count(2))
     timer: asyncio.Task[None] | None = None
+    gives_up: asyncio.Task[None] | None = None  # leaves if nobody accepts in time
     # (when, who, text): what the platform's conversation page shows.
     transcript: list[tuple[datetime, str, str]] = field(default_factory=list)
 
@@ -135,6 +136,7 @@ class DigitalSimulator:
         queues: Sequence[str] = ("support", "sales"),
         reply_delay: tuple[float, float] = (15.0, 60.0), chat_turns: tuple[int, int] = (1, 3),
         capabilities: frozenset[DigitalCapability] = ALL_DIGITAL_CAPABILITIES,
+        patience: tuple[float, float] | None = None,
     ) -> None:
         weights = dict(DEFAULT_MIX if mix is None else mix)
         if per_minute < 0:
@@ -152,6 +154,11 @@ class DigitalSimulator:
         self.queues = tuple(queues)
         self.reply_delay = reply_delay
         self.chat_turns = chat_turns
+        # A chat or SMS customer nobody accepted within a draw of this range leaves
+        # (None: they wait for ever, as e-mails always do).
+        self.patience = patience
+        # The share of the full rate to send now (the demo: of the agents at work).
+        self.scale: Callable[[], float] | None = None
         self._mix = [c for c, w in weights.items() if w > 0]
         self._cum = list(itertools.accumulate(w for w in weights.values() if w > 0))
         self._book = CustomerBook(seed)
@@ -183,13 +190,14 @@ class DigitalSimulator:
                                                                     name=f"{self.name}-arrivals")
 
     async def stop(self) -> None:
-        tasks = [t for t in [self._arrivals, *(c.timer for c in self._open.values())] if t]
+        tasks = [t for t in [self._arrivals, *(c.timer for c in self._open.values()),
+                             *(c.gives_up for c in self._open.values())] if t]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._arrivals = None
         for conv in self._open.values():
-            conv.timer = None
+            conv.timer = conv.gives_up = None
         self._up = False
         self._events.put_nowait(None)
 
@@ -225,6 +233,9 @@ class DigitalSimulator:
             raise PlatformError(f"interaction {ref} is already with {conv.agent}",
                                 code="already-accepted")
         conv.agent = agent
+        if conv.gives_up is not None:
+            conv.gives_up.cancel()
+            conv.gives_up = None
         self._emit(InteractionAccepted(ref=ref, at=self.clock.now(), agent=agent))
         if conv.channel in (Channel.CHAT, Channel.SMS) and conv.turns_left > 0:
             self._customer_later(conv)  # the customer goes on typing while the agent reads
@@ -304,6 +315,9 @@ class DigitalSimulator:
                              self._rng.choice(self.queues), self._rng.randint(lo, hi))
         self._open[ref] = conv
         conv.transcript.append((self.clock.now(), customer.name, body))
+        if self.patience is not None and channel in (Channel.CHAT, Channel.SMS):
+            conv.gives_up = asyncio.get_running_loop().create_task(
+                self._give_up(conv, self._rng.uniform(*self.patience)))
         self._emit(InteractionArrived(
             ref=ref, at=self.clock.now(), channel=channel, sender=sender,
             message_id=f"{ref}-m1", subject=conv.subject, preview=text, body=body,
@@ -357,7 +371,14 @@ class DigitalSimulator:
             due += self._rng.expovariate(rate)
             # An absolute schedule, so the rate holds even when we run late.
             await self.clock.sleep(due - (self.clock.now() - start).total_seconds())
-            self.arrive()
+            if self.scale is None or self._rng.random() < self.scale():
+                self.arrive()
+
+    async def _give_up(self, conv: _Conversation, delay: float) -> None:
+        await self.clock.sleep(delay)
+        conv.gives_up = None
+        if conv.ref in self._open and conv.agent is None:
+            self.customer_closes(conv.ref)
 
     def _customer_later(self, conv: _Conversation) -> None:
         delay = self._rng.uniform(*self.reply_delay)
@@ -391,6 +412,8 @@ class DigitalSimulator:
         conv = self._open.pop(ref, None)
         if conv is not None:
             self._cancel(conv)
+            if conv.gives_up is not None and conv.gives_up is not asyncio.current_task():
+                conv.gives_up.cancel()
 
     def _emit(self, event: PlatformEvent) -> None:
         self._events.put_nowait(event)
@@ -455,6 +478,7 @@ _OPTIONS: dict[str, Callable[[Any], Any]] = {
     "reply_delay": lambda v: _pair(v, _number),
     "chat_turns": lambda v: _pair(v, _int),
     "capabilities": _caps,
+    "patience": lambda v: _pair(v, lambda x: _number(x, positive=True)),
 }
 
 

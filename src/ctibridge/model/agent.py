@@ -120,6 +120,8 @@ class Agent:
     # interactions carried per channel, capacity per channel, and per channel
     # {"open", "available", "why", "free", "detail"}.
     load: dict[str, int] = field(default_factory=dict)
+    # Offers made to the agent and not answered yet, per channel (not in ``load``).
+    offered: dict[str, int] = field(default_factory=dict)
     capacity: dict[str, int] = field(default_factory=dict)
     availability: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -141,6 +143,7 @@ class Agent:
             "state": self.state.to_dict(),
             "calls": sorted(self.calls),
             "load": dict(self.load),
+            "offered": dict(self.offered),
             "capacity": dict(self.capacity),
             "availability": {c: dict(a) for c, a in self.availability.items()},
         }

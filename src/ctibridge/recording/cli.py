@@ -36,9 +36,11 @@ def _hostport(value: str, what: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def _platform_options(config: Path, platform: str | None) -> tuple[str, Any]:
+def _platform_options(config: Path, platform: str | None) -> tuple[str, str, Any]:
+    """(name, type, parsed options) of the platform to record."""
     from ..config import Settings
     from ..telephony.asterisk.config import parse_options
+    from ..telephony.freeswitch.config import parse_options as parse_fs_options
 
     settings = Settings.load(config)
     specs = [s for s in settings.telephony if platform in (None, s.name)]
@@ -46,10 +48,12 @@ def _platform_options(config: Path, platform: str | None) -> tuple[str, Any]:
         _fail(f"no telephony platform {platform!r} in {config} (configured: "
               f"{', '.join(t.name for t in settings.telephony) or 'none'})")
     spec = specs[0]
+    if spec.type == "freeswitch":
+        return spec.name, spec.type, parse_fs_options(spec.name, spec.options)
     if spec.type != "asterisk":
-        _fail(f"platform {spec.name!r} is of type {spec.type!r}: only asterisk (AMI) links "
-              "can be recorded for now")
-    return spec.name, parse_options(spec.name, spec.options)
+        _fail(f"platform {spec.name!r} is of type {spec.type!r}: only asterisk (AMI) and "
+              "freeswitch (ESL) links can be recorded")
+    return spec.name, spec.type, parse_options(spec.name, spec.options)
 
 
 def record(
@@ -72,17 +76,41 @@ def record(
         help="HOST:PORT: be a recording proxy there; point ctibridge's AMI host/port at it")]
         = None,
     force: Annotated[bool, typer.Option("--force", help="overwrite OUTPUT")] = False,
+    protocol: Annotated[str, typer.Option(
+        help="with --host: ami (Asterisk) or esl (FreeSWITCH event socket; --secret is "
+             "its password)")] = "ami",
 ) -> None:
-    """Record a live AMI link to a transcript (secrets masked) for replay or a bug report."""
+    """Record a live AMI or ESL link to a transcript (secrets masked) for replay or a bug
+    report."""
     from .asterisk import AmiTarget, RecordError, options_header, record_ami
 
     if output.exists() and not force:
         _fail(f"{output} exists; choose another --output or pass --force")
+    if protocol not in ("ami", "esl"):
+        _fail(f"--protocol must be ami or esl (got {protocol!r})")
     opts = None
     name = "pbx"
+    if config is not None:
+        try:
+            name, kind, found = _platform_options(config, platform)
+        except CtiError as exc:
+            _fail(exc.message)
+        if kind == "freeswitch":
+            _record_esl(output, found.host, found.port, found.password, seconds, title,
+                        listen, no_snapshot, f"platform {name}")
+            return
+    elif protocol == "esl":
+        if host is None:
+            _fail("say where the event socket is: --config FILE, or --host (and --secret)")
+        assert host is not None  # (_fail raised)
+        if secret is None and listen is None:
+            secret = typer.prompt("event socket password", hide_input=True)
+        _record_esl(output, host, port if port != 5038 else 8021, secret or "", seconds,
+                    title, listen, no_snapshot, "direct")
+        return
     try:
         if config is not None:
-            name, opts = _platform_options(config, platform)
+            name, _, opts = _platform_options(config, platform)
             target = AmiTarget(opts.host, opts.effective_port, opts.username, opts.secret,
                                opts.auth, opts.ssl_context())
         elif host is not None:
@@ -136,16 +164,58 @@ def record(
     typer.echo(f"replay it: ctibridge replay {output}")
 
 
-def _proxy(listen: str, target: Any, output: Path, header: Any) -> None:
+def _record_esl(output: Path, host: str, port: int, password: str, seconds: float | None,
+                title: str, listen: str | None, no_snapshot: bool, where: str) -> None:
+    from .esl import PROTOCOL, EslFraming, EslRecordError, EslTarget, record_esl
+
+    now = datetime.now(UTC).replace(microsecond=0).isoformat()
+
+    def header(mode: str) -> list[str]:
+        return [f"ctibridge transcript: {title or output.stem}", f"protocol: {PROTOCOL}",
+                f"recorded: {now} by ctibridge {__version__} ({mode})",
+                "secrets masked: auth", "format: '>>> ' lines = what we sent; LF line ends"]
+
+    target = EslTarget(host, port, password)
+    if listen is not None:
+        _proxy(listen, target, output, header, framing=EslFraming())
+        return
+    typer.secho(f"» recording {host}:{port} to {output} "
+                f"({'Ctrl-C' if seconds is None else f'{seconds:g} s'} to stop)",
+                fg=typer.colors.CYAN, err=True)
+
+    async def run() -> Any:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        if seconds is not None:
+            loop.call_later(seconds, stop.set)
+        with output.open("wb") as f:
+            return await record_esl(target, f, header=header(f"direct, {where}"), stop=stop,
+                                    snapshot=not no_snapshot)
+
+    try:
+        stats = asyncio.run(run())
+    except EslRecordError as exc:
+        output.unlink(missing_ok=True)
+        _fail(str(exc))
+    end = "the server closed the connection" if stats.closed_by_server else "stopped"
+    typer.echo(f"{output}: {stats.frames} frames, {stats.bytes} bytes ({end})")
+    typer.echo(f"replay it: ctibridge replay {output}")
+
+
+def _proxy(listen: str, target: Any, output: Path, header: Any,
+           framing: Any = None) -> None:
     from .asterisk import AmiFraming
     from .proxy import RecordingProxy
 
     lhost, lport = _hostport(listen, "--listen")
 
     async def run() -> None:
-        proxy = RecordingProxy((target.host, target.port), output, AmiFraming(),
+        proxy = RecordingProxy((target.host, target.port), output, framing or AmiFraming(),
                                lambda n: header(f"proxy, connection {n}"),
-                               listen=(lhost, lport), upstream_ssl=target.ssl_context)
+                               listen=(lhost, lport),
+                               upstream_ssl=getattr(target, "ssl_context", None))
         try:
             await proxy.start()
         except OSError as exc:
@@ -168,7 +238,7 @@ def _proxy(listen: str, target: Any, output: Path, header: Any) -> None:
 
 
 def replay(
-    transcript: Annotated[Path, typer.Argument(help="a transcript (*.ami)")],
+    transcript: Annotated[Path, typer.Argument(help="a transcript (*.ami, *.esl)")],
     config: Annotated[Path | None, typer.Option(
         "--config", "-c", help="YAML config (agents, queues, variables); "
         "default: from the transcript's header, or inferred from the traffic")] = None,

@@ -29,8 +29,10 @@ from ..model.errors import ConfigError, PlatformError
 from ..model.events import HubEvent, PlatformEvent
 from ..telephony.asterisk.config import parse_options
 from ..telephony.base import Capability, Health
+from ..telephony.freeswitch.config import parse_options as esl_parse_options
+from . import esl
 from .asterisk import PROTOCOL, AmiReplay, header_options, infer_options
-from .transcript import RawTranscript, read_transcript_file
+from .transcript import RawTranscript, TranscriptError, read_transcript_bytes
 
 START = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 TICK = timedelta(milliseconds=10)
@@ -161,7 +163,33 @@ def protocol_of(t: RawTranscript) -> str:
     data = t.server_bytes.lstrip()[:64].lower()
     if data.startswith(b"asterisk call manager"):
         return PROTOCOL
+    if esl.looks_like_esl(t):
+        return esl.PROTOCOL
     return "unknown"
+
+
+def _is_esl(data: bytes) -> bool:
+    """ESL transcripts have LF lines and start (after the header) with auth/request."""
+    for line in data.split(b"\n", 64):
+        if line.startswith(b"# "):
+            if b"protocol: " + esl.PROTOCOL.encode() in line:
+                return True
+            continue
+        return line.rstrip(b"\r").lower() == b"content-type: auth/request" and not \
+            line.endswith(b"\r")
+    return False
+
+
+def load_transcript(path: str | Path) -> RawTranscript:
+    """A transcript of any protocol we know (AMI: CRLF lines; ESL: LF lines)."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise TranscriptError(f"cannot read {p}: {exc.strerror}") from None
+    if _is_esl(data):
+        return esl.read_esl_transcript(data, p.name)
+    return read_transcript_bytes(data, p.name)
 
 
 def _settings_for(t: RawTranscript, config: Path | None,
@@ -191,15 +219,41 @@ def _settings_for(t: RawTranscript, config: Path | None,
     return name, settings, options, source
 
 
+def _esl_settings_for(t: RawTranscript, config: Path | None,
+                      platform: str | None) -> tuple[str, Settings, dict[str, Any], str]:
+    if config is not None:
+        settings = Settings.load(config)
+        specs = [s for s in settings.telephony
+                 if s.type == "freeswitch" and platform in (None, s.name)]
+        if not specs:
+            raise ConfigError(f"{config} has no freeswitch platform"
+                              + (f" named {platform!r}" if platform else ""),
+                              code="config-invalid")
+        return specs[0].name, settings, dict(specs[0].options), "config"
+    options = esl.infer_options(t)
+    name = platform or "fs"
+    agents = [{"id": f"agent-{ext}"[:64], "name": f"Agent {ext}", "extension": ext,
+               "platform": name} for ext in options.get("agents", {})]
+    settings = Settings.load(None, telephony=[{"name": name, "type": "freeswitch",
+                                               "options": options}],
+                             agents=agents, database={"url": "sqlite:///:memory:"})
+    return name, settings, options, "inferred"
+
+
 async def _replay(t: RawTranscript, config: Path | None, platform: str | None) -> ReplayReport:
     protocol = protocol_of(t)
-    if protocol != PROTOCOL:
+    if protocol not in (PROTOCOL, esl.PROTOCOL):
         raise ConfigError(
-            f"{t.name}: cannot replay a {protocol!r} transcript (only Asterisk AMI "
-            "transcripts, which start with the 'Asterisk Call Manager' banner, for now)",
-            code="transcript-unsupported")
-    name, settings, raw_options, source = _settings_for(t, config, platform)
-    options = parse_options(name, raw_options)
+            f"{t.name}: cannot replay a {protocol!r} transcript (Asterisk AMI transcripts "
+            "start with the 'Asterisk Call Manager' banner, FreeSWITCH ESL ones with "
+            "'Content-Type: auth/request')", code="transcript-unsupported")
+    replay: AmiReplay | esl.EslReplay
+    if protocol == esl.PROTOCOL:
+        name, settings, raw_options, source = _esl_settings_for(t, config, platform)
+        fs_options = esl_parse_options(name, raw_options)
+    else:
+        name, settings, raw_options, source = _settings_for(t, config, platform)
+        options = parse_options(name, raw_options)
     captured = t.header_value("recorded") or t.header_value("captured")
     start = START
     if captured:
@@ -213,7 +267,10 @@ async def _replay(t: RawTranscript, config: Path | None, platform: str | None) -
     line_now = [0]
     hub_events: list[tuple[int, HubEvent]] = []
     hub.notifier.tap(lambda ev: hub_events.append((line_now[0], ev)))
-    replay = AmiReplay(t, options, clock.now)
+    if protocol == esl.PROTOCOL:
+        replay = esl.EslReplay(t, fs_options, clock.now)
+    else:
+        replay = AmiReplay(t, options, clock.now)
     # Normalize first (the clock follows the lines), then apply in order.
     stamped: list[tuple[int, PlatformEvent]] = []
     for_lines = replay.run()
@@ -232,8 +289,8 @@ async def _replay(t: RawTranscript, config: Path | None, platform: str | None) -
     calls = _timelines(hub_events)
     agents = [{"id": a.agent_id, "name": a.name, "extension": a.extension or ""}
               for a in hub.agents.values()]
-    shown = {k: v for k, v in raw_options.items() if k not in ("host", "username", "secret",
-                                                               "ari", "port")}
+    shown = {k: v for k, v in raw_options.items() if k not in (
+        "host", "username", "secret", "ari", "port", "password")}
     await hub.stop()  # nothing the hub started may outlive the replay
     return ReplayReport(
         transcript=t.name, protocol=protocol, banner=replay.banner, options_from=source,
@@ -265,7 +322,7 @@ def _timelines(hub_events: list[tuple[int, HubEvent]]) -> list[CallReport]:
 def replay_file(path: str | Path, *, config: Path | None = None,
                 platform: str | None = None) -> ReplayReport:
     """Replay the transcript at ``path``; raise ConfigError/TranscriptError on bad input."""
-    t = read_transcript_file(path)
+    t = load_transcript(path)
     return asyncio.run(_replay(t, config, platform))
 
 

@@ -158,17 +158,23 @@ class TranscriptWriter:
                  *, on_write: Callable[[int], None] | None = None) -> None:
         self.out = out
         self.framing = framing
+        # AMI transcripts have CRLF lines; ESL ones LF (the protocol's own line end),
+        # with a join LF before a sent block that follows a body not ending in LF.
+        self.newline: bytes = getattr(framing, "newline", CRLF)
         self._pending = b""
         self._started = False
+        self._last = b"\n"
         self._on_write = on_write
         self.bytes_received = 0
         self.blocks_sent = 0
         for h in header:
             if "\r" in h or "\n" in h:
                 raise ValueError("a header line cannot contain a line break")
-            self._write(b"# " + h.encode("utf-8") + CRLF)
+            self._write(b"# " + h.encode("utf-8") + self.newline)
 
     def _write(self, data: bytes) -> None:
+        if data:
+            self._last = data[-1:]
         self.out.write(data)
         self.out.flush()
         if self._on_write is not None:
@@ -190,14 +196,16 @@ class TranscriptWriter:
         out = []
         for line in lines[:-1] if lines and lines[-1] == b"" else lines:
             out.append(SENT + self.framing.mask(line) if line else SENT)
-        self._write(b"".join(x + CRLF for x in out))
+        if self._last != b"\n":
+            self._write(b"\n")  # the join LF: a ">>> " line always starts a line
+        self._write(b"".join(x + self.newline for x in out))
 
     def close(self) -> None:
         """Write what is left (a message cut by the end of the connection)."""
         if self._pending:
             tail = self._pending
-            if not tail.endswith(CRLF):
-                tail += CRLF
+            if not tail.endswith(self.newline):
+                tail += self.newline
             self._write(tail)
             self._pending = b""
         self.out.flush()

@@ -2,7 +2,9 @@
 
 Arrivals are Poisson at ``calls_per_second``; once answered a customer talks
 for a log-normal ``handle_time`` (mean, sd) then hangs up; not answered within
-a log-normal ``patience``, they abandon. It only uses the simulator's world
+a log-normal ``patience``, they abandon. With ``scale`` (a share in [0, 1]
+read at each arrival, e.g. of the agents at work) the rate follows it: arrivals
+come at ``calls_per_second`` × scale (thinning). It only uses the simulator's world
 API and the clock, and keeps per-call work small (numbers come from the
 simulator's pre-built pool) so a benchmark can push hundreds of calls a second.
 """
@@ -14,7 +16,7 @@ import functools
 import itertools
 import math
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from ..clock import Clock
@@ -45,12 +47,14 @@ class TrafficGenerator:
         handle_time: tuple[float, float] = (90.0, 30.0),
         patience: tuple[float, float] = (120.0, 40.0),
         queues: Mapping[str, float] | Sequence[str] | None = None,
+        scale: Callable[[], float] | None = None,
     ) -> None:
         if calls_per_second <= 0:
             raise ValueError(f"calls_per_second must be positive, not {calls_per_second}")
         self.sim = sim
         self.clock = clock or sim.clock
         self.rate = calls_per_second
+        self.scale = scale
         self._rng = random.Random(sim.seed + 1 if seed is None else seed)
         self._handle = _lognormal(handle_time, "handle_time")
         self._patience = _lognormal(patience, "patience")
@@ -82,7 +86,8 @@ class TrafficGenerator:
                     break
                 # Sleep to an absolute schedule so the rate holds even when we run late.
                 await self.clock.sleep(due - (self.clock.now() - start).total_seconds())
-                self._place()
+                if self.scale is None or self._rng.random() < self.scale():
+                    self._place()
             while self._in_flight:
                 await asyncio.wait(list(self._in_flight.values()))
         finally:

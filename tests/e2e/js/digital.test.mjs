@@ -68,6 +68,11 @@ test("an offer that times out, is abandoned or taken is withdrawn with its reaso
     { interaction: chat({ state: "queued", agent_id: null }), reason: "timeout" }, "alice", BASE);
   assert.deepEqual([gone.kind, gone.reason, gone.work.interaction_id], ["work-withdrawn", "timeout", "i-chat-1"]);
   assert.equal(work.size, 0);
+  // A call rings for the agent: the chat offer it blocks goes back, said as such.
+  applyWorkEvent(work, "interaction.offered", { interaction: chat() }, "alice", BASE);
+  const busy = applyWorkEvent(work, "interaction.withdrawn",
+    { interaction: chat({ state: "queued", agent_id: null }), reason: "busy" }, "alice", BASE);
+  assert.deepEqual([busy.kind, busy.reason], ["work-withdrawn", "busy"]);
 
   applyWorkEvent(work, "interaction.offered", { interaction: chat() }, "alice", BASE);
   const taken = applyWorkEvent(work, "interaction.accepted",
@@ -158,7 +163,7 @@ test("every channel, closed-channel reason, withdrawal and digital error has a t
     ...["voice", "chat", "email", "sms", "social"].map((c) => `channel.${c}`),
     ...["logged-out", "not-ready", "wrap-up", "not-enabled", "at-capacity", "blocked", "closed"]
       .map((w) => `load.why.${w}`),
-    ...["timeout", "abandoned", "taken", "declined", "gone"].map((r) => `work.withdrawn.${r}`),
+    ...["timeout", "abandoned", "taken", "declined", "gone", "busy"].map((r) => `work.withdrawn.${r}`),
     ...["no-such-interaction", "not-offered-to-you", "offer-expired", "already-closed", "not-yours"]
       .map((c) => `error.work.${c}`),
   ];

@@ -99,3 +99,19 @@ async def test_without_talk_partner_edition_the_log_fails_with_zendesks_reason(
         failed = await row(h, await call(h, alice, CAMILLE))
         assert failed["last_status"] == 403 and "do not have access" in failed["last_error"]
         assert account.tickets == {}
+
+
+async def test_talk_partner_edition_opens_the_callers_profile_in_the_agents_zendesk(
+        account: ZendeskAccount, tmp_path: Path) -> None:
+    from ..harness import AGENTS
+
+    zendesk_alice = account.add_user("Alice Martin", None, role="agent")
+    agents = [{**a, "crm_user_id": str(zendesk_alice)} if a["id"] == "alice" else a
+              for a in AGENTS]
+    async with crm_hub(tmp_path, preset(account), wrap_up_seconds=0, agents=agents) as h:
+        alice = await h.agent("alice")
+        await ready(alice)
+        iid = await call(h, alice, CAMILLE)
+        await row(h, iid, "delivered")
+        camille = next(uid for uid, u in account.users.items() if u["name"] == "Camille Petit")
+        assert account.displays == [(zendesk_alice, camille)]  # once, on alice's screen

@@ -60,9 +60,11 @@ async def serve(app: Any) -> AsyncIterator[str]:
 
 
 @contextlib.asynccontextmanager
-async def democrm_server(database: Path, customers: Sequence[Customer]) -> AsyncIterator[Crm]:
+async def democrm_server(database: Path, customers: Sequence[Customer],
+                         outcomes: dict[str, dict[str, str]] | None = None
+                         ) -> AsyncIterator[Crm]:
     crm = DemoCrm(DemoCrmSettings(database=f"sqlite:///{database}", api_key=API_KEY),
-                  customers=lambda: customers)
+                  customers=lambda: customers, outcomes=outcomes)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

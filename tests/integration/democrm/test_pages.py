@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import httpx
 
-from .conftest import Crm
+from .conftest import Crm, democrm_server
 
 HOSTILE_FIRST = '<img src=x onerror="alert(1)">'
 HOSTILE_LAST = "</td><script>alert('x')</script>"
@@ -139,3 +140,26 @@ async def test_a_demo_user_in_the_url_signs_the_bar_in(crm: Crm) -> None:
     assert 'src="/agentbar/?embed=1&amp;user=alice"' in r.text
     r = await page(crm, "/", params={"user": '"><script>'})
     assert 'src="/agentbar/?embed=1"' in r.text
+
+
+async def test_the_history_reads_in_the_page_language_with_outcome_labels(tmp_path: Path) -> None:
+    outcomes = {"callback": {"en": "Call back", "fr": "À rappeler"}}
+    async with democrm_server(tmp_path / "crm.db", [], outcomes) as crm:
+        made = (await crm.http.post("/contacts", json={
+            "first_name": "Jeanne", "last_name": "Roux",
+            "phones": [{"number": "06 12 34 56 78"}]})).json()
+        for key, kind, direction, outcome in (("a", "call", "inbound", "callback"),
+                                              ("b", "email", "outbound", "odd-code")):
+            r = await crm.http.post("/activities", headers={"Idempotency-Key": key}, json={
+                "contact_id": made["id"], "kind": kind, "direction": direction,
+                "started_at": "2025-03-01T09:00:00Z", "agent": "Alice Martin",
+                "disposition": outcome})
+            assert r.status_code == 201, r.text
+        fr = (await page(crm, f"/contacts/{made['id']}", params={"lang": "fr"})).text
+        for shown in ("Appel entrant", "E-mail sortant", "À rappeler", "odd-code",
+                      "Alice Martin"):
+            assert shown in fr, shown
+        assert "Entrant appel" not in fr and ">callback<" not in fr
+        en = (await page(crm, f"/contacts/{made['id']}", params={"lang": "en"})).text
+        for shown in ("Inbound call", "Outbound e-mail", "Call back"):
+            assert shown in en, shown

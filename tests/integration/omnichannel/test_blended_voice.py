@@ -72,3 +72,26 @@ async def test_a_caller_who_hangs_up_in_the_park_leaves_the_router(tmp_path: Pat
         h.sim.customer_hangs_up(ref)
         await sam.event("call.ended")
         assert queued["call"]["call_id"] not in omni.router
+
+
+async def test_a_chat_left_unanswered_keeps_no_call_away_and_goes_back_when_the_phone_rings(
+    tmp_path: Path,
+) -> None:
+    clock = FakeClock()
+    async with omni_hub(tmp_path, clock=clock, sim=parking_sim(clock)) as h:
+        alice = await h.agent("alice")
+        await ready(alice)
+        dsim(h).arrive(Channel.CHAT)
+        chat = await alice.event("interaction.offered")  # she does not answer it
+        state = await alice.event("agent.state", where=lambda d: d["agent"]["offered"])
+        assert state["agent"]["offered"] == {"chat": 1} and state["agent"]["load"] == {}
+        assert state["agent"]["availability"]["voice"]["open"] is True
+        h.sim.customer_calls("support", number="+33612345678")
+        await alice.event("call.offered")  # the chat offer did not keep the call away
+        back = await alice.event("interaction.withdrawn")
+        assert back["reason"] == "busy"
+        assert back["interaction"]["interaction_id"] == chat["interaction"]["interaction_id"]
+        omni = h.app.state.services.omnichannel
+        await settle(h)
+        assert chat["interaction"]["interaction_id"] in {i.interaction_id
+                                                         for i in omni.router.waiting()}

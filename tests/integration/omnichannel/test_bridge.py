@@ -81,7 +81,11 @@ async def test_a_pbx_that_comes_back_is_told_again_that_the_agent_is_busy_elsewh
         alice = await h.agent("alice")
         await ready(alice)
         dsim(h).arrive(Channel.CHAT)
-        await alice.event("interaction.offered")
+        offer = await alice.event("interaction.offered")
+        await settle(h)
+        # Only offered, the chat keeps no call away: the PBX still has her ready.
+        assert h.sim.device_state("1001").status == AgentStatus.READY
+        await alice.ok("interaction.accept", interaction_id=offer["interaction"]["interaction_id"])
         await until(lambda: h.sim.device_state("1001").reason == "busy-elsewhere",
                     "the PBX pausing alice busy-elsewhere")
         h.sim.link_down()

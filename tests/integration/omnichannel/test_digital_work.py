@@ -182,6 +182,10 @@ async def test_digital_work_pauses_the_voice_platform_busy_elsewhere_and_unpause
                     "alice available on the digital platform")
         ref = sim.arrive(Channel.CHAT)
         offer = await alice.event("interaction.offered")
+        await settle(h)
+        # Offered, not accepted: the chat only holds its place, the phone stays open.
+        assert h.sim.device_state("1001").status == AgentStatus.READY
+        await alice.ok("interaction.accept", interaction_id=offer["interaction"]["interaction_id"])
         await until(lambda: h.sim.device_state("1001").reason == "busy-elsewhere",
                     "the PBX pausing alice busy-elsewhere")
         assert h.sim.device_state("1001").status == AgentStatus.NOT_READY
@@ -190,7 +194,6 @@ async def test_digital_work_pauses_the_voice_platform_busy_elsewhere_and_unpause
         h.sim.customer_calls("support", number="+33612345678")
         await settle(h)
         assert not [f for f in alice.frames if f.get("name") == "call.offered"]
-        await alice.ok("interaction.accept", interaction_id=offer["interaction"]["interaction_id"])
         sim.customer_closes(ref)
         await alice.event("interaction.closed")
         await until(lambda: h.sim.device_state("1001").status == AgentStatus.READY,

@@ -136,10 +136,10 @@ agents:
 def test_bad_input_is_one_clear_line(tmp_path: Path) -> None:
     missing = runner.invoke(app, ["replay", str(tmp_path / "nope.ami")])
     assert missing.exit_code == 2 and "cannot read" in missing.output
-    other = tmp_path / "esl.txt"
-    other.write_bytes(b"Content-Type: auth/request\r\n\r\n")
+    other = tmp_path / "http.txt"
+    other.write_bytes(b"HTTP/1.1 200 OK\r\n\r\n")
     r = runner.invoke(app, ["replay", str(other)])
-    assert r.exit_code == 2 and "only Asterisk AMI" in r.output
+    assert r.exit_code == 2 and "cannot replay a 'unknown' transcript" in r.output
     cfg = tmp_path / "empty.yaml"
     cfg.write_text("agents: []\n")
     r = runner.invoke(app, ["replay", "-c", str(cfg), str(FIXTURES / "01-login-banner.ami")])

@@ -245,3 +245,85 @@ def test_the_router_is_built_from_queue_settings_and_names_must_be_unique() -> N
         Settings.load(None, queues=[{"name": "a", "channels": ["voice"]},
                                     {"name": "a", "channels": ["chat"]}])
     assert "queue names must be unique, repeated: a" in err.value.message
+
+
+def test_an_unanswered_chat_offer_keeps_no_call_from_the_agent() -> None:
+    r = router(QueueSpec("support", MIXED, offer_timeout_seconds=20))
+    r.set_agent("alice", ready=True, idle_since=at(0))
+    r.enqueue("chat", C, "support", at(0))
+    assert offered(r.route(at(0))) == [("chat", "alice")]
+    r.enqueue("call", V, "support", at(1))
+    assert offered(r.route(at(1))) == [("call", "alice")]  # the chat is only offered
+
+
+def test_a_ringing_call_keeps_chats_away_but_a_chat_offer_holds_its_place() -> None:
+    r = router(QueueSpec("support", MIXED))
+    r.set_agent("alice", ready=True, idle_since=at(0))
+    r.enqueue("call", V, "support", at(0))
+    assert offered(r.route(at(0))) == [("call", "alice")]
+    r.enqueue("chat", C, "support", at(1))
+    assert r.route(at(1)) == []  # her phone rings
+    r.decline("call", "alice", at(2))
+    for i in range(4):
+        r.enqueue(f"c{i}", C, "support", at(3))
+    # Capacity 3 counts the offers: three chats, not four (the call waits for her).
+    assert sorted(o.interaction_id for o in r.route(at(3))) == ["c0", "c1", "chat"]
+
+
+def test_work_an_agent_keeps_missing_comes_back_to_them_less_and_less_often() -> None:
+    r = router(QueueSpec("support", MIXED, offer_timeout_seconds=20))
+    r.set_agent("alice", ready=True, idle_since=at(0))
+    r.enqueue("mail", E, "support", at(0))
+    t, offers = 0.0, []
+    while t < 3600:
+        r.expire(at(t))
+        offers += [t for _ in r.route(at(t))]
+        t += 1
+    gaps = [b - a for a, b in zip(offers, offers[1:], strict=False)]
+    # 20 s ringing, then 30 s, 1, 2, 4, 8 min away, then every 10 min at most.
+    assert gaps[:5] == [50, 80, 140, 260, 500]
+    assert set(gaps[5:]) == {620}
+
+
+def test_a_withdrawn_offer_is_not_held_against_the_agent() -> None:
+    r = router()
+    r.set_agent("alice", ready=True, idle_since=at(0))
+    r.enqueue("chat", C, "support", at(0))
+    r.route(at(0))
+    r.withdraw("chat", "alice")
+    assert offered(r.route(at(1))) == [("chat", "alice")]
+
+
+def test_the_service_level_window_and_abandon_rule_are_the_supervisor_pages() -> None:
+    from ctibridge.core.supervision import DEFAULT_ABANDON_THRESHOLD, DEFAULT_WINDOW_SECONDS
+
+    r = router(QueueSpec("support", MIXED, sl_seconds=20))
+    assert (r.sl_window, r.abandon_threshold) == (DEFAULT_WINDOW_SECONDS,
+                                                  DEFAULT_ABANDON_THRESHOLD) == (1800, 5)
+    r.enqueue("wrong-number", V, "support", at(0))
+    r.remove("wrong-number", at(3))  # gone within 5 s: not held against the queue
+    r.enqueue("gave-up", V, "support", at(0))
+    r.remove("gave-up", at(12))  # before the 20 s target, but after 5 s: it counts
+    [s] = r.stats(at(20))
+    assert (s.abandoned, s.service_level) == (2, 0.0)
+    assert r.stats(at(1700))[0].abandoned == 2 and r.stats(at(1900))[0].abandoned == 0
+
+
+def test_the_docs_give_the_service_level_window_the_code_uses() -> None:
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parents[3] / "docs"
+    for page in ("supervisor.md", "omnichannel.md"):
+        text = " ".join((docs / page).read_text(encoding="utf-8").split())
+        assert "30 minutes" in text and "15 minutes" not in text, page
+
+
+def test_a_call_ringing_takes_back_what_the_same_pass_offered_that_it_blocks() -> None:
+    r = router()
+    r.set_agent("alice", ready=True, idle_since=at(0))
+    r.enqueue("chat", C, "support", at(0))
+    r.enqueue("call", V, "support", at(1))
+    assert offered(r.route(at(2))) == [("call", "alice")]  # her phone rings: no chat with it
+    assert "chat" in r and [i.interaction_id for i in r.waiting()] == ["chat"]
+    r.set_agent("bob", ready=True, idle_since=at(0))
+    assert offered(r.route(at(3))) == [("chat", "bob")]  # not held against alice: just free

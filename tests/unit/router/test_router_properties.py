@@ -74,13 +74,22 @@ class Model:
         # Never an offer to an unavailable agent, never beyond capacity or blocks.
         assert a.ready, f"offer to {o.agent_id} who is not ready"
         assert skills <= a.skills
-        load: dict[Channel, int] = {}
+        taken: dict[Channel, int] = {}
         for _, ch in a.carried:
-            load[ch] = load.get(ch, 0) + 1
+            taken[ch] = taken.get(ch, 0) + 1
+        pending: dict[Channel, int] = {}
         for other in self.offers.values():
             if other.agent_id == o.agent_id:
-                load[other.channel] = load.get(other.channel, 0) + 1
-        assert a.rules.free(load, channel) > 0, f"{o.agent_id} has no room for {channel}: {load}"
+                pending[other.channel] = pending.get(other.channel, 0) + 1
+        # Capacity counts taken work and unanswered offers; only taken work and a
+        # ringing call (a voice offer) block other channels.
+        used = taken.get(channel, 0) + pending.get(channel, 0)
+        assert used < a.rules.capacity[channel], f"{o.agent_id} is full on {channel}"
+        for blocker, blocked in a.rules.blocks.items():
+            busy = taken.get(blocker, 0) + (pending.get(blocker, 0)
+                                            if blocker == Channel.VOICE else 0)
+            assert not (busy and blocker != channel and channel in blocked), \
+                f"{o.agent_id}'s {blocker} blocks {channel}: {taken}, offered {pending}"
         # Not back to an agent who just refused it.
         assert self.excluded.get(o.interaction_id, {}).get(o.agent_id, -1) <= self.now
         # FIFO within a priority: nothing older of the same queue, channel and

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from importlib.resources import files
 from typing import Any
 
@@ -37,8 +37,11 @@ class DemoCrm:
     """
 
     def __init__(self, settings: DemoCrmSettings, *, customers: CustomerSource = default_customers,
-                 bar_url: str = BAR_URL) -> None:
+                 bar_url: str = BAR_URL,
+                 outcomes: Mapping[str, Mapping[str, str]] | None = None) -> None:
         self.settings = settings
+        # Outcome code -> {"en": label, "fr": label}: the history shows labels, not codes.
+        self.outcomes = dict(outcomes or {})
         self.store = DemoCrmStore(settings.database)
         self._customers = customers
         self.app = _build_app(self, bar_url)
@@ -55,7 +58,8 @@ def create_democrm(settings: DemoCrmSettings, *, customers: CustomerSource = def
     return DemoCrm(settings, customers=customers, bar_url=bar_url)
 
 
-def mount_democrm(app: FastAPI, settings: DemoCrmSettings, path: str = "/democrm") -> DemoCrm:
+def mount_democrm(app: FastAPI, settings: DemoCrmSettings, path: str = "/democrm",
+                  outcomes: Mapping[str, Mapping[str, str]] | None = None) -> DemoCrm:
     """Serve the demo CRM at ``path`` of the hub's ``app``, seeded from the hub's simulators.
 
     Starlette runs no lifespan for a mounted app, so the CRM's start and stop are
@@ -71,7 +75,7 @@ def mount_democrm(app: FastAPI, settings: DemoCrmSettings, path: str = "/democrm
             return default_customers()
         return [who for sim in sims for who in sim.customers.pool]
 
-    crm = DemoCrm(settings, customers=hub_customers)
+    crm = DemoCrm(settings, customers=hub_customers, outcomes=outcomes)
     app.mount(path, crm.app, name="democrm")
     inner = app.router.lifespan_context
 
@@ -108,6 +112,7 @@ def _build_app(crm: DemoCrm, bar_url: str) -> FastAPI:
     app.state.crm_store = crm.store
     app.state.crm_api_key = crm.settings.api_key
     app.state.crm_bar_url = bar_url
+    app.state.crm_outcomes = crm.outcomes
 
     @app.exception_handler(api.ApiError)
     async def api_error(_: Request, exc: api.ApiError) -> JSONResponse:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from starlette.requests import Request
 
 LANGUAGES = ("en", "fr")
@@ -96,10 +98,36 @@ def choose(request: Request) -> str:
     return min(ranked)[2] if ranked else "en"
 
 
+# An activity's name, each language with its own word order: "Inbound call", "Appel entrant".
+_KINDS = {"call": ("call", "Appel"), "email": ("e-mail", "E-mail"), "chat": ("chat", "Chat"),
+          "sms": ("SMS", "SMS"), "social": ("social message", "Message social")}
+_DIRECTIONS = {"inbound": ("Inbound", "entrant"), "outbound": ("Outbound", "sortant"),
+               "internal": ("Internal", "interne")}
+
+
 class Translator:
-    def __init__(self, lang: str) -> None:
+    """The page's words in one language; ``outcomes`` labels outcome codes (code → en/fr)."""
+
+    def __init__(self, lang: str,
+                 outcomes: Mapping[str, Mapping[str, str]] | None = None) -> None:
         self.lang = lang
+        self.outcomes = outcomes or {}
 
     def __call__(self, key: str, **values: object) -> str:
         text = MESSAGES[key][self.lang]
         return text.format(**values) if values else text
+
+    def activity(self, kind: str, direction: str) -> str:
+        """"Inbound call" / "Appel entrant"; a note is just a note."""
+        if kind not in _KINDS or direction not in _DIRECTIONS:
+            return self("note").capitalize() if kind == "note" else f"{kind} {direction}"
+        en_kind, fr_kind = _KINDS[kind]
+        en_dir, fr_dir = _DIRECTIONS[direction]
+        return f"{en_dir} {en_kind}" if self.lang == "en" else f"{fr_kind} {fr_dir}"
+
+    def outcome(self, code: str | None) -> str:
+        """The outcome's label in this language; an unknown code as it is."""
+        if not code:
+            return ""
+        label = self.outcomes.get(code) or {}
+        return label.get(self.lang) or code

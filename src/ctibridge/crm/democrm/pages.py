@@ -46,7 +46,7 @@ def language(request: Request) -> str:
 
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     lang = language(request)
-    t = Translator(lang)
+    t = Translator(lang, getattr(request.app.state, "crm_outcomes", None))
     base = request.scope.get("root_path", "").rstrip("/")
     bar_url: str = request.app.state.crm_bar_url
     user = request.query_params.get("user")

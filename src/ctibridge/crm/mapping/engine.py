@@ -80,8 +80,13 @@ class MappingConnector:
                  environ: Mapping[str, str] | None = None, name: str | None = None,
                  source: str | None = None,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 agent_names: Mapping[str, str] | None = None,
+                 outcomes: Mapping[str, Mapping[str, str]] | None = None) -> None:
         self.mapping = mapping
+        # The hub's agents' names and outcome labels, for what a log writes (not ids/codes).
+        self._agent_names = dict(agent_names or {})
+        self._outcomes = {k: dict(v) for k, v in (outcomes or {}).items()}
         self.name = name or mapping.name
         self.source = source
         self.templates = Templates(mapping.phone.default_region)
@@ -195,6 +200,27 @@ class MappingConnector:
     def search_url(self, party: Party, context: LookupContext) -> str | None:
         return self._render_url("search_url", self.mapping.screen_pop.search_url,
                                 self._pop_context(party, context))
+
+    async def display(self, match: Match, party: Party, context: LookupContext,
+                      agent: dict[str, Any]) -> bool:
+        """Ask the CRM to show ``match`` to the agent (screen_pop.display); False if the
+        mapping has none. A refusal is logged, never raised: the bar's pop stands."""
+        spec = self.mapping.screen_pop.display
+        if spec is None:
+            return False
+        await self.start()
+        record = {**match.fields, "id": match.record_id, "name": match.name,
+                  "company": match.company, "kind": match.kind}
+        ctx = {**self._pop_context(party, context), "record": record, "agent": agent}
+        if self._http is None:  # an SQL CRM: nothing to call
+            return False
+        try:
+            await self._http.send(self._build(spec, ctx), want_json=False)
+        except (Fault, TemplateError) as exc:
+            log.warning("crm.display_failed", crm=self.name, agent=agent.get("id"),
+                        error=getattr(exc, "reason", None) or str(exc))
+            return False
+        return True
 
     def record_url(self, match: Match) -> str | None:
         if match.url:
@@ -662,6 +688,11 @@ class MappingConnector:
         data["customer"] = {**data["customer"], "number": data["number"] or None,
                             "name": callerdata.name(interaction.customer.name)}
         data["attached"] = callerdata.attached(dict(interaction.attached))
+        agent = interaction.agent_id
+        data["agent_name"] = self._agent_names.get(agent, agent) if agent else None
+        code = interaction.disposition
+        data["disposition_label"] = ({"en": code, "fr": code, **self._outcomes.get(code, {})}
+                                     if code else None)
         rec = None
         if record is not None:
             rec = {**record.fields, "id": record.record_id, "name": record.name,

@@ -67,6 +67,8 @@ StepTemplate = Annotated[str, _template("step")]
 RecordTemplate = Annotated[str, _template("record")]
 PopTemplate = Annotated[str, _template("pop")]
 LogTemplate = Annotated[str, _template("log")]
+DisplayTemplate = Annotated[str, _template("display")]
+DisplayJson = Annotated[Any, _json_template("display")]
 When = Annotated[str, _template("lookup", expression=True)]
 LookupJson = Annotated[Any, _json_template("lookup")]
 StepJson = Annotated[Any, _json_template("step")]
@@ -230,6 +232,18 @@ class LogRequest(_Strict):
     form: dict[str, LogTemplate] | None = None
 
 
+class DisplayRequest(_Strict):
+    """A request telling the CRM to show the record to the agent (Zendesk Talk Partner
+    Edition's display API); templates read ``record`` and ``agent`` (``crm_user_id``, ``id``)."""
+
+    method: Method = "POST"
+    path: DisplayTemplate
+    query: dict[str, DisplayJson] = Field(default_factory=dict)
+    headers: dict[str, DisplayTemplate] = Field(default_factory=dict)
+    json_body: DisplayJson = Field(None, alias="json")
+    form: dict[str, DisplayTemplate] | None = None
+
+
 LookupParams = dict[str, LookupJson]
 StepParams = dict[str, StepJson]
 LogParams = dict[str, LogJson]
@@ -294,6 +308,9 @@ class ScreenPop(_Strict):
     on_several: Literal["choose", "first", "search"] = "choose"
     on_none: Literal["create", "search", "nothing"] = "create"
     max_matches: int = Field(10, ge=1, le=100)
+    # Sent when one record is popped (or picked) for an agent who has a crm_user_id:
+    # the CRM opens it on that agent's screen by itself.
+    display: DisplayRequest | None = None
 
 
 class FindExisting(_Strict):

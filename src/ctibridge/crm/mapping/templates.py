@@ -54,6 +54,8 @@ SCOPES: dict[str, frozenset[str]] = {
     "step": _COMMON | {"party", "attached", "context", "number", "format", "record"},
     "record": _COMMON | {"party", "attached", "context", "record"},
     "pop": _COMMON | {"party", "attached", "context"},
+    # screen_pop.display: the record found, for one agent (their CRM user id in agent).
+    "display": _COMMON | {"party", "attached", "context", "record", "agent"},
     "log": _COMMON | {"party", "attached", "interaction", "record", "idempotency_key"},
 }
 

@@ -19,6 +19,9 @@ const SESSION_KEY = "ctibridge.session";
 const HOST_POP = "ctibridge.screenpop";
 // The host message asking it to open a conversation or an email (docs/embedding.md).
 const HOST_OPEN = "ctibridge.open";
+// What a host adapter may ask of the call (hosts/scv.js).
+const HOST_OPS = new Set(["call.answer", "call.hangup", "call.hold", "call.retrieve", "call.dtmf",
+  "call.blind_transfer"]);
 // Errors that mean the offer or the interaction is gone: the card leaves the bar.
 const WORK_GONE = new Set(["no-such-interaction", "offer-expired", "already-closed", "not-offered-to-you",
   "not-yours"]);
@@ -166,8 +169,9 @@ export class AgentBar extends HTMLElement {
   }
 
   buildLogin(message) {
+    // No autofocus attribute: in a CRM's side panel it would scroll the host page to the bar.
     const user = h("input", { id: "ctib-user", name: "username", autocomplete: "username", required: true,
-      autofocus: true, attrs: { autocapitalize: "none", spellcheck: "false" } });
+      attrs: { autocapitalize: "none", spellcheck: "false" } });
     const pass = h("input", { id: "ctib-pass", name: "password", type: "password",
       autocomplete: "current-password", required: true });
     const err = h("p", { class: "login-error", attrs: { role: "alert" }, text: message || "" });
@@ -195,7 +199,9 @@ export class AgentBar extends HTMLElement {
       })))) : null;
     fill(this.content, form, demo);
     this.loginError = err;
-    requestAnimationFrame(() => { if (this.view === "login" && !this.contains(document.activeElement)) user.focus(); });
+    requestAnimationFrame(() => {
+      if (this.view === "login" && !this.contains(document.activeElement)) user.focus({ preventScroll: true });
+    });
   }
 
   async signIn(username, password, { demo }) {
@@ -234,7 +240,7 @@ export class AgentBar extends HTMLElement {
     clearSession();
     this.attention.ringing([], "");
     this.showLogin("");
-    this.content.querySelector("#ctib-user")?.focus();
+    this.content.querySelector("#ctib-user")?.focus({ preventScroll: true });
   }
 
   tokensRenewed({ token }) {
@@ -354,7 +360,7 @@ export class AgentBar extends HTMLElement {
     this.render();
     if (this.contains(document.activeElement) && document.activeElement.offsetParent !== null) return;
     const b = [this.agentLoginBtn, this.readyBtn, this.notReadyBtn].find((x) => x && !x.hidden && isEnabled(x));
-    b?.focus();
+    b?.focus({ preventScroll: true });  // never scroll a host page to the bar
   }
 
   button(cls, text, fn, hint) {
@@ -631,7 +637,7 @@ export class AgentBar extends HTMLElement {
     if (this.contains(document.activeElement) && document.activeElement.offsetParent !== null) return;
     const sel = this.wrapSec.hidden ? null : this.wrapSec.querySelector("select");
     const ready = this.readyBtn && !this.readyBtn.hidden ? this.readyBtn : null;
-    (sel ?? ready ?? this.dialInput)?.focus();
+    (sel ?? ready ?? this.dialInput)?.focus({ preventScroll: true });
   }
 
   /** Digital work: offers in their own toast section, accepted work as cards. */
@@ -1062,7 +1068,13 @@ export class AgentBar extends HTMLElement {
     if (!this.online) throw new HubError("not-connected", t("why.offline"));
     let op;
     let args = {};
-    if (cmd.type === "hangup_active") {
+    if (cmd.type === "op") {
+      if (!HOST_OPS.has(cmd.op)) throw new HubError("bad-command", `not a host operation: ${cmd.op}`);
+      // A host adapter driving a call (Salesforce Voice's acceptCall, hold…): never a
+      // page's postMessage, whose commands validCommand limits to dial/set_state/hello.
+      op = cmd.op;
+      args = { ...cmd.args };
+    } else if (cmd.type === "hangup_active") {
       // A host's own "end call" button (HubSpot's END_CALL).
       const active = this.store.activeCall();
       if (!active) return {};

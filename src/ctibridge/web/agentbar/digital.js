@@ -10,7 +10,7 @@ import { safeUrl } from "./screenpop.js";
 export const CHANNELS = ["voice", "chat", "email", "sms", "social"];
 export const WORK_EVENTS = new Set(["interaction.offered", "interaction.accepted", "interaction.updated",
   "interaction.withdrawn", "interaction.closed"]);
-export const WITHDRAW_REASONS = new Set(["timeout", "abandoned", "taken"]);
+export const WITHDRAW_REASONS = new Set(["timeout", "abandoned", "taken", "busy"]);
 const STATES = new Set(["queued", "offered", "active", "closed"]);
 // Text symbols every system font has (no colour-emoji font needed); the channel's
 // name is always written beside them.

@@ -111,7 +111,7 @@ class SalesforceOrg:
 
     def new_id(self, kind: str) -> str:
         self._n += 1
-        return f"{PREFIX[kind]}5g00000{self._n:08d}AAA"  # 18 characters, like real ids
+        return f"{PREFIX[kind]}5g0000{self._n:06d}AAA"  # 18 characters, like real ids
 
     def add(self, kind: str, **fields: Any) -> str:
         rid = self.new_id(kind)

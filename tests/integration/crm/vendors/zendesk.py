@@ -21,6 +21,9 @@ From developer.zendesk.com, not from what ctibridge sends:
   to, started_at, call_duration, recording_url?, answered_by_id?, location?,
   transcription_text?}}}`` → 201 ``{"ticket": …}``; an account without Talk Partner
   Edition gets 403; a bad via_id 422. Nothing is de-duplicated.
+- Talk Partner Edition, "Open a user's profile in an agent's browser": ``POST
+  /api/v2/channels/voice/agents/{agent_id}/users/{user_id}/display`` → 200, 404 when
+  either is not found.
 - Tickets API, "List Tickets": ``GET /api/v2/tickets?external_id=…`` finds tickets
   by external id at once (search, by contrast, is indexed with a delay).
 
@@ -80,6 +83,8 @@ class ZendeskAccount:
                            "phone": phone, "role": role, "organization_id": None,
                            "email": None}
         return uid
+
+    displays: list[tuple[int, int]] = field(default_factory=list)  # (agent, user) shown
 
     def tickets_with(self, external_id: str) -> list[dict[str, Any]]:
         return [t for t in self.tickets.values() if t.get("external_id") == external_id]
@@ -164,6 +169,19 @@ class ZendeskAccount:
             return _CutAnswer({"ticket": ticket})
         return JSONResponse({"ticket": ticket}, status_code=201)
 
+    async def display_user(self, request: Request) -> Response:
+        """TPE "Open a user's profile in an agent's browser": 200, or 404 when the agent or
+        the user is unknown (or the agent is not signed in to Zendesk)."""
+        agent, user = int(request.path_params["agent"]), int(request.path_params["user"])
+        if not self.talk_partner_edition:
+            return JSONResponse({"error": "Forbidden"}, status_code=403)
+        if self.users.get(agent, {}).get("role") not in ("agent", "admin") or \
+                user not in self.users:
+            return JSONResponse({"error": "RecordNotFound", "description": "Not found"},
+                                status_code=404)
+        self.displays.append((agent, user))
+        return Response(status_code=200)
+
     async def list_tickets(self, request: Request) -> Response:
         ext = request.query_params.get("external_id")
         found = list(self.tickets.values()) if ext is None else self.tickets_with(ext)
@@ -189,6 +207,9 @@ class ZendeskAccount:
             routes.append(Route(p, guarded(self.voice_ticket), methods=["POST"]))
         for p in both("/api/v2/tickets"):
             routes.append(Route(p, guarded(self.list_tickets)))
+        display = "/api/v2/channels/voice/agents/{agent:int}/users/{user:int}/display"
+        for p in both(display):
+            routes.append(Route(p, guarded(self.display_user), methods=["POST"]))
         routes.append(Route("/api/v2/users/{id:int}.json", guarded(self.user)))
         routes.append(Route("/api/v2/users/{id:int}", guarded(self.user)))
         return Starlette(routes=routes)

@@ -222,6 +222,7 @@ export default {
   "work.withdrawn.taken": "The {channel} from {name} was taken by someone else.",
   "work.withdrawn.declined": "You declined the {channel} from {name}: it went back to the queue.",
   "work.withdrawn.gone": "The {channel} from {name} is no longer available.",
+  "work.withdrawn.busy": "The {channel} from {name} went back to the queue: a call is ringing for you.",
   "keys.accept": "Accept the focused (or first) chat or email offer",
   "announce.work_offered": "New {channel} from {name}",
   "announce.work_closed": "{channel} with {name} closed",

@@ -222,6 +222,7 @@ export default {
   "work.withdrawn.taken": "Proposition retirée ({channel} de {name}) : prise par un autre agent.",
   "work.withdrawn.declined": "Refusé ({channel} de {name}) : retour en file d'attente.",
   "work.withdrawn.gone": "Proposition retirée ({channel} de {name}) : plus disponible.",
+  "work.withdrawn.busy": "Proposition retirée ({channel} de {name}) : un appel sonne pour vous, retour en file d'attente.",
   "keys.accept": "Accepter le chat ou l'e-mail proposé (celui qui a le focus, sinon le premier)",
   "announce.work_offered": "Nouvelle demande ({channel}) de {name}",
   "announce.work_closed": "Clôturé : {channel} avec {name}",

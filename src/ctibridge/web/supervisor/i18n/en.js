@@ -14,7 +14,7 @@ export default {
   "queues.waiting": "Waiting",
   "queues.longest": "Longest wait",
   "queues.sl": "Service level",
-  "queues.sl_value": "{pct} % in {s} s",
+  "queues.sl_value": "{pct}% answered within {s} s",
   "queues.sl_none": "—",
   "queues.answered": "Answered",
   "queues.abandoned": "Abandoned",

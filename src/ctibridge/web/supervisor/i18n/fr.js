@@ -13,7 +13,7 @@ export default {
   "queues.waiting": "En attente",
   "queues.longest": "Attente la plus longue",
   "queues.sl": "Niveau de service",
-  "queues.sl_value": "{pct} % en {s} s",
+  "queues.sl_value": "{pct} % pris en charge en {s} s ou moins",
   "queues.sl_none": "—",
   "queues.answered": "Répondus",
   "queues.abandoned": "Abandonnés",
