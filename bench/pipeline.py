@@ -88,12 +88,12 @@ async def baseline(count: int, rate: float) -> list[float]:
 # -------------------------------------------------------------------- hub
 
 
-async def _hub(port: int, agents: int, workdir: str) -> None:
+async def _hub(port: int, agents: int, workdir: str, compression: bool = True) -> None:
     """The hub process: simulator + hub + uvicorn; traffic on a GO line from stdin."""
-    import uvicorn
     from argon2 import PasswordHasher
 
     from ctibridge.api.app import create_app
+    from ctibridge.api.server import build_server
     from ctibridge.clock import SystemClock
     from ctibridge.config import Settings
     from ctibridge.logs import configure
@@ -108,9 +108,14 @@ async def _hub(port: int, agents: int, workdir: str) -> None:
         None,
         database={"url": f"sqlite:///{workdir}/bench.db"},
         server={"host": "127.0.0.1", "port": port, "replay_events": 50,
-                "rate_per_second": 1000, "rate_burst": 1000},
+                "rate_per_second": 1000, "rate_burst": 1000,
+                # Every bar from one address, more than the default cap.
+                "limits": {"connections_per_ip": 0, "max_connections": 4 * agents + 100,
+                           "ws_compression": compression}},
         agents=[{"id": i, "name": i, "extension": e} for i, e in zip(ids, exts, strict=True)],
         wrap_up_seconds=0,
+        # Tokens are made before the bars connect, which takes minutes with thousands.
+        auth={"token_ttl_seconds": 6 * 3600},
     )
     sim = SimulatorConnector("sim", clock=clock, devices=exts, queues=["support"],
                              ring_timeout=30.0)
@@ -118,9 +123,8 @@ async def _hub(port: int, agents: int, workdir: str) -> None:
     await db.start()
     store = Store(db, hasher=PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
     app = create_app(settings, connectors={"sim": sim}, clock=clock, store=store)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
-                                           lifespan="on", access_log=False,
-                                           ws_max_size=2**20))
+    # The server production runs (api/server.py): its WebSocket protocol and limits.
+    server = build_server(app, settings)
     task = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.05)
@@ -202,15 +206,35 @@ class Agents:
         self.sockets: list[Any] = []
         self.tasks: list[asyncio.Task[None]] = []
         self.recording = False
+        self.progress = 0  # the hub's pid: print its RSS every 1,000 bars
+        self.retries = 0
 
     async def connect(self) -> None:
-        async with httpx.AsyncClient(base_url=self.url, timeout=30) as http:
+        # Idle connections dropped before the hub's keep-alive (5 s) closes them under us.
+        async with httpx.AsyncClient(base_url=self.url, timeout=60,
+                                     limits=httpx.Limits(keepalive_expiry=1.0)) as http:
             async def one(token: str) -> None:
+                # As a bar does, a failed connect is tried again (a busy machine may let
+                # a ticket expire before its socket opens).
+                for attempt in range(5):
+                    try:
+                        await connect(token)
+                        return
+                    except (OSError, httpx.HTTPError, websockets.WebSocketException,
+                            TimeoutError, KeyError):
+                        if attempt == 4:
+                            raise
+                        self.retries += 1
+                        await asyncio.sleep(1 + attempt)
+
+            async def connect(token: str) -> None:
                 r = await http.post("/api/ws-ticket", headers={"Authorization": f"Bearer {token}"})
                 ticket = r.json()["ticket"]
                 ws_url = self.url.replace("http", "ws") + f"/ws?ticket={ticket}"
-                ws = await websockets.connect(ws_url,
-                                              max_size=2**22)
+                # Patient handshakes (thousands of bars connect on a busy machine), and no
+                # client pings: the hub's own keep the link checked.
+                ws = await websockets.connect(ws_url, max_size=2**22, open_timeout=120,
+                                              ping_interval=None)
                 await ws.recv()  # hello
                 snap = json.loads(await ws.recv())
                 me = snap["agent"]["agent_id"]
@@ -221,6 +245,9 @@ class Agents:
 
             for i in range(0, len(self.tokens), 50):
                 await asyncio.gather(*(one(t) for t in self.tokens[i:i + 50]))
+                if self.progress and (i + 50) % 1000 == 0:
+                    print(f"  {i + 50} bars connected, hub RSS {_rss_mb(self.progress)} "
+                          f"({self.retries} connects retried)", flush=True)
 
     async def listen(self, ws: Any, me: str) -> None:
         n = 0
@@ -258,6 +285,16 @@ class Agents:
             t.cancel()
 
 
+def _rss_mb(pid: int) -> str:
+    """The hub's resident memory now and at its peak (VmHWM), from /proc."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            fields[key] = int(value.split()[0]) / 1024
+    return f"{fields.get('VmRSS', 0):.0f} MB (peak {fields.get('VmHWM', 0):.0f} MB)"
+
+
 def _free_port() -> int:
     import socket
 
@@ -268,24 +305,32 @@ def _free_port() -> int:
 
 async def run(args: argparse.Namespace) -> None:
     pin(1)
-    print(f"baseline: bare WebSocket hop between two processes ({args.rate * 4:.0f} msg/s)")
-    base = await baseline(count=max(500, int(args.rate * 4 * 5)), rate=args.rate * 4)
-    b50, b99 = pct(base, 50), pct(base, 99)
-    print(f"  p50 {b50:.3f} ms   p99 {b99:.3f} ms   (n={len(base)})")
+    b50 = b99 = 0.0
+    if not args.connect_only:
+        print(f"baseline: bare WebSocket hop between two processes ({args.rate * 4:.0f} msg/s)")
+        base = await baseline(count=max(500, int(args.rate * 4 * 5)), rate=args.rate * 4)
+        b50, b99 = pct(base, 50), pct(base, 99)
+        print(f"  p50 {b50:.3f} ms   p99 {b99:.3f} ms   (n={len(base)})")
 
     workdir = tempfile.mkdtemp(prefix="ctibridge-bench-")
     port = _free_port()
     hub = subprocess.Popen([sys.executable, str(HERE), "_hub", str(port), str(args.agents),
-                            workdir], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                            workdir, "0" if args.no_compression else "1"],
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert hub.stdin is not None and hub.stdout is not None
     try:
         if hub.stdout.readline().strip() != "READY":
             raise SystemExit("the hub did not start")
         tokens = json.loads(Path(workdir, "tokens.json").read_text())
         agents = Agents(f"http://127.0.0.1:{port}", tokens)
+        agents.progress = hub.pid if args.agents >= 4000 else 0
         t0 = time.perf_counter()
         await agents.connect()
-        print(f"pipeline: {args.agents} agents connected in {time.perf_counter() - t0:.1f} s")
+        print(f"pipeline: {args.agents} agents connected in {time.perf_counter() - t0:.1f} s, "
+              f"hub RSS {_rss_mb(hub.pid)}")
+        if args.connect_only:
+            await agents.close()
+            return
 
         async def trial(rate: float, seconds: float) -> dict[str, Any]:
             agents.latency.clear()
@@ -353,13 +398,17 @@ def main() -> None:
         return
     if len(sys.argv) > 1 and sys.argv[1] == "_hub":
         pin(0)
-        asyncio.run(_hub(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]))
+        asyncio.run(_hub(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5] == "1"))
         return
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--agents", type=int, default=1000)
     p.add_argument("--rate", type=float, default=50.0, help="calls per second")
     p.add_argument("--seconds", type=float, default=15.0)
     p.add_argument("--max", action="store_true", help="also search the highest sustained rate")
+    p.add_argument("--no-compression", action="store_true",
+                   help="the hub with server.limits.ws_compression off")
+    p.add_argument("--connect-only", action="store_true",
+                   help="connect the agents, print the time and the hub's RSS, stop")
     p.add_argument("--max-rate", type=float, default=2000.0)
     asyncio.run(run(p.parse_args()))
 

@@ -24,6 +24,16 @@ if command -v pg_isready >/dev/null && ! pg_isready -h 127.0.0.1 -p 5432 -q; the
   for _ in $(seq 1 20); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 0.5; done
 fi
 
+# NATS with JetStream for the cluster tests (tests/integration/cluster).
+nats_up() { (exec 3<>/dev/tcp/127.0.0.1/4222) 2>/dev/null; }
+if [ -x /usr/sbin/nats-server ] && ! nats_up; then
+  echo "» starting NATS (JetStream)"
+  as_root mkdir -p /var/lib/nats-server
+  as_root start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- \
+    -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log || true
+  for _ in $(seq 1 20); do nats_up && break; sleep 0.5; done
+fi
+
 # Python dependencies in a virtual environment of the project's own.
 if [ ! -x .venv/bin/python ]; then
   echo "» creating .venv"

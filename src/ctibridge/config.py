@@ -67,6 +67,10 @@ class LimitSettings(_Strict):
     connections_per_ip: int = Field(256, ge=0)
     # Open connections in all; over it new ones are closed at once.
     max_connections: int = Field(4096, ge=1)
+    # permessage-deflate on the agent socket: the bar's small JSON frames shrink ~5x on
+    # the wire, but each socket then holds a compressor (~40 KiB with uvicorn's settings,
+    # most of what a bar costs the hub). Off for large centers on a LAN.
+    ws_compression: bool = True
     # The agent socket (docs/protocol/agent-websocket.md#limits; its message size and
     # rate are server.max_message_bytes and server.rate_*).
     # Open agent sockets per user (several tabs and devices are normal); more are
@@ -137,6 +141,9 @@ class ServerSettings(_Strict):
     rate_burst: int = Field(40, ge=1)
     # Events kept per agent for `resume`; older resumes get a fresh snapshot.
     replay_events: int = Field(500, ge=10)
+    # ...and at most this many characters of them per agent (the supervisors' one stream
+    # only by count): a bar costs the same memory whatever the size of the center.
+    replay_bytes: int = Field(128 * 1024, ge=16 * 1024)
     # A socket whose outgoing queue exceeds this is closed (4008) and resumes.
     send_queue: int = Field(1000, ge=10)
 
@@ -453,6 +460,26 @@ class DigitalSettings(_Strict):
         return self
 
 
+class ClusterSettings(_Strict):
+    """Several nodes on NATS JetStream (docs/deployment.md). Absent: one process."""
+
+    nats_url: str = "nats://127.0.0.1:4222"
+    # Names the subjects, the event stream and the lease bucket: clusters (or test
+    # runs) sharing one NATS account stay apart.
+    name: str = Field("ctib", min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    # This node's name in logs, /readyz and the lease (default: host name and pid).
+    node_id: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    # The core's lease: a node that cannot renew it steps down after 2/3 of this, and
+    # another takes over once it expired.
+    lease_seconds: float = Field(3.0, ge=1.0, le=60.0)
+    # How long JetStream keeps events for `resume` on another node (and at most
+    # server.replay_events per agent).
+    retention_seconds: float = Field(600.0, ge=10.0, le=7 * 86400)
+    # A request to the core's node (snapshot, command) fails after this.
+    request_timeout_seconds: float = Field(5.0, gt=0, le=60.0)
+    storage: Literal["file", "memory"] = "file"
+
+
 class LogSettings(_Strict):
     json_format: bool = Field(False, alias="json")
     level: Literal["debug", "info", "warning", "error"] = "info"
@@ -579,6 +606,7 @@ class Settings(BaseSettings):
     presence: PresenceSettings = Field(default_factory=PresenceSettings)
     queues: QueueList = Field(default_factory=list)
     log: LogSettings = Field(default_factory=LogSettings)
+    cluster: ClusterSettings | None = None
     demo: bool = False
 
     @classmethod

@@ -8,7 +8,6 @@ import pytest
 
 from ctibridge.clock import FakeClock
 from ctibridge.config import Settings
-from ctibridge.core.commands import Commands
 from ctibridge.core.hub import Hub
 from ctibridge.core.permissions import Principal
 from ctibridge.core.supervision import Supervision
@@ -65,10 +64,14 @@ def test_a_consultation_carries_the_customer_and_the_data_of_the_call_it_was_mad
 
 async def test_the_directory_lists_colleagues_with_their_presence_but_not_the_logged_out(
         hub: Hub) -> None:
-    result = await Commands(hub).execute(ALICE, "directory.get", {})
-    assert [(a["agent_id"], a["status"]) for a in result["agents"]] == [
-        ("bob", "ready"), ("carol", "wrap_up")]
-    assert result["agents"][0]["devices"] == {"sim": "1002"}
+    from ctibridge.core.directory import PageRequest
+
+    # What the bar's transfer panel asks (directory.get {present: true}); it leaves itself out.
+    result = hub.directory.page(PageRequest.parse({"present": True}))
+    others = [(a["agent_id"], a["status"]) for a in result["entries"] if a["agent_id"] != "alice"]
+    assert others == [("bob", "ready"), ("carol", "wrap_up")]
+    bob = next(a for a in result["entries"] if a["agent_id"] == "bob")
+    assert bob["devices"] == {"sim": "1002"} and "reason" in bob
 
 
 def test_call_data_labels_add_to_the_defaults_and_refuse_bad_keys() -> None:

@@ -73,3 +73,42 @@ def test_a_frame_encoded_once_reads_the_same_on_every_stream() -> None:
     assert a == {"type": "event", "seq": 1, "name": "call.offered",
                  "data": {"caller": "+33 1 42 68 53 00", "note": "é\"}"}}
     assert b["seq"] == 2 and b["data"] == a["data"]
+
+
+def presence(agent_id: str, status: str) -> dict[str, str]:
+    return {"agent_id": agent_id, "status": status}
+
+
+async def test_presence_goes_only_to_the_sockets_that_watch() -> None:
+    notifier = Notifier()
+    quiet = notifier.subscribe("alice")
+    everyone = notifier.subscribe("bob")
+    one = notifier.subscribe("carol")
+    notifier.watch(everyone, None)
+    notifier.watch(one, frozenset({"dave"}))
+    notifier.presence(presence("erin", "ready"))
+    notifier.presence(presence("dave", "busy"))
+    assert quiet.queue.empty()
+    seq, frame = everyone.queue.get_nowait()  # type: ignore[misc]
+    assert seq is None and json.loads(frame) == {"type": "presence",
+                                                  "agent": presence("erin", "ready")}
+    assert everyone.queue.qsize() == 1
+    assert json.loads(one.queue.get_nowait()[1])["agent"]["agent_id"] == "dave"  # type: ignore[index]
+    notifier.unsubscribe(everyone)  # a closed socket watches nothing any more
+    notifier.unwatch(one)
+    notifier.presence(presence("dave", "ready"))
+    assert one.queue.empty() and notifier.watchers() == 0
+
+
+async def test_an_agents_replay_buffer_is_bounded_in_bytes_as_well_as_events() -> None:
+    notifier = Notifier(replay=1000, replay_chars=20_000)
+    for n in range(200):
+        notifier.publish(HubEvent("call.updated", {"pad": "x" * 1000, "n": n},
+                                  frozenset({"alice"})))
+    stream = notifier.stream("alice")
+    assert stream.buffered_chars <= 20_000
+    assert stream.buffered_chars == sum(len(f) for _, f in stream.buffer)
+    assert stream.since(199 - len(stream.buffer) + 1) is not None
+    assert stream.since(150) is None  # older than what is kept: a fresh snapshot
+    # The supervisors' one stream is bounded by count only.
+    assert len(notifier.stream(SUPERVISORS).buffer) == 200

@@ -83,6 +83,11 @@ class Services:
         self.supervision: Any = None  # core.supervision.Supervision (queue stats, audit)
         self.omnichannel: Any = None  # core.omnichannel.Omnichannel (digital work, routing)
         self.ready = False
+        # Where sockets read events: the hub's own notifier, or in a cluster the
+        # node's relay of the bus (cluster/relay.py); and the cluster node, if any.
+        self.delivery = hub.notifier
+        self.local_commands = self.commands
+        self.cluster: Any = None
 
     def start_traffic(self) -> None:
         """Start the simulated customers (once): their calls pop and are looked up in the
@@ -131,29 +136,50 @@ def create_app(
         app.state.services = services
         app.state.hub = services.hub
         await _seed(settings, services)
-        await _start_crm(settings, services, crm, config_dir)
-        await start_supervision(services)  # before the hub: it counts every event
-        await services.hub.start()
-        await start_digital(settings, services, clock)
-        services.omnichannel = Omnichannel(services.hub, services.digital, settings, clock,
-                                           supervision=services.supervision)
-        await services.omnichannel.start()
+
+        async def start_core() -> None:
+            await _start_crm(settings, services, crm, config_dir)
+            await start_supervision(services)  # before the hub: it counts every event
+            await services.hub.start()
+            await start_digital(settings, services, clock)
+            services.omnichannel = Omnichannel(services.hub, services.digital, settings,
+                                               clock, supervision=services.supervision)
+            await services.omnichannel.start()
+            log.info("hub.started", version=__version__, platforms=list(conns))
+            if services.ready and not services.traffic_held:  # a cluster node taking over
+                services.start_traffic()
+
+        async def stop_core() -> None:
+            await services.stop_traffic()
+            services.traffic = None
+            if services.omnichannel is not None:
+                await services.omnichannel.stop()
+            await services.hub.stop()
+            if services.supervision is not None:
+                await services.supervision.stop()
+            await stop_digital(services)
+            await _stop_crm(services)
+
+        if settings.cluster is None:
+            await start_core()
+        else:  # the core runs on the node holding the lease (cluster/node.py)
+            from ..cluster.node import ClusterNode
+
+            services.cluster = ClusterNode(settings.cluster, services, start_core=start_core,
+                                           stop_core=stop_core)
+            await services.cluster.start()
         services.ready = True
         services.traffic_held = hold_traffic
-        if not hold_traffic:
+        if not hold_traffic and (services.cluster is None or services.cluster.owner is not None):
             services.start_traffic()
-        log.info("hub.started", version=__version__, platforms=list(conns))
         try:
             yield
         finally:
             services.ready = False
-            await services.stop_traffic()
-            if services.omnichannel is not None:
-                await services.omnichannel.stop()
-            await services.hub.stop()
-            await services.supervision.stop()
-            await stop_digital(services)
-            await _stop_crm(services)
+            if services.cluster is not None:
+                await services.cluster.stop()  # stops the core if it ran here
+            else:
+                await stop_core()
             services.login_guard.close()
             if db is not None:
                 await db.stop()
@@ -259,7 +285,11 @@ async def _start_crm(settings: Settings, services: Services, crm: Any | None,
         delivery = crm_settings.call_log
         worker = CallLogWorker(
             services.store, connector, services.clock, metrics=services.metrics,
-            owner=node_id(settings.server.host, settings.server.port),
+            # In a cluster the node's name: any node may run the worker, the rows'
+            # leases in the shared database keep two from sending one log.
+            owner=(f"node:{settings.cluster.node_id}" if settings.cluster is not None
+                   and settings.cluster.node_id else
+                   node_id(settings.server.host, settings.server.port)),
             lease_seconds=delivery.lease_seconds, timeout_seconds=delivery.timeout_seconds,
             base_delay=delivery.first_retry_seconds, max_delay=delivery.max_retry_seconds,
             max_attempts=delivery.max_attempts, settle_seconds=delivery.settle_seconds,

@@ -90,6 +90,11 @@ class TicketBook:
         self._tickets[ticket] = _Ticket(principal, self._clock.now() + timedelta(seconds=self._ttl))
         return ticket
 
+    def holds(self, ticket: str) -> bool:
+        """Whether this book issued ``ticket`` and it is not used yet (asked by other
+        nodes of a cluster, which must not log a refusal for every node)."""
+        return ticket in self._tickets
+
     def redeem(self, ticket: str) -> Principal:
         entry = self._tickets.pop(ticket, None)
         if entry is None:

@@ -254,9 +254,20 @@ async def readyz(request: Request, response: Response) -> dict[str, Any]:
         response.status_code = 503
         return {"status": "starting"}
     platforms = {n: {"up": i.up, "detail": i.detail} for n, i in svc.hub.platforms.items()}
-    ok = svc.ready and all(i["up"] for i in platforms.values())
+    cluster = svc.cluster.status() if svc.cluster is not None else None
+    if cluster is None:
+        ok = svc.ready and all(i["up"] for i in platforms.values())
+    else:
+        # A node serves sockets when linked to the bus; the platforms are the core's,
+        # gating only the node that runs it.
+        ok = svc.ready and cluster["nats"] and (
+            not cluster["core"] or all(i["up"] for i in platforms.values()))
+        if not cluster["core"]:
+            platforms = {}
     response.status_code = 200 if ok else 503
     body: dict[str, Any] = {"status": "ready" if ok else "not-ready", "platforms": platforms}
+    if cluster is not None:
+        body["cluster"] = cluster
     if svc.crm is not None:
         # Reported, not gating: without the CRM calls still ring (pops say "CRM
         # unavailable") and call logs wait in the outbox, so the hub stays in service.
@@ -286,6 +297,6 @@ async def metrics(request: Request) -> Response:
                            "(server.ops.token), or the ops port (server.ops.port)",
                            code="ops-auth")
     svc = services(request)
-    svc.metrics.sockets.set(svc.hub.notifier.subscriber_count())
+    svc.metrics.sockets.set(svc.delivery.subscriber_count())
     return Response(generate_latest(svc.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 

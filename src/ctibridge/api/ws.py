@@ -24,6 +24,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
 from .. import __version__
+from ..core.directory import PageRequest, parse_watch
 from ..core.notifier import SUPERVISORS, Subscriber
 from ..core.permissions import Principal
 from ..model.errors import CtiError
@@ -50,6 +51,7 @@ CLOSE_BAD_TICKET = 4002
 CLOSE_ORIGIN = 4003
 CLOSE_NO_AGENT = 4004
 REMEMBERED_IDS = 256
+DIRECTORY_OPS = frozenset({"directory.get", "directory.watch", "directory.unwatch"})
 
 
 class SlowConsumer(Exception):
@@ -82,7 +84,12 @@ async def agent_socket(ws: WebSocket) -> None:
                       "open /ws?ticket=… with a ticket from POST /api/ws-ticket")
         return
     try:
-        principal = svc.tickets.redeem(ticket)
+        try:
+            principal = svc.tickets.redeem(ticket)
+        except CtiError as exc:
+            if svc.cluster is None or exc.code != "ticket-invalid":
+                raise
+            principal = await svc.cluster.redeem_elsewhere(ticket)  # issued by another node
     except CtiError as exc:
         await _refuse(ws, CLOSE_BAD_TICKET, exc.code, exc.message)
         return
@@ -146,23 +153,30 @@ class Session:
         self.log = log.bind(session=self.id, user=principal.username)
 
     async def run(self) -> None:
-        notifier = self.hub.notifier
+        notifier = self.svc.delivery
+        cluster = self.svc.cluster
         await self._send({"type": "hello", "protocol": PROTOCOL,
                           "server": f"ctibridge/{__version__}", "session_id": self.id,
                           "user": self.principal.to_dict()})
-        # Subscribe and take the snapshot with no await in between, so no
-        # event falls between the two.
-        self.sub = notifier.subscribe(self.stream)
-        snapshot = self.snapshot()
-        self.log.info("ws.open")
         tasks: list[asyncio.Task[None]] = []
         try:
+            if cluster is not None:
+                # The stream's frames reach this node before the core is asked for the
+                # snapshot: whatever follows the snapshot's seq is in the queue.
+                await cluster.relay.open(self.stream)
+            # Subscribe and take the snapshot with no await in between (one process),
+            # so no event falls between the two.
+            self.sub = notifier.subscribe(self.stream)
+            # Encoded at once and only the text kept: nothing of it stays with the session.
+            snap_seq, snap_text = await self._snapshot_text()
+            self.log.info("ws.open")
             try:
-                await self._send(snapshot)  # before any event: the sender starts after
+                await self._send_text(snap_text)  # before any event: the sender starts after
             except SlowConsumer:
                 await self._cut(CLOSE_SLOW, "slow-consumer")
                 return
-            self.last_sent = max(self.last_sent, snapshot["seq"])
+            del snap_text
+            self.last_sent = max(self.last_sent, snap_seq)
             tasks = [asyncio.create_task(self._sender(), name=f"ws-send-{self.id}"),
                      asyncio.create_task(self._receive_or_cut(), name=f"ws-recv-{self.id}")]
             # Whichever ends first ends the session: the client left or broke a limit
@@ -170,8 +184,14 @@ class Session:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         except WebSocketDisconnect:
             pass
+        except CtiError as exc:  # the cluster's core could not give the snapshot
+            await self._send({"type": "error", "id": None, **exc.to_dict()})
+            await hang_up(self.ws, 1013, exc.code, timeout=1.0)
         finally:
-            notifier.unsubscribe(self.sub)
+            if self.sub is not None:
+                notifier.unsubscribe(self.sub)
+            if cluster is not None:
+                cluster.relay.close(self.stream)
             for task in tasks:
                 task.cancel()
             for task in tasks:
@@ -219,73 +239,27 @@ class Session:
                     raise SlowConsumer
                 seq, frame = item
                 sub.taken(frame)
-                if seq <= self.last_sent:
+                if seq is not None and seq <= self.last_sent:
                     continue
                 async with asyncio.timeout(self.send_timeout):
                     async with self.lock:
                         await self.ws.send_text(frame)
-                        self.last_sent = seq
+                        if seq is not None:
+                            self.last_sent = seq
         except (SlowConsumer, TimeoutError):
             await self._cut(CLOSE_SLOW, "slow-consumer")
         except (WebSocketDisconnect, RuntimeError):
             return
 
-    def snapshot(self) -> dict[str, Any]:
-        hub = self.hub
-        settings = self.svc.settings
-        stream = hub.notifier.stream(self.stream)
-        base: dict[str, Any] = {
-            "type": "snapshot",
-            "seq": stream.seq,
-            "reason_codes": [r.model_dump() for r in settings.reason_codes],
-            "dispositions": [d.model_dump() for d in settings.dispositions],
-            "call_data_labels": settings.call_data_labels.to_dict(),
-            "directory": hub.directory(),
-            "wrap_up_seconds": settings.wrap_up_seconds,
-            # A bar that sees it change knows the hub restarted (and says so).
-            "hub_started_at": hub.started_at.isoformat(),
-            "platforms": {n: {"up": i.up, "detail": i.detail} for n, i in hub.platforms.items()},
-        }
-        agent_id = self.principal.agent_id
-        if agent_id is not None:
-            agent = hub.agents[agent_id]
-            recent, _ = capped(hub.interactions.recent(agent_id), self.limits.snapshot_interactions)
-            base.update(
-                agent=agent.to_dict(),
-                calls=[c.to_dict() for c in hub.calls_of(agent_id)],
-                interactions=[i.to_dict() for i in recent],
-                capabilities=self.svc.commands.capabilities(agent),
-                platform_capabilities=self.svc.commands.capabilities_by_platform(agent),
-                screenpops=hub.screenpops.pops_for(agent_id) if hub.screenpops else [],
-                # Finished calls whose log waits for this agent to pick the record.
-                calllog_waiting=self.svc.calllog.waiting_of(agent_id)
-                if self.svc.calllog else [],
-                digital=[i.to_dict() for i in hub.omnichannel.digital_of(agent_id)]
-                if hub.omnichannel else [],
-            )
+    async def _snapshot_text(self) -> tuple[int, str]:
+        if self.svc.cluster is not None:
+            snap = await self.svc.cluster.relay.snapshot(self.principal)
         else:
-            # Live calls and interactions, the oldest first, capped: the snapshot is
-            # built and encoded on the event loop at every connect.
-            calls, n_calls = capped(hub.calls.live(), self.limits.snapshot_calls)
-            live, n_live = capped(hub.omnichannel.live() if hub.omnichannel else [],
-                                  self.limits.snapshot_interactions)
-            if n_calls > len(calls) or n_live > len(live):
-                base["truncated"] = {"calls": n_calls, "interactions": n_live}
-            base.update(
-                agent=None,
-                agents=[a.to_dict() for a in hub.agents.values()],
-                # Supervisors see every supervisor on a call, silent listeners too.
-                calls=[{**c.to_dict(), "monitors": c.monitor_list()} for c in calls],
-                # Where this supervisor may listen, whisper and barge from (call.monitor).
-                supervision=self.svc.commands.supervision_capabilities(self.principal),
-                queues=self.svc.supervision.queues() if self.svc.supervision else [],
-                # Live digital interactions: queued, offered and active.
-                interactions=[i.to_dict() for i in live],
-                capabilities={},
-                platform_capabilities={},
-                screenpops=[],
-            )
-        return base
+            snap = self.snapshot()
+        return snap["seq"], encode(snap)
+
+    def snapshot(self) -> dict[str, Any]:
+        return snapshot_of(self.svc, self.principal)
 
     # ------------------------------------------------------------ incoming
 
@@ -362,6 +336,9 @@ class Session:
         if not isinstance(op, str):
             await self._error(fid, "bad-message", "a command needs an 'op' string")
             return
+        if op in DIRECTORY_OPS:  # reads and this socket's subscriptions: nothing to remember
+            await self._directory(op, frame, fid)
+            return
         key = id_key(fid)
         if key in self.answered:  # a retry: same answer, nothing done twice
             await self._send(self.answered[key])
@@ -389,17 +366,42 @@ class Session:
             self.answered.popitem(last=False)
         await self._send(reply)
 
+    async def _directory(self, op: str, frame: dict[str, Any], fid: str | int) -> None:
+        """``directory.get`` (a page), ``directory.watch`` / ``directory.unwatch``
+        (presence frames for this socket): docs/protocol/agent-websocket.md."""
+        assert self.sub is not None
+        try:
+            if op == "directory.get":
+                req = PageRequest.parse(frame)
+                if self.svc.cluster is not None:  # the core's node has the states
+                    result = await self.svc.cluster.relay.directory(
+                        {k: v for k, v in frame.items() if k not in ("type", "id", "op")})
+                else:
+                    result = self.hub.directory.page(req)
+            elif op == "directory.watch":
+                ids = parse_watch(frame)
+                self.svc.delivery.watch(self.sub, ids)
+                result = {"watching": "all" if ids is None else len(ids)}
+            else:
+                self.svc.delivery.unwatch(self.sub)
+                result = {"watching": 0}
+        except CtiError as exc:
+            self.svc.metrics.refused.labels(exc.code).inc()
+            await self._send({"type": "error", "id": fid, **exc.to_dict()})
+            return
+        await self._send({"type": "ack", "id": fid, "result": result})
+
     async def _resume(self, frame: dict[str, Any], fid: str | int | None) -> None:
         since = frame.get("since")
         if not isinstance(since, int) or isinstance(since, bool) or since < 0:
             await self._error(fid, "bad-message", "'since' must be a non-negative integer")
             return
-        stream = self.hub.notifier.stream(self.stream)
+        stream = self.svc.delivery.stream(self.stream)
         frames = stream.since(since)
         if frames is None:
-            snap = self.snapshot()
-            await self._send(snap)
-            self.last_sent = max(self.last_sent, snap["seq"])
+            snap_seq, snap_text = await self._snapshot_text()
+            await self._send_text(snap_text)
+            self.last_sent = max(self.last_sent, snap_seq)
             return
         try:
             async with asyncio.timeout(self.send_timeout):
@@ -417,3 +419,62 @@ class Session:
         if self.ws.application_state == WebSocketState.CONNECTED:
             await self._send({"type": "error", "id": fid, "code": code, "message": message})
 
+
+def snapshot_of(svc: Any, principal: Principal) -> dict[str, Any]:
+    """What a socket gets first: everything its bar shows, and the last ``seq`` in it
+    (built where the hub's core runs: on another node, asked for over the cluster bus)."""
+    hub = svc.hub
+    settings = svc.settings
+    limits = settings.server.limits
+    stream = hub.notifier.stream(principal.agent_id or SUPERVISORS)
+    base: dict[str, Any] = {
+        "type": "snapshot",
+        "seq": stream.seq,
+        "reason_codes": [r.model_dump() for r in settings.reason_codes],
+        "dispositions": [d.model_dump() for d in settings.dispositions],
+        "call_data_labels": settings.call_data_labels.to_dict(),
+        "wrap_up_seconds": settings.wrap_up_seconds,
+        # A bar that sees it change knows the hub restarted (and says so).
+        "hub_started_at": hub.started_at.isoformat(),
+        "platforms": {n: {"up": i.up, "detail": i.detail} for n, i in hub.platforms.items()},
+    }
+    agent_id = principal.agent_id
+    if agent_id is not None:
+        agent = hub.agents[agent_id]
+        recent, _ = capped(hub.interactions.recent(agent_id), limits.snapshot_interactions)
+        base.update(
+            agent=agent.to_dict(),
+            calls=[c.to_dict() for c in hub.calls_of(agent_id)],
+            interactions=[i.to_dict() for i in recent],
+            capabilities=svc.commands.capabilities(agent),
+            platform_capabilities=svc.commands.capabilities_by_platform(agent),
+            screenpops=hub.screenpops.pops_for(agent_id) if hub.screenpops else [],
+            # Finished calls whose log waits for this agent to pick the record.
+            calllog_waiting=svc.calllog.waiting_of(agent_id)
+            if svc.calllog else [],
+            digital=[i.to_dict() for i in hub.omnichannel.digital_of(agent_id)]
+            if hub.omnichannel else [],
+        )
+    else:
+        # Live calls and interactions, the oldest first, capped: the snapshot is
+        # built and encoded on the event loop at every connect.
+        calls, n_calls = capped(hub.calls.live(), limits.snapshot_calls)
+        live, n_live = capped(hub.omnichannel.live() if hub.omnichannel else [],
+                              limits.snapshot_interactions)
+        if n_calls > len(calls) or n_live > len(live):
+            base["truncated"] = {"calls": n_calls, "interactions": n_live}
+        base.update(
+            agent=None,
+            agents=[a.to_dict() for a in hub.agents.values()],
+            # Supervisors see every supervisor on a call, silent listeners too.
+            calls=[{**c.to_dict(), "monitors": c.monitor_list()} for c in calls],
+            # Where this supervisor may listen, whisper and barge from (call.monitor).
+            supervision=svc.commands.supervision_capabilities(principal),
+            queues=svc.supervision.queues() if svc.supervision else [],
+            # Live digital interactions: queued, offered and active.
+            interactions=[i.to_dict() for i in live],
+            capabilities={},
+            platform_capabilities={},
+            screenpops=[],
+        )
+    return base

@@ -117,6 +117,7 @@ def server_options(settings: Any) -> dict[str, Any]:
     return {
         "ws": HubWebSocketProtocol,
         "ws_max_size": settings.server.max_message_bytes,
+        "ws_per_message_deflate": settings.server.limits.ws_compression,
         "ws_ping_interval": 20.0,
         "ws_ping_timeout": 20.0,
     }

@@ -545,22 +545,6 @@ class Commands:
                              f"conferencing {call.call_id}")
         return {"call_id": call.call_id}
 
-    # ------------------------------------------------------------ directory
-
-    @op("directory.get")
-    async def _directory(self, p: Principal, args: dict[str, Any]) -> dict[str, Any]:
-        """The colleagues a call can go to, with their presence, when the bar asks (its
-        transfer panel opens): not in every snapshot, whose size would grow with the team.
-        Logged-out colleagues are left out: a call sent to them rings nowhere."""
-        agents = sorted(
-            (a for a in self.hub.agents.values()
-             if a.agent_id != p.agent_id and a.state.status != AgentStatus.LOGGED_OUT),
-            key=lambda a: ((a.name or a.agent_id).casefold(), a.agent_id))
-        return {"agents": [
-            {"agent_id": a.agent_id, "name": a.name, "extension": a.extension,
-             "platform": a.platform, "devices": dict(a.devices),
-             "status": str(a.state.status), "reason": a.state.reason}
-            for a in agents]}
     # ------------------------------------------------------ supervision ops
 
     def _monitored(self, p: Principal, args: dict[str, Any]

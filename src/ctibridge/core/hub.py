@@ -48,6 +48,8 @@ from ..model.party import Direction, Party
 from ..telephony.base import TelephonyConnector
 from .bounds import AttachedLimits, bounded
 from .calls import CallRegistry
+from .directory import Directory
+from .directory import entry as directory_entry
 from .interactions import InteractionBook, apply_draft, is_customer_call
 from .notifier import Notifier
 from .presence import BUSY_ELSEWHERE, WRAP_UP, Observed, PlatformDirective, PresenceSync
@@ -88,10 +90,14 @@ class Hub:
         self.notifier = Notifier(
             replay=settings.server.replay_events, queue_size=settings.server.send_queue,
             queue_chars=settings.server.limits.ws_send_queue_bytes,
+            replay_chars=settings.server.replay_bytes,
         )
         self.platforms = {name: PlatformInfo() for name in connectors}
         self.attached_limits = AttachedLimits.from_settings(settings.server.limits)
         self.agents: dict[str, Agent] = {}
+        self.directory = Directory(self.agents)
+        # The status each agent's watchers last heard (presence goes out on a change).
+        self._presence: dict[str, str] = {}
         self._by_device: dict[tuple[str, str], str] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._consumers: list[asyncio.Task[None]] = []
@@ -296,6 +302,10 @@ class Hub:
 
     def publish_agent(self, agent: Agent) -> None:
         self.publish("agent.state", {"agent": agent.to_dict()}, {agent.agent_id})
+        status = str(agent.state.status)
+        if self._presence.get(agent.agent_id) != status:
+            self._presence[agent.agent_id] = status
+            self.notifier.presence(directory_entry(agent))
 
     def publish_interaction(self, it: Interaction) -> None:
         if it.agent_id:
@@ -963,13 +973,6 @@ class Hub:
             return []
         return [c for cid in agent.calls if (c := self.calls.get(cid)) is not None]
 
-    def directory(self) -> list[dict[str, Any]]:
-        return [
-            {"agent_id": a.agent_id, "name": a.name, "extension": a.extension,
-             "platform": a.platform, "devices": dict(a.devices),
-             "status": str(a.state.status)}
-            for a in self.agents.values()
-        ]
 
 
 def _can_fail(state: ConnectionState) -> frozenset[ConnectionState]:

@@ -4,6 +4,11 @@ Each agent has a stream with its own monotonic ``seq`` and a bounded replay
 buffer for ``resume``; supervisors share one stream. A subscriber is a bounded
 queue: a socket that cannot keep up is told to go away (and resume) instead of
 slowing everyone else down. Only the hub publishes, through :meth:`publish`.
+
+Presence (an agent's directory entry when their status changes) is not part of
+any agent's stream: it goes only to the subscribers that watch it
+(``directory.watch``), without a ``seq`` and without a replay buffer, so that
+what a bar costs never grows with the number of agents unless it asked.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import json
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 
@@ -30,14 +36,15 @@ class SlowConsumer(Exception):
 @dataclass(eq=False)
 class Subscriber:
     stream: str
-    queue: asyncio.Queue[tuple[int, str] | None]
+    # (seq, frame); seq None for frames outside the stream (presence).
+    queue: asyncio.Queue[tuple[int | None, str] | None]
     overflowed: bool = False
     # Characters of the frames waiting in ``queue`` (about their bytes), bounded by
     # ``max_chars``: a few huge frames overflow a queue as surely as many small ones.
     pending_chars: int = 0
     max_chars: int = 4 * 1024 * 1024
 
-    def offer(self, seq: int, frame: str) -> None:
+    def offer(self, seq: int | None, frame: str) -> None:
         if self.overflowed:
             return
         self.pending_chars += len(frame)
@@ -64,13 +71,18 @@ def encode_body(event: HubEvent) -> str:
                       separators=(",", ":"))[1:]
 
 
-@dataclass
+@dataclass(eq=False)
 class Stream:
     name: str
     replay: int
+    # Characters the replay buffer may hold (None: bounded by ``replay`` only).
+    replay_chars: int | None = None
     seq: int = 0
     buffer: deque[tuple[int, str]] = field(default_factory=deque)
+    buffered_chars: int = 0
     subscribers: set[Subscriber] = field(default_factory=set)
+    # Called with (stream, seq, frame) for every frame: the cluster's publisher.
+    sink: Callable[[str, int, str], None] | None = None
 
     def push(self, event: HubEvent, body: str | None = None) -> None:
         """``body``: the event encoded once by the notifier for every stream it goes to."""
@@ -78,11 +90,26 @@ class Stream:
         if body is None:
             body = encode_body(event)
         frame = f'{{"type":"event","seq":{self.seq},{body}'
-        self.buffer.append((self.seq, frame))
-        if len(self.buffer) > self.replay:
-            self.buffer.popleft()
+        if self.sink is not None:
+            self.sink(self.name, self.seq, frame)
+        self._keep(self.seq, frame)
+
+    def push_frame(self, seq: int, frame: str) -> None:
+        """A frame numbered elsewhere (another node's hub, through the cluster bus)."""
+        if seq <= self.seq:
+            return  # already had it (history and live delivery overlap)
+        self.seq = seq
+        self._keep(seq, frame)
+
+    def _keep(self, seq: int, frame: str) -> None:
+        self.buffer.append((seq, frame))
+        self.buffered_chars += len(frame)
+        while len(self.buffer) > self.replay or (
+                self.replay_chars is not None and self.buffered_chars > self.replay_chars
+                and len(self.buffer) > 1):
+            self.buffered_chars -= len(self.buffer.popleft()[1])
         for sub in self.subscribers:
-            sub.offer(self.seq, frame)
+            sub.offer(seq, frame)
 
     def since(self, seq: int) -> list[tuple[int, str]] | None:
         """Frames after ``seq``, or None when some are no longer buffered."""
@@ -95,18 +122,29 @@ class Stream:
 
 class Notifier:
     def __init__(self, *, replay: int = 500, queue_size: int = 1000,
-                 queue_chars: int = 4 * 1024 * 1024) -> None:
+                 queue_chars: int = 4 * 1024 * 1024, replay_chars: int | None = None) -> None:
         self._streams: dict[str, Stream] = {}
         self._replay = replay
+        self._replay_chars = replay_chars
         self._queue_size = queue_size
         self._queue_chars = queue_chars
         self.published = 0
         self._taps: list[Callable[[HubEvent], None]] = []
+        # Presence watchers: of everyone, or of named agents.
+        self._watch_all: set[Subscriber] = set()
+        self._watch_agent: dict[str, set[Subscriber]] = {}
+        self._watching: dict[Subscriber, frozenset[str] | None] = {}
+        self.presence_sent = 0
+        # The cluster's publisher, when this node's hub is the one that runs the core.
+        self.sink: Callable[[str, int, str], None] | None = None
+        self.presence_sink: Callable[[dict[str, Any]], None] | None = None
 
     def stream(self, name: str) -> Stream:
         s = self._streams.get(name)
         if s is None:
-            s = self._streams[name] = Stream(name, self._replay)
+            s = self._streams[name] = Stream(
+                name, self._replay, None if name == SUPERVISORS else self._replay_chars,
+                sink=self.sink)
         return s
 
     def publish(self, event: HubEvent) -> None:
@@ -138,6 +176,63 @@ class Notifier:
 
     def unsubscribe(self, sub: Subscriber) -> None:
         self.stream(sub.stream).subscribers.discard(sub)
+        self.unwatch(sub)
+
+    # ------------------------------------------------------------ presence
+
+    def watch(self, sub: Subscriber, agent_ids: frozenset[str] | None) -> None:
+        """Send ``sub`` the presence of ``agent_ids`` (None: every agent) from now on;
+        replaces what it watched before."""
+        self.unwatch(sub)
+        self._watching[sub] = agent_ids
+        if agent_ids is None:
+            self._watch_all.add(sub)
+        else:
+            for a in agent_ids:
+                self._watch_agent.setdefault(a, set()).add(sub)
+
+    def unwatch(self, sub: Subscriber) -> None:
+        if sub not in self._watching:
+            return
+        agent_ids = self._watching.pop(sub)
+        if agent_ids is None:
+            self._watch_all.discard(sub)
+            return
+        for a in agent_ids:
+            group = self._watch_agent.get(a)
+            if group is not None:
+                group.discard(sub)
+                if not group:
+                    del self._watch_agent[a]
+
+    def presence(self, entry: dict[str, Any]) -> None:
+        """An agent's directory entry changed: tell those who watch them, nobody else."""
+        if self.presence_sink is not None:
+            self.presence_sink(entry)
+        named = self._watch_agent.get(entry["agent_id"], ())
+        if not self._watch_all and not named:
+            return
+        frame = json.dumps({"type": "presence", "agent": entry}, ensure_ascii=False,
+                           separators=(",", ":"))
+        for sub in (*self._watch_all, *named):
+            sub.offer(None, frame)
+            self.presence_sent += 1
+
+    def set_sink(self, sink: Callable[[str, int, str], None] | None,
+                 presence: Callable[[dict[str, Any]], None] | None) -> None:
+        """Send every frame (and presence) also to ``sink``: the cluster's publisher."""
+        self.sink, self.presence_sink = sink, presence
+        for s in self._streams.values():
+            s.sink = sink
+
+    def watchers(self) -> int:
+        return len(self._watching)
+
+    def drop(self, stream: str) -> None:
+        """Forget a stream nobody reads here (a cluster node's relayed copy)."""
+        s = self._streams.get(stream)
+        if s is not None and not s.subscribers:
+            del self._streams[stream]
 
     def subscriber_count(self) -> int:
         return sum(len(s.subscribers) for s in self._streams.values())

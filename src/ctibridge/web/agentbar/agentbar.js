@@ -31,6 +31,7 @@ const POPPED_KEY = "ctibridge.popped"; // records already opened in the host, pe
 // The bar is served at <hub>/agentbar/: the API is one level up.
 const HUB_BASE = new URL("../", import.meta.url);
 const RECENT_SHOWN = 8;
+const DIRECTORY_PAGE = 200; // the hub's largest page
 const KEYPAD = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"];
 
 export class AgentBar extends HTMLElement {
@@ -59,7 +60,11 @@ export class AgentBar extends HTMLElement {
 
     this.client.addEventListener("status", (e) => { this.connStatus = e.detail; this.renderStatus(); this.render(); });
     this.client.addEventListener("hello", (e) => this.store.applyHello(e.detail.frame));
-    this.client.addEventListener("snapshot", (e) => this.snapshotArrived(e.detail.frame));
+    this.client.addEventListener("snapshot", (e) => {
+      this.snapshotArrived(e.detail.frame);
+      this.loadDirectory();
+    });
+    this.client.addEventListener("presence", (e) => this.store.applyPresence(e.detail.frame.agent));
     this.client.addEventListener("event", (e) => { this.store.applyEvent(e.detail.frame); this.monitorNotice(e.detail.frame); });
     this.client.addEventListener("server-error", (e) => this.showError(e.detail));
     this.client.addEventListener("auth-lost", (e) => this.authLost(e.detail));
@@ -1057,8 +1062,9 @@ export class AgentBar extends HTMLElement {
     if (this.inflight.has("directory.get")) return;
     this.inflight.add("directory.get");
     try {
-      const result = await this.client.command("directory.get", {});
-      this.store.setPresence(result?.agents);
+      // Colleagues signed in now (present), one page: a transfer list is read by a person.
+      const result = await this.client.command("directory.get", { present: true, limit: 200 });
+      this.store.setPresence((result?.entries ?? []).filter((d) => d?.agent_id !== this.store.agentId));
     } catch (err) {
       // A hub without directory.get: the sign-in snapshot's directory, logged-out left out.
       console.warn("ctibridge: directory.get failed; using the snapshot's directory", err);
@@ -1126,6 +1132,21 @@ export class AgentBar extends HTMLElement {
       this.showError(has(`error.work.${err.code}`) ? { code: `work.${err.code}` } : err);
     } finally {
       this.inflight.delete(k);
+    }
+  }
+
+  /**
+   * The transfer directory, asked for after each snapshot: its first page, up to
+   * DIRECTORY_PAGE agents (the hub no longer sends every agent to every bar).
+   * Larger centers search it with directory.get {query}; presence changes come
+   * with directory.watch (docs/protocol/agent-websocket.md, "Directory").
+   */
+  async loadDirectory() {
+    try {
+      const page = await this.client.command("directory.get", { limit: DIRECTORY_PAGE });
+      this.store.setDirectory(page.entries);
+    } catch (err) {
+      console.warn("ctibridge: the directory could not be read", err);
     }
   }
 

@@ -3,7 +3,7 @@
 //
 // Events dispatched (CustomEvent, detail in brackets):
 //   "status"   {status: "idle"|"connecting"|"online"|"reconnecting"|"stopped", retryIn, code}
-//   "hello", "snapshot", "event"   {frame}
+//   "hello", "snapshot", "event", "presence"   {frame}
 //   "server-error"  {code, message}   an error frame that answers no command of ours
 //   "auth-lost"     {code, message}   the token is no longer accepted: sign in again
 //   "tokens"        {token, refresh_token}   the access token was renewed (keep them)
@@ -309,6 +309,9 @@ export class HubClient extends EventTarget {
         }
         return;
       }
+      case "presence":
+        this.dispatchEvent(new CustomEvent("presence", { detail: { frame } }));
+        return;
       case "pong":
         return;
       default:

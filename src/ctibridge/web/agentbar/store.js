@@ -172,8 +172,10 @@ export class BarStore extends EventTarget {
     this.platformCapabilities = isObj(snap.platform_capabilities) ? snap.platform_capabilities : {};
     this.reasonCodes = coded(snap.reason_codes);
     this.dispositions = coded(snap.dispositions);
-    this.directory = list(snap.directory).filter((d) => isObj(d) && isStr(d.agent_id));
     this.callDataLabels = dataLabels(snap.call_data_labels);
+    // Not in the snapshot any more (its size grew with the center): the bar asks
+    // for it with directory.get and keeps it with setDirectory/applyPresence.
+    if (snap.directory !== undefined) this.setDirectory(snap.directory, false);
     this.wrapUpSeconds = Number(snap.wrap_up_seconds) || 0;
     this.platforms = isObj(snap.platforms) ? snap.platforms : {};
     this.interactions = list(snap.interactions).filter(validInteraction).slice(0, RECENT_MAX);
@@ -307,6 +309,21 @@ export class BarStore extends EventTarget {
   setPresence(agents) {
     this.presence = list(agents).filter((d) => isObj(d) && isStr(d.agent_id) && isStr(d.status));
     this._emit([], "presence");
+  }
+
+  /** The directory's entries as directory.get answered them (one or more pages). */
+  setDirectory(entries, emit = true) {
+    this.directory = list(entries).filter((d) => isObj(d) && isStr(d.agent_id));
+    if (emit) this._emit([], "directory");
+  }
+
+  /** A "presence" frame (after directory.watch): one agent's entry changed. */
+  applyPresence(entry) {
+    if (!isObj(entry) || !isStr(entry.agent_id)) return warn("presence without an agent", entry);
+    const i = this.directory.findIndex((d) => d.agent_id === entry.agent_id);
+    if (i >= 0) this.directory[i] = entry; else this.directory.push(entry);
+    this._emit([], "directory");
+    return true;
   }
 
   setMuted(callId, muted) {

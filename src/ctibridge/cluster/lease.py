@@ -1,0 +1,133 @@
+"""Who runs the core: a lease in a JetStream key-value bucket, with a fencing token.
+
+The bucket keeps one key whose entries expire ``ttl`` seconds after they were written
+(the bucket's max age). A node becomes the owner by creating the key (refused while
+it exists), stays by updating it with the revision it last wrote (compare and set),
+and the revision it holds is its **fencing token**: every event it publishes carries
+it, and nodes drop what comes from a token older than the newest they have seen.
+
+An owner that cannot renew (NATS unreachable, partitioned) steps down by itself
+``margin`` seconds before its lease can expire on the server, so it has stopped
+acting before another node can create the key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+
+import structlog
+from nats.js import JetStreamContext
+from nats.js.api import KeyValueConfig, StorageType
+from nats.js.errors import KeyWrongLastSequenceError
+from nats.js.kv import KeyValue
+
+from .subjects import LEASE_KEY
+
+log = structlog.get_logger("ctibridge.cluster.lease")
+
+Callback = Callable[[int], Awaitable[None]]
+
+
+class Lease:
+    def __init__(self, js: JetStreamContext, node_id: str, bucket: str, *, ttl: float = 3.0,
+                 on_acquired: Callback, on_lost: Callback,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.js = js
+        self.node_id = node_id
+        self.bucket_name = bucket
+        self.ttl = ttl
+        self.renew_every = ttl / 3
+        self.margin = ttl / 3  # steps down this long before the server could expire it
+        self.on_acquired = on_acquired
+        self.on_lost = on_lost
+        self.clock = clock
+        self.token: int | None = None  # the revision written last (compare and set)
+        # The revision that made us owner: the fencing token, above every revision an
+        # earlier owner wrote.
+        self.epoch: int | None = None
+        self._renewed = 0.0
+        self._kv: KeyValue | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def held(self) -> bool:
+        return self.token is not None
+
+    async def bucket(self) -> KeyValue:
+        if self._kv is None:
+            # Idempotent on the server: every node asks for the same bucket.
+            self._kv = await self.js.create_key_value(KeyValueConfig(
+                bucket=self.bucket_name, history=1, ttl=self.ttl, storage=StorageType.FILE))
+        return self._kv
+
+    async def owner(self) -> str | None:
+        kv = await self.bucket()
+        try:
+            entry = await kv.get(LEASE_KEY)
+        except Exception:
+            return None
+        return entry.value.decode() if entry.value else None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"lease-{self.node_id}")
+
+    async def stop(self, *, release: bool = True) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self.token is not None and self.epoch is not None:
+            token, epoch = self.token, self.epoch
+            self.token = self.epoch = None
+            if release:  # hand over at once instead of after the TTL
+                with contextlib.suppress(Exception):
+                    kv = await self.bucket()
+                    await kv.delete(LEASE_KEY, last=token)
+            await self.on_lost(epoch)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.step()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # NATS away: the checks below still step down
+                log.warning("lease.step_failed", node=self.node_id, error=str(exc))
+            await self._expire_if_late()
+            await asyncio.sleep(self.renew_every)
+
+    async def step(self) -> None:
+        """One round: take the lease if free, renew it if ours."""
+        kv = await self.bucket()
+        value = self.node_id.encode()
+        if self.token is None:
+            try:
+                revision = await asyncio.wait_for(kv.create(LEASE_KEY, value), self.renew_every)
+            except KeyWrongLastSequenceError:
+                return  # someone else holds it
+            self.token, self.epoch, self._renewed = revision, revision, self.clock()
+            log.info("lease.acquired", node=self.node_id, token=revision)
+            await self.on_acquired(revision)
+            return
+        try:
+            revision = await asyncio.wait_for(kv.update(LEASE_KEY, value, last=self.token),
+                                              self.renew_every)
+        except KeyWrongLastSequenceError:
+            # Another node wrote it: ours expired on the server. Stop at once.
+            await self._lose("taken")
+            return
+        self.token, self._renewed = revision, self.clock()
+
+    async def _expire_if_late(self) -> None:
+        if self.token is not None and self.clock() - self._renewed >= self.ttl - self.margin:
+            await self._lose("not-renewed")
+
+    async def _lose(self, why: str) -> None:
+        epoch, self.token, self.epoch = self.epoch, None, None
+        if epoch is None:
+            return
+        log.warning("lease.lost", node=self.node_id, token=epoch, why=why)
+        await self.on_lost(epoch)
