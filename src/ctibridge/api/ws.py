@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import time
 import uuid
@@ -28,6 +29,7 @@ from ..core.notifier import SUPERVISORS, Subscriber
 from ..core.permissions import Principal
 from ..model.errors import CtiError
 from .frames import Refusal, encode, id_key, read_frame
+from .sessions import client_address
 from .wslimits import (
     CLOSE_GRACE_SECONDS,
     CLOSE_POLICY,
@@ -82,7 +84,8 @@ async def agent_socket(ws: WebSocket) -> None:
                       "open /ws?ticket=… with a ticket from POST /api/ws-ticket")
         return
     try:
-        principal = svc.tickets.redeem(ticket)
+        principal = dataclasses.replace(svc.tickets.redeem(ticket),
+                                        client_ip=client_address(ws))
     except CtiError as exc:
         await _refuse(ws, CLOSE_BAD_TICKET, exc.code, exc.message)
         return
@@ -241,7 +244,8 @@ class Session:
             "dispositions": [d.model_dump() for d in settings.dispositions],
             "directory": hub.directory(),
             "wrap_up_seconds": settings.wrap_up_seconds,
-            "platforms": {n: {"up": i.up, "detail": i.detail} for n, i in hub.platforms.items()},
+            "platforms": {n: {"up": i.up, "detail": i.detail, "label": hub.platform_label(n)}
+                          for n, i in hub.platforms.items()},
         }
         agent_id = self.principal.agent_id
         if agent_id is not None:

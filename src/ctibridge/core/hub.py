@@ -22,7 +22,7 @@ from ..clock import Clock, SystemClock
 from ..config import Settings
 from ..model.agent import Agent, AgentState, AgentStatus, transition
 from ..model.call import TERMINAL, Call, ConnectionState
-from ..model.errors import CtiError, NotFound, PlatformError
+from ..model.errors import BadRequest, CtiError, NotFound, PlatformError
 from ..model.events import (
     AgentStateChanged,
     CallAnswered,
@@ -51,6 +51,7 @@ from .interactions import InteractionBook, is_customer_call
 from .notifier import Notifier
 from .presence import BUSY_ELSEWHERE, WRAP_UP, Observed, PlatformDirective, PresenceSync
 from .screenpop import ScreenPops
+from .stations import Stations
 from .sweep import Leftovers
 
 log = structlog.get_logger("ctibridge.hub")
@@ -115,6 +116,7 @@ class Hub:
         # What each platform was told or said about each agent: only real changes
         # travel, and a change names its origin, so bridged platforms never loop.
         self.presence_sync = PresenceSync()
+        self.stations = Stations(settings)
         self.started = False
         now = self.clock.now()
         for a in settings.agents:
@@ -130,6 +132,36 @@ class Hub:
         self.agents[agent.agent_id] = agent
         for platform, device in agent.devices.items():  # the agent on each of their platforms
             self._by_device[(platform, device)] = agent.agent_id
+
+    def place_agent(self, agent: Agent, platform: str, device: str) -> None:
+        """Make ``device`` on ``platform`` the agent's voice phone (a station login).
+
+        The agent must be logged out and off calls; the station must not be another
+        logged-in agent's. For the session the agent is on no other telephony platform
+        (calls to their phones elsewhere would ring where nobody sits); their digital
+        platforms stay.
+        """
+        if platform not in self.connectors:
+            raise PlatformError(f"the telephony platform {platform!r} is not running",
+                                code="platform-down", platform=platform)
+        holder = self.agent_at(platform, device)
+        if holder is not None and holder is not agent and (
+                holder.state.status != AgentStatus.LOGGED_OUT or holder.calls):
+            raise BadRequest(f"station {device} on {platform} is in use by {holder.name}",
+                             code="station-busy", platform=platform)
+        for p in [p for p in agent.devices if p in self.connectors]:
+            old = agent.devices.pop(p)
+            if self._by_device.get((p, old)) == agent.agent_id:
+                del self._by_device[(p, old)]
+        agent.platform, agent.extension = platform, device
+        agent.devices[platform] = device
+        self._by_device[(platform, device)] = agent.agent_id
+        self.publish_agent(agent)
+
+    def platform_label(self, platform: str) -> str:
+        """What the agent bar calls a telephony platform (its label, else its name)."""
+        conf = next((t for t in self.settings.telephony if t.name == platform), None)
+        return (conf.label if conf is not None and conf.label else platform)
 
     def agent_at(self, platform: str, device: str | None) -> Agent | None:
         if device is None:
