@@ -99,6 +99,7 @@ DEVICE_FIELDS: frozenset[str] = frozenset({
     "consultedDevice", "deviceToBeDiverted", "agentDevice", "deviceToMonitor",
     "monitorObject", "snapshotObject", "device", "deviceID", "deviceToSnapshot",
     "establishedConnectionDevice", "clearingDevice", "subjectDevice", "redirectionDevice",
+    "deviceOnCall", "heldDevice", "activeDevice", "transferredTo",
 })
 
 # Argument names whose value is always a ConnectionId.
@@ -113,7 +114,8 @@ CONNECTION_FIELDS: frozenset[str] = frozenset({
     "callingConnection", "heldConnection", "retrievedConnection", "divertedConnection",
     "clearedConnection", "callLinkageData", "callCharacteristicsConnection",
     "newConnection", "oldConnection", "consultedCall", "callBeingGenerated",
-    "connectionToReceiveDigits",
+    "connectionToReceiveDigits", "connectionIdentifier", "callIdentifier",
+    "connectionToSendDigits", "transferredCall", "conferenceCall",
 })
 
 # Argument names whose value is a tuple of ConnectionListItem.

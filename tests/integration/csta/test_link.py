@@ -1,0 +1,123 @@
+"""Link loss, resync from snapshots, keep-alives and session refusals, over real TCP."""
+
+from __future__ import annotations
+
+import pytest
+
+from ctibridge.model.events import (
+    CallAnswered,
+    CallEnded,
+    CallOffered,
+    PlatformResynced,
+    PlatformStatus,
+)
+
+from .harness import Rig, make_rig
+
+
+async def test_link_loss_then_resync_drops_the_ghost_and_keeps_the_live_call(rig: Rig) -> None:
+    rig.switch.inbound_call("0612345678", "2001")
+    live = (await rig.wait(CallOffered, lambda e: e.device == "2001")).ref
+    await rig.connector.answer(live, "2001")
+    await rig.wait(CallAnswered, lambda e: e.ref == live)
+    ghost_id = rig.switch.inbound_call("0698765432", "2002")
+    await rig.wait(CallOffered, lambda e: e.device == "2002")
+    old_xrefs = set(rig.switch.monitors)
+    mark = rig.mark()
+
+    await rig.peer.drop_links()
+    rig.switch.hang_up_silently(ghost_id)  # ends while nobody listens
+
+    down = await rig.wait(PlatformStatus, lambda e: not e.up, after=mark)
+    assert down.detail
+    resync = await rig.wait(PlatformResynced, after=mark)
+    await rig.wait(PlatformStatus, lambda e: e.up, after=mark)
+    assert [s.ref for s in resync.calls] == [live]  # the same ref as before the outage
+    assert resync.calls[0].devices == {"2001": "connected", "0612345678": "connected"}
+    assert resync.calls[0].customer.number == "0612345678"
+    # Monitors were started again, with new cross-reference ids.
+    assert len(rig.switch.monitors) == 3 and not old_xrefs & set(rig.switch.monitors)
+    await rig.connector.hangup(live, "2001")
+    await rig.wait(CallEnded, lambda e: e.ref == live and e.device is None, after=mark)
+
+
+async def test_a_call_that_started_during_the_outage_appears_in_the_resync(rig: Rig) -> None:
+    mark = rig.mark()
+    await rig.peer.drop_links()
+    rig.switch.inbound_call("0611111111", "2003")  # rings while we are away
+    resync = await rig.wait(PlatformResynced, after=mark)
+    assert len(resync.calls) == 1
+    snap = resync.calls[0]
+    assert snap.devices["2003"] == "alerting"
+    await rig.connector.answer(snap.ref, "2003")
+    await rig.wait(CallAnswered, lambda e: e.ref == snap.ref, after=mark)
+
+
+async def test_garbage_from_the_switch_is_counted_and_the_link_stays(rig: Rig) -> None:
+    rig.peer.send_raw(b"<DeliveredEvent><unclosed>")
+    rig.switch.inbound_call("0612345678", "2001")
+    await rig.wait(CallOffered)
+    assert rig.connector.health().up
+    assert rig.connector.undecodable == 1
+
+
+async def test_switch_system_status_is_answered_and_reported(rig: Rig) -> None:
+    mark = rig.mark()
+    rig.peer.send_system_status("disabled")
+    down = await rig.wait(PlatformStatus, lambda e: not e.up, after=mark)
+    assert "disabled" in down.detail
+    await rig.until(lambda: any(m.name == "SystemStatus" and m.kind.value == "result"
+                                for s in rig.peer.sessions for m in s.received))
+
+
+@pytest.mark.parametrize("vendor", ["avaya", "openscape"])
+async def test_heartbeats_flow_while_idle(vendor: str) -> None:
+    r = await make_rig(vendor, heartbeat=0.05)
+    try:
+        await r.wait(PlatformStatus, lambda e: e.up)
+        name = "ResetApplicationSessionTimer" if vendor == "avaya" else "SystemStatus"
+        await r.until(lambda: r.switch.requests.count(name) + r.peer.timer_resets >= 3)
+    finally:
+        await r.stop()
+
+
+@pytest.mark.parametrize("vendor", ["avaya", "openscape"])
+async def test_an_unanswered_heartbeat_drops_the_link_and_it_comes_back(vendor: str) -> None:
+    r = await make_rig(vendor, heartbeat=0.05, request_timeout=0.3)
+    try:
+        await r.wait(PlatformStatus, lambda e: e.up)
+        first_links = r.connector.link_count
+        mark = r.mark()
+        r.peer.deaf = True
+        down = await r.wait(PlatformStatus, lambda e: not e.up, after=mark)
+        assert "heartbeat" in down.detail or "answer" in down.detail
+        r.peer.deaf = False
+        await r.wait(PlatformStatus, lambda e: e.up, after=mark)
+        assert r.connector.link_count > first_links
+    finally:
+        await r.stop()
+
+
+async def test_dmcc_refused_login_is_reported_and_retried() -> None:
+    r = await make_rig("avaya", password="wrong")
+    try:
+        down = await r.wait(PlatformStatus, lambda e: not e.up)
+        assert "refused" in down.detail and "invalidApplicationInfo" in down.detail
+        assert r.switch.monitors == {}
+        r.peer.password = "wrong"  # the AES user is fixed on the server side
+        await r.wait(PlatformStatus, lambda e: e.up)
+    finally:
+        await r.stop()
+
+
+async def test_dmcc_device_ids_come_from_the_server() -> None:
+    r = await make_rig("avaya")
+    try:
+        await r.wait(PlatformStatus, lambda e: e.up)
+        assert r.connector.device_ids()["2001"] == "2001:CM1:10.0.0.1:0"
+        assert {m.device for m in r.switch.monitors.values()} == {"2001", "2002", "2003"}
+        names = r.peer.received_names()
+        assert names[0] == "StartApplicationSession"
+        assert "GetThirdPartyDeviceId" in names
+    finally:
+        await r.stop()
