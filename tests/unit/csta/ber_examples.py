@@ -74,16 +74,20 @@ EXAMPLES: dict[str, CstaMessage] = {
     "set-agent-state": CstaMessage(Kind.INVOKE, "SetAgentState", invoke_id=13, args={
         "device": Device.of(AGENT), "requestedAgentState": "notReady", "agentID": "A1001"}),
     "get-agent-state-ack": CstaMessage(Kind.RESULT, "GetAgentState", invoke_id=14, args={
-        "agentStateList": ({"agentID": "A1001", "loggedOn": "true",
-                            "agentInfo": ({"agentState": "agentReady"},)},)}),
+        "agentStateList": {"agentStateEntry": (
+            {"agentID": "A1001", "loggedOnState": "true",
+             "agentInfo": {"agentInfoItem": ({"agentState": "agentReady"},)}},)}}),
     "snapshot-device-ack": CstaMessage(Kind.RESULT, "SnapshotDevice", invoke_id=15, args={
-        "crossRefIDorSnapshotData": {"snapshotData": (
+        "crossRefIDorSnapshotData": {"snapshotData": {"snapshotDeviceResponseInfo": (
             {"connectionIdentifier": ConnectionId(CALL, AGENT_DYN),
-             "localCallState": {"compoundCallState": ("connected", "connected")}},)}}),
+             "localCallState": {"compoundCallState": {
+                 "localConnectionState": ("connected", "hold")}}},)}}}),
     "snapshot-call-ack": CstaMessage(Kind.RESULT, "SnapshotCall", invoke_id=16, args={
-        "crossRefIDorSnapshotData": {"snapshotData": (
+        "crossRefIDorSnapshotData": {"snapshotData": {"snapshotCallResponseInfo": (
             {"deviceOnCall": Device.of(AGENT), "callIdentifier": ConnectionId(CALL, AGENT_DYN),
-             "localConnectionState": "connected"},)}}),
+             "localConnectionState": "connected"},)}}}),
+    "error-invalid-calling-device": CstaMessage(  # ECMA-323's name; ASN.1 says ...DeviceID
+        Kind.ERROR, "", invoke_id=3, error=CstaError("operation", "invalidCallingDevice")),
     "error-invalid-device": CstaMessage(Kind.ERROR, "", invoke_id=3,
                                         error=CstaError("operation", "invalidDeviceID")),
     "error-state": CstaMessage(Kind.ERROR, "", invoke_id=4,

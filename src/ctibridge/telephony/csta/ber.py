@@ -21,7 +21,7 @@ read as ``0x`` + hex and are written back to the same bytes.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -130,14 +130,46 @@ _ALIASES: dict[tuple[str, Kind], dict[str, str]] = {
     ("MonitorStop", Kind.INVOKE): {"crossRefIdentifier": "monitorCrossRefID"},
 }
 
+# ECMA-285 names a SEQUENCE OF by its element type; ECMA-323 wraps each item in an
+# element. The neutral model follows ECMA-323 (as the XML codec does): the list is
+# {item element: (items…)}.
+_ITEM_ELEMENT = {
+    "SnapshotDeviceResponseInfo": "snapshotDeviceResponseInfo",
+    "SnapshotCallResponseInfo": "snapshotCallResponseInfo",
+    "LocalConnectionState": "localConnectionState",
+    "AgentStateEntry": "agentStateEntry",
+    "AgentInfo": "agentInfoItem",
+}
+# Components ECMA-323 spells otherwise than ECMA-285.
+_COMPONENT_XML = {"loggedOn": "loggedOnState"}
+_COMPONENT_ASN1 = {v: k for k, v in _COMPONENT_XML.items()}
+# Error values ECMA-323 spells otherwise than ECMA-285 (ECMA-323 name -> ASN.1 name).
+_ERROR_ASN1 = {
+    "invalidCallingDevice": "invalidCallingDeviceID",
+    "invalidCalledDevice": "invalidCalledDeviceID",
+    "privilegeViolationOnSpecifiedDevice": "privilegeViolationSpecifiedDevice",
+    "privilegeViolationOnCalledDevice": "privilegeViolationCalledDevice",
+    "privilegeViolationOnCallingDevice": "privilegeViolationCallingDevice",
+}
+_ERROR_XML = {v: k for k, v in _ERROR_ASN1.items()}
+
 # ACSE result values (X.227 Associate-result).
 _ASSOCIATE_RESULTS = ("accepted", "rejected-permanent", "rejected-transient")
 
 
 class BerCodec:
-    """:class:`~ctibridge.telephony.csta.message.Codec` for ECMA-285 BER (ROSE + ACSE)."""
+    """:class:`~ctibridge.telephony.csta.message.Codec` for ECMA-285 BER (ROSE + ACSE).
+
+    ACSE APDUs carry no invoke id. So that a link can wait for the AARE or RLRE like
+    for any answer, the codec gives an ACSE answer the invoke id of the ACSE request
+    it last encoded (one association request at a time, as ACSE allows). Use one
+    codec per link.
+    """
 
     name = "ber"
+
+    def __init__(self) -> None:
+        self._acse_invoke: int | None = None
 
     # ------------------------------------------------------------------ decode
 
@@ -146,7 +178,11 @@ class BerCodec:
             raise CstaDecodeError("empty BER payload", payload)
         try:
             if payload[0] in (0x60, 0x61, 0x62, 0x63, 0x64):  # [APPLICATION 0..4]: ACSE
-                return _decode_acse(_SPEC.decode("ACSE-apdu", payload))
+                msg = _decode_acse(_SPEC.decode("ACSE-apdu", payload))
+                if msg.kind in (Kind.RESULT, Kind.ERROR) and self._acse_invoke is not None:
+                    msg = replace(msg, invoke_id=self._acse_invoke)
+                    self._acse_invoke = None
+                return msg
             return _decode_rose(_SPEC.decode("ROS", payload))
         except CstaDecodeError as exc:
             raise CstaDecodeError(str(exc), payload) from None
@@ -160,7 +196,10 @@ class BerCodec:
     def encode(self, msg: CstaMessage) -> bytes:
         try:
             if msg.name in ("Associate", "Release", "Abort"):
-                return _SPEC.encode("ACSE-apdu", _encode_acse(msg))
+                payload: bytes = _SPEC.encode("ACSE-apdu", _encode_acse(msg))
+                if msg.kind is Kind.INVOKE:
+                    self._acse_invoke = msg.invoke_id
+                return payload
             return _SPEC.encode("ROS", _encode_rose(msg))
         except CstaEncodeError:
             raise
@@ -227,7 +266,8 @@ def _decode_rose(pdu: Any) -> CstaMessage:
             error = CstaError("unspecified", f"errorCode{errcode}")
         else:
             category, value = _SPEC.decode("UniversalFailure", param)
-            error = CstaError(category, "" if value is None else str(value))
+            text = "" if value is None else str(value)
+            error = CstaError(category, _ERROR_XML.get(text, text))
         return CstaMessage(Kind.ERROR, "", invoke_id=invoke_id, error=error)
     if kind == "reject":
         problem, value = body["problem"]
@@ -259,7 +299,8 @@ def _encode_rose(msg: CstaMessage) -> tuple[str, dict[str, Any]]:
         if error.category == "reject":
             problem, _, value = error.value.partition(":")
             return ("reject", {"invokeId": invoke_id, "problem": (problem, int(value or 0))})
-        failure = (error.category, None if error.category == "unspecified" else error.value)
+        failure = (error.category, None if error.category == "unspecified"
+                   else _ERROR_ASN1.get(error.value, error.value))
         return ("returnError", {"invokeId": invoke_id, "errcode": ("local", UNIVERSAL_FAILURE),
                                 "parameter": _SPEC.encode("UniversalFailure", failure)})
     op = _OP_BY_NAME.get(msg.name)
@@ -517,9 +558,12 @@ def _to_neutral(t: Any, v: Any) -> Value:
         return {branch: _to_neutral(t.name_to_member[branch], inner)}
     if kind == "sequence":
         ms = {m.name: m for m in _members(t)}
-        return {k: _to_neutral(ms[k], x) for k, x in v.items() if k != "extensions"}
+        return {_COMPONENT_XML.get(k, k): _to_neutral(ms[k], x)
+                for k, x in v.items() if k != "extensions"}
     if kind == "list":
-        return tuple(_to_neutral(t.element_type, x) for x in v)
+        values = tuple(_to_neutral(t.element_type, x) for x in v)
+        wrapper = _ITEM_ELEMENT.get(t.element_type.type_name)
+        return {wrapper: values} if wrapper else values
     if isinstance(t, _ber.Boolean):
         return "true" if v else "false"
     if isinstance(t, _ber.Integer):
@@ -555,8 +599,20 @@ def _write_args(type_name: str, msg: CstaMessage, aliases: Mapping[str, str]) ->
         out[name] = _from_neutral(member, v, f"{type_name}.{name}")
     if msg.private and "extensions" in members:
         out["extensions"] = _extensions(msg.private)
-    if type_name == "MonitorStartResult" and "crossRefIdentifier" not in out and msg.cross_ref:
+    if "crossRefIdentifier" in members and "crossRefIdentifier" not in out and msg.cross_ref:
         out["crossRefIdentifier"] = _text_octets(msg.cross_ref)
+    return _fill_mandatory(t, out)
+
+
+def _fill_mandatory(t: Any, out: dict[str, Any]) -> dict[str, Any]:
+    """ECMA-285 makes some device components mandatory that ECMA-323 lets a switch
+    leave out (lastRedirectionDevice…): an absent one is sent as notKnown, which is
+    what ECMA-269 says a switch reports for a device it cannot name."""
+    for m in _members(t):
+        if m.name in out or m.optional or m.has_default():
+            continue
+        if _kind(_unwrap(m)) == "extdevice":
+            out[m.name] = ("notKnown", None)
     return out
 
 
@@ -646,13 +702,26 @@ def _from_neutral(t: Any, v: Any, where: str) -> Any:
         if not isinstance(v, Mapping):
             raise CstaEncodeError(f"{where}: expected a structure")
         ms = {m.name: m for m in _members(t)}
+        v = {_COMPONENT_ASN1.get(k, k): x for k, x in v.items()}
         unknown = set(v) - set(ms)
         if unknown:
             raise CstaEncodeError(f"{where}: no component {sorted(unknown)[0]!r}")
-        return {k: _from_neutral(ms[k], x, f"{where}.{k}") for k, x in v.items()}
+        return _fill_mandatory(t, {k: _from_neutral(ms[k], x, f"{where}.{k}")
+                                   for k, x in v.items()})
     if kind == "list":
+        wrapper = _ITEM_ELEMENT.get(t.element_type.type_name)
+        if wrapper and v == "":  # ECMA-323's empty element: no items
+            return []
+        if wrapper and isinstance(v, Mapping):
+            v = v.get(wrapper, ())
         items = v if isinstance(v, tuple | list) else (v,)
         return [_from_neutral(t.element_type, x, where) for x in items]
+    if isinstance(t, _ber.OctetString):
+        if isinstance(v, Mapping) and isinstance(v.get("string"), str):
+            v = v["string"]  # ECMA-323 writes octet strings as <string>…</string>
+        if not isinstance(v, str):
+            raise CstaEncodeError(f"{where}: expected text, got {type(v).__name__}")
+        return _text_octets(v)
     if not isinstance(v, str):
         raise CstaEncodeError(f"{where}: expected text, got {type(v).__name__}")
     if isinstance(t, _ber.Boolean):
@@ -664,8 +733,6 @@ def _from_neutral(t: Any, v: Any, where: str) -> Any:
             raise CstaEncodeError(f"{where}: {v!r} is not an integer") from None
     if isinstance(t, _ber.Null):
         return None
-    if isinstance(t, _ber.OctetString):
-        return _text_octets(v)
     if isinstance(t, _ber.BitString):
         bits = [i for i, c in enumerate(v) if c == "1"]
         data = bytearray((len(v) + 7) // 8)

@@ -25,7 +25,14 @@ What is inferred, not documented in what we could read:
 
 from __future__ import annotations
 
-from .message import CstaDecodeError, CstaEncodeError, CstaMessage, Frame, Kind
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from .ber import BerCodec
+from .dialect import Dialect
+from .link import CstaLink
+from .message import Codec, CstaDecodeError, CstaEncodeError, CstaMessage, Frame, Framing, Kind
 
 DEFAULT_PORT = 2555
 HEADER_BYTES = 2
@@ -96,3 +103,40 @@ def release_request() -> CstaMessage:
 
 def release_response() -> CstaMessage:
     return CstaMessage(Kind.RESULT, "Release")
+
+
+class OxeDialect(Dialect):
+    """The OXE dialect of the CSTA connector: ECMA-285 BER, OXE framing, ACSE session.
+
+    Heartbeat: ECMA-269 SystemStatus both ways (the switch polls an idle link every
+    30 s; the connector answers, and polls too). Device ids are directory numbers.
+    """
+
+    name = "oxe"
+    keepalive_interval = SYSTEM_STATUS_PERIOD_SECONDS
+
+    def __init__(self, options: Mapping[str, Any]) -> None:
+        super().__init__(options)
+        self._codec = BerCodec()
+
+    def codec(self) -> Codec:
+        return self._codec
+
+    def framing(self) -> Framing:
+        return OxeFraming()
+
+    async def open(self, link: CstaLink) -> None:
+        # A refused association raises RequestFailed: the connector reports it.
+        await link.request(associate_request())
+
+    async def close(self, link: CstaLink) -> None:
+        await link.request(release_request(), timeout=2)
+
+    def attached(self, msg: CstaMessage) -> dict[str, str]:
+        """Correlator data and user data, which BER carries as plain octet strings."""
+        out: dict[str, str] = {}
+        for key, name in (("correlatorData", "correlator"), ("userData", "uui")):
+            value = msg.text(key)
+            if value:
+                out[name] = re.sub(r"\s+", "", value) if name == "correlator" else value
+        return out
