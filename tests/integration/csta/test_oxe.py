@@ -12,8 +12,8 @@ from ctibridge.clock import SystemClock
 from ctibridge.model.events import CallOffered, PlatformStatus
 from ctibridge.telephony.csta.config import parse_options
 from ctibridge.telephony.csta.connector import CstaConnector
-from tests.peers.csta.oxe import OxePeer
-from tests.peers.csta.switch import Switch
+from ctibridge.telephony.csta.message import ConnectionId
+from tests.peers.csta.oxe import OxePeer, OxeSwitch, dynamic_id
 
 from .harness import STATIONS, Rig
 
@@ -42,7 +42,7 @@ from .test_link import (  # noqa: F401
 async def make_oxe_rig(**extra: Any) -> Rig:
     # OmniPCX call identifiers are two binary bytes (Alcatel documentation): the switch
     # numbers calls that way, and they travel as such in BER.
-    switch = Switch(STATIONS, call_id_format="0x{:04x}")
+    switch = OxeSwitch(STATIONS, call_id_format="0x{:04x}")
     peer = OxePeer(switch)
     port = await peer.start()
     opts: dict[str, Any] = {"dialect": "oxe", "host": "127.0.0.1", "port": port,
@@ -71,6 +71,15 @@ async def test_the_link_opens_with_an_acse_association(rig: Rig) -> None:
     assert peer.received_names()[0] == "Associate"
 
 
+async def test_requests_on_a_call_name_the_station_by_its_dynamic_identifier(rig: Rig) -> None:
+    rig.switch.inbound_call("0612345678", "2001")
+    ref = (await rig.wait(CallOffered)).ref
+    await rig.connector.answer(ref, "2001")
+    sent = [m for s in rig.peer.sessions for m in s.received if m.name == "AnswerCall"]
+    conn = sent[-1].connection("callToBeAnswered")
+    assert isinstance(conn, ConnectionId) and conn.device_id == dynamic_id("2001")
+
+
 async def test_garbage_in_ber_is_counted_and_the_link_stays(rig: Rig) -> None:
     rig.peer.send_raw(b"\xa1\x05\x02\x01\x01\x02")  # a ROSE invoke cut short
     rig.switch.inbound_call("0612345678", "2001")
@@ -79,7 +88,7 @@ async def test_garbage_in_ber_is_counted_and_the_link_stays(rig: Rig) -> None:
 
 
 async def test_a_refused_association_is_reported_and_retried() -> None:
-    switch = Switch(STATIONS, call_id_format="0x{:04x}")
+    switch = OxeSwitch(STATIONS, call_id_format="0x{:04x}")
     peer = OxePeer(switch)
     peer.refuse_association = True
     port = await peer.start()

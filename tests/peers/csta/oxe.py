@@ -2,20 +2,42 @@
 and the ACSE association the Alcatel documentation requires before any CSTA service
 (docs/connectors/csta-oxe.md): AARQ answered by AARE (accepted, or refused when
 ``refuse_association`` is set), RLRQ by RLRE; any CSTA request before the association
-is refused."""
+is refused.
+
+:class:`OxeSwitch` names devices as the Alcatel documentation describes ("Device
+identifier"): a station is its directory number while idle (MonitorStart, MakeCall,
+the subject devices of events), but inside a connection identifier it is a 4-byte
+*dynamic* identifier, which requests on a call must use (tests check what was sent)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ctibridge.telephony.csta.ber import BerCodec
-from ctibridge.telephony.csta.message import CstaError, CstaMessage, Kind
+from ctibridge.telephony.csta.message import ConnectionId, CstaError, CstaMessage, Kind
 from ctibridge.telephony.csta.oxe import OxeFraming, associate_accept, release_response
 
 from .server import CstaPeer, PeerSession
-from .switch import Switch
+from .switch import Call, Switch
 
-ASSOCIATED = "acse"  # PeerSession.session_id once the association is accepted
+ASSOCIATED = "acse"
+
+
+def dynamic_id(extension: str) -> str:
+    """A station's 4-byte dynamic identifier, as the BER codec writes binary ids."""
+    return f"0x{0x01000000 + int(extension):08x}"
+
+
+class OxeSwitch(Switch):
+    def __init__(self, stations: dict[str, str], **kw: Any) -> None:
+        super().__init__(stations, **kw)
+        self.by_id.update({dynamic_id(e): e for e in self.stations})
+
+    def cid(self, call: Call, ext: str) -> ConnectionId:
+        if ext not in self.stations:  # a network party keeps its number
+            return super().cid(call, ext)
+        return ConnectionId(call.call_id, dynamic_id(ext))
+  # PeerSession.session_id once the association is accepted
 
 
 class OxePeer(CstaPeer):
