@@ -75,7 +75,8 @@ class Rig:
         return self.seen[mark:]
 
 
-async def make_rig(vendor: str, **extra: Any) -> Rig:
+async def make_peer(vendor: str, **extra: Any) -> tuple[CstaPeer, dict[str, Any]]:
+    """A started peer playing ``vendor``'s switch, and the connector options to reach it."""
     if vendor == "avaya":
         switch = Switch(STATIONS, call_id_format="{:d}",
                         device_id=avaya_device_id("CM1", "10.0.0.1"))
@@ -93,6 +94,11 @@ async def make_rig(vendor: str, **extra: Any) -> Rig:
                 agent_ids=dict(STATIONS), reconnect_min=0.05, reconnect_max=0.2,
                 request_timeout=3.0)
     opts.update(extra)
+    return peer, opts
+
+
+async def make_rig(vendor: str, **extra: Any) -> Rig:
+    peer, opts = await make_peer(vendor, **extra)
     connector = CstaConnector("pbx", parse_options("pbx", opts), clock=SystemClock())
     rig = Rig(peer, connector)
     await rig.start()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from ctibridge.model.agent import AgentStatus
+from ctibridge.model.errors import PlatformError
 from ctibridge.model.events import (
     CallAnswered,
     CallEnded,
@@ -116,8 +118,69 @@ async def test_dmcc_device_ids_come_from_the_server() -> None:
         await r.wait(PlatformStatus, lambda e: e.up)
         assert r.connector.device_ids()["2001"] == "2001:CM1:10.0.0.1:0"
         assert {m.device for m in r.switch.monitors.values()} == {"2001", "2002", "2003"}
-        names = r.peer.received_names()
+        names = r.peer.requests
         assert names[0] == "StartApplicationSession"
         assert "GetThirdPartyDeviceId" in names
+    finally:
+        await r.stop()
+
+
+@pytest.mark.parametrize("vendor", ["avaya", "openscape"])
+async def test_stop_ends_the_monitors_and_the_session_politely(vendor: str) -> None:
+    r = await make_rig(vendor)
+    try:
+        await r.wait(PlatformStatus, lambda e: e.up)
+        await r.connector.stop()
+        assert r.switch.requests.count("MonitorStop") == 3
+        if vendor == "avaya":
+            assert r.peer.requests[-1] == "StopApplicationSession"
+    finally:
+        await r.stop()
+
+
+async def test_commands_while_the_switch_is_unreachable_say_platform_down() -> None:
+    r = await make_rig("openscape")
+    try:
+        await r.wait(PlatformStatus, lambda e: e.up)
+        mark = r.mark()
+        await r.peer.stop()  # the switch goes away and stays away
+        await r.wait(PlatformStatus, lambda e: not e.up, after=mark)
+        with pytest.raises(PlatformError) as err:
+            await r.connector.make_call("2001", "0140000000")
+        assert err.value.code == "platform-down"
+    finally:
+        await r.stop()
+
+
+async def test_a_device_we_do_not_monitor_is_refused_before_the_switch_is_asked(rig: Rig) -> None:
+    with pytest.raises(PlatformError) as err:
+        await rig.connector.make_call("4999", "0140000000")
+    assert err.value.code == "unknown-device"
+    assert "MakeCall" not in rig.switch.requests
+
+
+async def test_avaya_not_ready_reason_travels_as_an_aux_reason_code() -> None:
+    r = await make_rig("avaya", reason_codes={"break": 2, "lunch": 3})
+    try:
+        await r.wait(PlatformStatus, lambda e: e.up)
+        await r.connector.set_agent_state("2001", AgentStatus.NOT_READY, "lunch")
+        assert r.peer.reason_codes["2001"] == "3"
+        assert await r.connector.get_agent_state("2001") == (AgentStatus.NOT_READY, "lunch")
+    finally:
+        await r.stop()
+
+
+async def test_a_switch_without_snapshot_call_resyncs_from_the_device_snapshots() -> None:
+    r = await make_rig("openscape")
+    try:
+        await r.wait(PlatformStatus, lambda e: e.up)
+        r.switch.inbound_call("0612345678", "2001")
+        ref = (await r.wait(CallOffered)).ref
+        await r.connector.answer(ref, "2001")
+        mark = r.mark()
+        r.switch.unsupported.add("SnapshotCall")
+        await r.peer.drop_links()
+        resync = await r.wait(PlatformResynced, after=mark)
+        assert [(s.ref, s.devices) for s in resync.calls] == [(ref, {"2001": "connected"})]
     finally:
         await r.stop()

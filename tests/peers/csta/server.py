@@ -64,12 +64,16 @@ class CstaPeer:
         self.sessions: list[PeerSession] = []
         self.timer_resets = 0
         self.undecodable = 0
+        self.requests: list[str] = []  # every request received, session services included
+        self.reason_codes: dict[str, str] = {}  # dmcc: station -> AUX reason code
         self.refuse_logins = False
         self.deaf = False  # a hung switch: reads requests, answers none
+        self.on_sent: Callable[[CstaMessage], None] | None = None  # after each write (bench)
         self._server: asyncio.AbstractServer | None = None
         self._sessions = itertools.count(9968951)
         self._ids = itertools.count(1)
         self.port = 0
+        self._handlers: set[asyncio.Task[object]] = set()
         switch.sink = self._event
 
     async def start(self) -> int:
@@ -79,6 +83,8 @@ class CstaPeer:
 
     async def stop(self) -> None:
         await self.drop_links()
+        if self._handlers:  # let each connection's handler see its socket closed
+            await asyncio.wait(set(self._handlers), timeout=2)
         if self._server is not None:
             self._server.close()
             with contextlib.suppress(Exception):
@@ -108,6 +114,8 @@ class CstaPeer:
             return
         payload = self.codec.encode(replace(msg, invoke_id=invoke_id))
         s.writer.write(s.framing.frame(payload, invoke_id))
+        if self.on_sent is not None:
+            self.on_sent(msg)
 
     def _event(self, session: object, msg: CstaMessage) -> None:
         if isinstance(session, PeerSession):
@@ -116,6 +124,10 @@ class CstaPeer:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         s = PeerSession(writer, self.framing())
         self.sessions.append(s)
+        me = asyncio.current_task()
+        if me is not None:
+            self._handlers.add(me)
+            me.add_done_callback(self._handlers.discard)
         try:
             while data := await reader.read(65536):
                 try:
@@ -133,6 +145,8 @@ class CstaPeer:
                     invoke_id = frame.invoke_id if frame.invoke_id is not None \
                         else (msg.invoke_id or 0)
                     s.received.append(msg)
+                    if msg.kind is Kind.INVOKE:
+                        self.requests.append(msg.name)
                     if msg.kind is Kind.INVOKE and not self.deaf:
                         self._send(s, self._answer(s, msg), invoke_id)
         except (ConnectionError, OSError):
@@ -181,6 +195,22 @@ class CstaPeer:
         if msg.name == "StopApplicationSession":
             s.session_id = None
             return ok()
+        if msg.name == "SetAgentState":
+            # Avaya's AUX reason code rides in private data (SetAgentStatePrivateData).
+            code = next((v for k, v in msg.private.items() if k.endswith("/reasonCode")), None)
+            answer = self.switch.invoke(s, msg)
+            if answer.kind is Kind.RESULT:
+                ext = self.switch.ext(msg.device_id("device"))
+                self.reason_codes[ext] = code or "0"
+            return answer
+        if msg.name == "GetAgentState":
+            answer = self.switch.invoke(s, msg)
+            ext = self.switch.ext(msg.device_id("device"))
+            if answer.kind is Kind.RESULT and self.switch.agent_state.get(ext) == "notReady":
+                return replace(answer, private={
+                    "privateData/private/GetAgentStateResponsePrivateData/reasonCode":
+                        self.reason_codes.get(ext, "0")})
+            return answer
         if msg.name in ("GetDeviceId", "GetThirdPartyDeviceId"):
             ext = msg.text("extension") or ""
             if msg.text("switchName") != self.switch_name or not ext:
@@ -188,9 +218,6 @@ class CstaPeer:
                                    error=CstaError("operation", "invalidDeviceID"))
             return ok(device=Device.of(self.switch.dev(ext)))
         return None
-
-    def received_names(self) -> list[str]:
-        return [m.name for s in self.sessions for m in s.received]
 
 
 def avaya_device_id(switch_name: str, switch_ip: str) -> Callable[[str], str]:

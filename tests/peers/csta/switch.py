@@ -90,6 +90,8 @@ class Switch:
         self._fmt = call_id_format
         self.sink: Sink = lambda session, msg: None
         self.requests: list[str] = []  # service names, in order (for tests of the peer)
+        # Services this switch does not offer (answered requestIncompatibleWithObject).
+        self.unsupported: set[str] = set()
 
     # ------------------------------------------------------------ helpers
 
@@ -148,7 +150,7 @@ class Switch:
         """Carry out one request; returns its result or CSTAErrorCode (events go to sink)."""
         self.requests.append(msg.name)
         handler = getattr(self, "_svc_" + msg.name, None)
-        if handler is None:
+        if handler is None or msg.name in self.unsupported:
             return CstaMessage(kind=Kind.ERROR, name=msg.name,
                                error=CstaError("operation", "requestIncompatibleWithObject"))
         try:

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .dialect import Dialect
+from ...model.agent import AgentStatus
+from .dialect import Dialect, private_text
 from .framing import DmccFraming
 from .link import CstaLink
 from .message import Codec, CstaMessage, Framing, Kind
@@ -115,3 +116,32 @@ class AvayaDialect(Dialect):
         if device_id is None:
             return None
         return device_id.split(":", 1)[0]
+
+    # Agent states: ECMA-323 plus Avaya private data for the not-ready (AUX) reason code
+    # (GetAgentStateResponsePrivateData/reasonCode, as f-me/dmcc reads it; the request's
+    # SetAgentStatePrivateData/reasonCode by the same naming).
+    def reason_private(self, status: AgentStatus, reason: str | None) -> dict[str, str]:
+        codes: dict[str, int] = dict(self.options.get("reason_codes") or {})
+        if status is not AgentStatus.NOT_READY or reason is None or reason not in codes:
+            return {}
+        return {f"privateData/private/{{{AVAYA_NS}}}SetAgentStatePrivateData/"
+                f"{{{AVAYA_NS}}}reasonCode": str(codes[reason])}
+
+    def agent_status(self, result: CstaMessage) -> tuple[AgentStatus, str | None]:
+        status, reason = super().agent_status(result)
+        code = private_text(result, "reasonCode")
+        if status is AgentStatus.NOT_READY and code and code != "0":
+            names = {str(v): k for k, v in dict(self.options.get("reason_codes") or {}).items()}
+            reason = names.get(code, f"aux-{code}")
+        return status, reason
+
+    def attached(self, msg: CstaMessage) -> dict[str, str]:
+        """Avaya's call data: the UCID and the VDN that distributed the call."""
+        out = super().attached(msg)
+        ucid = private_text(msg, "globallyUniqueCallLinkageID")
+        vdn = private_text(msg, "distributingVDN")
+        if ucid:
+            out["ucid"] = ucid
+        if vdn:
+            out["vdn"] = self.extension(vdn) or vdn
+        return out

@@ -300,6 +300,21 @@ class CallTracker:
             self._drop(call)
         return out
 
+    def _on_CallClearedEvent(self, msg: CstaMessage) -> list[PlatformEvent]:
+        """The whole call is gone at once (ECMA-269 CallCleared; some switches send it
+        instead of a ConnectionCleared per party)."""
+        conn = msg.connection("clearedCall")
+        if conn is None or not conn.call_id or conn.call_id not in self.by_call_id:
+            return []
+        call = self.by_call_id[conn.call_id]
+        now = self.clock.now()
+        cause = CAUSES.get(msg.text("cause") or "", "normal")
+        out: list[PlatformEvent] = [CallEnded(ref=call.ref, at=now, device=d, cause=cause)
+                                    for d in call.conns if self.mine(d)]
+        out.append(CallEnded(ref=call.ref, at=now, device=None, cause=cause))
+        self._drop(call)
+        return out
+
     def _on_FailedEvent(self, msg: CstaMessage) -> list[PlatformEvent]:
         found = self._subject(msg, "failedConnection", "failingDevice")
         if found is None:
@@ -366,7 +381,11 @@ class CallTracker:
             old = item.old_connection
             source = olds.get(old.call_id) if old else None
             if source is None:
-                continue  # a new party (single-step target): its Delivered follows
+                # OpenScape lists only new connections (TransferedEvent capture): a party
+                # of an old call keeps its state; anyone else is new and rings next.
+                source = next((c for c in (c1, c2) if c is not None and dev in c.conns), None)
+                if source is None:
+                    continue
             state = source.conns.get(dev, "connected")
             conns[dev] = "connected" if dev == keep else state
             if new and new.device_id:

@@ -39,6 +39,8 @@ class CstaOptions(BaseModel):
     port: int | None = Field(None, ge=1, le=65535)
     devices: list[str] = Field(min_length=1, description="agents' extensions to monitor")
     agent_ids: dict[str, str] = Field(default_factory=dict)
+    # Not-ready reasons as the switch numbers them (Avaya AUX reason codes 1-99).
+    reason_codes: dict[str, int] = Field(default_factory=dict)
     username: str = ""
     password: str = ""
     switch_name: str = "CM1"

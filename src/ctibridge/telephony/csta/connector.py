@@ -44,6 +44,9 @@ from .link import CstaLink, LinkClosed, RequestFailed
 from .message import ConnectionId, CstaMessage, Device, Kind, Value
 
 log = structlog.get_logger("ctibridge.csta")
+# SnapshotCall refusals that mean "that call no longer exists".
+_GONE = {"invalidCallID", "invalidConnectionID", "invalidCstaCallIdentifier",
+         "invalidCstaConnectionIdentifier"}
 
 
 def make_dialect(options: CstaOptions) -> Dialect:
@@ -113,6 +116,10 @@ class CstaConnector:
         link = self._link
         if link is not None:
             with contextlib.suppress(Exception):
+                # Stop the monitors and the session politely; the socket closes anyway.
+                for xref in list(self._by_xref):
+                    await link.request(CstaMessage(kind=Kind.INVOKE, name="MonitorStop",
+                                                   cross_ref=xref), timeout=2)
                 await self.dialect.close(link)
             await link.close("stopped")
         task, self._task = self._task, None
@@ -211,6 +218,7 @@ class CstaConnector:
 
     async def _resync(self, link: CstaLink) -> None:
         calls: dict[str, dict[str, str]] = {}
+        seen_by_device: dict[str, dict[str, str]] = {}  # callID -> {our device: state}
         for ext in self.devices:
             answer = await link.request(CstaMessage(kind=Kind.INVOKE, name="SnapshotDevice",
                                                     args={"snapshotObject":
@@ -220,13 +228,22 @@ class CstaConnector:
                 conn = dig(info, "connectionIdentifier")
                 if isinstance(conn, ConnectionId) and conn.call_id:
                     calls.setdefault(conn.call_id, {})
+                    state = dig(info, "localCallState", "compoundCallState",
+                                "localConnectionState") or dig(info, "localCallState",
+                                                               "simpleCallState")
+                    if isinstance(state, str):
+                        seen_by_device.setdefault(conn.call_id, {})[ext] = state
         for call_id in list(calls):
             try:
                 answer = await link.request(CstaMessage(
                     kind=Kind.INVOKE, name="SnapshotCall",
                     args={"snapshotObject": ConnectionId(call_id, None)}))
-            except RequestFailed:
-                del calls[call_id]  # it ended between the two snapshots
+            except RequestFailed as exc:
+                err = exc.answer.error
+                if err is not None and err.value in _GONE:
+                    del calls[call_id]  # it ended between the two snapshots
+                else:  # no SnapshotCall on this switch: our devices' own view will do
+                    calls[call_id] = dict(seen_by_device.get(call_id, {}))
                 continue
             data = dig(answer.args.get("crossRefIDorSnapshotData"), "snapshotData")
             for info in as_list(dig(data, "snapshotCallResponseInfo")):
@@ -320,10 +337,12 @@ class CstaConnector:
                                 code="no-such-call")
         return conn
 
-    async def _call(self, name: str, args: dict[str, Value]) -> CstaMessage:
+    async def _call(self, name: str, args: dict[str, Value], *,
+                    private: dict[str, str] | None = None) -> CstaMessage:
         link = self._live()
         try:
-            return await link.request(CstaMessage(kind=Kind.INVOKE, name=name, args=args))
+            return await link.request(CstaMessage(kind=Kind.INVOKE, name=name, args=args,
+                                                  private=private or {}))
         except RequestFailed as exc:
             raise to_cti_error(name, exc.answer.error, self.name) from None
         except LinkClosed as exc:
@@ -436,11 +455,13 @@ class CstaConnector:
                 await self._call("SetAgentState", self.dialect.set_agent_state_args(
                     self._device_id(device), AgentStatus.NOT_READY, None,
                     self.options.agent_ids.get(device)) | {"requestedAgentState": "loggedOn"})
-                if status is AgentStatus.NOT_READY:
-                    return
+                if status is AgentStatus.NOT_READY and not self.dialect.reason_private(
+                        status, reason):
+                    return  # logged on is not ready already
         args = self.dialect.set_agent_state_args(self._device_id(device), status, reason,
                                                  self.options.agent_ids.get(device))
-        await self._call("SetAgentState", args)
+        await self._call("SetAgentState", args,
+                         private=self.dialect.reason_private(status, reason))
 
     async def get_agent_state(self, device: str) -> tuple[AgentStatus, str | None]:
         answer = await self._call("GetAgentState", {"device": Device.of(self._device_id(device))})

@@ -58,6 +58,20 @@ def as_list(value: Value | None) -> tuple[Value, ...]:
     return value if isinstance(value, tuple) else (value,)
 
 
+def private_text(msg: CstaMessage, name: str) -> str | None:
+    """A vendor's private element by local name, wherever its private data put it
+    (``…/name`` or ``…/name/deviceIdentifier``); then the arguments' top level."""
+    for key, text in msg.private.items():
+        parts = key.split("/")
+        if parts[-1] == name or (len(parts) > 1 and parts[-2] == name
+                                 and parts[-1] == "deviceIdentifier"):
+            return text or None
+    v = msg.args.get(name)
+    if isinstance(v, str):
+        return v or None
+    return msg.device_id(name)
+
+
 def dig(value: Value | None, *path: str) -> Value | None:
     for key in path:
         value = first(value)
@@ -117,6 +131,10 @@ class Dialect:
         if agent_id:
             args["agentID"] = agent_id
         return args
+
+    def reason_private(self, status: AgentStatus, reason: str | None) -> dict[str, str]:
+        """Private data carrying a not-ready reason with SetAgentState (none by default)."""
+        return {}
 
     def agent_status(self, result: CstaMessage) -> tuple[AgentStatus, str | None]:
         """GetAgentState's answer -> our status (ECMA-323 agentStateList)."""

@@ -115,7 +115,7 @@ CONNECTION_FIELDS: frozenset[str] = frozenset({
     "clearedConnection", "callLinkageData", "callCharacteristicsConnection",
     "newConnection", "oldConnection", "consultedCall", "callBeingGenerated",
     "connectionToReceiveDigits", "connectionIdentifier", "callIdentifier",
-    "connectionToSendDigits", "transferredCall", "conferenceCall",
+    "connectionToSendDigits", "transferredCall", "conferenceCall", "clearedCall",
 })
 
 # Argument names whose value is a tuple of ConnectionListItem.

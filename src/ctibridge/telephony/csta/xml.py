@@ -18,6 +18,7 @@ key in Clark notation (``{namespace}name``) is written in that namespace (Avaya'
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from xml.etree.ElementTree import Element, SubElement, tostring
 
@@ -56,6 +57,8 @@ _STATUSES = {s.value: s for s in DeviceStatus if s is not DeviceStatus.KNOWN}
 # not the event form <deviceIdentifier>.
 _DEVICE_CHILD = {"monitorObject": "deviceObject", "endpoint": "deviceID"}
 MAX_DEPTH = 32
+# A private-data path: "a/b/c", where a part may be "{namespace}name" (its URL has slashes).
+_PATH_PART = re.compile(r"\{[^}]*\}[^/]+|[^/]+")
 _CONNECTION_PARTS = frozenset({"callID", "deviceID"})
 
 
@@ -281,7 +284,7 @@ class XmlCodec:
             ext = SubElement(root, "extensions")
             for path, text in msg.private.items():
                 el = ext
-                for part in path.split("/"):
+                for part in _PATH_PART.findall(path):
                     found = next((c for c in el if c.tag == part), None)
                     el = found if found is not None else SubElement(el, part)
                 el.text = text
