@@ -161,6 +161,9 @@ EXAMPLES: dict[str, CstaMessage] = {
                                       cross_ref="0x00000001", args={
         "droppedConnection": ConnectionId(CALL, AGENT_DYN), "releasingDevice": Device.of(AGENT),
         "localConnectionInfo": "null", "cause": "normalClearing"}),
+    "call-cleared": CstaMessage(Kind.EVENT, "CallClearedEvent", invoke_id=117,
+                                cross_ref="0x00000001", args={
+        "clearedCall": ConnectionId(CALL, None), "cause": "normalClearing"}),
     "failed": CstaMessage(Kind.EVENT, "FailedEvent", invoke_id=111, cross_ref="0x00000001",
                           args={
         "failedConnection": ConnectionId(CALL, AGENT_DYN), "failingDevice": Device.of(CUSTOMER),

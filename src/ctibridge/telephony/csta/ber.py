@@ -94,6 +94,7 @@ _OP_BY_CODE = {o.code: o for o in OPERATIONS}
 
 # Event name (ECMA-269) -> (EventSpecificInfo branch, event branch, ASN.1 type).
 EVENTS: dict[str, tuple[str, str, str]] = {
+    "CallClearedEvent": ("callControlEvents", "callCleared", "CallClearedEvent"),
     "ConferencedEvent": ("callControlEvents", "conferenced", "ConferencedEvent"),
     "ConnectionClearedEvent": ("callControlEvents", "connectionCleared",
                                "ConnectionClearedEvent"),
@@ -445,8 +446,18 @@ def _names(t: Any) -> set[str]:
     return {m.name for m in _members(t)} if isinstance(t, _ber.Choice | _ber.Sequence) else set()
 
 
+_KINDS: dict[int, str] = {}  # compiled types live as long as the module: cache by id
+
+
 def _kind(t: Any) -> str:
     """Which neutral shape an ASN.1 type maps to."""
+    kind = _KINDS.get(id(t))
+    if kind is None:
+        kind = _KINDS[id(t)] = _shape(t)
+    return kind
+
+
+def _shape(t: Any) -> str:
     if isinstance(t, _ber.Choice):
         names = _names(t)
         if names == {"callID", "deviceID", "both"}:
