@@ -68,7 +68,7 @@ async def rig() -> AsyncIterator[Rig]:
 async def test_the_link_opens_with_an_acse_association(rig: Rig) -> None:
     peer = rig.peer
     assert isinstance(peer, OxePeer) and peer.associations == 1
-    assert peer.received_names()[0] == "Associate"
+    assert peer.requests[0] == "Associate"  # before any CSTA service
 
 
 async def test_requests_on_a_call_name_the_station_by_its_dynamic_identifier(rig: Rig) -> None:
