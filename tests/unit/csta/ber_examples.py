@@ -50,6 +50,8 @@ EXAMPLES: dict[str, CstaMessage] = {
         "correlatorData": "crm-42"}),
     "make-call-ack": CstaMessage(Kind.RESULT, "MakeCall", invoke_id=3, args={
         "callingDevice": ConnectionId(CALL, AGENT_DYN)}),
+    "hold-ack-with-private-data": CstaMessage(Kind.RESULT, "HoldCall", invoke_id=6,
+                                              private={"privateData/0": "0x0a0b0c"}),
     "answer-call": CstaMessage(Kind.INVOKE, "AnswerCall", invoke_id=4, args={
         "callToBeAnswered": ConnectionId(CALL, AGENT_DYN)}),
     "clear-connection": CstaMessage(Kind.INVOKE, "ClearConnection", invoke_id=5, args={

@@ -481,26 +481,29 @@ def _shape(t: Any) -> str:
     return "leaf"
 
 
-def _read_args(type_name: str, value: Mapping[str, Any], aliases: Mapping[str, str]
+def _read_args(type_name: str, value: Any, aliases: Mapping[str, str]
                ) -> tuple[dict[str, Value], dict[str, str]]:
-    if not isinstance(value, Mapping):  # a CHOICE result such as NoDataResult
+    if not isinstance(value, Mapping):  # NoDataResult: CHOICE { extensions, noData }
         branch, inner = value
-        value = {"extensions": inner} if branch == "extensions" else {}
-        t = _unwrap(_SPEC.types["AnswerCallArgument"].type)  # any type with CSTA extensions
-    else:
-        t = _unwrap(_SPEC.types[type_name].type)
-    members = {m.name: m for m in _members(t)}
+        return {}, _private(inner) if branch == "extensions" else {}
+    members = {m.name: m for m in _members(_unwrap(_SPEC.types[type_name].type))}
     args: dict[str, Value] = {}
     private: dict[str, str] = {}
     for key, v in value.items():
         if key == "extensions":
-            for i, item in enumerate(v.get("privateData") or ()):
-                branch, data = item
-                if branch == "string":
-                    private[f"privateData/{i}"] = _octets_text(data)
-            continue
-        args[aliases.get(key, key)] = _to_neutral(members[key], v)
+            private = _private(v)
+        else:
+            args[aliases.get(key, key)] = _to_neutral(members[key], v)
     return args, private
+
+
+def _private(extensions: Mapping[str, Any]) -> dict[str, str]:
+    """CSTACommonArguments' private data, kept as opaque strings (read by the dialect)."""
+    out: dict[str, str] = {}
+    for i, (branch, data) in enumerate(extensions.get("privateData") or ()):
+        if branch == "string":
+            out[f"privateData/{i}"] = _octets_text(data)
+    return out
 
 
 def _device_text(v: Mapping[str, Any]) -> str:
