@@ -279,7 +279,12 @@ class Commands:
             address = p.client_ip if p.agent_id == agent.agent_id else None
             place = self.hub.stations.resolve(agent, station, address)
             if (place.platform, place.device) != (agent.platform, agent.extension):
-                self.hub.place_agent(agent, place.platform, place.device)
+                undo = self.hub.place_agent(agent, place.platform, place.device)
+                try:
+                    return await self._state_change(p, args, AgentStatus.NOT_READY, reason)
+                except CtiError:
+                    undo()  # the station's system refused the log-in: back where they were
+                    raise
         return await self._state_change(p, args, AgentStatus.NOT_READY, reason)
 
     @op("agent.logout")

@@ -133,30 +133,48 @@ class Hub:
         for platform, device in agent.devices.items():  # the agent on each of their platforms
             self._by_device[(platform, device)] = agent.agent_id
 
-    def place_agent(self, agent: Agent, platform: str, device: str) -> None:
+    def place_agent(self, agent: Agent, platform: str, device: str) -> Callable[[], None]:
         """Make ``device`` on ``platform`` the agent's voice phone (a station login).
 
         The agent must be logged out and off calls; the station must not be another
         logged-in agent's. For the session the agent is on no other telephony platform
         (calls to their phones elsewhere would ring where nobody sits); their digital
-        platforms stay.
+        platforms stay. Returns what undoes it (the log-in failed after all).
         """
-        if platform not in self.connectors:
-            raise PlatformError(f"the telephony platform {platform!r} is not running",
+        info = self.platforms.get(platform)
+        if platform not in self.connectors or (info is not None and not info.up):
+            raise PlatformError(f"the telephony platform {platform!r} is not connected"
+                                + (f": {info.detail}" if info is not None else ""),
                                 code="platform-down", platform=platform)
         holder = self.agent_at(platform, device)
         if holder is not None and holder is not agent and (
                 holder.state.status != AgentStatus.LOGGED_OUT or holder.calls):
             raise BadRequest(f"station {device} on {platform} is in use by {holder.name}",
                              code="station-busy", platform=platform)
+        before = (agent.platform, agent.extension, dict(agent.devices))
+        displaced = self._by_device.get((platform, device))
+        mine = [(p, d) for p, d in agent.devices.items()
+                if p in self.connectors and self._by_device.get((p, d)) == agent.agent_id]
         for p in [p for p in agent.devices if p in self.connectors]:
-            old = agent.devices.pop(p)
-            if self._by_device.get((p, old)) == agent.agent_id:
-                del self._by_device[(p, old)]
+            del agent.devices[p]
+        for key in mine:
+            del self._by_device[key]
         agent.platform, agent.extension = platform, device
         agent.devices[platform] = device
         self._by_device[(platform, device)] = agent.agent_id
         self.publish_agent(agent)
+
+        def undo() -> None:
+            if displaced is None:
+                self._by_device.pop((platform, device), None)
+            else:
+                self._by_device[(platform, device)] = displaced
+            agent.platform, agent.extension, agent.devices = before[0], before[1], before[2]
+            for key in mine:
+                self._by_device[key] = agent.agent_id
+            self.publish_agent(agent)
+
+        return undo
 
     def platform_label(self, platform: str) -> str:
         """What the agent bar calls a telephony platform (its label, else its name)."""

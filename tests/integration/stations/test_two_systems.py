@@ -149,3 +149,24 @@ async def test_station_errors_are_clear_and_change_nothing(tmp_path: Path) -> No
         assert moved["type"] == "error" and moved["code"] == "station-change-needs-logout"
         # Events on Lyon's 5001 reach Alice, none reach Bob.
         assert h.hub.agent_at("lyon", "5001") is h.hub.agents["alice"]
+
+
+async def test_a_station_whose_system_refuses_the_login_leaves_the_agent_where_they_were(
+        tmp_path: Path) -> None:
+    from ctibridge.model.errors import PlatformError
+
+    async with two_systems(tmp_path) as (h, paris, lyon):
+        async def refuse(device: str, status: Any, reason: str | None = None) -> None:
+            raise PlatformError("agent 6002 is not allowed on this ACD", code="platform-error")
+
+        lyon.set_agent_state = refuse  # type: ignore[method-assign]
+        carol = await h.agent("carol")
+        reply = await carol.command("agent.login", station="5002")
+        assert reply["type"] == "error" and reply["code"] == "platform-error"
+        placed = h.hub.agents["carol"]
+        assert (placed.platform, placed.extension, placed.state.status) == (
+            "paris", "1003", "logged_out")
+        assert placed.devices == {"paris": "1003", "lyon": "5003"}
+        assert h.hub.agent_at("lyon", "5003") is placed and h.hub.agent_at("lyon", "5002") is None
+        # Her home phone works as before.
+        assert (await carol.ok("agent.login"))["agent"]["platform"] == "paris"
