@@ -138,11 +138,17 @@ def demo(
     if log_json:
         wanted["log"] = {**wanted.get("log", {}), "json": True}
     if mapping is not None:
-        if not mapping.is_file():
+        from .crm import presets
+
+        try:
+            resolved = presets.resolve(str(mapping))
+        except ValueError as exc:
+            fail(str(exc))
+        if not resolved.is_file():
             fail(f"mapping file {mapping} does not exist")
         given_crm = wanted.get("crm")
         crm: dict[str, Any] = given_crm if isinstance(given_crm, dict) else {}
-        wanted["crm"] = {**crm, "mapping": str(mapping.resolve()),
+        wanted["crm"] = {**crm, "mapping": str(resolved.resolve()),
                          "variables": {**crm.get("variables", {}), **_pairs(var, "--var")}}
     elif var:
         fail("--var gives variables to a mapping: use it with --mapping")

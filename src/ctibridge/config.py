@@ -127,6 +127,10 @@ class ServerSettings(_Strict):
     # Origins allowed to open the agent WebSocket and to embed the bar
     # (postMessage). The hub's own origin is always allowed.
     allowed_origins: list[str] = Field(default_factory=list)
+    # Origins the bar may load a CRM's own softphone library from, as the CRM documents
+    # it (Salesforce Open CTI: https://<org>.my.salesforce.com). Added to script-src.
+    script_origins: list[Annotated[str, Field(pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]+)?$")]] = \
+        Field(default_factory=list)
     max_message_bytes: int = Field(64 * 1024, ge=1024)
     # Per-socket command budget: a burst of `rate_burst`, refilled at `rate_per_second`.
     rate_per_second: float = Field(20.0, gt=0)

@@ -200,7 +200,7 @@ async def hub(start_hub: Callable[..., Awaitable[RunningHub]]) -> RunningHub:
 
 
 @pytest.fixture
-async def host_page() -> AsyncIterator[Callable[[str], Awaitable[str]]]:
+async def host_page() -> AsyncIterator[Callable[..., Awaitable[str]]]:
     """``origin = await host_page(html)``: a page on its own local origin (a CRM).
 
     A real server on 127.0.0.1, because Chromium lets only a local page frame
@@ -208,15 +208,20 @@ async def host_page() -> AsyncIterator[Callable[[str], Awaitable[str]]]:
     """
     servers: list[asyncio.Server] = []
 
-    async def serve(html: str) -> str:
-        body = html.encode()
+    async def serve(html: str, files: dict[str, tuple[str, bytes]] | None = None) -> str:
+        """``files``: more paths this origin serves, ``{"/sdk.js": (type, bytes)}``."""
+        pages = {"/": ("text/html; charset=utf-8", html.encode()), **(files or {})}
 
         async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             with contextlib.suppress(Exception):
+                request = await reader.readline()
                 while (await reader.readline()) not in (b"\r\n", b"\n", b""):
                     pass
-                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
-                             b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
+                parts = request.split()
+                path = parts[1].decode().split("?")[0] if len(parts) > 1 else "/"
+                kind, body = pages.get(path, pages["/"])
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: %s\r\n" % kind.encode()
+                             + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
                              + body)
                 await writer.drain()
             writer.close()

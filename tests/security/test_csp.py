@@ -129,3 +129,20 @@ async def test_an_injected_inline_script_is_blocked(hub: Hub, chromium: Any) -> 
     assert ran is False
     violations = await page.evaluate("window.__violations")
     assert any(v.startswith("script-src") for v in violations), violations
+
+
+def test_scripts_come_from_the_hub_and_only_the_crm_origins_listed_for_them() -> None:
+    """A CRM's own softphone library (Salesforce Open CTI) loads only from an origin in
+    server.script_origins; frame-ancestors alone never lets a page's scripts in."""
+    from ctibridge.api.security import policy
+    from ctibridge.config import Settings
+
+    plain = directives(policy([CRM]))
+    assert plain["script-src"] == "'self'"
+    with_org = directives(policy([CRM], script_origins=["https://acme.my.salesforce.com"]))
+    assert with_org["script-src"] == "'self' https://acme.my.salesforce.com"
+    from ctibridge.config import ConfigError
+
+    for bad in ("*", "https://x.com/ 'unsafe-inline'", "https:"):
+        with pytest.raises(ConfigError, match="script_origins"):
+            Settings.load(None, server={"script_origins": [bad]})

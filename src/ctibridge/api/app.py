@@ -209,12 +209,11 @@ def create_app(
 
 def build_crm(settings: Settings, config_dir: Path | None = None) -> Any:
     """The CRM connector ``settings.crm`` describes (its mapping file loaded)."""
+    from ..crm import presets
     from ..crm.mapping import load_mapping
 
     assert settings.crm is not None
-    path = Path(settings.crm.mapping).expanduser()
-    if not path.is_absolute():
-        path = (config_dir or Path.cwd()) / path
+    path = presets.resolve(settings.crm.mapping, config_dir)
     server = settings.server
     hub_url = server.public_url or f"http://{server.host}:{server.port}"
     return load_mapping(path, variables={**settings.crm.variables, "hub_url": hub_url})

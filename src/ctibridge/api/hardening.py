@@ -25,7 +25,8 @@ def harden(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(BodyLimits, settings=settings)
     app.add_middleware(OpsListenerGuard, settings=settings)
     app.add_middleware(HostGuard, settings=settings)
-    app.add_middleware(SecurityHeaders, allowed_origins=settings.server.allowed_origins)
+    app.add_middleware(SecurityHeaders, allowed_origins=settings.server.allowed_origins,
+                       script_origins=settings.server.script_origins)
     mount_api_docs(app)
 
 

@@ -32,12 +32,14 @@ def style_hash(css: str) -> str:
     return css
 
 
-def policy(allowed_origins: list[str], *, styles: str = "'self'") -> str:
+def policy(allowed_origins: list[str], *, styles: str = "'self'",
+           script_origins: list[str] | None = None) -> str:
     ancestors = " ".join(["'self'", *allowed_origins])
+    scripts = " ".join(["'self'", *(script_origins or [])])
     hashes = " ".join(sorted(_STYLE_HASHES))
     return "; ".join([
         "default-src 'self'",
-        "script-src 'self'",
+        f"script-src {scripts}",
         f"style-src {styles} {hashes}".strip(),
         "img-src 'self' data:",
         "font-src 'self'",
@@ -52,16 +54,19 @@ def policy(allowed_origins: list[str], *, styles: str = "'self'") -> str:
 
 
 class SecurityHeaders:
-    def __init__(self, app: ASGIApp, allowed_origins: list[str]) -> None:
+    def __init__(self, app: ASGIApp, allowed_origins: list[str],
+                 script_origins: list[str] | None = None) -> None:
         self.app = app
         self.allowed_origins = allowed_origins
+        self.script_origins = script_origins or []
         self.headers: list[tuple[bytes, bytes]] | None = None
 
     def _headers(self) -> list[tuple[bytes, bytes]]:
         # Built at the first response: modules register their style hashes at import.
         if self.headers is None:
             self.headers = [
-                (b"content-security-policy", policy(self.allowed_origins).encode()),
+                (b"content-security-policy", policy(self.allowed_origins,
+                                                          script_origins=self.script_origins).encode()),
                 (b"x-content-type-options", b"nosniff"),
                 (b"referrer-policy", b"same-origin"),
                 (b"permissions-policy", b"camera=(), geolocation=(), payment=(), usb=()"),

@@ -311,6 +311,8 @@ class ScreenPops:
             "matches": [self._with_url(m) for m in matches],
             "selected": chosen.record_id if chosen else None,
             "create_url": create_url,
+            # The mapping's on_none/on_several: search — the CRM's own search page.
+            "search_url": result.search_url,
             "lookup": result.lookup,
             # Agents see what failed, never the CRM's credentials (any connector's errors).
             "error": redact_text(result.error) if result.error else None,

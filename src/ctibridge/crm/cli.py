@@ -12,6 +12,7 @@ import typer
 
 from ..model.interaction import Interaction
 from ..model.party import Channel, Direction, Party
+from . import presets
 from .base import CrmError, LookupContext
 from .mapping import MappingConnector, MappingFileError, load_mapping
 from .mapping.schema import log_warnings
@@ -19,7 +20,8 @@ from .mapping.schema import log_warnings
 mapping_app = typer.Typer(help="Check and try CRM mapping files (docs/crm-mapping.md).",
                           no_args_is_help=True)
 
-FileArg = Annotated[Path, typer.Argument(help="the mapping file (YAML)")]
+FileArg = Annotated[Path, typer.Argument(
+    help="the mapping file (YAML), or preset:NAME for a shipped one (preset:salesforce)")]
 VarOpt = Annotated[list[str] | None, typer.Option(
     "--var", help="a variable the templates read as vars.NAME (NAME=VALUE, repeatable)")]
 
@@ -66,6 +68,10 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 def _load(path: Path, variables: dict[str, str]) -> MappingConnector:
+    try:
+        path = presets.resolve(str(path))
+    except ValueError as exc:
+        _fail(str(exc))
     try:
         return load_mapping(path, variables)
     except MappingFileError as exc:

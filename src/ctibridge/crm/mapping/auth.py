@@ -18,6 +18,7 @@ from .schema import (
     BearerAuth,
     NoAuth,
     OAuth2ClientCredentials,
+    OAuth2JwtBearer,
     OAuth2RefreshToken,
 )
 from .templates import Templates
@@ -55,9 +56,12 @@ class OAuth2(httpx.Auth):
 
     def __init__(self, token_url: str, grant: dict[str, str], *, client_id: str,
                  client_secret: str | None, client_auth: str = "body",
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 assertion: Callable[[], str] | None = None) -> None:
         self.token_url = token_url
         self.grant = grant
+        # JWT bearer (RFC 7523): a fresh signed assertion for every token request.
+        self.assertion = assertion
         self.client_id, self.client_secret, self.client_auth = client_id, client_secret, client_auth
         self.clock = clock
         self.access_token: str | None = None
@@ -77,6 +81,9 @@ class OAuth2(httpx.Auth):
     def _token_request(self) -> httpx.Request:
         data = dict(self.grant)
         headers = {"Accept": "application/json"}
+        if self.assertion is not None:
+            data["assertion"] = self.assertion()
+            return httpx.Request("POST", self.token_url, data=data, headers=headers)
         if self.client_auth == "basic":
             basic = httpx.BasicAuth(self.client_id, self.client_secret or "")
             headers["Authorization"] = basic._auth_header
@@ -134,4 +141,31 @@ def build_auth(spec: Any, templates: Templates, context: dict[str, Any],
         secret = r(spec.client_secret) if spec.client_secret is not None else None
         return OAuth2(r(spec.token_url), grant, client_id=r(spec.client_id),
                       client_secret=secret, client_auth=spec.client_auth, clock=clock)
+    if isinstance(spec, OAuth2JwtBearer):
+        return _jwt_bearer(spec, r, clock)
     raise TypeError(f"unknown auth {spec!r}")
+
+
+def _jwt_bearer(spec: OAuth2JwtBearer, r: Callable[[str], str],
+                clock: Callable[[], float]) -> OAuth2:
+    import jwt  # PyJWT; RS256 needs its 'crypto' extra (cryptography)
+
+    issuer, subject, audience = r(spec.client_id), r(spec.subject), r(spec.audience)
+    try:
+        key = jwt.api_jws.get_algorithm_by_name(spec.algorithm).prepare_key(
+            r(spec.private_key).replace("\\n", "\n"))
+    except (ValueError, TypeError, jwt.InvalidKeyError) as exc:  # not a PEM key of that kind
+        raise TokenError(f"auth.private_key is not a usable {spec.algorithm} private key "
+                         f"({type(exc).__name__})") from None
+
+    def assertion() -> str:
+        # Wall-clock time: the CRM checks exp against its own clock.
+        claims = {"iss": issuer, "sub": subject, "aud": audience,
+                  "exp": int(time.time()) + spec.lifetime_seconds}
+        return jwt.encode(claims, key, algorithm=spec.algorithm)
+
+    grant = {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer"}
+    if spec.scope:
+        grant["scope"] = spec.scope
+    return OAuth2(r(spec.token_url), grant, client_id=issuer, client_secret=None,
+                  clock=clock, assertion=assertion)

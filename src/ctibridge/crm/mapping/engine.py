@@ -405,7 +405,8 @@ class MappingConnector:
         """What makes a repeated log harmless: ``idempotent`` (the CRM honours the key),
         ``checkable`` (log.find_existing says whether it is there), or ``none``."""
         spec = self.mapping.log
-        if spec is None or spec.idempotent or spec.conflict_is_success or spec.replay_statuses:
+        if spec is None or spec.idempotent or spec.conflict_is_success or spec.replay_statuses \
+                or spec.exists_statuses:
             return "idempotent"
         return "checkable" if spec.find_existing is not None else "none"
 
@@ -462,7 +463,8 @@ class MappingConnector:
                     answer = await self._http.send(prepared.request, want_json=False,
                                                    trace=trace)
                 except Fault as fault:
-                    if fault.status == 409 and spec.conflict_is_success:
+                    if (fault.status == 409 and spec.conflict_is_success) or (
+                            fault.status is not None and fault.status in spec.exists_statuses):
                         return LogReceipt(activity_id=None, created=False)
                     raise
                 activity = (_jp(spec.activity_id).search(answer.data)

@@ -149,8 +149,25 @@ class OAuth2RefreshToken(_Strict):
     extra_params: dict[str, StaticTemplate] = Field(default_factory=dict)
 
 
+class OAuth2JwtBearer(_Strict):
+    """RFC 7523 JWT bearer grant: the hub signs a short assertion with its private key
+    (Salesforce's server-to-server flow; no secret or refresh token to store)."""
+
+    type: Literal["oauth2_jwt_bearer"]
+    token_url: StaticTemplate
+    client_id: StaticTemplate          # the assertion's issuer (Salesforce: consumer key)
+    subject: StaticTemplate            # the user the hub acts as (Salesforce: username)
+    audience: StaticTemplate           # Salesforce: https://login.salesforce.com or test.
+    private_key: StaticTemplate        # PEM text, normally {{ env.NAME }}
+    algorithm: Literal["RS256", "RS384", "RS512", "ES256"] = "RS256"
+    # Salesforce refuses an assertion whose exp is more than 3 minutes away.
+    lifetime_seconds: int = Field(180, ge=30, le=3600)
+    scope: str | None = None
+
+
 Auth = Annotated[
-    NoAuth | BasicAuth | BearerAuth | ApiKeyAuth | OAuth2ClientCredentials | OAuth2RefreshToken,
+    NoAuth | BasicAuth | BearerAuth | ApiKeyAuth | OAuth2ClientCredentials | OAuth2RefreshToken
+    | OAuth2JwtBearer,
     Field(discriminator="type"),
 ]
 
@@ -167,7 +184,11 @@ class PhoneSettings(_Strict):
 
     @field_validator("default_region")
     @classmethod
-    def _known_region(cls, v: str | None) -> str | None:
+    def _known_region(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if v is not None and "{{" in v:
+            # A preset's region comes from the hub's config: {{ vars.region | default('FR') }}.
+            _CHECKER.check(v, "static", info.context)
+            v = _CHECKER.render(v, dict(info.context or {}))
         if v is not None and v.upper() not in phonenumbers.SUPPORTED_REGIONS:
             raise ValueError(f"unknown region {v!r}; expected an ISO 3166 code such as FR, "
                              "US, GB, DE, CH")
@@ -351,6 +372,9 @@ class LogSpec(_Strict):
     replay_statuses: list[int] = Field(default_factory=list)
     # 409 Conflict means the activity already exists: count it as logged.
     conflict_is_success: bool = False
+    # Other error statuses meaning "a record with this key exists already": e.g. 412 from
+    # Dynamics 365 for an upsert sent with If-None-Match: * (create only, never update).
+    exists_statuses: list[Annotated[int, Field(ge=400, le=499)]] = Field(default_factory=list)
     # Refuse a log request that does not send the idempotency key, unless the CRM cannot.
     allow_duplicates: bool = False
 
@@ -476,7 +500,8 @@ def log_warnings(m: MappingFile) -> list[tuple[Loc, str]]:
     if lg is None:
         return []
     out: list[tuple[Loc, str]] = []
-    keyed = lg.idempotent or lg.conflict_is_success or bool(lg.replay_statuses)
+    keyed = (lg.idempotent or lg.conflict_is_success or bool(lg.replay_statuses)
+             or bool(lg.exists_statuses))
     if not keyed and lg.find_existing is None:
         out.append((("log",), "the CRM is not said to de-duplicate on {{ idempotency_key }} "
                     "and there is no check step: a log whose outcome is unknown (a timeout, "

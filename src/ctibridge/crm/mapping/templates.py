@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -32,10 +33,22 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from . import phones
 
+
+class _Omit:
+    """``{{ omit }}`` (Ansible's convention): the key that gives it is left out of the
+    JSON sent, for APIs that refuse a null where a field may only be absent (a
+    Dynamics 365 ``…@odata.bind`` with no record to bind)."""
+
+    def __repr__(self) -> str:
+        return "omit"
+
+
+OMIT = _Omit()
+
 # Which names each place of the file may read.
-_COMMON = frozenset({"vars", "env", "tables"})
+_COMMON = frozenset({"vars", "env", "tables", "omit"})
 SCOPES: dict[str, frozenset[str]] = {
-    "static": frozenset({"vars", "env"}),
+    "static": frozenset({"vars", "env", "omit"}),
     "lookup": _COMMON | {"party", "attached", "context", "number", "format"},
     # A lookup's ``then`` steps: each runs once per record the step before found.
     "step": _COMMON | {"party", "attached", "context", "number", "format", "record"},
@@ -185,6 +198,35 @@ def _ms(value: Any) -> int:
     return 0 if value is None else int(round(float(value) * 1000))
 
 
+# SOSL's FIND {…} reserved characters (Salesforce SOQL and SOSL Reference, "FIND
+# {SearchQuery}" / "Example Text Searches": & | ! ( ) { } [ ] ^ " ~ * ? : \\ ' + -).
+_SOSL_RESERVED = frozenset('&|!(){}[]^"~*?:\\\'+-')
+
+
+def _sosl(value: Any) -> str:
+    return "".join("\\" + c if c in _SOSL_RESERVED else c for c in str(value))
+
+
+def _soql(value: Any) -> str:
+    """Text for a SOQL string literal ('…'): quote and backslash escaped."""
+    return str(value).replace("\\", "\\\\").replace("'", "\\'")
+
+
+def _odata(value: Any) -> str:
+    """Text for an OData string literal ('…'): a quote is doubled (OData ABNF, SQUOTE-in-string)."""
+    return str(value).replace("'", "''")
+
+
+def _uuid5(value: Any) -> str:
+    """A stable GUID for a text (an id the CRM lets the client choose, e.g. Dynamics
+    365's activityid): the same key gives the same record."""
+    return str(uuid.uuid5(_UUID_NAMESPACE, str(value)))
+
+
+# Fixed forever: changing it would give every key a new GUID (and log calls twice).
+_UUID_NAMESPACE = uuid.UUID("6c1f0f0e-3f5c-4b7e-9a53-637469627264")
+
+
 def _truncate_text(value: Any, length: int) -> str:
     text = "" if value is None else str(value)
     return text if len(text) <= length else text[: max(length - 1, 0)] + "…"
@@ -225,12 +267,17 @@ class Templates:
             "strftime": _strftime,
             "truncate_text": _truncate_text,
             "urlquote": _urlquote,
+            "sosl": _sosl,
+            "soql": _soql,
+            "odata": _odata,
+            "uuid5": _uuid5,
             "raw": _raw,
             "as_datetime": _typed("datetime", _to_datetime),
             "as_int": _typed("int", _to_int),
             "as_float": _typed("float", _to_float),
             "as_bool": _typed("bool", _to_bool),
         })
+        env.globals["omit"] = OMIT
         return env
 
     # -- load time -------------------------------------------------------------------
@@ -303,9 +350,10 @@ class Templates:
                 return result
             return self.render(template, context)
         if isinstance(template, Mapping):
-            return {str(k): self.value(v, context) for k, v in template.items()}
+            rendered = ((str(k), self.value(v, context)) for k, v in template.items())
+            return {k: v for k, v in rendered if v is not OMIT}
         if isinstance(template, list):
-            return [self.value(v, context) for v in template]
+            return [v for v in (self.value(x, context) for x in template) if v is not OMIT]
         return template
 
     def when(self, expression: str, context: Mapping[str, Any]) -> bool:
@@ -346,7 +394,7 @@ def _required_refs(ast: nodes.Node, root: str) -> list[str]:
 
 def uses(source: Any, name: str) -> bool:
     """Whether any template in ``source`` reads the top-level ``name``."""
-    env = ImmutableSandboxedEnvironment()
+    env = _USES_ENV  # with our filters: an unknown filter would hide every name read
     for text in walk_strings(source):
         try:
             if name in meta.find_undeclared_variables(env.parse(text)):
@@ -354,3 +402,6 @@ def uses(source: Any, name: str) -> bool:
         except TemplateError:
             continue
     return False
+
+
+_USES_ENV = Templates().strict

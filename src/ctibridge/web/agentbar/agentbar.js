@@ -6,7 +6,7 @@ import { Attention } from "./attention.js";
 import { CallCard, otherParty, partyText } from "./call-card.js";
 import { HubClient, HubError } from "./connection.js";
 import { enable, fill, h, isEnabled, onActivate, setText } from "./dom.js";
-import { Embed } from "./embed.js";
+import { createHost } from "./hosts/index.js";
 import { loadParts, senderText } from "./digital.js";
 import { codeLabel, dialable, formatDuration, formatTime } from "./format.js";
 import { LANGUAGES, detectLanguage, getLanguage, has, setLanguage, t } from "./i18n/index.js";
@@ -42,7 +42,8 @@ export class AgentBar extends HTMLElement {
     this.client = new HubClient({ base, seq: () => this.store.seq });
     this.autoOpen = true; // the host may turn it off with hello {auto_open: false}
     this.attention = new Attention(window);
-    this.embed = new Embed(window, (cmd) => this.hostCommand(cmd));
+    // Our postMessage contract, or a CRM's own softphone SDK (?host=hubspot).
+    this.embed = await createHost(window, (cmd) => this.hostCommand(cmd));
     this.config = { demo: false, demo_logins: [], embed_origins: [], default_language: "en" };
     this.cards = new Map();
     this.inflight = new Set();
@@ -472,6 +473,10 @@ export class AgentBar extends HTMLElement {
     const id = call.call_id;
     if (d.action === "crm_refresh") {
       await this.run("crm.refresh", { call_id: id });
+      return;
+    }
+    if (d.action === "crm_search") {
+      if (pop.search_url) openTab(pop.search_url);
       return;
     }
     if (d.action === "crm_create") {
@@ -1055,7 +1060,13 @@ export class AgentBar extends HTMLElement {
     if (!this.online) throw new HubError("not-connected", t("why.offline"));
     let op;
     let args = {};
-    if (cmd.type === "dial") {
+    if (cmd.type === "hangup_active") {
+      // A host's own "end call" button (HubSpot's END_CALL).
+      const active = this.store.activeCall();
+      if (!active) return {};
+      op = "call.hangup";
+      args = { call_id: active.call_id };
+    } else if (cmd.type === "dial") {
       op = "call.dial";
       // The record it was dialled from: the hub pops it and logs the call against it.
       args = { number: cmd.number, ...(cmd.record_id ? { attached: { crm_record_id: cmd.record_id } } : {}) };

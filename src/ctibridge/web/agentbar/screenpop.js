@@ -48,7 +48,8 @@ export function validPop(d, base) {
   const party = isObj(d.party) ? { number: text(d.party.number, 64), name: text(d.party.name) } : null;
   return {
     call_id: id(d.call_id), interaction_id: id(d.interaction_id), outcome: d.outcome, matches,
-    selected: id(d.selected), create_url: safeUrl(d.create_url, base), lookup: text(d.lookup),
+    selected: id(d.selected), create_url: safeUrl(d.create_url, base),
+    search_url: safeUrl(d.search_url, base), lookup: text(d.lookup),
     error: text(d.error, 500), party,
   };
 }
@@ -140,9 +141,14 @@ export class PopPanel {
     if (pop.outcome === "none") {
       el.dataset.view = "none";
       const number = pop.party?.number ? formatPhone(pop.party.number) : t("call.unknown");
-      const create = h("button", { type: "button", class: "btn small crm-create", text: t("crm.create"),
-        dataset: { needsUrl: pop.create_url ? "1" : "0" } });
-      onActivate(create, () => this.emit({ action: "crm_create" }));
+      // A CRM whose mapping says on_none: search offers its search page instead.
+      const searching = !pop.create_url && !!pop.search_url;
+      const create = searching
+        ? h("button", { type: "button", class: "btn small crm-search", text: t("crm.search"),
+          dataset: { needsUrl: "1" } })
+        : h("button", { type: "button", class: "btn small crm-create", text: t("crm.create"),
+          dataset: { needsUrl: pop.create_url ? "1" : "0" } });
+      onActivate(create, () => this.emit({ action: searching ? "crm_search" : "crm_create" }));
       fill(el, h("p", { class: "crm-title", text: t("crm.none", { number }) }),
         h("div", { class: "row" }, create, this.refreshButton(t("crm.refresh"))));
       return;

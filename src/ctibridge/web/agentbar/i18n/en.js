@@ -126,6 +126,7 @@ export default {
   "crm.pick_who": "Choose {name}",
   "crm.none": "No record for {number}.",
   "crm.create": "Create contact",
+  "crm.search": "Search the CRM",
   "crm.refresh": "Search again",
   "crm.unavailable": "CRM unavailable",
   "crm.retry": "Retry",

@@ -126,6 +126,7 @@ export default {
   "crm.pick_who": "Choisir {name}",
   "crm.none": "Aucune fiche pour le {number}.",
   "crm.create": "Créer le contact",
+  "crm.search": "Chercher dans le CRM",
   "crm.refresh": "Chercher à nouveau",
   "crm.unavailable": "CRM indisponible",
   "crm.retry": "Réessayer",

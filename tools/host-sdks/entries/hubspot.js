@@ -1,0 +1,1 @@
+export { default as CallingExtensions, Constants, IFrameManager } from "@hubspot/calling-extensions-sdk";
