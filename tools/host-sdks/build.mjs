@@ -7,12 +7,15 @@ const out = "../../src/ctibridge/web/agentbar/vendor";
 const sdks = [
   { entry: "entries/hubspot.js", file: "hubspot-calling-extensions-sdk.js",
     pkg: "@hubspot/calling-extensions-sdk" },
+  { entry: "entries/zendesk.js", file: "zendesk-app-framework-sdk.js",
+    pkg: "zendesk_app_framework_sdk" },
 ];
 for (const sdk of sdks) {
   const meta = JSON.parse(readFileSync(`node_modules/${sdk.pkg}/package.json`, "utf8"));
+  const license = meta.license ?? (meta.licenses ?? []).map((l) => l.type).join(", ");
   await build({
     entryPoints: [sdk.entry], bundle: true, format: "esm", target: "es2020",
     outfile: `${out}/${sdk.file}`, legalComments: "inline", logLevel: "info",
-    banner: { js: `// ${sdk.pkg}@${meta.version} (${meta.license}), bundled by tools/host-sdks: do not edit.` },
+    banner: { js: `// ${sdk.pkg}@${meta.version} (${license}), bundled by tools/host-sdks: do not edit.` },
   });
 }

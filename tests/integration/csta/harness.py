@@ -94,6 +94,7 @@ async def make_peer(vendor: str, **extra: Any) -> tuple[CstaPeer, dict[str, Any]
                 agent_ids=dict(STATIONS), reconnect_min=0.05, reconnect_max=0.2,
                 request_timeout=3.0)
     opts.update(extra)
+    opts["agent_ids"] = {d: a for d, a in opts["agent_ids"].items() if d in opts["devices"]}
     return peer, opts
 
 

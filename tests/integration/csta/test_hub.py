@@ -66,3 +66,27 @@ async def test_an_agent_works_a_call_from_the_bar_over_csta(tmp_path: Path, vend
             await bob.close()
     finally:
         await peer.stop()
+
+
+async def test_a_call_that_ended_during_a_link_loss_leaves_the_bar(tmp_path: Path) -> None:
+    peer, opts = await make_peer("openscape")
+    connector = CstaConnector("pbx", parse_options("pbx", opts), clock=SystemClock())
+    try:
+        async with running_hub(tmp_path, clock=SystemClock(), connectors={"pbx": connector},
+                               telephony=[{"name": "pbx", "type": "csta", "options": opts}],
+                               agents=AGENTS) as h:
+            alice = await h.agent("alice")
+            await alice.ok("agent.login")
+            call_id_on_switch = peer.switch.inbound_call("0612345678", "2001")
+            offered = await alice.event("call.offered")
+            call_id = offered["call"]["call_id"]
+
+            await peer.drop_links()
+            peer.switch.hang_up_silently(call_id_on_switch)  # nobody hears it end
+
+            ended = await alice.event("call.ended")
+            assert ended["call"]["call_id"] == call_id
+            assert ended["cause"] == "gone-after-resync"
+            await alice.close()
+    finally:
+        await peer.stop()

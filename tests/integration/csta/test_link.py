@@ -184,3 +184,72 @@ async def test_a_switch_without_snapshot_call_resyncs_from_the_device_snapshots(
         assert [(s.ref, s.devices) for s in resync.calls] == [(ref, {"2001": "connected"})]
     finally:
         await r.stop()
+
+
+async def test_dmcc_keepalive_follows_the_session_duration_the_server_granted() -> None:
+    r = await make_rig("avaya", session_duration=40)
+    try:
+        await r.wait(PlatformStatus, lambda e: e.up)
+        # Asked for 180 s (the default), granted 40 s: reset before half of it is gone.
+        assert r.connector.dialect.keepalive_interval == 20
+    finally:
+        await r.stop()
+
+
+@pytest.mark.parametrize("vendor", ["avaya", "openscape"])
+async def test_a_device_the_switch_will_not_monitor_is_reported_and_the_rest_work(
+        vendor: str) -> None:
+    r = await make_rig(vendor, devices=["2001", "2999", "2002"])
+    try:
+        up = await r.wait(PlatformStatus, lambda e: e.up)
+        assert "2999 (operation/invalidDeviceID)" in up.detail
+        assert set(await r.connector.monitored()) == {"2001", "2002"}
+        with pytest.raises(PlatformError) as err:
+            await r.connector.make_call("2999", "0140000000")
+        assert err.value.code == "unknown-device" and "refused" in err.value.message
+        r.switch.inbound_call("0612345678", "2002")
+        await r.wait(CallOffered, lambda e: e.device == "2002")
+    finally:
+        await r.stop()
+
+
+async def test_what_the_connector_writes_has_the_shape_of_the_real_requests() -> None:
+    """Our requests against the OpenScape request samples: their elements, their order."""
+    from xml.etree.ElementTree import fromstring
+
+    from tests.needs import shared_fixtures
+
+    root = shared_fixtures() / "peers" / "csta" / "pyssimist"
+    r = await make_rig("openscape", heartbeat=0.05)
+    try:
+        await r.wait(PlatformStatus, lambda e: e.up)
+        r.switch.inbound_call("0612345678", "2001")
+        ref = (await r.wait(CallOffered)).ref
+        await r.connector.hangup(ref, "2001")
+        await r.connector.make_call("2002", "0140000000")
+        await r.until(lambda: "SystemStatus" in r.peer.requests)
+    finally:
+        await r.stop()
+
+    def local(tag: str) -> str:
+        return tag.rsplit("}", 1)[-1]
+
+    checked = set()
+    for raw in r.peer.raw_requests:
+        ours = fromstring(raw)
+        name = local(ours.tag)
+        sample_path = root / f"{name}.xml"
+        if not sample_path.exists():
+            continue
+        theirs = fromstring(sample_path.read_bytes())
+        mine, real = [local(c.tag) for c in ours], [local(c.tag) for c in theirs]
+        it = iter(real)
+        assert all(any(x == y for y in it) for x in mine), (name, mine, real)
+        for child in ours:
+            inner = {local(g.tag) for g in child}
+            inner_real = {local(g.tag) for c in theirs if local(c.tag) == local(child.tag)
+                          for g in c}
+            assert inner <= inner_real | {"callID"}, (name, child.tag, inner, inner_real)
+        checked.add(name)
+    assert checked == {"MonitorStart", "SnapshotDevice", "ClearConnection", "MakeCall",
+                       "SystemStatus"}

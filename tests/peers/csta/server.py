@@ -65,9 +65,12 @@ class CstaPeer:
         self.timer_resets = 0
         self.undecodable = 0
         self.requests: list[str] = []  # every request received, session services included
+        self.raw_requests: list[bytes] = []  # their payloads, as the client wrote them
         self.reason_codes: dict[str, str] = {}  # dmcc: station -> AUX reason code
         self.refuse_logins = False
         self.deaf = False  # a hung switch: reads requests, answers none
+        self.answer_first = False  # acknowledgement before the service's events
+        self._held: list[tuple[PeerSession, CstaMessage]] | None = None
         self.on_sent: Callable[[CstaMessage], None] | None = None  # after each write (bench)
         self._server: asyncio.AbstractServer | None = None
         self._sessions = itertools.count(9968951)
@@ -119,7 +122,10 @@ class CstaPeer:
 
     def _event(self, session: object, msg: CstaMessage) -> None:
         if isinstance(session, PeerSession):
-            self._send(session, msg, EVENT_INVOKE_ID)
+            if self._held is not None:
+                self._held.append((session, msg))
+            else:
+                self._send(session, msg, EVENT_INVOKE_ID)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         s = PeerSession(writer, self.framing())
@@ -147,8 +153,19 @@ class CstaPeer:
                     s.received.append(msg)
                     if msg.kind is Kind.INVOKE:
                         self.requests.append(msg.name)
+                        self.raw_requests.append(frame.payload)
                     if msg.kind is Kind.INVOKE and not self.deaf:
-                        self._send(s, self._answer(s, msg), invoke_id)
+                        # ECMA-269 leaves the order of a service's acknowledgement and its
+                        # events open: by default the events go first (as they happen),
+                        # with answer_first the acknowledgement does.
+                        self._held = [] if self.answer_first else None
+                        try:
+                            answer = self._answer(s, msg)
+                        finally:
+                            held, self._held = self._held or [], None
+                        self._send(s, answer, invoke_id)
+                        for session, event in held:
+                            self._send(session, event, EVENT_INVOKE_ID)
         except (ConnectionError, OSError):
             pass
         finally:

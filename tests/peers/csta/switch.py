@@ -1,11 +1,11 @@
 """A small CSTA switch: devices, calls, connections and agents, per ECMA-269.
 
-Written from the standard (ECMA-269 9th ed., clauses 17 "Call control
-services" and 15 "Logical device features" for each service's "Connection
-state transitions" and "Monitoring events" tables; ECMA-323 for element
-names) and from the real OpenScape messages in the shared fixtures, which
-win where they differ (e.g. ``ServiceInitiatedEvent`` carries cause
-``makeCall``; a transfer gives the remaining connections a *new* callID).
+Written from the standard (ECMA-269: for each call-control service its
+"connection state transitions" and "monitoring events"; the agent-state
+features; ECMA-323 for element names) and from the real OpenScape messages in
+the shared fixtures, which win where they differ (e.g. ``ServiceInitiatedEvent``
+carries cause ``makeCall``; a transfer gives the remaining connections a *new*
+callID).
 
 Not the connector's mirror: it knows nothing of ctibridge. It keeps the
 switch's truth and produces, for each service, the positive or negative
@@ -160,7 +160,7 @@ class Switch:
         return CstaMessage(kind=Kind.RESULT, name=msg.name, args=args or {})
 
     def forget(self, session: object) -> None:
-        """The session's link is gone: its monitors go with it (ECMA-269 §13)."""
+        """The session's link is gone: its monitors go with it."""
         for x, mon in list(self.monitors.items()):
             if mon.session is session:
                 del self.monitors[x]

@@ -131,7 +131,7 @@ def messages(draw: st.DrawFn) -> CstaMessage:
                        args=args)  # type: ignore[arg-type]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(messages())
 def test_encode_then_decode_gives_the_same_message(msg: CstaMessage) -> None:
     assert codec.decode(codec.encode(msg)) == msg

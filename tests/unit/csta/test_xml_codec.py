@@ -140,6 +140,11 @@ def test_avaya_namespace_is_written_when_asked() -> None:
     b'<!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>',
     b'<!DOCTYPE x SYSTEM "file:///etc/passwd"><x/>',
     b"\xff\xfe<x/>",
+    # "billion laughs", and the same DTD in UTF-16 (a byte scan for "<!DOCTYPE" would miss it)
+    b'<!DOCTYPE l [<!ENTITY a "lol"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><x>&b;</x>',
+    '<?xml version="1.0" encoding="utf-16"?><!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>'
+    .encode("utf-16"),
+    b"<MakeCall>&undeclared;</MakeCall>",
 ])
 def test_bad_payloads_get_a_clear_decode_error(raw: bytes) -> None:
     with pytest.raises(CstaDecodeError):

@@ -20,6 +20,7 @@ Control API XML Programmer's Guide" (02-300358, R6.3), and f-me/dmcc
 from __future__ import annotations
 
 from typing import Any
+from xml.etree.ElementTree import register_namespace
 
 from ...model.agent import AgentStatus
 from .dialect import Dialect, private_text
@@ -31,6 +32,9 @@ from .xml import ED3, XmlCodec
 AVAYA_NS = "http://www.avaya.com/csta"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 DEFAULT_PROTOCOL = "http://www.ecma-international.org/standards/ecma-323/csta/ed3/priv6"
+# The prefix xsi:type="acx:SessionLoginInfo" names (as f-me/dmcc writes it).
+register_namespace("acx", AVAYA_NS)
+register_namespace("xsi", XSI)
 
 
 class AvayaDialect(Dialect):
@@ -56,6 +60,7 @@ class AvayaDialect(Dialect):
         self._ids.clear()
         login = {
             f"{{{AVAYA_NS}}}SessionLoginInfo": {
+                f"@{{{XSI}}}type": "acx:SessionLoginInfo",
                 f"{{{AVAYA_NS}}}userName": str(self.options.get("username", "")),
                 f"{{{AVAYA_NS}}}password": str(self.options.get("password", "")),
                 f"{{{AVAYA_NS}}}sessionCleanupDelay": str(self.options.get("cleanup_delay", 60)),

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import structlog
@@ -47,6 +47,27 @@ log = structlog.get_logger("ctibridge.csta")
 # SnapshotCall refusals that mean "that call no longer exists".
 _GONE = {"invalidCallID", "invalidConnectionID", "invalidCstaCallIdentifier",
          "invalidCstaConnectionIdentifier"}
+
+
+# Requests in flight at once while monitoring and snapshotting: a switch answers them in
+# parallel, so 1,000 devices do not cost 3,000 round trips end to end.
+WINDOW = 16
+
+
+async def _each(items: list[str], fn: Callable[[str], Awaitable[None]]) -> None:
+    """``fn`` for every item, at most WINDOW at a time; the first failure cancels the rest."""
+    gate = asyncio.Semaphore(WINDOW)
+
+    async def one(item: str) -> None:
+        async with gate:
+            await fn(item)
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for item in items:
+                group.create_task(one(item))
+    except BaseExceptionGroup as group_error:  # the link's own error, not a group of them
+        raise group_error.exceptions[0] from None
 
 
 def make_dialect(options: CstaOptions) -> Dialect:
@@ -91,6 +112,7 @@ class CstaConnector:
         self._ready = False
         self._held_back: list[CstaMessage] = []
         self.link_count = 0  # links opened so far (tests and health)
+        self.refused: dict[str, str] = {}  # devices the switch would not monitor -> why
 
     @classmethod
     def from_options(cls, name: str, options: dict[str, Any], clock: Clock) -> CstaConnector:
@@ -179,18 +201,35 @@ class CstaConnector:
         await link.connect(self.options.host, self.options.effective_port)
         self.link_count += 1
         await self.dialect.open(link)
-        for ext in self.devices:
-            device_id = await self.dialect.device_id(link, ext)
-            self._ids[ext] = device_id
-            answer = await link.request(CstaMessage(kind=Kind.INVOKE, name="MonitorStart",
-                                                    args={"monitorObject": Device.of(device_id)}))
+        self.refused.clear()
+
+        async def monitor(ext: str) -> None:
+            try:
+                device_id = await self.dialect.device_id(link, ext)
+                answer = await link.request(CstaMessage(
+                    kind=Kind.INVOKE, name="MonitorStart",
+                    args={"monitorObject": Device.of(device_id)}))
+            except RequestFailed as exc:
+                # One wrong extension must not keep the others off: it is reported instead.
+                err = exc.answer.error
+                self.refused[ext] = f"{err.category}/{err.value}" if err else "refused"
+                log.warning("csta.monitor_refused", platform=self.name, device=ext,
+                            error=str(exc))
+                return
             xref = answer.cross_ref or answer.text("monitorCrossRefID")
             if not xref:
                 raise LinkClosed(f"MonitorStart for {ext} gave no cross-reference id")
+            self._ids[ext] = device_id
             self._xrefs[ext] = xref
             self._by_xref[xref] = ext
+
+        await _each(self.devices, monitor)
         await self._resync(link)
-        self._health = Health(True, f"{self.dialect.name} link up, {len(self._xrefs)} monitors")
+        detail = f"{self.dialect.name} link up, {len(self._xrefs)} monitors"
+        if self.refused:
+            detail += "; not monitored: " + ", ".join(f"{d} ({why})"
+                                                    for d, why in self.refused.items())
+        self._health = Health(True, detail)
         self._emit(PlatformStatus(at=self.clock.now(), up=True, detail=self._health.detail))
         self._ready = True
         for msg in self._held_back:
@@ -219,7 +258,7 @@ class CstaConnector:
     async def _resync(self, link: CstaLink) -> None:
         calls: dict[str, dict[str, str]] = {}
         seen_by_device: dict[str, dict[str, str]] = {}  # callID -> {our device: state}
-        for ext in self.devices:
+        async def device_snapshot(ext: str) -> None:
             answer = await link.request(CstaMessage(kind=Kind.INVOKE, name="SnapshotDevice",
                                                     args={"snapshotObject":
                                                           Device.of(self._ids[ext])}))
@@ -233,7 +272,8 @@ class CstaConnector:
                                                                "simpleCallState")
                     if isinstance(state, str):
                         seen_by_device.setdefault(conn.call_id, {})[ext] = state
-        for call_id in list(calls):
+
+        async def call_snapshot(call_id: str) -> None:
             try:
                 answer = await link.request(CstaMessage(
                     kind=Kind.INVOKE, name="SnapshotCall",
@@ -244,7 +284,7 @@ class CstaConnector:
                     del calls[call_id]  # it ended between the two snapshots
                 else:  # no SnapshotCall on this switch: our devices' own view will do
                     calls[call_id] = dict(seen_by_device.get(call_id, {}))
-                continue
+                return
             data = dig(answer.args.get("crossRefIDorSnapshotData"), "snapshotData")
             for info in as_list(dig(data, "snapshotCallResponseInfo")):
                 dev = dig(info, "deviceOnCall")
@@ -252,15 +292,23 @@ class CstaConnector:
                 who = self.dialect.extension(dev.id) if isinstance(dev, Device) else None
                 if who and isinstance(state, str):
                     calls[call_id][who] = state
+
         agents: dict[str, tuple[AgentStatus, str | None]] = {}
-        for ext in self.devices:
+
+        async def agent_state(ext: str) -> None:
             try:
                 answer = await link.request(CstaMessage(
                     kind=Kind.INVOKE, name="GetAgentState",
                     args={"device": Device.of(self._ids[ext])}))
             except RequestFailed:
-                continue  # not an ACD station: no agent state to report
+                return  # not an ACD station: no agent state to report
             agents[ext] = self.dialect.agent_status(answer)
+
+        monitored = [d for d in self.devices if d in self._xrefs]
+        await _each(monitored, device_snapshot)
+        await _each(list(calls), call_snapshot)
+        await _each(monitored, agent_state)
+        agents = {d: agents[d] for d in monitored if d in agents}  # in configuration order
         snaps = self.tracker.rebuild(calls)
         self._emit(PlatformResynced(at=self.clock.now(), calls=snaps, agents=agents))
 
@@ -324,10 +372,12 @@ class CstaConnector:
         return self._link
 
     def _device_id(self, device: str) -> str:
-        found = self._ids.get(device)
+        found = self._ids.get(device) if device in self._xrefs else None
         if found is None:
-            raise PlatformError(f"device {device} is not monitored on {self.name!r} "
-                                "(add it to options.devices)", code="unknown-device")
+            why = (f"the switch refused to monitor it ({self.refused[device]})"
+                   if device in self.refused else "add it to options.devices")
+            raise PlatformError(f"device {device} is not monitored on {self.name!r} ({why})",
+                                code="unknown-device")
         return found
 
     def _conn(self, ref: str, device: str) -> ConnectionId:
@@ -449,7 +499,7 @@ class CstaConnector:
                               reason: str | None = None) -> None:
         self._require(Capability.AGENT_STATE)
         if status is not AgentStatus.LOGGED_OUT:
-            # A switch takes ready / not ready only from a logged-on agent (ECMA-269 §15).
+            # A switch takes ready / not ready only from a logged-on agent (ECMA-269 agent states).
             current, _ = await self.get_agent_state(device)
             if current is AgentStatus.LOGGED_OUT:
                 await self._call("SetAgentState", self.dialect.set_agent_state_args(

@@ -17,7 +17,7 @@ from ..base import ALL_CAPABILITIES, Capability
 from .link import CstaLink
 from .message import Codec, CstaMessage, Framing, Kind, Value
 
-# ECMA-269 §12.2.1 AgentState values (GetAgentState) and agent events.
+# ECMA-269 AgentState values (GetAgentState) and agent events.
 AGENT_STATE_STATUS: dict[str, AgentStatus] = {
     "agentNull": AgentStatus.LOGGED_OUT,
     "agentNotReady": AgentStatus.NOT_READY,

@@ -1,7 +1,8 @@
 """CSTA negative acknowledgements -> our stable error codes.
 
-ECMA-269 §9.3 (Error values), ECMA-323 element names. One table; a value not
-listed keeps the category's code. The CSTA pair is kept in the details.
+ECMA-269 "Error values" (the CSTAErrorCode categories), ECMA-323 element
+names. One table; a value not listed keeps the category's code. The CSTA pair
+is kept in the details.
 """
 
 from __future__ import annotations

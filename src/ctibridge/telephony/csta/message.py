@@ -42,7 +42,7 @@ class Kind(StrEnum):
 
 
 class DeviceStatus(StrEnum):
-    """Why a device field carries no identifier (ECMA-269 §12.2.11 ExtendedDeviceID)."""
+    """Why a device field carries no identifier (ECMA-269 ExtendedDeviceID)."""
 
     KNOWN = "known"
     NOT_KNOWN = "notKnown"
@@ -69,7 +69,7 @@ class Device:
 
 @dataclass(frozen=True, slots=True)
 class ConnectionId:
-    """A CSTA connection: one device's participation in one call (ECMA-269 §6.1.3)."""
+    """A CSTA connection: one device's participation in one call (ECMA-269 call model)."""
 
     call_id: str | None
     device_id: str | None
@@ -126,7 +126,7 @@ CONNECTION_LIST_FIELDS: frozenset[str] = frozenset({
 
 @dataclass(frozen=True, slots=True)
 class CstaError:
-    """A negative acknowledgement's reason (ECMA-269 §9.3 "Error values").
+    """A negative acknowledgement's reason (ECMA-269 "Error values").
 
     ``category`` is the CHOICE branch (``operation``, ``security``,
     ``stateIncompatibility``, ``systemResourceAvailability``,

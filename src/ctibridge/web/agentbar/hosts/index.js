@@ -6,7 +6,7 @@
 
 import { Embed } from "../embed.js";
 
-export const HOSTS = ["hubspot", "opencti"];
+export const HOSTS = ["hubspot", "opencti", "cif", "zendesk"];
 
 export async function createHost(win, onCommand) {
   const name = new URLSearchParams(win.location.search).get("host");
@@ -17,6 +17,14 @@ export async function createHost(win, onCommand) {
   if (name === "opencti") {
     const { OpenCtiHost } = await import("./opencti.js");
     return new OpenCtiHost(win, onCommand);
+  }
+  if (name === "cif") {
+    const { CifHost } = await import("./cif.js");
+    return new CifHost(win, onCommand);
+  }
+  if (name === "zendesk") {
+    const { ZendeskHost } = await import("./zendesk.js");
+    return new ZendeskHost(win, onCommand);
   }
   if (name && !HOSTS.includes(name)) console.warn("ctibridge: unknown host %s: using postMessage", name);
   return new Embed(win, onCommand);

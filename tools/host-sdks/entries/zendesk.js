@@ -1,0 +1,1 @@
+export { default as ZAFClient } from "zendesk_app_framework_sdk";
