@@ -8,6 +8,7 @@ field's path and what was expected (see :func:`format_errors`).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -220,6 +221,35 @@ class TelephonySettings(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")
     type: str  # entry point name in group ctibridge.telephony, e.g. "simulator"
     options: dict[str, Any] = Field(default_factory=dict)
+    # What the agent bar calls this system ("Avaya Paris"); default: the name.
+    label: str | None = Field(None, min_length=1, max_length=40)
+
+
+class StationSettings(_Strict):
+    """A phone an agent can log in at: its extension and the telephony platform it is on
+    (docs/deployments.md)."""
+
+    extension: str = Field(pattern=r"^[0-9A-Za-z*#+_-]{1,32}$")
+    platform: str
+
+
+class SiteSettings(_Strict):
+    """A site: the networks its agents connect from and the telephony platform there."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_. -]{1,40}$")
+    platform: str
+    subnets: list[str] = Field(min_length=1)
+
+    @field_validator("subnets")
+    @classmethod
+    def _networks(cls, v: list[str]) -> list[str]:
+        for net in v:
+            try:
+                ipaddress.ip_network(net, strict=False)
+            except ValueError:
+                raise ValueError(f"{net!r} is not a network (write it like 10.1.0.0/16)") \
+                    from None
+        return v
 
 
 class TrafficSettings(_Strict):
@@ -592,6 +622,9 @@ class Settings(BaseSettings):
     supervisor_devices: dict[
         str, dict[str, Annotated[str, Field(pattern=r"^[0-9A-Za-z*#+_/-]{1,64}$")]]] = Field(
         default_factory=dict)
+    # Stations and sites: the agent's phone chosen at login (docs/deployments.md).
+    stations: list[StationSettings] = Field(default_factory=list)
+    sites: list[SiteSettings] = Field(default_factory=list)
     reason_codes: list[Coded] = Field(default_factory=lambda: list(DEFAULT_REASONS))
     dispositions: list[Coded] = Field(default_factory=lambda: list(DEFAULT_DISPOSITIONS))
     # Names for call data keys and values in the bar (EN/FR); raw when absent.
@@ -665,6 +698,20 @@ class Settings(BaseSettings):
                     problems.append(f"extension {device} on {platform} is given to two agents "
                                     f"({other} and {a.id})")
                 seen_ext[(platform, device)] = a.id
+        seen_stations: set[tuple[str, str]] = set()
+        for i, st in enumerate(self.stations):
+            if st.platform not in platforms:
+                problems.append(f"stations.{i}: station {st.extension} is on platform "
+                                f"{st.platform!r}, which is not a configured telephony platform")
+            if (st.platform, st.extension) in seen_stations:
+                problems.append(f"stations.{i}: station {st.extension} on {st.platform} "
+                                f"is listed twice")
+            seen_stations.add((st.platform, st.extension))
+        for i, site in enumerate(self.sites):
+            if site.platform not in platforms:
+                problems.append(f"sites.{i}: site {site.name!r} is on platform "
+                                f"{site.platform!r}, which is not a configured telephony "
+                                f"platform")
         if self.traffic and self.traffic.platform not in platforms:
             problems.append(f"traffic.platform {self.traffic.platform!r} is not configured")
         if problems:

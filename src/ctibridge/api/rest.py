@@ -6,6 +6,7 @@ Commands here are the very ops of the WebSocket (one implementation in
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Annotated, Any
 
@@ -35,8 +36,9 @@ async def principal(
         raise Unauthorized("send 'Authorization: Bearer <token>' (POST /api/login gives one)",
                            code="token-missing")
     # Checked against the session and the user as they are now (api/sessions.py).
-    return await services(request).sessions.principal(authorization[7:].strip(),
-                                                      client_address(request))
+    found = await services(request).sessions.principal(authorization[7:].strip(),
+                                                       client_address(request))
+    return dataclasses.replace(found, client_ip=client_address(request))
 
 
 Auth = Annotated[Principal, Depends(principal)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import time
 import uuid
@@ -29,6 +30,7 @@ from ..core.notifier import SUPERVISORS, Subscriber
 from ..core.permissions import Principal
 from ..model.errors import CtiError
 from .frames import Refusal, encode, id_key, read_frame
+from .sessions import client_address
 from .wslimits import (
     CLOSE_GRACE_SECONDS,
     CLOSE_POLICY,
@@ -90,6 +92,7 @@ async def agent_socket(ws: WebSocket) -> None:
             if svc.cluster is None or exc.code != "ticket-invalid":
                 raise
             principal = await svc.cluster.redeem_elsewhere(ticket)  # issued by another node
+        principal = dataclasses.replace(principal, client_ip=client_address(ws))
     except CtiError as exc:
         await _refuse(ws, CLOSE_BAD_TICKET, exc.code, exc.message)
         return
@@ -436,7 +439,8 @@ def snapshot_of(svc: Any, principal: Principal) -> dict[str, Any]:
         "wrap_up_seconds": settings.wrap_up_seconds,
         # A bar that sees it change knows the hub restarted (and says so).
         "hub_started_at": hub.started_at.isoformat(),
-        "platforms": {n: {"up": i.up, "detail": i.detail} for n, i in hub.platforms.items()},
+        "platforms": {n: {"up": i.up, "detail": i.detail, "label": hub.platform_label(n)}
+                      for n, i in hub.platforms.items()},
     }
     agent_id = principal.agent_id
     if agent_id is not None:

@@ -148,7 +148,8 @@ class Commands:
     def capabilities_by_platform(self, agent: Agent) -> dict[str, dict[str, bool]]:
         """The same for every telephony platform the agent has a phone on: a call's
         buttons follow the platform the call is on."""
-        return {p: self.capabilities(agent, p) for p in (agent.platform, *agent.devices)
+        return {p: self.capabilities(agent, p) for p in (agent.platform, *agent.devices,
+                                                         *self.hub.connectors)
                 if p in self.hub.connectors}
 
     # ----------------------------------------------------------- helpers
@@ -288,8 +289,27 @@ class Commands:
         reason = "login"
         if args.get("reason") is not None:
             reason = self._reason(args)
+        station = _str(args, "station", limit=32, required=False)
         if agent.state.status != AgentStatus.LOGGED_OUT:
+            if station and station != agent.extension:
+                raise IllegalTransition(
+                    f"you are logged in at station {agent.extension}; log out first to "
+                    f"change station", code="station-change-needs-logout")
             return {"agent": agent.to_dict()}  # already in: idempotent
+        if station or self.hub.stations.configured:
+            if agent.calls:
+                raise IllegalTransition("hang up your calls before changing station",
+                                        code="agent-busy")
+            # A supervisor logging an agent in does not move them to the supervisor's site.
+            address = p.client_ip if p.agent_id == agent.agent_id else None
+            place = self.hub.stations.resolve(agent, station, address)
+            if (place.platform, place.device) != (agent.platform, agent.extension):
+                undo = self.hub.place_agent(agent, place.platform, place.device)
+                try:
+                    return await self._state_change(p, args, AgentStatus.NOT_READY, reason)
+                except CtiError:
+                    undo()  # the station's system refused the log-in: back where they were
+                    raise
         return await self._state_change(p, args, AgentStatus.NOT_READY, reason)
 
     @op("agent.logout")

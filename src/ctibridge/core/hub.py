@@ -22,7 +22,7 @@ from ..clock import Clock, SystemClock
 from ..config import Settings
 from ..model.agent import Agent, AgentState, AgentStatus, transition
 from ..model.call import TERMINAL, Call, ConnectionState
-from ..model.errors import CtiError, NotFound, PlatformError
+from ..model.errors import BadRequest, CtiError, NotFound, PlatformError
 from ..model.events import (
     AgentStateChanged,
     CallAnswered,
@@ -54,6 +54,7 @@ from .interactions import InteractionBook, apply_draft, is_customer_call
 from .notifier import Notifier
 from .presence import BUSY_ELSEWHERE, WRAP_UP, Observed, PlatformDirective, PresenceSync
 from .screenpop import ScreenPops
+from .stations import Stations
 from .sweep import Leftovers
 
 log = structlog.get_logger("ctibridge.hub")
@@ -128,6 +129,7 @@ class Hub:
         # Who asked a supervisor's device onto a call: (platform, device) -> username.
         self.monitor_by: dict[tuple[str, str], str] = {}
         self.started_at = self.clock.now()
+        self.stations = Stations(settings)
         self.started = False
         now = self.clock.now()
         for a in settings.agents:
@@ -143,6 +145,54 @@ class Hub:
         self.agents[agent.agent_id] = agent
         for platform, device in agent.devices.items():  # the agent on each of their platforms
             self._by_device[(platform, device)] = agent.agent_id
+
+    def place_agent(self, agent: Agent, platform: str, device: str) -> Callable[[], None]:
+        """Make ``device`` on ``platform`` the agent's voice phone (a station login).
+
+        The agent must be logged out and off calls; the station must not be another
+        logged-in agent's. For the session the agent is on no other telephony platform
+        (calls to their phones elsewhere would ring where nobody sits); their digital
+        platforms stay. Returns what undoes it (the log-in failed after all).
+        """
+        info = self.platforms.get(platform)
+        if platform not in self.connectors or (info is not None and not info.up):
+            raise PlatformError(f"the telephony platform {platform!r} is not connected"
+                                + (f": {info.detail}" if info is not None else ""),
+                                code="platform-down", platform=platform)
+        holder = self.agent_at(platform, device)
+        if holder is not None and holder is not agent and (
+                holder.state.status != AgentStatus.LOGGED_OUT or holder.calls):
+            raise BadRequest(f"station {device} on {platform} is in use by {holder.name}",
+                             code="station-busy", platform=platform)
+        before = (agent.platform, agent.extension, dict(agent.devices))
+        displaced = self._by_device.get((platform, device))
+        mine = [(p, d) for p, d in agent.devices.items()
+                if p in self.connectors and self._by_device.get((p, d)) == agent.agent_id]
+        for p in [p for p in agent.devices if p in self.connectors]:
+            del agent.devices[p]
+        for key in mine:
+            del self._by_device[key]
+        agent.platform, agent.extension = platform, device
+        agent.devices[platform] = device
+        self._by_device[(platform, device)] = agent.agent_id
+        self.publish_agent(agent)
+
+        def undo() -> None:
+            if displaced is None:
+                self._by_device.pop((platform, device), None)
+            else:
+                self._by_device[(platform, device)] = displaced
+            agent.platform, agent.extension, agent.devices = before[0], before[1], before[2]
+            for key in mine:
+                self._by_device[key] = agent.agent_id
+            self.publish_agent(agent)
+
+        return undo
+
+    def platform_label(self, platform: str) -> str:
+        """What the agent bar calls a telephony platform (its label, else its name)."""
+        conf = next((t for t in self.settings.telephony if t.name == platform), None)
+        return (conf.label if conf is not None and conf.label else platform)
 
     def agent_at(self, platform: str, device: str | None) -> Agent | None:
         if device is None:

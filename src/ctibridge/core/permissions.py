@@ -29,6 +29,8 @@ class Principal:
     display_name: str | None = None
     # The server-side login session the token belongs to (api/sessions.py), if any.
     session_id: str | None = None
+    # Where the client connects from (a station can be derived from it: core/stations.py).
+    client_ip: str | None = None
 
     @property
     def is_supervisor(self) -> bool:

@@ -348,6 +348,14 @@ class PresenceSync:
         """Classify a state the platform reports for the agent."""
         k = self._known.setdefault(agent_id, {}).setdefault(platform, _Known())
         st = (status, reason)
+        if reason is None and status == AgentStatus.NOT_READY:
+            # A platform that carries no pause reasons (CSTA's SetAgentState has none)
+            # echoes our "not ready, <reason>" as plain "not ready": the same state.
+            told = [p for p in k.pending if p[0] == status]
+            if told:
+                st = told[-1]
+            elif k.state is not None and k.state[0] == status:
+                st = k.state
         if st in k.pending:
             # Our push (or an older one) arriving: drop it and anything before it.
             del k.pending[: k.pending.index(st) + 1]

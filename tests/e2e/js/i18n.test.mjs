@@ -15,7 +15,9 @@ test("every error code of the protocol has a text", () => {
   const codes = ["bad-json", "bad-message", "unknown-op", "message-too-large", "forbidden",
     "no-such-call", "no-such-interaction", "no-such-agent", "unknown-reason", "unknown-disposition",
     "capability-missing", "agent-not-logged-in", "agent-busy", "illegal-agent-transition",
-    "illegal-connection-transition", "platform-error", "platform-down", "rate-limited", "not-an-agent"];
+    "illegal-connection-transition", "platform-error", "platform-down", "rate-limited", "not-an-agent",
+    "station-ambiguous", "unknown-station", "bad-station", "station-busy", "station-needed",
+    "station-change-needs-logout"];
   for (const c of codes) assert.ok(en[`error.${c}`] && fr[`error.${c}`], c);
 });
 

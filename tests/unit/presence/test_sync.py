@@ -41,6 +41,16 @@ def test_the_echo_of_our_push_is_recognised_and_a_real_change_is_not() -> None:
     assert sync.observe("alice", "pbx", NR, "lunch") is Observed.CHANGE  # feature code
 
 
+def test_a_platform_without_pause_reasons_echoes_our_pause_without_its_reason() -> None:
+    # CSTA's SetAgentState carries no reason: "not ready, break" comes back as "not ready".
+    sync = PresenceSync()
+    sync.plan("alice", [PlatformDirective("pbx", NR, "break")])
+    assert sync.observe("alice", "pbx", NR, None) is Observed.ECHO
+    assert sync.observe("alice", "pbx", NR, None) is Observed.SAME
+    assert sync.plan("alice", [PlatformDirective("pbx", NR, "break")]) == []  # no push loop
+    assert sync.observe("alice", "pbx", R, None) is Observed.CHANGE  # a real change still is
+
+
 def test_echoes_of_two_quick_pushes_arriving_late_are_both_ignored() -> None:
     sync = PresenceSync()
     sync.plan("alice", [PlatformDirective("pbx", NR, BUSY_ELSEWHERE)])

@@ -149,6 +149,13 @@ class CallTracker:
             call.conn_ids[dev] = conn.device_id
         return call, dev
 
+    def _device_in(self, call: Tracked, device_id: str | None) -> str | None:
+        """Which device a connection's deviceID names in ``call``: the one it was learnt
+        for (an OmniPCX names a station in a connection by a dynamic identifier, not its
+        number), else the deviceID read as an extension."""
+        known = next((d for d, i in call.conn_ids.items() if i == device_id), None)
+        return known or self.extension(device_id)
+
     def _party(self, msg: CstaMessage, key: str) -> Party:
         return Party(number=self.extension(msg.device_id(key)))
 
@@ -273,7 +280,7 @@ class CallTracker:
         if conn is None or not conn.call_id or conn.call_id not in self.by_call_id:
             return []
         call = self.by_call_id[conn.call_id]
-        dev = self.extension(conn.device_id)
+        dev = self._device_in(call, conn.device_id)
         if not dev or dev not in call.conns:
             return []
         del call.conns[dev]

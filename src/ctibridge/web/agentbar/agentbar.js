@@ -287,9 +287,23 @@ export class AgentBar extends HTMLElement {
     this.whoEl = h("div", { class: "who" });
     this.stateLabel = h("span", { class: "state-label" });
     this.stateTimer = h("span", { class: "timer", attrs: { role: "timer", "aria-live": "off" } });
+    // The station (extension) the agent logs in at, remembered per browser; empty: the
+    // hub takes it from the network's site or the agent's configuration (docs/deployments.md).
+    let storedStation = "";
+    try { storedStation = localStorage.getItem("ctibridge.station") ?? ""; } catch { /* private mode */ }
+    this.stationInput = h("input", { id: "ctib-station", class: "station", type: "tel", name: "station",
+      autocomplete: "off", placeholder: t("agent.station_hint"), attrs: { maxlength: "32" } });
+    this.stationInput.value = storedStation;
+    this.stationBox = h("span", { class: "station-box" },
+      h("label", { attrs: { for: "ctib-station" }, text: t("agent.station") }), this.stationInput);
+    this.platformEl = h("span", { class: "on-platform" });
     this.agentLoginBtn = this.button("btn primary agent-login", t("agent.login"), async () => {
       this.attention.askOnce();
-      if (await this.run("agent.login")) this.focusState(() => this.store.agent?.state.status !== "logged_out");
+      const station = this.stationInput.value.trim();
+      try { localStorage.setItem("ctibridge.station", station); } catch { /* private mode */ }
+      if (await this.run("agent.login", station ? { station } : {})) {
+        this.focusState(() => this.store.agent?.state.status !== "logged_out");
+      }
     });
     this.readyBtn = this.button("btn ready", t("agent.ready"), () => {
       this.attention.askOnce(); this.run("agent.ready");
@@ -305,8 +319,8 @@ export class AgentBar extends HTMLElement {
     this.stateEl = h("div", { class: "state" }, this.stateLabel, this.stateTimer);
     this.agentSec = h("section", { class: "agent", attrs: { "aria-labelledby": "ctib-agent-h" } },
       h("h2", { class: "sr-only", id: "ctib-agent-h", text: t("agent.heading") }),
-      this.whoEl, this.stateEl, this.loadEl,
-      h("div", { class: "row state-actions" }, this.agentLoginBtn, this.readyBtn,
+      this.whoEl, this.platformEl, this.stateEl, this.loadEl,
+      h("div", { class: "row state-actions" }, this.stationBox, this.agentLoginBtn, this.readyBtn,
         h("span", { class: "nr" },
           h("label", { class: "sr-only", attrs: { for: "ctib-reason" }, text: t("agent.reason") }),
           this.reasonSel, this.notReadyBtn),
@@ -570,6 +584,10 @@ export class AgentBar extends HTMLElement {
     const out = st.status === "logged_out";
     const online = this.online;
     this.agentLoginBtn.hidden = !out;
+    this.stationBox.hidden = !out;
+    const system = this.store.platforms[agent.platform]?.label || agent.platform;
+    setText(this.platformEl, t("agent.on_platform", { platform: system }));
+    this.platformEl.dataset.platform = agent.platform;
     this.readyBtn.hidden = out;
     this.notReadyBtn.parentElement.hidden = out;
     this.agentLogoutBtn.hidden = out;

@@ -146,6 +146,8 @@ export class BarStore extends EventTarget {
 
   /** Whether the phone can do `op`; on `platform` (a call's) when the agent is on several. */
   can(op, platform) {
+    // Without a call, the phone is the agent's voice platform (their station's).
+    platform = platform ?? this.agent?.platform;
     const caps = (platform && isObj(this.platformCapabilities[platform]))
       ? this.platformCapabilities[platform] : this.capabilities;
     // Unknown ops count as possible: the hub answers a clear error if not.
@@ -269,7 +271,8 @@ export class BarStore extends EventTarget {
       this._upsertInteraction(it);
       effects.push({ kind: "interaction", interaction: it });
     } else if (name === "platform.status") {
-      this.platforms = { ...this.platforms, [data.platform]: { up: !!data.up, detail: String(data.detail ?? "") } };
+      this.platforms = { ...this.platforms, [data.platform]: {
+        ...this.platforms[data.platform], up: !!data.up, detail: String(data.detail ?? "") } };
       effects.push({ kind: "platform", platform: data.platform, up: !!data.up });
     } else if (pop) {
       // A later pop for the same call replaces the earlier one ("unavailable", then "one").
