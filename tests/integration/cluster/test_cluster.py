@@ -128,7 +128,9 @@ async def test_a_node_cut_from_nats_is_fenced_before_another_takes_the_core(
     await tab.wait_for(lambda f: f.get("name") == "platform.status" and f["data"]["up"]
                        and f["seq"] > before["seq"], "the platform up on the new core",
                        timeout=15.0)
-    await tab.ok("agent.login")
+    # The new core gave alice back her stored state (logged in, not ready): a change
+    # she makes now comes from it.
+    await tab.ok("agent.ready")
     after = await tab.wait_for(lambda f: f.get("name") == "agent.state"
                                and f["seq"] > before["seq"], "a state from the new core")
     seqs = [f["seq"] for f in tab.frames if f.get("type") == "event"]
