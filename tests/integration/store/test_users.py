@@ -12,6 +12,7 @@ from sqlalchemy import select
 from ctibridge.model.errors import BadRequest, NotFound
 from ctibridge.store import Database, Store, UserRecord, UserStore
 from ctibridge.store.tables import UserRow
+from ctibridge.store.users import default_hasher
 
 from .conftest import FAST_HASHER
 
@@ -129,4 +130,7 @@ async def test_default_hasher_is_argon2id_with_production_parameters(db: Databas
     await Store(db).users.create("hal", "pw-hal-123", ["admin"])
     stored = await _hash_of(db, "hal")
     assert stored.startswith("$argon2id$")
-    assert not PasswordHasher().check_needs_rehash(stored)
+    # OWASP's argon2id setting, one lane (store/users.py default_hasher).
+    assert stored.startswith("$argon2id$v=19$m=47104,t=1,p=1$")
+    assert not default_hasher().check_needs_rehash(stored)
+    assert PasswordHasher().check_needs_rehash(stored)  # argon2-cffi's default differs
