@@ -9,6 +9,7 @@ differs per vendor) and what it can do (capabilities).
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any
 
@@ -81,7 +82,7 @@ def dig(value: Value | None, *path: str) -> Value | None:
     return value
 
 
-class Dialect:
+class Dialect(ABC):
     name = "csta"
     capabilities: frozenset[Capability] = CSTA_CAPABILITIES
     keepalive_interval = 30.0
@@ -90,14 +91,17 @@ class Dialect:
         self.options = options
 
     # transport ----------------------------------------------------------
+    @abstractmethod
     def codec(self) -> Codec:
-        raise NotImplementedError
+        """The encoding this vendor's link speaks (ECMA-323 XML or ECMA-285 BER)."""
 
+    @abstractmethod
     def framing(self) -> Framing:
-        raise NotImplementedError
+        """How messages are cut on this vendor's TCP link."""
 
     async def open(self, link: CstaLink) -> None:
         """Session set-up after TCP connect (nothing by default)."""
+        return None
 
     async def keepalive(self, link: CstaLink) -> None:
         """One heartbeat: ECMA-269 SystemStatus (the switch answers or the link is dead)."""
@@ -105,7 +109,8 @@ class Dialect:
                                        args={"systemStatus": "normal"}))
 
     async def close(self, link: CstaLink) -> None:
-        """Polite goodbye before the socket closes."""
+        """Polite goodbye before the socket closes (nothing by default)."""
+        return None
 
     # device ids ---------------------------------------------------------
     async def device_id(self, link: CstaLink, extension: str) -> str:

@@ -21,6 +21,7 @@ resynchronized, so the connector drops the link and reconnects.
 from __future__ import annotations
 
 import struct
+from abc import ABC, abstractmethod
 
 from .message import CstaDecodeError, Frame
 
@@ -42,7 +43,7 @@ def _invoke_bytes(invoke_id: int | None) -> bytes:
     return b"%04d" % v
 
 
-class _EightByteFraming:
+class _EightByteFraming(ABC):
     name = "?"
     max_length = 0xFFFF
 
@@ -51,11 +52,13 @@ class _EightByteFraming:
         if max_length is not None:
             self.max_length = max_length
 
+    @abstractmethod
     def _length(self, header: bytes) -> int:
-        raise NotImplementedError
+        """The message length the vendor's 8-byte header gives (header included)."""
 
+    @abstractmethod
     def _header(self, length: int) -> bytes:
-        raise NotImplementedError
+        """The vendor's 8-byte header for a message of ``length`` bytes."""
 
     def feed(self, data: bytes) -> list[Frame]:
         self._buf += data
