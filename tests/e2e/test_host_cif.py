@@ -20,14 +20,13 @@ from tests.integration.crm.vendors.dynamics import CLIENT_ID, CLIENT_SECRET, TEN
 from tests.integration.crm.vendors.serving import Served
 
 from .conftest import Browsers, RunningHub, free_port
+from .hosts import host_calls
 
 HOSTS = Path(__file__).with_name("hosts")
 
 
 async def calls(page: Any, name: str, count: int = 1) -> list[dict[str, Any]]:
-    await page.wait_for_function("([n, c]) => window.dynamics.named(n).length >= c",
-                                 arg=[name, count])
-    return list(await page.evaluate("(n) => window.dynamics.named(n)", name))
+    return await host_calls(page, "dynamics", name, count)
 
 
 @pytest.fixture

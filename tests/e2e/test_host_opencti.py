@@ -25,14 +25,13 @@ from tests.integration.crm.vendors.salesforce import (
 from tests.integration.crm.vendors.serving import Served
 
 from .conftest import Browsers, RunningHub, free_port
+from .hosts import host_calls
 
 HOSTS = Path(__file__).with_name("hosts")
 
 
 async def calls(page: Any, name: str, count: int = 1) -> list[dict[str, Any]]:
-    await page.wait_for_function("([n, c]) => window.salesforce.named(n).length >= c",
-                                 arg=[name, count])
-    return list(await page.evaluate("(n) => window.salesforce.named(n)", name))
+    return await host_calls(page, "salesforce", name, count)
 
 
 @pytest.fixture

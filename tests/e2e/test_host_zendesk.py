@@ -19,14 +19,13 @@ from tests.integration.crm.vendors.serving import Served
 from tests.integration.crm.vendors.zendesk import API_TOKEN, EMAIL, ZendeskAccount
 
 from .conftest import Browsers, RunningHub, free_port
+from .hosts import host_calls
 
 HOSTS = Path(__file__).with_name("hosts")
 
 
 async def calls(page: Any, name: str, count: int = 1) -> list[dict[str, Any]]:
-    await page.wait_for_function("([n, c]) => window.zendesk.named(n).length >= c",
-                                 arg=[name, count])
-    return list(await page.evaluate("(n) => window.zendesk.named(n)", name))
+    return await host_calls(page, "zendesk", name, count)
 
 
 @pytest.fixture

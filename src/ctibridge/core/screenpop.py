@@ -60,6 +60,8 @@ class ScreenPops:
         self.settings = settings
         self.metrics = metrics
         self._calls: OrderedDict[str, _CallPops] = OrderedDict()
+        # Agents' CRM user ids (screen_pop.display), read once: a pop must not scan the team.
+        self._crm_users = {a.id: a.crm_user_id for a in hub.settings.agents if a.crm_user_id}
         # The last lookup's outcome, for /readyz: when, whether the CRM answered, why not.
         self.last_lookup: dict[str, Any] | None = None
 
@@ -334,7 +336,7 @@ class ScreenPops:
         """The CRM shows the record on the agent's own screen (mapping screen_pop.display),
         once per call, agent and record."""
         display = getattr(self.crm, "display", None)
-        user = next((a.crm_user_id for a in self.hub.settings.agents if a.id == agent_id), None)
+        user = self._crm_users.get(agent_id)
         key = (agent_id, record.record_id)
         if display is None or user is None or key in entry.displayed:
             return
