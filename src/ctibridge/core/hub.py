@@ -236,7 +236,7 @@ class Hub:
 
     async def _restore(self) -> None:
         """A restart is not a logout: agents' states and recent calls come back from the
-        store (a wrap-up gets a fresh window; its interactions come back with the sweep).
+        store (a wrap-up keeps its deadline; its interactions come back with the sweep).
 
         The restored state wins over the platform's on its first resync, and the platform
         is told it: a platform restarted with the hub (the simulator) knows nobody. States
@@ -274,12 +274,17 @@ class Hub:
                 # Its call comes back with the platform's resync (busy again) or is gone.
                 state = before or AgentState(AgentStatus.NOT_READY, now, "break")
             if state.status == AgentStatus.WRAP_UP:
-                wrap = max(self.settings.wrap_up_seconds, 1.0)
-                state = AgentState(AgentStatus.WRAP_UP, state.since, None,
-                                   now + timedelta(seconds=wrap))
+                # The window goes on where it was (a takeover by another node, a quick
+                # restart): the agent sees the same deadline. One that ran out while no
+                # core ran starts again, so the form is not shut the moment we are back.
+                deadline = state.deadline
+                if deadline is None or deadline <= now:
+                    deadline = now + timedelta(seconds=max(self.settings.wrap_up_seconds, 1.0))
+                state = AgentState(AgentStatus.WRAP_UP, state.since, None, deadline)
                 agent.after_call = before
                 self._wrap_timers[agent_id] = asyncio.create_task(
-                    self._wrap_up_timer(agent, wrap), name=f"wrap-up-{agent_id}")
+                    self._wrap_up_timer(agent, (deadline - now).total_seconds()),
+                    name=f"wrap-up-{agent_id}")
             agent.state = state
             self._restored.add(agent_id)
             if self.omnichannel is not None:
@@ -1008,6 +1013,9 @@ class Hub:
         for agent_id in restored:
             self.presence_sync.forget(agent_id, platform)
             self.tell_platform(self.agents[agent_id])
+            # Bars that stayed connected while the core moved to another node (their
+            # sockets are on a live node) heard nothing since: they get where it stands.
+            self.publish_agent(self.agents[agent_id])
         # An agent on other voice platforms too: this one may have missed pushes
         # while away, so it is told again where the agent stands.
         for agent in self.agents.values():
