@@ -997,13 +997,19 @@ class Hub:
                 conn = call.connection(device)
                 if conn is None or conn.state != state:
                     call.set_connection(device, ConnectionState.INITIATED, ev.at,
-                                        agent.agent_id if agent else None)
+                                        agent.agent_id if agent else None,
+                                        agent.name if agent else None)
                     call.connections[device].state = state  # platform is the truth here
                 if agent and is_customer_call(call):
                     it = self.interactions.for_call(call, agent.agent_id, ev.at)
                     if state in (ConnectionState.CONNECTED, ConnectionState.HELD):
                         it.accepted_at = it.accepted_at or ev.at
                         self.persist_interaction(it)
+                        # A call taken back (a takeover, a restart) keeps its clock: the
+                        # bar's talk time goes on from when it was answered.
+                        call.answered_at = call.answered_at or it.accepted_at
+                        taken = call.connections[device]
+                        taken.connected_at = taken.connected_at or it.accepted_at
             for device, conn in list(call.connections.items()):
                 if device not in snap.devices and conn.state not in TERMINAL:
                     conn.state = ConnectionState.ENDED

@@ -149,7 +149,12 @@ async def test_calls_live_in_wrap_up_or_ending_survive_the_core_being_killed(
                         "the new core's view of her call", timeout=15,
                         start=marks["alice"])
                     resync = time.monotonic() - killed
-                    assert alice.my_state(resynced["data"]["call"]) == "connected"
+                    taken = resynced["data"]["call"]
+                    assert alice.my_state(taken) == "connected"
+                    assert taken["answered_at"] == alice_call["answered_at"]  # same talk time
+                    mine = next(c for c in taken["connections"] if c["agent_id"] == "alice")
+                    was = next(c for c in alice_call["connections"] if c["agent_id"] == "alice")
+                    assert mine["connected_at"] == was["connected_at"]
                     after_kill = events(alice, marks["alice"])
                     assert not [f for f in after_kill if f["name"] == "call.ended"]
                     states = [f["data"]["agent"]["state"]["status"] for f in after_kill
