@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from typing import Any
 
 import httpx
@@ -124,3 +125,36 @@ async def test_with_no_core_a_follower_says_so(cluster: Cluster) -> None:
         await ghost.stop(release=True)
         with contextlib.suppress(Exception):
             await nc.close()
+
+
+async def test_a_signed_webhook_posted_to_a_follower_reaches_the_cores_intake(
+    cluster: Cluster,
+) -> None:
+    from ctibridge.digital.webhook import SIGNATURE_HEADER, signature
+
+    secret = "whsec-cluster-0123456789"
+    settings = {"digital": [{"name": "web", "type": "webhook", "secret": secret,
+                             "options": {"queue": "support"}}]}
+    a = await cluster.node("a", hub=settings)
+    await cluster.core(on="a")
+    b = await cluster.node("b", hub=settings)
+    # The signature covers the body's bytes: they must reach the core untouched.
+    body = json.dumps({"channel": "chat", "message_id": "m-1", "conversation_id": "c-1",
+                       "sender": {"handle": "visitor", "name": "Léa Dubois"},
+                       "body": "Bonjour, où en est ma commande ?"},
+                      ensure_ascii=False).encode()
+    stamp = int(cluster.clock.now().timestamp())
+
+    async def post(node: RunningHub, sign_with: str) -> httpx.Response:
+        async with httpx.AsyncClient(base_url=node.url) as http:
+            return await http.post("/api/digital/web/webhook", content=body, headers={
+                "Content-Type": "application/json",
+                SIGNATURE_HEADER: signature(sign_with, body, stamp)})
+
+    first = await post(b, secret)
+    assert (first.status_code, first.json()["status"]) == (201, "created"), first.text
+    again = await post(a, secret)  # the same message on the core's node: one intake
+    assert again.status_code == 200 and again.json()["interaction_id"] == \
+        first.json()["interaction_id"], again.text
+    forged = await post(b, "not-the-secret")
+    assert forged.status_code == 401, forged.text
