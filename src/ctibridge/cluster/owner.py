@@ -20,7 +20,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from ..core.directory import PageRequest
-from ..model.errors import CtiError
+from ..model.errors import CtiError, PlatformError
 from .codec import error_reply, principal_from
 from .subjects import FENCE_HEADER, SEQ_HEADER, Names
 
@@ -137,6 +137,11 @@ class Owner:
     async def _run_http(self, msg: Msg) -> None:
         try:
             body: dict[str, Any] = {"ok": await self.svc.core_routes.answer(json.loads(msg.data))}
+            # A reply over the server's limit would never arrive: the asker would time out.
+            if len(json.dumps(body)) > self.nc.max_payload - 1024:
+                body = error_reply(PlatformError(
+                    "the answer is too large to cross the cluster bus; ask for fewer rows "
+                    "(limit)", code="answer-too-large"))
         except Exception:
             log.exception("cluster.http_failed")
             body = {"error": {"code": "internal-error",
