@@ -131,13 +131,46 @@ class Hub:
         self.started_at = self.clock.now()
         self.stations = Stations(settings)
         self.started = False
+        self.stopped = False  # stopped at least once: a later start forgets (_forget_live)
+        self._add_configured_agents()
+
+    def _add_configured_agents(self) -> None:
         now = self.clock.now()
-        for a in settings.agents:
+        for a in self.settings.agents:
             self.add_agent(Agent(
                 agent_id=a.id, name=a.name, extension=a.extension, platform=a.platform,
                 state=AgentState(AgentStatus.LOGGED_OUT, now), skills=frozenset(a.skills),
                 devices=dict(a.devices),
             ))
+
+    def _forget_live(self) -> None:
+        """Start again from nothing (the store and the platforms then say what is live).
+
+        In a cluster the core can leave a node and come back to it later: what this hub
+        remembered from its last run is old by then (calls went on and ended, wrap-ups
+        were saved on another node). Acting on it would end calls again, reopen
+        interactions and overwrite newer rows. Writes still queued from that run are
+        dropped for the same reason: the core that followed wrote the truth since.
+        """
+        if self._writes_interactions or self._writes_states:
+            log.warning("hub.stale_writes_dropped", interactions=len(self._writes_interactions),
+                        states=len(self._writes_states))
+        self._writes_interactions.clear()
+        self._write_marks.clear()
+        self._writes_states.clear()
+        self.calls = CallRegistry()
+        self.interactions = InteractionBook(calls=self.calls)
+        self.leftovers = None
+        self.platforms = {name: PlatformInfo() for name in self.connectors}
+        self.agents.clear()  # the same dict: the directory reads it
+        self._by_device.clear()
+        self._presence.clear()
+        self._wrap_timers.clear()
+        self._consumers.clear()
+        self._restored.clear()
+        self.presence_sync = PresenceSync()
+        self.monitor_by.clear()
+        self._add_configured_agents()
 
     # ------------------------------------------------------------------ wiring
 
@@ -221,6 +254,8 @@ class Hub:
             ) from None
 
     async def start(self) -> None:
+        if self.stopped:
+            self._forget_live()
         if self.store is not None:
             self._writer = asyncio.create_task(self._write_loop(), name="hub-writer")
             await self._restore()
@@ -321,6 +356,7 @@ class Hub:
                 await self._writer
             await self._flush()
         self.started = False
+        self.stopped = True
 
     def spawn(self, coro: Any, name: str) -> None:
         task = asyncio.create_task(coro, name=name)
