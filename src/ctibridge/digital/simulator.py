@@ -44,6 +44,7 @@ from ..model.events import (
     Sender,
 )
 from ..model.party import Channel
+from ..options import check_each, options_error
 from ..telephony.simulator.customers import REASONS, Customer, CustomerBook
 from .base import DIGITAL_CHANNELS, ClosedListener, DigitalCapability, Health, require
 from .intake import IntakeMessage, event_for
@@ -483,22 +484,8 @@ _OPTIONS: dict[str, Callable[[Any], Any]] = {
 
 
 def _parse_options(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {}
-    errors: list[tuple[str, str]] = []
-    for key, value in options.items():
-        parse = _OPTIONS.get(key)
-        if parse is None:
-            errors.append((key, f"unknown option; known: {', '.join(_OPTIONS)}"))
-            continue
-        try:
-            kwargs[key] = parse(value)
-        except ValueError as exc:
-            shown = "" if isinstance(value, dict | list) else f" (got {value!r})"
-            errors.append((key, f"{exc}{shown}"))
-    if errors:
-        lines = "\n".join(f"  - digital {name!r} options.{k}: {m}" for k, m in errors)
-        raise ConfigError(f"digital {name!r} (simulator) has {len(errors)} error(s):\n{lines}",
-                          code="config-invalid",
-                          errors=[{"field": f"options.{k}", "message": m} for k, m in errors])
+    kwargs, problems = check_each(options, _OPTIONS, containers=(dict, list))
+    if problems:
+        raise options_error("digital", name, "simulator", problems)
     return kwargs
 
