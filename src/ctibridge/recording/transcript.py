@@ -118,13 +118,15 @@ def read_transcript_bytes(data: bytes, name: str = "transcript") -> RawTranscrip
     return t
 
 
-def read_transcript_file(path: str | Path) -> RawTranscript:
+def read_transcript_file(path: str | Path, parse: Callable[[bytes, str], RawTranscript]
+                         = read_transcript_bytes) -> RawTranscript:
+    """The transcript at ``path``, read by ``parse`` (the protocol's reader)."""
     p = Path(path)
     try:
         data = p.read_bytes()
     except OSError as exc:
         raise TranscriptError(f"cannot read {p}: {exc.strerror}") from None
-    return read_transcript_bytes(data, p.name)
+    return parse(data, p.name)
 
 
 class Framing(Protocol):
