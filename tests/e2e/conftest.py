@@ -367,6 +367,16 @@ class Bar:
         await self.page.locator("button.agent-login").click()
         await expect(self.page.locator(".state[data-status=not_ready]")).to_be_visible()
 
+    async def answers(self, queue: str, *, number: str, name: str) -> Any:
+        """A customer calls ``queue``; this agent answers from the toast: the call's card."""
+        from playwright.async_api import expect
+
+        self.hub.sim.customer_calls(queue, number=number, name=name)
+        await self.toast.get_by_role("button", name="Answer").click()
+        card = self.card(name)
+        await expect(card).to_have_attribute("data-state", "connected")
+        return card
+
 
 @pytest.fixture
 def open_bar(hub: RunningHub, browsers: Browsers) -> Callable[..., Awaitable[Bar]]:
@@ -378,6 +388,43 @@ def open_bar(hub: RunningHub, browsers: Browsers) -> Callable[..., Awaitable[Bar
         return await Bar(page, hub_ or hub).open(user, **params)
 
     return open_
+
+
+@pytest.fixture
+async def alice_and_bob(open_bar: Callable[..., Awaitable[Bar]]) -> tuple[Bar, Bar]:
+    """Alice ready, Bob logged in but not ready: a customer's call is Alice's."""
+    alice = await open_bar("alice")
+    bob = await open_bar("bob")
+    await alice.agent_ready()
+    await bob.agent_login()
+    return alice, bob
+
+
+async def host_bar(browsers: Browsers, url: str, frame: str, *, name: str,
+                   width: int = 1000) -> tuple[Any, Any]:
+    """A host page (a CRM) at ``url`` with the bar in its ``frame``, the bar online."""
+    from playwright.async_api import expect
+
+    page = await browsers.page(name=name, width=width, height=800)
+    await page.goto(url)
+    bar = page.frame_locator(frame)
+    await expect(bar.locator(".conn")).to_have_attribute("data-status", "online")
+    return page, bar
+
+
+async def democrm_bar(browsers: Browsers, hub: RunningHub) -> tuple[Any, Any]:
+    """The demo CRM's page for Alice with the bar beside it, online."""
+    return await host_bar(browsers, f"{hub.url}/democrm/?user=alice", "#ctibridge",
+                          name="crm", width=1280)
+
+
+async def ready_in(bar: Any) -> None:
+    """The agent signs in and goes ready in a host page's bar frame."""
+    from playwright.async_api import expect
+
+    await bar.locator("button.agent-login").click()
+    await bar.locator("button.ready").click()
+    await expect(bar.locator(".state")).to_have_attribute("data-status", "ready")
 
 
 def screenshot_path(name: str) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
-from .conftest import Browsers, RunningHub
+from .conftest import Browsers, RunningHub, democrm_bar, ready_in
 from .test_screenpop import API_KEY, MAPPING, Crm
 
 
@@ -32,13 +32,8 @@ async def test_a_pop_in_the_demo_crm_leaves_the_focus_on_answer_and_the_keyboard
     crm = Crm(hub)
     camille = await crm.contact("Camille", "Petit", "06 98 76 54 32")
     louis = await crm.contact("Louis", "Moreau", "06 11 22 33 44")
-    page = await browsers.page(name="crm", width=1280, height=800)
-    await page.goto(f"{hub.url}/democrm/?user=alice")
-    bar = page.frame_locator("#ctibridge")
-    await expect(bar.locator(".conn")).to_have_attribute("data-status", "online")
-    await bar.locator("button.agent-login").click()
-    await bar.locator("button.ready").click()
-    await expect(bar.locator(".state")).to_have_attribute("data-status", "ready")
+    page, bar = await democrm_bar(browsers, hub)
+    await ready_in(bar)
 
     # Camille calls: the CRM opens her contact beside the bar ...
     ref = hub.sim.customer_calls("support", number="+33698765432")

@@ -14,7 +14,14 @@ import httpx
 import pytest
 from playwright.async_api import expect
 
-from .conftest import Bar, Browsers, RunningHub, screenshot_path  # noqa: F401
+from .conftest import (
+    Bar,
+    Browsers,
+    RunningHub,
+    democrm_bar,
+    ready_in,
+    screenshot_path,
+)  # noqa: F401
 
 API_KEY = "e2e-democrm-key"
 EVIL = '<img src=x onerror="window.__pwned=1"><b>Eve</b>'
@@ -221,13 +228,8 @@ async def test_a_caller_pops_in_the_demo_crm_is_logged_there_and_a_click_on_a_nu
     hub = crm_hub
     crm = Crm(hub)
     camille = await crm.contact("Camille", "Petit", "06 98 76 54 32")
-    page = await browsers.page(name="crm", width=1280, height=800)
-    await page.goto(f"{hub.url}/democrm/?user=alice")
-    bar = page.frame_locator("#ctibridge")
-    await expect(bar.locator(".conn")).to_have_attribute("data-status", "online")
-    await bar.locator("button.agent-login").click()
-    await bar.locator("button.ready").click()
-    await expect(bar.locator(".state")).to_have_attribute("data-status", "ready")
+    page, bar = await democrm_bar(browsers, hub)
+    await ready_in(bar)
 
     # Camille calls: the CRM page beside the bar opens her contact by itself.
     ref = hub.sim.customer_calls("support", number="+33698765432")
@@ -276,10 +278,7 @@ async def test_a_number_dialled_from_a_record_pops_and_logs_that_record_even_if_
     crm = Crm(hub)
     await crm.contact("Louis", "Bernard", "02 40 00 00 00")
     lea = await crm.contact("Léa", "Bernard", "02 40 00 00 00")
-    page = await browsers.page(name="crm", width=1280, height=800)
-    await page.goto(f"{hub.url}/democrm/?user=alice")
-    bar = page.frame_locator("#ctibridge")
-    await expect(bar.locator(".conn")).to_have_attribute("data-status", "online")
+    page, bar = await democrm_bar(browsers, hub)
     await bar.locator("button.agent-login").click()
     await expect(bar.locator(".state")).to_have_attribute("data-status", "not_ready")
     hub.sim.set_outcome("+33240000000", "answer")
@@ -319,10 +318,7 @@ async def test_a_host_that_turns_auto_open_off_gets_only_what_the_agent_opens(
     hub = crm_hub
     crm = Crm(hub)
     camille = await crm.contact("Camille", "Petit", "06 98 76 54 32")
-    page = await browsers.page(name="crm", width=1280, height=800)
-    await page.goto(f"{hub.url}/democrm/?user=alice")
-    bar = page.frame_locator("#ctibridge")
-    await expect(bar.locator(".conn")).to_have_attribute("data-status", "online")
+    page, bar = await democrm_bar(browsers, hub)
     await page.evaluate("""() => {
       window.got = [];
       addEventListener("message", (e) => {
@@ -334,9 +330,7 @@ async def test_a_host_that_turns_auto_open_off_gets_only_what_the_agent_opens(
     await page.wait_for_function("() => window.got.some((m) => m.type === 'command.result')")
     assert (await page.evaluate("() => window.got.find((m) => m.type === 'command.result')"))[
         "data"]["result"]["auto_open"] is False
-    await bar.locator("button.agent-login").click()
-    await bar.locator("button.ready").click()
-    await expect(bar.locator(".state")).to_have_attribute("data-status", "ready")
+    await ready_in(bar)
     home = page.url
 
     hub.sim.customer_calls("support", number="+33698765432")
