@@ -63,6 +63,17 @@ DIGITAL_OP_CAPABILITY: dict[str, DigitalCapability] = {
 ClosedListener = Callable[[str, str], Awaitable[None]]  # (platform name, ref)
 
 
+class AgentStates(dict[str, tuple[AgentStatus, str | None]]):
+    """Each agent's state as a digital platform holds it (agent id -> status, reason)."""
+
+    def change(self, agent: str, status: AgentStatus, reason: str | None) -> bool:
+        """Set it; False when it already was that (nothing to report)."""
+        if self.get(agent) == (status, reason):
+            return False
+        self[agent] = (status, reason)
+        return True
+
+
 @runtime_checkable
 class DigitalConnector(Protocol):
     """What the core needs from a digital platform. Refs are the connector's ids."""

@@ -46,7 +46,14 @@ from ..model.events import (
 from ..model.party import Channel
 from ..options import check_each, options_error
 from ..telephony.simulator.customers import REASONS, Customer, CustomerBook
-from .base import DIGITAL_CHANNELS, ClosedListener, DigitalCapability, Health, require
+from .base import (
+    DIGITAL_CHANNELS,
+    AgentStates,
+    ClosedListener,
+    DigitalCapability,
+    Health,
+    require,
+)
 from .intake import IntakeMessage, event_for
 
 ALL_DIGITAL_CAPABILITIES = frozenset(DigitalCapability)
@@ -166,7 +173,7 @@ class DigitalSimulator:
         self._rng = random.Random(f"ctibridge-digital-{seed}")
         self._ids = itertools.count(1)
         self._open: dict[str, _Conversation] = {}
-        self._agents: dict[str, tuple[AgentStatus, str | None]] = {}
+        self.agents = AgentStates()  # as the platform has them
         self._listeners: list[ClosedListener] = []
         self._events: asyncio.Queue[PlatformEvent | None] = asyncio.Queue()
         self._arrivals: asyncio.Task[None] | None = None
@@ -185,7 +192,7 @@ class DigitalSimulator:
         now = self.clock.now()
         self._emit(PlatformStatus(at=now, up=True, detail="simulated digital contact center"))
         self._emit(DigitalResynced(at=now, interactions=self.open_interactions(),
-                                   agents=dict(self._agents)))
+                                   agents=dict(self.agents)))
         if self.per_minute > 0:
             self._arrivals = asyncio.get_running_loop().create_task(self._arrive_forever(),
                                                                     name=f"{self.name}-arrivals")
@@ -289,9 +296,8 @@ class DigitalSimulator:
                                 code="bad-state")
         if status is AgentStatus.WRAP_UP:
             status, reason = AgentStatus.NOT_READY, "wrap-up"
-        if self._agents.get(agent) == (status, reason):
+        if not self.agents.change(agent, status, reason):
             return
-        self._agents[agent] = (status, reason)
         self._emit(AgentStateChanged(at=self.clock.now(), device=agent, status=status,
                                      reason=reason))
 

@@ -36,6 +36,7 @@ from ..model.events import (
 from ..model.party import Channel
 from .base import (
     DIGITAL_CHANNELS,
+    AgentStates,
     ClosedListener,
     DigitalCapability,
     Health,
@@ -60,7 +61,7 @@ class WebhookConnector:
         self.capabilities = _CAPABILITIES
         self.queue = queue
         self._open: dict[str, InteractionSnapshot] = {}
-        self._agents: dict[str, tuple[AgentStatus, str | None]] = {}
+        self.agents = AgentStates()  # as the platform has them
         self._listeners: list[ClosedListener] = []
         self._events: asyncio.Queue[PlatformEvent | None] = asyncio.Queue()
         self._up = False
@@ -97,7 +98,7 @@ class WebhookConnector:
         now = self.clock.now()
         self._events.put_nowait(PlatformStatus(at=now, up=True, detail="webhook intake"))
         self._events.put_nowait(DigitalResynced(at=now, interactions=tuple(self._open.values()),
-                                                agents=dict(self._agents)))
+                                                agents=dict(self.agents)))
 
     async def stop(self) -> None:
         self._up = False
@@ -167,8 +168,7 @@ class WebhookConnector:
         if status is AgentStatus.BUSY:
             raise PlatformError("busy is set by the platform itself, not by a command",
                                 code="bad-state")
-        if self._agents.get(agent) == (status, reason):
+        if not self.agents.change(agent, status, reason):
             return
-        self._agents[agent] = (status, reason)
         self._events.put_nowait(AgentStateChanged(at=self.clock.now(), device=agent,
                                                   status=status, reason=reason))

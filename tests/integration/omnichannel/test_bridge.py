@@ -22,21 +22,21 @@ async def test_a_call_on_the_voice_platform_makes_the_agent_away_on_the_digital_
         digital = dsim(h)
         alice = await h.agent("alice")
         await ready(alice)
-        await until(lambda: digital._agents.get("alice") == (AgentStatus.READY, None),
+        await until(lambda: digital.agents.get("alice") == (AgentStatus.READY, None),
                     "alice available on the digital platform")
         ref = h.sim.customer_calls("support", number="+33612345678")
         call = await alice.event("call.offered")
-        await until(lambda: digital._agents.get("alice") == (AgentStatus.NOT_READY,
+        await until(lambda: digital.agents.get("alice") == (AgentStatus.NOT_READY,
                                                              "busy-elsewhere"),
                     "alice away (busy-elsewhere) on the digital platform while her phone rings")
         await alice.ok("call.answer", call_id=call["call"]["call_id"])
         h.sim.customer_hangs_up(ref)
         await alice.event("call.ended")
         # Wrap-up is not ready everywhere; then ready everywhere again.
-        await until(lambda: digital._agents.get("alice") == (AgentStatus.NOT_READY, "wrap-up"),
+        await until(lambda: digital.agents.get("alice") == (AgentStatus.NOT_READY, "wrap-up"),
                     "alice in wrap-up on the digital platform")
         await h.clock.advance(10)
-        await until(lambda: digital._agents.get("alice") == (AgentStatus.READY, None),
+        await until(lambda: digital.agents.get("alice") == (AgentStatus.READY, None),
                     "alice available again on the digital platform")
         await settle(h)
         assert h.hub.agents["alice"].state.status == AgentStatus.READY
@@ -50,7 +50,7 @@ async def test_a_change_made_on_the_digital_platform_reaches_the_pbx_without_loo
         digital = dsim(h)
         alice = await h.agent("alice")
         await ready(alice)
-        await until(lambda: digital._agents.get("alice") == (AgentStatus.READY, None),
+        await until(lambda: digital.agents.get("alice") == (AgentStatus.READY, None),
                     "alice available on the digital platform")
         # Alice goes on a break on the chat platform's own console.
         await digital.set_agent_status("alice", AgentStatus.NOT_READY, "break")
@@ -65,10 +65,10 @@ async def test_a_change_made_on_the_digital_platform_reaches_the_pbx_without_loo
         await settle(h)
         # Settled: nothing bounces between the platforms.
         assert [f for f in alice.frames[before:] if f.get("name") == "agent.state"] == []
-        assert digital._agents["alice"] == (AgentStatus.NOT_READY, "break")
+        assert digital.agents["alice"] == (AgentStatus.NOT_READY, "break")
         # Back from the bar: both platforms follow, once each.
         await alice.ok("agent.ready")
-        await until(lambda: digital._agents.get("alice") == (AgentStatus.READY, None),
+        await until(lambda: digital.agents.get("alice") == (AgentStatus.READY, None),
                     "alice available again on the digital platform")
         await settle(h)
         assert h.sim.device_state("1001").status == AgentStatus.READY

@@ -178,7 +178,7 @@ async def test_digital_work_pauses_the_voice_platform_busy_elsewhere_and_unpause
         alice = await h.agent("alice")
         await ready(alice)
         sim = dsim(h)
-        await until(lambda: sim._agents.get("alice") == (AgentStatus.READY, None),
+        await until(lambda: sim.agents.get("alice") == (AgentStatus.READY, None),
                     "alice available on the digital platform")
         ref = sim.arrive(Channel.CHAT)
         offer = await alice.event("interaction.offered")

@@ -115,6 +115,11 @@ class AsteriskConnector(LinkedConnector):
         self._contexts: set[str] = set()  # dialplan contexts seen to exist
         self.banner: str | None = None
 
+    @property
+    def client(self) -> AmiClient | None:
+        """The AMI link now (None while there is none: connecting, reconnecting)."""
+        return self._client
+
     # ------------------------------------------------------------- factory
 
     @classmethod
