@@ -63,17 +63,6 @@ DIGITAL_OP_CAPABILITY: dict[str, DigitalCapability] = {
 ClosedListener = Callable[[str, str], Awaitable[None]]  # (platform name, ref)
 
 
-class AgentStates(dict[str, tuple[AgentStatus, str | None]]):
-    """Each agent's state as a digital platform holds it (agent id -> status, reason)."""
-
-    def change(self, agent: str, status: AgentStatus, reason: str | None) -> bool:
-        """Set it; False when it already was that (nothing to report)."""
-        if self.get(agent) == (status, reason):
-            return False
-        self[agent] = (status, reason)
-        return True
-
-
 @runtime_checkable
 class DigitalConnector(Protocol):
     """What the core needs from a digital platform. Refs are the connector's ids."""
@@ -127,7 +116,15 @@ class IntakeSink(Protocol):
         ...
 
 
-def require(connector: DigitalConnector, capability: DigitalCapability) -> None:
+class _Capable(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def capabilities(self) -> frozenset[DigitalCapability]: ...
+
+
+def require(connector: _Capable, capability: DigitalCapability) -> None:
     if capability not in connector.capabilities:
         raise CapabilityMissing(
             f"the digital platform {connector.name!r} cannot {capability.value.replace('_', ' ')}",
