@@ -22,14 +22,13 @@ import json
 import re
 import ssl
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from ..telephony.asterisk.ami import AmiParser, Banner, Message, ParseError
 from ..telephony.asterisk.config import AsteriskOptions
 from ..telephony.asterisk.normalizer import Normalizer
-from .base import RecordError, ReplayedEvent, Server, recording_link
+from .base import RecordError, Replay, ReplayedEvent, Server, recording_link
 from .transcript import CRLF, MASK, RawTranscript, ReceivedBytes, SentBlock
 
 PROTOCOL = "asterisk-ami"
@@ -166,18 +165,8 @@ async def record_ami(target: AmiTarget, out: BinaryIO, *, header: list[str],
 
 
 @dataclass
-class AmiReplay:
+class AmiReplay(Replay[AsteriskOptions]):
     """Feed a transcript through the connector's normalizer."""
-
-    transcript: RawTranscript
-    options: AsteriskOptions
-    now: Callable[[], datetime]
-    events: list[ReplayedEvent] = field(default_factory=list)
-    parse_errors: list[tuple[int, str]] = field(default_factory=list)
-    banner: str | None = None
-    messages: int = 0
-    resyncs: int = 0
-    commands: int = 0
 
     def __post_init__(self) -> None:
         self.normalizer = Normalizer(self.options, self.now)

@@ -13,13 +13,15 @@ import asyncio
 import contextlib
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from dataclasses import dataclass
-from typing import BinaryIO, Generic, Protocol, TypeVar
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import BinaryIO, Generic, TypeVar
 
 from ..model.events import PlatformEvent
-from .transcript import Framing, TranscriptWriter
+from .transcript import Framing, RawTranscript, TranscriptWriter
 
 T = TypeVar("T")
+Opts = TypeVar("Opts")
 
 
 class RecordError(Exception):
@@ -127,13 +129,19 @@ class ReplayedEvent:
     event: PlatformEvent
 
 
-class Replay(Protocol):
+@dataclass
+class Replay(Generic[Opts]):
     """A transcript fed through a connector's normalizer (:meth:`run`), and what it saw."""
 
-    banner: str | None
-    messages: int
-    resyncs: int
-    commands: int
-    parse_errors: list[tuple[int, str]]
+    transcript: RawTranscript
+    options: Opts  # the connector's options
+    now: Callable[[], datetime]
+    events: list[ReplayedEvent] = field(default_factory=list)
+    parse_errors: list[tuple[int, str]] = field(default_factory=list)
+    banner: str | None = None
+    messages: int = 0
+    resyncs: int = 0
+    commands: int = 0
 
-    def run(self) -> list[ReplayedEvent]: ...
+    def run(self) -> list[ReplayedEvent]:
+        raise NotImplementedError  # each protocol's own

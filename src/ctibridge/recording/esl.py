@@ -21,8 +21,7 @@ import asyncio
 import re
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -39,7 +38,7 @@ from ..telephony.freeswitch.esl import (
     parse_event,
 )
 from ..telephony.freeswitch.normalizer import Normalizer, parse_json_rows, parse_rows
-from .base import RecordError, ReplayedEvent, Server, recording_link
+from .base import RecordError, Replay, ReplayedEvent, Server, recording_link
 from .transcript import (
     MASK,
     SENT,
@@ -47,6 +46,7 @@ from .transcript import (
     ReceivedBytes,
     SentBlock,
     TranscriptError,
+    read_header,
     read_transcript_file,
 )
 
@@ -79,10 +79,7 @@ def read_esl_transcript(data: bytes, name: str = "transcript") -> RawTranscript:
         trailing_lf = True
     else:
         trailing_lf = False
-    i = 0
-    while i < len(lines) and lines[i].startswith(b"# "):
-        t.header.append(lines[i][2:].decode("utf-8", "replace"))
-        i += 1
+    i = read_header(t, lines)
     server: list[bytes] = []
     server_line = i + 1
     block: list[bytes] = []
@@ -248,7 +245,7 @@ async def record_esl(target: EslTarget, out: BinaryIO, *, header: list[str],
 
 
 @dataclass
-class EslReplay:
+class EslReplay(Replay[FreeSwitchOptions]):
     """Feed an ESL transcript through the connector's normalizer, as the connector does.
 
     Replies carry no request id: they answer the sent commands in order (FIFO).
@@ -257,16 +254,6 @@ class EslReplay:
     A ``bgapi originate`` carrying ``ctibridge_request=<ref>`` is our click-to-call
     (the normalizer is told, as the connector tells it when it sends one).
     """
-
-    transcript: RawTranscript
-    options: FreeSwitchOptions
-    now: Callable[[], datetime]
-    events: list[ReplayedEvent] = field(default_factory=list)
-    parse_errors: list[tuple[int, str]] = field(default_factory=list)
-    banner: str | None = None
-    messages: int = 0
-    resyncs: int = 0
-    commands: int = 0
 
     def __post_init__(self) -> None:
         self.normalizer = Normalizer(self.options, self.now)

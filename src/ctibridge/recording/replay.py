@@ -166,7 +166,7 @@ class ReplayProtocol:
     # (options, "header" | "inferred") from the transcript alone
     options_of: Callable[[RawTranscript], tuple[dict[str, Any], str]]
     parse_options: Callable[[str, dict[str, Any]], Any]
-    replay: Callable[[RawTranscript, Any, Callable[[], datetime]], Replay]
+    replay: Callable[[RawTranscript, Any, Callable[[], datetime]], Replay[Any]]
 
 
 def _ami_options(t: RawTranscript) -> tuple[dict[str, Any], str]:
