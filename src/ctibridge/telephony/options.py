@@ -33,6 +33,14 @@ class TlsOptions(Strict):
         return ctx
 
 
+def channel_variables(names: list[str]) -> list[str]:
+    """``names`` if each is a channel variable's name (letters, digits, underscores)."""
+    for name in names:
+        if not name or not name.replace("_", "").isalnum():
+            raise ValueError(f"{name!r} is not a channel variable name")
+    return names
+
+
 def check_backoff(reconnect_min: float, reconnect_max: float) -> None:
     if reconnect_max < reconnect_min:
         raise ValueError("reconnect_max must be at least reconnect_min")

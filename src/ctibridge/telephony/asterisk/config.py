@@ -30,7 +30,7 @@ from pydantic import Field, field_validator
 
 from ...options import Strict as _Strict
 from ...options import parse_model
-from ..options import LinkOptions, TlsOptions
+from ..options import LinkOptions, TlsOptions, channel_variables
 
 
 class AgentInterface(_Strict):
@@ -138,10 +138,7 @@ class AsteriskOptions(LinkOptions, TlsOptions):
     @field_validator("variables")
     @classmethod
     def _vars(cls, v: list[str]) -> list[str]:
-        for name in v:
-            if not name or not name.replace("_", "").isalnum():
-                raise ValueError(f"{name!r} is not a channel variable name")
-        return [n.lstrip("_") for n in v]
+        return [n.lstrip("_") for n in channel_variables(v)]
 
     @property
     def effective_port(self) -> int:

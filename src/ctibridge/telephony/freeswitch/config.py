@@ -29,7 +29,7 @@ from pydantic import Field, field_validator
 
 from ...options import Strict as _Strict
 from ...options import parse_model
-from ..options import LinkOptions
+from ..options import LinkOptions, channel_variables
 
 # mod_callcenter's agent statuses (cc_agent_status_t) as they appear on the wire.
 STATUSES = ("Logged Out", "Available", "Available (On Demand)", "On Break")
@@ -99,10 +99,7 @@ class FreeSwitchOptions(LinkOptions):
     @field_validator("variables")
     @classmethod
     def _vars(cls, v: list[str]) -> list[str]:
-        for name in v:
-            if not name or not name.replace("_", "").isalnum():
-                raise ValueError(f"{name!r} is not a channel variable name")
-        return v
+        return channel_variables(v)
 
     # ------------------------------------------------------------ agents
 
