@@ -200,6 +200,20 @@ async def hub(start_hub: Callable[..., Awaitable[RunningHub]]) -> RunningHub:
 
 
 @pytest.fixture
+async def crm_hub(start_hub: Callable[..., Awaitable[RunningHub]],
+                  tmp_path: Path) -> RunningHub:
+    """A hub serving the demo CRM at /democrm and popping/logging through it."""
+    from .democrm import API_KEY, MAPPING  # (it imports from here)
+
+    mapping = tmp_path / "democrm.yaml"
+    mapping.write_text(MAPPING, encoding="utf-8")
+    return await start_hub(
+        democrm={"database": f"sqlite:///{tmp_path / 'democrm.db'}", "api_key": API_KEY},
+        crm={"mapping": str(mapping), "variables": {"democrm_key": API_KEY},
+             "pop_timeout_seconds": 3})
+
+
+@pytest.fixture
 async def host_page() -> AsyncIterator[Callable[..., Awaitable[str]]]:
     """``origin = await host_page(html)``: a page on its own local origin (a CRM).
 

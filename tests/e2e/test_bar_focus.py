@@ -4,25 +4,10 @@ keyboard (Enter on the focused Answer button, or Alt+A)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
-import pytest
 from playwright.async_api import expect
 
 from .conftest import Browsers, RunningHub, democrm_bar, ready_in
-from .test_screenpop import API_KEY, MAPPING, Crm
-
-
-@pytest.fixture
-async def crm_hub(start_hub: Any, tmp_path: Path) -> RunningHub:
-    mapping = tmp_path / "democrm.yaml"
-    mapping.write_text(MAPPING, encoding="utf-8")
-    hub: RunningHub = await start_hub(
-        democrm={"database": f"sqlite:///{tmp_path / 'democrm.db'}", "api_key": API_KEY},
-        crm={"mapping": str(mapping), "variables": {"democrm_key": API_KEY},
-             "pop_timeout_seconds": 3})
-    return hub
+from .democrm import Crm
 
 
 async def test_a_pop_in_the_demo_crm_leaves_the_focus_on_answer_and_the_keyboard_answers(
