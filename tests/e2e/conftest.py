@@ -14,7 +14,6 @@ import contextlib
 import os
 import re
 import shutil
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any
 import pytest
 
 from tests.needs import unavailable
+from tests.net import free_port  # (re-exported: tests import it from here)
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -67,12 +67,6 @@ def outliving(base: type) -> type:
             self._queue.put_nowait(None)  # ends the stopping hub's event stream
 
     return PbxThatOutlivesTheHub
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # --------------------------------------------------------------------- the hub
