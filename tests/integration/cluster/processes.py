@@ -21,32 +21,19 @@ from typing import Any
 import httpx
 import yaml
 
-from tests.needs import unavailable
+from tests.net import free_port
 
-from ..harness import free_port
+from ..sqldb import customer_db
 from .conftest import NATS_URL, SECRET
 
-PG_ADMIN = os.environ.get("CTIBRIDGE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 OPS_TOKEN = secrets.token_urlsafe(32)
 
 
 @contextlib.asynccontextmanager
-async def pg_database() -> AsyncIterator[str]:
-    """A new empty database (its SQLAlchemy URL), dropped afterwards."""
-    import asyncpg  # type: ignore[import-untyped]
-
-    try:
-        admin = await asyncpg.connect(PG_ADMIN, timeout=5)
-    except (OSError, asyncpg.PostgresError) as exc:
-        unavailable(f"PostgreSQL is not reachable at {PG_ADMIN}: {exc}")
-    name = f"ctib_takeover_{secrets.token_hex(4)}"
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-        yield f"{base}/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+async def pg_database(tmp_path: Path) -> AsyncIterator[str]:
+    """A new empty PostgreSQL database (its URL) for the nodes, dropped afterwards."""
+    async with customer_db("postgresql", tmp_path, "ctib_takeover", lambda _: []) as url:
+        yield url
 
 
 class NodeProcess:

@@ -102,7 +102,7 @@ async def test_calls_live_in_wrap_up_or_ending_survive_the_core_being_killed(
     a: NodeProcess | None = None
     b: NodeProcess | None = None
     try:
-        async with pg_database() as db, serve_real_crm(seeded()) as crm:
+        async with pg_database(tmp_path) as db, serve_real_crm(seeded()) as crm:
             config = settings(port, crm)
             async with node_process(tmp_path, cluster.name, "a", db, **config) as a:
                 await until("a runs the core", a.is_core)
