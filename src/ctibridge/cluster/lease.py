@@ -49,6 +49,10 @@ class Lease:
         # earlier owner wrote.
         self.epoch: int | None = None
         self._renewed = 0.0
+        # When a create was last refused (another node held the lease), and whether the
+        # lease we got was one that had just expired under another node (a takeover).
+        self._seen_held: float | None = None
+        self.took_over = False
         self._kv: KeyValue | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -62,6 +66,17 @@ class Lease:
             self._kv = await self.js.create_key_value(KeyValueConfig(
                 bucket=self.bucket_name, history=1, ttl=self.ttl, storage=StorageType.FILE))
         return self._kv
+
+    @property
+    def old_core_gone_by(self) -> float | None:
+        """After a takeover, how many seconds before we got the lease the last owner had
+        surely stopped acting (None: no owner just before us).
+
+        Its entry expires ``ttl`` after its last renewal and we try every
+        ``renew_every``, so we got it at most ``renew_every`` after the expiry; the owner
+        stepped down (or died) by ``ttl - margin`` after that renewal at the latest.
+        """
+        return self.renew_every if self.took_over else None
 
     async def owner(self) -> str | None:
         kv = await self.bucket()
@@ -107,8 +122,11 @@ class Lease:
             try:
                 revision = await asyncio.wait_for(kv.create(LEASE_KEY, value), self.renew_every)
             except KeyWrongLastSequenceError:
+                self._seen_held = self.clock()
                 return  # someone else holds it
             self.token, self.epoch, self._renewed = revision, revision, self.clock()
+            self.took_over = self._seen_held is not None \
+                and self._renewed - self._seen_held <= self.ttl
             log.info("lease.acquired", node=self.node_id, token=revision)
             await self.on_acquired(revision)
             return

@@ -16,6 +16,7 @@ import os
 import socket
 import time
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import nats
@@ -137,6 +138,10 @@ class ClusterNode:
         assert self.nc is not None
         async with self._core_lock:
             hub = self.svc.hub
+            gone_by = self.lease.old_core_gone_by if self.lease is not None else None
+            # The sweep ends calls that ended while no core ran at this moment (sweep.py).
+            hub.core_lost_at = None if gone_by is None else \
+                hub.clock.now() - timedelta(seconds=gone_by)
             await self._recover_seqs(hub.notifier)
             self.owner = Owner(self.nc, self.svc, epoch, self.names)
             hub.notifier.set_sink(self.owner.frame, self.owner.presence)

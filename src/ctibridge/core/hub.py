@@ -88,6 +88,9 @@ class Hub:
         self.calls = CallRegistry()
         self.interactions = InteractionBook(calls=self.calls)
         self.leftovers: Leftovers | None = None  # what an earlier run left open (sweep.py)
+        # Set by a cluster node taking the core over from a dead one: when that core had
+        # surely stopped (its lease's expiry, cluster/lease.py). None: not a takeover.
+        self.core_lost_at: datetime | None = None
         self.notifier = Notifier(
             replay=settings.server.replay_events, queue_size=settings.server.send_queue,
             queue_chars=settings.server.limits.ws_send_queue_bytes,
@@ -1053,6 +1056,7 @@ class Hub:
             if not self._finish_if_empty(call, "gone-after-resync"):
                 self._sync_agents(call)
                 self._publish_call("call.updated", call)
+        self._tell_live_calls(platform)
         for agent_id in restored:
             self.presence_sync.forget(agent_id, platform)
             self.tell_platform(self.agents[agent_id])
@@ -1065,6 +1069,22 @@ class Hub:
             if platform in agent.devices and sum(p in self.connectors for p in agent.devices) > 1:
                 self.presence_sync.forget(agent.agent_id, platform)
                 self.tell_platform(agent)
+
+    def _tell_live_calls(self, platform: str) -> None:
+        """Each agent on ``platform`` hears which of their calls there are live now.
+
+        After a takeover a bar may know a call the new core does not: one the old core
+        announced but had not yet written when it died comes back from the resync under
+        a new id, and the old one would stay on the bar as a ghost. The bar drops every
+        call of this platform the list does not name (docs/protocol: ``calls.live``).
+        """
+        for agent in self.agents.values():
+            if platform not in agent.devices:
+                continue
+            live = [c.to_dict() for c in self.calls_of(agent.agent_id)
+                    if c.platform == platform and not c.ended]
+            self.publish("calls.live", {"platform": platform, "calls": live},
+                         {agent.agent_id})
 
     # --------------------------------------------------------------- views
 

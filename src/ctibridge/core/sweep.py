@@ -16,8 +16,14 @@ connectors start, then:
 A platform that does not resync within ``grace_seconds`` of the start (down, gone
 from the configuration) has its leftovers ended the same way: an interaction
 never waits for a platform forever. The end time given is the last sign of life of
-the earlier run known to the database (its newest interaction), never the restart
-time: a crash followed by a long outage must not log hours of talk that never were.
+the earlier run: its newest interaction in the database, or, when this core took over
+from a dead node's core (a cluster), the moment that core had surely stopped (its
+lease's expiry less the time a node takes to notice: ``Hub.core_lost_at``). A call
+ending while no core ran ended after that moment (the old core would have seen it)
+and before our resync, so the talk time logged is never short of the real one by
+more than the old core's last batch of writes, nor longer by more than the lease.
+Never the restart time otherwise: a crash followed by a long outage must not log
+hours of talk that never were.
 
 Only interactions of the platforms this hub runs are swept: another hub sharing the
 database keeps its own. (An interaction of a platform removed from the configuration
@@ -71,8 +77,12 @@ class Leftovers:
         found = await store.interactions.unwrapped()
         if not found:
             return 0
-        self._last_seen = await store.interactions.last_created()
         now = self.hub.clock.now()
+        self._last_seen = max((d for d in (await store.interactions.last_created(),
+                                           self.hub.core_lost_at) if d is not None),
+                              default=None)
+        if self._last_seen is not None:
+            self._last_seen = min(self._last_seen, now)
         foreign = 0
         for it in found:
             if it.platform is not None and it.platform not in self.hub.connectors:

@@ -131,3 +131,20 @@ test("a finished call whose CRM log waits for my pick is listed until it is sett
     [["i-10", true], ["i-9", false]]);
   assert.equal(s.applyEvent(ev(6, "calllog.waiting", { interaction_id: "i-11" })), false);
 });
+
+test("calls.live after a takeover: a call the new core does not list is a ghost, dropped", () => {
+  const s = new BarStore();
+  const fx = recorder(s);
+  s.applySnapshot(snapshot(3));
+  const other = { ...call("c-9", "connected"), platform: "pbx" }; // another platform: untouched
+  s.applyEvent(ev(4, "call.answered", { call: call("c-1", "connected") }));
+  s.applyEvent(ev(5, "call.answered", { call: other }));
+  // The new core took the call back under another id (not yet written by the old one).
+  s.applyEvent(ev(6, "calls.live", { platform: "sim", calls: [call("c-2", "connected")] }));
+  assert.deepEqual([...s.calls.keys()].sort(), ["c-2", "c-9"]);
+  const ended = fx.find((f) => f.kind === "ended");
+  assert.equal(ended.cause, "gone-after-resync");
+  s.applyEvent(ev(7, "calls.live", { platform: "sim", calls: [] }));
+  assert.deepEqual([...s.calls.keys()], ["c-9"]);
+  assert.equal(s.applyEvent(ev(8, "calls.live", { platform: "sim", calls: [{}] })), false); // malformed
+});

@@ -21,9 +21,11 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
 from ctibridge.telephony.csta.framing import OpenScapeFraming
@@ -88,6 +90,18 @@ async def interaction_of(agent: AgentClient, call_id: str, start: int = 0,
     return dict(frame["data"]["interaction"])
 
 
+async def talk_seconds(db: str, interaction_id: str) -> float:
+    """The talk time of an interaction as stored (what the CRM's duration is made of)."""
+    conn = await asyncpg.connect(db)
+    try:
+        row = await conn.fetchrow("SELECT accepted_at, ended_at FROM interactions "
+                                  "WHERE interaction_id = $1", interaction_id)
+    finally:
+        await conn.close()
+    assert row is not None and row["ended_at"] is not None, row
+    return float((row["ended_at"] - row["accepted_at"]).total_seconds())
+
+
 def events(agent: AgentClient, start: int = 0) -> list[dict[str, Any]]:
     return [f for f in agent.frames[start:] if f.get("type") == "event"]
 
@@ -140,6 +154,7 @@ async def test_calls_live_in_wrap_up_or_ending_survive_the_core_being_killed(
                     killed = await a.kill()
                     # Bob's customer hangs up while no node runs the core.
                     switch.remote_hangup(bob_ext_call)
+                    bob_hung_up = datetime.now(UTC)
                     core_at = await until("b runs the core", b.is_core, timeout=15)
                     takeover = core_at - killed
                     # The new core's resync reaches Alice's bar: her call, still live.
@@ -224,6 +239,15 @@ async def test_calls_live_in_wrap_up_or_ending_survive_the_core_being_killed(
                     per_call = Counter({k: len(crm.interactions_of(k)) for k in keys})
                     assert per_call == dict.fromkeys(keys, 1), per_call
                     assert len(crm.interactions) == 3, crm.interactions
+
+                    # Bob's talk time: his call ended while no core ran, somewhere between
+                    # the old core's death and the new one's resync. Logged neither as
+                    # nothing nor longer than it was by more than the lease.
+                    logged = await talk_seconds(db, bob_it["interaction_id"])
+                    real = (bob_hung_up - datetime.fromisoformat(
+                        bob_it["accepted_at"])).total_seconds()
+                    print(f"\nBob talked {real:.2f} s, logged {logged:.2f} s")
+                    assert 0 < logged <= real + LEASE, (logged, real)
                     print(f"\nkill -> B core {takeover:.2f} s (lease {LEASE:g} s); "
                           f"kill -> resync on Alice's bar {resync:.2f} s")
                     assert takeover <= LEASE + 2.0

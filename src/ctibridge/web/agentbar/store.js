@@ -233,6 +233,10 @@ export class BarStore extends EventTarget {
     } else if (name === "screenpop") {
       pop = validPop(data, this.base);
       if (!pop) return warn("screenpop without a valid call_id and outcome", frame);
+    } else if (name === "calls.live") {
+      if (!isStr(data.platform) || !Array.isArray(data.calls) || !data.calls.every(validCall)) {
+        return warn("calls.live without a platform and valid calls", frame);
+      }
     } else if (name === "platform.status" && !isStr(data.platform)) {
       return warn("platform.status without a platform", frame);
     } else if ((name === "calllog.waiting" && !validWaiting(data))
@@ -270,6 +274,21 @@ export class BarStore extends EventTarget {
     } else if (it) {
       this._upsertInteraction(it);
       effects.push({ kind: "interaction", interaction: it });
+    } else if (name === "calls.live") {
+      // What the hub has live on this platform after its resync (a new core after a
+      // takeover): a call of that platform it does not list is a ghost, dropped.
+      const live = new Map(data.calls.map((c) => [c.call_id, c]));
+      for (const [id, c] of this.calls) {
+        if ((c.platform ?? data.platform) === data.platform && !live.has(id)) {
+          causes.set(id, "gone-after-resync");
+          this.calls.delete(id);
+          this.muted.delete(id);
+          this.dtmf.delete(id);
+        }
+      }
+      for (const c of live.values()) {
+        if (LIVE.has(this.myState(c) ?? "") && !c.ended_at) this.calls.set(c.call_id, c);
+      }
     } else if (name === "platform.status") {
       this.platforms = { ...this.platforms, [data.platform]: {
         ...this.platforms[data.platform], up: !!data.up, detail: String(data.detail ?? "") } };
