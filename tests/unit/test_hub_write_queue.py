@@ -25,7 +25,7 @@ class SlowStore:
         self.go = asyncio.Event()
 
     async def write(self, *, interactions: Any = (), states: Any = (),
-                    call_log: str | None = None) -> None:
+                    call_log: str | None = None, stations: Any = None) -> None:
         # The rows are read when the statement is built; the commit is awaited after.
         rows = [(it.interaction_id, it.disposition, it.notes) for it in interactions]
         self.writing.set()

@@ -200,6 +200,11 @@ class Hub:
                 holder.state.status != AgentStatus.LOGGED_OUT or holder.calls):
             raise BadRequest(f"station {device} on {platform} is in use by {holder.name}",
                              code="station-busy", platform=platform)
+        undo = self._move_agent(agent, platform, device)
+        self.publish_agent(agent)
+        return undo
+
+    def _move_agent(self, agent: Agent, platform: str, device: str) -> Callable[[], None]:
         before = (agent.platform, agent.extension, dict(agent.devices))
         displaced = self._by_device.get((platform, device))
         mine = [(p, d) for p, d in agent.devices.items()
@@ -211,7 +216,6 @@ class Hub:
         agent.platform, agent.extension = platform, device
         agent.devices[platform] = device
         self._by_device[(platform, device)] = agent.agent_id
-        self.publish_agent(agent)
 
         def undo() -> None:
             if displaced is None:
@@ -224,6 +228,12 @@ class Hub:
             self.publish_agent(agent)
 
         return undo
+
+    def station_of(self, agent: Agent) -> tuple[str, str] | None:
+        """Where the agent is logged in if not at their configured phone (a station
+        login): kept with their state so that a new core puts them back there."""
+        here, home = (agent.platform, agent.extension), self.stations.home(agent.agent_id)
+        return None if home is None or here == home else here
 
     def platform_label(self, platform: str) -> str:
         """What the agent bar calls a telephony platform (its label, else its name)."""
@@ -325,10 +335,24 @@ class Hub:
                     name=f"wrap-up-{agent_id}")
             agent.state = state
             self._restored.add(agent_id)
+            if rows[0].station is not None:
+                self._restore_station(agent, *rows[0].station)
             if self.omnichannel is not None:
                 self.omnichannel.agent_changed(agent, publish=False)
         if self._restored:
             log.info("hub.restored", agents=sorted(self._restored))
+
+    def _restore_station(self, agent: Agent, platform: str, device: str) -> None:
+        """Put a restored agent back at the station they logged in at (before the
+        connectors start: the platform's resync then finds them there)."""
+        holder = self.agent_at(platform, device)
+        if platform not in self.connectors or (
+                holder is not None and holder is not agent
+                and holder.state.status != AgentStatus.LOGGED_OUT):
+            log.warning("hub.station_not_restored", agent=agent.agent_id, platform=platform,
+                        station=device, holder=holder.agent_id if holder else None)
+            return
+        self._move_agent(agent, platform, device)
 
     def resume_wrap_up(self, it: Interaction) -> bool:
         """Whether ``it`` (answered, ended, never wrapped by an earlier run) goes back to
@@ -454,7 +478,8 @@ class Hub:
             self._forget_written(it.interaction_id, mark)
         for change in list(self._writes_states):
             try:
-                await self.store.write(interactions=[], states=[change])
+                await self.store.write(interactions=[], states=[change],
+                                       stations=self._stations_of([change]))
             except Exception as exc:
                 log.error("store.row_dropped", agent=change[0], error=str(exc))
             self._writes_states.remove(change)
@@ -496,13 +521,18 @@ class Hub:
                  for it in interactions}
         states = list(self._writes_states)
         await self.store.write(interactions=interactions, states=states,
-                               call_log=self.call_log)
+                               call_log=self.call_log, stations=self._stations_of(states))
         if self.call_log and self.on_call_log and any(it.wrapped_at for it in interactions):
             self.on_call_log()
         # Only forget what was written; rows queued or changed meanwhile stay.
         for it in interactions:
             self._forget_written(it.interaction_id, marks[it.interaction_id])
         del self._writes_states[: len(states)]
+
+    def _stations_of(self, states: list[tuple[str, AgentState]]
+                     ) -> dict[str, tuple[str, str] | None]:
+        return {aid: self.station_of(self.agents[aid]) for aid, _ in states
+                if aid in self.agents}
 
     def _forget_written(self, interaction_id: str, mark: int | None) -> None:
         if self._write_marks.get(interaction_id) == mark:

@@ -57,6 +57,10 @@ class Stations:
                   tuple(ipaddress.ip_network(n, strict=False) for n in s.subnets))
             for s in settings.sites]
 
+    def home(self, agent_id: str) -> tuple[str, str] | None:
+        """The agent's configured platform and phone (None: an agent added at run time)."""
+        return self._home.get(agent_id)
+
     @property
     def configured(self) -> bool:
         return bool(self._platforms or self._sites)

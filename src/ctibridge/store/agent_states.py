@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
@@ -25,6 +25,7 @@ class AgentStateRecord:
     at: datetime
     ended_at: datetime | None  # None: the agent is still in this state
     deadline: datetime | None = None
+    station: tuple[str, str] | None = None  # (platform, device) of a station login
 
     @property
     def state(self) -> AgentState:
@@ -55,11 +56,16 @@ class AgentStateStore:
             rows = (await s.execute(q)).scalars()
             return [
                 AgentStateRecord(r.agent_id, AgentStatus(r.status), r.reason, r.at, r.ended_at,
-                                 r.deadline)
+                                 r.deadline,
+                                 (r.station_platform, r.station_device)
+                                 if r.station_platform and r.station_device else None)
                 for r in rows
             ]
 
-    async def record_in(self, s: AsyncSession, changes: Sequence[tuple[str, AgentState]]) -> None:
+    async def record_in(self, s: AsyncSession, changes: Sequence[tuple[str, AgentState]],
+                        stations: Mapping[str, tuple[str, str] | None] | None = None) -> None:
+        """``stations``: where each agent is logged in if not at their configured phone,
+        recorded with each of their new rows."""
         if not changes:
             return
         by_agent: dict[str, list[AgentState]] = {}
@@ -71,6 +77,7 @@ class AgentStateStore:
             # Whatever was open ends when the first new state begins; within the
             # batch each state ends when the next begins; the last stays open.
             closes.append({"a": agent_id, "end": states[0].since})
+            station = (stations or {}).get(agent_id)
             for i, st in enumerate(states):
                 rows.append({
                     "agent_id": agent_id,
@@ -79,6 +86,8 @@ class AgentStateStore:
                     "deadline": st.deadline,
                     "at": st.since,
                     "ended_at": states[i + 1].since if i + 1 < len(states) else None,
+                    "station_platform": station[0] if station else None,
+                    "station_device": station[1] if station else None,
                 })
         # Core statements on the table, each run once with many parameter sets
         # (executemany): the ORM's per-row bulk paths cost more than the writes.

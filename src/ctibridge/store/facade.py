@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from argon2 import PasswordHasher
 
@@ -38,8 +38,12 @@ class Store:
         interactions: Sequence[Interaction] = (),
         states: Sequence[tuple[str, AgentState]] = (),
         call_log: str | None = None,
+        stations: Mapping[str, tuple[str, str] | None] | None = None,
     ) -> None:
         """Save interactions and record agent states in ONE transaction: all or nothing.
+
+        ``stations``: where agents are logged in if not at their configured phone
+        (recorded with their states: a new core puts them back there).
 
         The hub batches its writes through here, off the event hot path. With
         ``call_log`` (the CRM's name), every wrapped interaction in which the
@@ -50,7 +54,7 @@ class Store:
             return
         async with self.db.session(write=True) as s:
             await self.interactions.save_in(s, interactions)
-            await self.agent_states.record_in(s, states)
+            await self.agent_states.record_in(s, states, stations)
             if call_log is not None:
                 due = [it for it in interactions if should_log(it)]
                 if due:

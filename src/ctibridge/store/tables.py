@@ -151,6 +151,10 @@ class AgentStateRow(Base):
     deadline: Mapped[datetime | None]  # end of wrap-up, so the state can be rebuilt
     at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
+    # Where the agent was logged in if not at their configured phone (a station login),
+    # so that a new core (a takeover, a restart) puts them back there.
+    station_platform: Mapped[str | None] = mapped_column(String)
+    station_device: Mapped[str | None] = mapped_column(String)
 
 
 class CallLogOutboxRow(Base):

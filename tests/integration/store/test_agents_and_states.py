@@ -64,3 +64,15 @@ async def test_a_batch_chains_its_states_and_keeps_the_wrap_up_deadline(store: S
     assert [r.status for r in await store.agent_states.history("alice", 2)] == [
         AgentStatus.WRAP_UP, AgentStatus.BUSY]
     assert await store.agent_states.history("nobody", 10) == []
+
+
+async def test_a_state_keeps_the_station_the_agent_is_logged_in_at(store: Store) -> None:
+    # Alice at station 2004 (not her configured phone), Bob at his own: nothing kept.
+    await store.write(states=[("alice", AgentState(AgentStatus.NOT_READY, at(0))),
+                              ("alice", AgentState(AgentStatus.READY, at(5))),
+                              ("bob", AgentState(AgentStatus.READY, at(5)))],
+                      stations={"alice": ("pbx", "2004"), "bob": None})
+    assert [r.station for r in await store.agent_states.history("alice", 10)] == \
+        [("pbx", "2004"), ("pbx", "2004")]
+    [bob] = await store.agent_states.history("bob", 10)
+    assert bob.station is None

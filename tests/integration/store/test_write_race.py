@@ -34,11 +34,13 @@ class SlowStore:
         return getattr(self.store, name)
 
     async def write(self, *, interactions: Sequence[Interaction] = (),
-                    states: Sequence[Any] = (), call_log: str | None = None) -> None:
+                    states: Sequence[Any] = (), call_log: str | None = None,
+                    stations: Any = None) -> None:
         rows = [replace(it, attached=dict(it.attached)) for it in interactions]
         self.reading_done.set()
         await self.release.wait()
-        await self.store.write(interactions=rows, states=states, call_log=call_log)
+        await self.store.write(interactions=rows, states=states, call_log=call_log,
+                               stations=stations)
 
 
 async def test_a_wrap_up_made_while_its_row_is_being_written_is_written_too(
