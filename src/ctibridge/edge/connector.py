@@ -110,8 +110,9 @@ class EdgeConnector:
         self._heard_at: datetime | None = None
         self._since = clock.now()
         self._down_told = False
-        self._edge_up, self._edge_detail, self._edge_seq = False, "", 0
+        self._edge_up, self._edge_detail = False, ""
         self._catching_up = False
+        self._target: int | None = None  # the edge stream's last sequence once reached
         self._queue: asyncio.Queue[Item] = asyncio.Queue()
         self._room = asyncio.Event()  # set when the queue has room for another batch
         self._tasks: list[asyncio.Task[None]] = []
@@ -286,24 +287,46 @@ class EdgeConnector:
             return
         self._heard, self._heard_at = time.monotonic(), self.clock.now()
         self.capabilities = caps
-        self._edge_up, self._edge_detail, self._edge_seq = up, detail, seq
+        self._edge_up, self._edge_detail = up, detail
         if not self.reachable:
             self.reachable = True
             self._catching_up = True
+            self._target = None
             log.info("edge.reachable", platform=self.name, edge=self.opts.edge_id,
                      backlog=max(0, seq - self.applied))
+            self._spawn(self._learn_target())
+
+    async def _learn_target(self) -> None:
+        """How far the edge's stream goes now, asked across the link: heartbeats held up
+        on a stalled link arrive late and tell of an older end."""
+        assert self.nc is not None
+        js = self.nc.jetstream(domain=self.opts.domain,
+                               timeout=self.opts.request_timeout_seconds)
+        while self._catching_up and self._target is None:
+            try:
+                info = await js.stream_info(self.names.stream(self.platform))
+                self._target = info.state.last_seq
+            except NotFoundError:  # the edge has not made it yet: nothing to wait for
+                self._target = 0
+            except Exception as exc:
+                log.info("edge.stream_info_failed", platform=self.name, error=str(exc) or
+                         type(exc).__name__)
+                await asyncio.sleep(0.5)
         self._caught_up()
 
     def _caught_up(self) -> None:
         """Once what the edge buffered is applied: the platform's status, then a resync."""
-        if not self._catching_up or self.applied < self._edge_seq:
+        if not self._catching_up or self._target is None or self.applied < self._target:
             return
         self._catching_up = False
         self._down_told = False
         self._queue.put_nowait(PlatformStatus(
             at=self.clock.now(), up=self._edge_up,
             detail=f"edge {self.opts.edge_id}: {self._edge_detail}"))
-        task = asyncio.get_running_loop().create_task(self._ask_resync())
+        self._spawn(self._ask_resync())
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
         self._spawned.add(task)
         task.add_done_callback(self._spawned.discard)
 

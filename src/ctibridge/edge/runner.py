@@ -67,6 +67,7 @@ class Edge:
         self.js: JetStreamContext | None = None
         self.published: dict[str, int] = dict.fromkeys(connectors, 0)
         self.last_seq: dict[str, int] = dict.fromkeys(connectors, 0)  # in each stream
+        self.resyncs: dict[str, int] = dict.fromkeys(connectors, 0)  # asked by the cloud
         self._boot = f"{os.getpid()}-{secrets.token_hex(4)}"  # message ids of this run
         self._restarted = {name: asyncio.Event() for name in connectors}
         self._tasks: list[asyncio.Task[None]] = []
@@ -226,6 +227,7 @@ class Edge:
                 self._restarted[platform].set()
                 await conn.start()
                 how = "restart"
+            self.resyncs[platform] += 1
             body: dict[str, Any] = {"ok": how}
             log.info("edge.resynced", platform=platform, how=how)
         except CtiError as exc:

@@ -4,7 +4,8 @@ Real ``nats-server`` processes in a temporary folder: the cloud one runs JetStre
 listens for leaf nodes with TLS (a throwaway CA made here) and a user/password; the
 leaf runs JetStream in its own domain and dials out to the cloud through
 :class:`Wan`, a TCP proxy standing for the WAN link: ``cut()`` drops every
-connection and refuses new ones, ``restore()`` lets the leaf dial again.
+connection and refuses new ones, ``stall()`` holds every byte back with the
+connections left open, ``restore()`` mends either.
 """
 
 from __future__ import annotations
@@ -77,6 +78,8 @@ class Wan:
         self.target = target
         self.port = free_port()
         self.up = True
+        self._flowing = asyncio.Event()  # cleared: bytes wait, as TCP retransmitting
+        self._flowing.set()
         self._server: asyncio.Server | None = None
         self._pipes: set[asyncio.StreamWriter] = set()
 
@@ -97,6 +100,7 @@ class Wan:
         async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
             with contextlib.suppress(OSError, asyncio.CancelledError):
                 while data := await src.read(65536):
+                    await self._flowing.wait()
                     dst.write(data)
                     await dst.drain()
             dst.close()
@@ -111,8 +115,14 @@ class Wan:
             transport.abort()  # as a dead link: no goodbye on either side
         self._pipes.clear()
 
+    def stall(self) -> None:
+        """Packets lost both ways, connections still open: nobody is told, the link
+        just goes quiet (until NATS's own pings give up on it)."""
+        self._flowing.clear()
+
     def restore(self) -> None:
         self.up = True
+        self._flowing.set()
 
     async def stop(self) -> None:
         self.cut()
@@ -155,6 +165,8 @@ async def cloud_and_leaf(folder: Path, domain: str = "paris") -> AsyncIterator[S
     ca, cert, key = make_certs(folder)
     password = secrets.token_urlsafe(16)
     cloud_port, leaf_listen, edge_port = free_port(), free_port(), free_port()
+    wan = Wan(leaf_listen)
+    wan_port = wan.port
     (folder / "cloud-js").mkdir()
     (folder / "edge-js").mkdir()
     (folder / "cloud.conf").write_text(f"""
@@ -163,11 +175,12 @@ server_name: cloud
 jetstream {{ store_dir: "{folder / 'cloud-js'}", max_memory_store: 64MB, max_file_store: 256MB }}
 leafnodes {{
   listen: 127.0.0.1:{leaf_listen}
+  # What the leaf is told to dial on reconnects: the WAN's end, not this listener.
+  advertise: "127.0.0.1:{wan_port}"
   tls {{ cert_file: "{cert}", key_file: "{key}", timeout: 2 }}
   authorization {{ user: edge-paris, password: "{password}" }}
 }}
 """)
-    wan = Wan(leaf_listen)
     await wan.start()
     (folder / "edge.conf").write_text(f"""
 listen: 127.0.0.1:{edge_port}
