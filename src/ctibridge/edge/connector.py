@@ -204,7 +204,7 @@ class EdgeConnector:
                 await self._room.wait()
             try:
                 msgs = await sub.fetch(_BATCH, timeout=1.0)
-            except nats.errors.TimeoutError:
+            except TimeoutError:  # nothing new (nats' own TimeoutError is one too)
                 continue
             for msg in msgs:
                 self._queue.put_nowait(msg)

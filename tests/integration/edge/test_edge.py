@@ -132,3 +132,32 @@ async def test_a_wan_outage_buffers_at_the_site_and_the_cloud_catches_up_once(
     await eventually(lambda: site.sim.device_state("1001").status == "not_ready",
                      "not ready at the site")
     await alice.close()
+
+
+async def test_a_malformed_event_is_logged_and_nothing_else_is_lost(site: Site) -> None:
+    import nats
+    import structlog
+
+    alice = await ready_agent(site)
+    # Something else publishes on the edge's subject: not an event, then one of a
+    # later version, between two real calls' events.
+    nc = await nats.connect(site.servers.leaf_url)
+    js = nc.jetstream(domain=site.servers.domain)
+    subject = site.edge.names.events("pbx")
+    with structlog.testing.capture_logs() as logs:
+        await js.publish(subject, b"{not json")
+        await js.publish(subject, b'{"event":"call.teleported","at":"2026-01-05T09:00:00Z"}')
+        ref = site.sim.customer_calls("support", number="+33622222222")
+        offered = await alice.event("call.offered", timeout=5)
+    await nc.close()
+    assert offered["call"]["customer"]["number"] == "+33622222222"
+    bad = [e for e in logs if e["event"] == "edge.bad_event"]
+    assert [e["log_level"] for e in bad] == ["error", "error"]
+    assert "not JSON" in bad[0]["error"] and "unknown event 'call.teleported'" in bad[1]["error"]
+    assert bad[0]["seq"] + 1 == bad[1]["seq"]  # says where it is in the stream
+    assert site.link.skipped == 2
+    await alice.ok("call.answer", call_id=offered["call"]["call_id"])
+    await alice.event("call.answered")
+    site.sim.customer_hangs_up(ref)
+    await alice.event("call.ended")
+    await alice.close()
