@@ -266,6 +266,12 @@ class EdgeConnector:
                 log.error("edge.bad_event", platform=self.name, edge=self.opts.edge_id,
                           seq=seq, error=str(exc), data=item.data[:200].decode(errors="replace"))
                 event = None
+            if isinstance(event, PlatformStatus) and (not self.reachable or self._catching_up):
+                # The platform's link as it was at the site some time ago: the hub is told
+                # where it stands now once the backlog is applied (_caught_up).
+                log.info("edge.past_status", platform=self.name, up=event.up,
+                         detail=event.detail, at=event.at.isoformat())
+                event = None
             if event is not None:
                 yield event  # the hub applies it before asking for the next
             self.applied = seq
@@ -306,6 +312,8 @@ class EdgeConnector:
             try:
                 info = await js.stream_info(self.names.stream(self.platform))
                 self._target = info.state.last_seq
+                log.info("edge.backlog", platform=self.name, edge=self.opts.edge_id,
+                         applied=self.applied, until=self._target)
             except NotFoundError:  # the edge has not made it yet: nothing to wait for
                 self._target = 0
             except Exception as exc:
@@ -320,6 +328,7 @@ class EdgeConnector:
             return
         self._catching_up = False
         self._down_told = False
+        log.info("edge.caught_up", platform=self.name, edge=self.opts.edge_id, seq=self.applied)
         self._queue.put_nowait(PlatformStatus(
             at=self.clock.now(), up=self._edge_up,
             detail=f"edge {self.opts.edge_id}: {self._edge_detail}"))

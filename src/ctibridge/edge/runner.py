@@ -95,14 +95,19 @@ class Edge:
         for conn in self.connectors.values():
             with contextlib.suppress(Exception):
                 await conn.stop()
-        for task in [*self._tasks, *self._running]:
+        for restarted in self._restarted.values():
+            restarted.set()  # the pumps see their streams end and leave
+        tasks = [*self._tasks, *self._running]
+        for task in tasks:
             task.cancel()
-        for task in [*self._tasks, *self._running]:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if tasks:
+            # Bounded: a task that missed its cancellation must not keep the edge up.
+            await asyncio.wait(tasks, timeout=5)
         if self.nc is not None:
+            # Every event is stored already (each publish waited for its ack): nothing
+            # to drain, and a drain can wait long on a subscription in use.
             with contextlib.suppress(Exception):
-                await self.nc.drain()
+                await asyncio.wait_for(self.nc.close(), 5)
 
     async def _ensure_stream(self, platform: str) -> None:
         assert self.js is not None
