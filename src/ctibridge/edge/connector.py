@@ -129,6 +129,9 @@ class EdgeConnector:
     # ------------------------------------------------------------ life
 
     async def start(self) -> None:
+        # Whatever an earlier run of this core left unread goes: the durable consumer
+        # hands it out again from the last acknowledged event.
+        self._queue = asyncio.Queue()
         self._since = self.clock.now()
         self._started = time.monotonic()
         self._tasks = [asyncio.create_task(self._run(), name=f"edge-in-{self.name}"),
