@@ -297,8 +297,8 @@ def edge(config: ConfigOpt = None, log_json: LogJson = False) -> None:
          f"{redact_url(settings.edge.nats_url)} (JetStream domain {settings.edge.domain})")
     try:
         asyncio.run(_run_edge(settings.edge, connectors))
-    except OSError as exc:
-        fail(f"cannot reach the leaf node at {redact_url(settings.edge.nats_url)} ({exc})")
+    except CtiError as exc:
+        fail(redact_text(exc.message))
 
 
 async def _run_edge(settings: Any, connectors: dict[str, Any]) -> None:
@@ -311,10 +311,17 @@ async def _run_edge(settings: Any, connectors: dict[str, Any]) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await runner.start()
+    # Started while a stop may come (it waits for the leaf node when that is not up).
+    starting = asyncio.create_task(runner.start())
+    stopping = asyncio.create_task(stop.wait())
     try:
-        await stop.wait()
+        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if starting.done():
+            starting.result()  # a configuration problem is raised here
+            await stopping
     finally:
+        starting.cancel()
+        stopping.cancel()
         await runner.stop()
 
 

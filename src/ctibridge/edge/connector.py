@@ -165,8 +165,14 @@ class EdgeConnector:
 
     async def _connect(self) -> Client:
         o = self.opts
+
+        async def on_error(exc: Exception) -> None:  # one line, not nats-py's traceback
+            log.warning("edge.nats_error", platform=self.name, error=str(exc) or
+                        type(exc).__name__)
+
         opts: dict[str, Any] = {"max_reconnect_attempts": -1, "reconnect_time_wait": 0.5,
-                                "connect_timeout": o.request_timeout_seconds}
+                                "connect_timeout": o.request_timeout_seconds,
+                                "error_cb": on_error}
         if o.user:
             opts["user"] = o.user
         if o.password is not None:

@@ -19,19 +19,21 @@ import secrets
 from typing import Any
 
 import nats
+import nats.errors
 import structlog
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, StorageType, StreamConfig
-from nats.js.errors import BadRequestError
+from nats.js.errors import BadRequestError, ServiceUnavailableError
 
 from ..clock import Clock, SystemClock
 from ..cluster.codec import error_reply
 from ..config import EdgeSettings
 from ..model.agent import AgentStatus
-from ..model.errors import BadRequest, CapabilityMissing, CtiError
+from ..model.errors import BadRequest, CapabilityMissing, ConfigError, CtiError
 from ..model.events import PlatformEvent
+from ..redact import url as redact_url
 from ..telephony.base import TelephonyConnector
 from . import codec
 from .subjects import MSG_ID, OPS, EdgeNames
@@ -43,8 +45,13 @@ def nats_options(settings: EdgeSettings) -> dict[str, Any]:
     """nats.connect's arguments for the local leaf node."""
     import ssl
 
+    async def on_error(exc: Exception) -> None:  # one line, not nats-py's traceback
+        log.warning("edge.leaf_unreachable", nats=redact_url(settings.nats_url),
+                    error=str(exc) or type(exc).__name__)
+
+    # Retries for ever, the first connection too: the leaf node may start after us.
     opts: dict[str, Any] = {"max_reconnect_attempts": -1, "reconnect_time_wait": 0.5,
-                            "connect_timeout": 5}
+                            "connect_timeout": 5, "error_cb": on_error}
     if settings.user:
         opts["user"] = settings.user
     if settings.password is not None:
@@ -80,7 +87,14 @@ class Edge:
                                      **nats_options(s))
         self.js = self.nc.jetstream(domain=s.domain, timeout=5)
         for name in self.connectors:
-            await self._ensure_stream(name)
+            try:
+                await self._ensure_stream(name)
+            except (nats.errors.NoRespondersError, nats.errors.TimeoutError,
+                    ServiceUnavailableError) as exc:
+                raise ConfigError(
+                    f"the NATS server at {redact_url(s.nats_url)} has no JetStream in domain "
+                    f"{s.domain!r} ({type(exc).__name__}): start it with "
+                    f"jetstream {{ domain: {s.domain} }}", code="config-invalid") from None
             await self.nc.subscribe(self.names.command(name), cb=self._command_cb(name))
             await self.nc.subscribe(self.names.resync(name), cb=self._resync_cb(name))
         for name, conn in self.connectors.items():

@@ -99,3 +99,36 @@ async def test_the_edge_needs_its_section(tmp_path: Path) -> None:
     out, _ = await proc.communicate()
     assert proc.returncode == 2
     assert "no `edge` section" in out.decode()
+
+
+async def run_edge(tmp_path: Path, edge: str, *, stop_after: float | None = None
+                   ) -> tuple[int, str]:
+    """`ctibridge edge` with the simulator and this `edge` section: exit code, output."""
+    (tmp_path / "edge.yaml").write_text(
+        "telephony: [{name: pbx, type: simulator}]\nedge: " + edge + "\n")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ctibridge.cli", "edge", "--config", str(tmp_path / "edge.yaml"),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    if stop_after is not None:
+        await asyncio.sleep(stop_after)
+        proc.send_signal(signal.SIGTERM)
+    out, _ = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode()
+
+
+async def test_an_edge_pointed_at_the_wrong_domain_says_so(tmp_path: Path) -> None:
+    async with cloud_and_leaf(tmp_path) as servers:
+        code, out = await run_edge(tmp_path, f"{{nats_url: '{servers.leaf_url}', "
+                                             "edge_id: paris, domain: lyon}")
+    assert code == 2, out
+    assert "has no JetStream in domain 'lyon'" in out
+
+
+async def test_an_edge_waits_for_its_leaf_node_and_still_stops(tmp_path: Path) -> None:
+    from ..harness import free_port
+
+    code, out = await run_edge(tmp_path, f"{{nats_url: 'nats://127.0.0.1:{free_port()}', "
+                                         "edge_id: paris, domain: paris}", stop_after=4.0)
+    assert code == 0, out
+    assert "edge.leaf_unreachable" in out
