@@ -129,9 +129,10 @@ class EdgeConnector:
     # ------------------------------------------------------------ life
 
     async def start(self) -> None:
-        # Whatever an earlier run of this core left unread goes: the durable consumer
-        # hands it out again from the last acknowledged event.
-        self._queue = asyncio.Queue()
+        # Whatever an earlier run of this core left unread goes (and its end marker): the
+        # durable consumer hands it out again from the last acknowledged event.
+        while not self._queue.empty():
+            self._queue.get_nowait()
         self._since = self.clock.now()
         self._started = time.monotonic()
         self._tasks = [asyncio.create_task(self._run(), name=f"edge-in-{self.name}"),

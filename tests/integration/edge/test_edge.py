@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ctibridge.model.errors import PlatformError
+from ctibridge.model.errors import CapabilityMissing, PlatformError
 
 from ..harness import AgentClient
 from .conftest import Site
@@ -63,11 +63,22 @@ async def test_a_call_at_the_site_is_offered_answered_and_hung_up_from_the_cloud
     await alice.ok("call.hangup", call_id=call_id)
     await alice.event("call.ended")
     assert site.sim.call_state(ref) is None
-    # The PBX's refusal comes back with its code and message.
+    # Dialling out returns the site's call reference.
+    dialled = await alice.ok("call.dial", number="+33 1 42 00 00 00")
+    out = await alice.event("call.initiated")
+    assert out["call"]["call_id"] == dialled["call_id"]
+    [live] = site.sim.live_calls()
+    assert live.legs.get("1001") is not None
+    await alice.ok("call.hangup", call_id=dialled["call_id"])
+    await alice.event("call.ended", where=lambda d: d["call"]["call_id"] == dialled["call_id"])
+    # The PBX's refusal comes back with its code and message, and its class.
     with pytest.raises(PlatformError) as refused:
         await site.link.answer("no-such-ref", "1001")
     assert refused.value.code == "no-such-call"
     assert "no-such-ref" in refused.value.message
+    with pytest.raises(CapabilityMissing) as missing:  # the site's ACD routes
+        await site.link.deliver(ref, "1001")
+    assert missing.value.code == "capability-missing"
     await alice.close()
 
 
