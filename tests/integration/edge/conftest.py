@@ -29,7 +29,7 @@ AGENTS = [
     {"id": "alice", "name": "Alice Martin", "extension": "1001", "platform": "pbx"},
     {"id": "bob", "name": "Bob Durand", "extension": "1002", "platform": "pbx"},
 ]
-DOWN_AFTER = 1.0  # seconds without a heartbeat: the edge is unreachable
+DOWN_AFTER = 1.5  # seconds without a heartbeat: the edge is unreachable
 
 
 @dataclass
