@@ -359,8 +359,12 @@ class EdgeConnector:
     async def _watch(self) -> None:
         every = min(0.5, self.opts.down_after_seconds / 3)
         while True:
+            due = time.monotonic() + every
             await asyncio.sleep(every)
             now = time.monotonic()
+            if now - due > every:
+                # This process was stalled, not the edge: heartbeats may be waiting unread.
+                continue
             last = self._heard if self._heard is not None else self._started
             if now - last < self.opts.down_after_seconds:
                 continue
