@@ -135,6 +135,8 @@ class EdgeConnector:
             self._queue.get_nowait()
         self._since = self.clock.now()
         self._started = time.monotonic()
+        self._heard = self._heard_at = None  # a core starting anew hears the edge anew
+        self._down_told = self._catching_up = False
         self._tasks = [asyncio.create_task(self._run(), name=f"edge-in-{self.name}"),
                        asyncio.create_task(self._watch(), name=f"edge-watch-{self.name}")]
 
