@@ -3,8 +3,10 @@ core reads the site's events from where the last one stopped, none twice."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from pathlib import Path
+from typing import Any
 
 from .conftest import hub_node, the_site
 from .test_edge import eventually, rows
@@ -57,3 +59,50 @@ async def test_a_new_core_goes_on_from_the_last_event_the_old_one_applied(
         assert len(offers) == 1
         assert link_b.applied > applied_by_a
         await alice.close()
+
+
+async def test_events_a_dead_core_took_but_never_acknowledged_come_again_in_order(
+    tmp_path: Path,
+) -> None:
+    from ctibridge.edge.connector import EdgeConnector, EdgeOptions
+    from ctibridge.model.events import CallQueued, PlatformEvent, PlatformStatus
+
+    async with contextlib.AsyncExitStack() as stack:
+        cluster, clock, servers, crm, sim, edge = await the_site(stack, tmp_path)
+        options = EdgeOptions(edge_id="paris", domain=servers.domain, cluster=cluster,
+                              nats_url=servers.cloud_url)
+
+        async def next_queued(events: Any) -> str:
+            while not isinstance(ev := await asyncio.wait_for(anext(events), 10), CallQueued):
+                pass
+            return ev.ref
+
+        old = EdgeConnector("pbx", options, clock)
+        old_events = old.events()
+        await old.start()
+        first: PlatformEvent = await asyncio.wait_for(anext(old_events), 10)
+        while not (isinstance(first, PlatformStatus) and first.detail.startswith("edge")):
+            first = await asyncio.wait_for(anext(old_events), 10)
+        refs = [sim.customer_calls("support", number=f"+3361000000{i}") for i in range(5)]
+        assert await next_queued(old_events) == refs[0]
+        assert await next_queued(old_events) == refs[1]  # applied, not yet acknowledged
+        # The rest is fetched already (delivered to this core, unacknowledged) when it dies.
+        js = old.nc.jetstream()
+        mirror = old.names.mirror("pbx")
+        for _ in range(200):  # bounded: 10 s
+            if (await js.consumer_info(mirror, "core")).num_ack_pending >= 4:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the old core never fetched the calls")
+        await old.stop()
+
+        new = EdgeConnector("pbx", options, clock)
+        new_events = new.events()
+        await new.start()
+        again = [await next_queued(new_events) for _ in range(4)]
+        # From the first one not acknowledged, in order: the one the old core applied
+        # without acknowledging comes once more, nothing is skipped.
+        assert again == refs[1:]
+        assert new.skipped == 0
+        await new.stop()
