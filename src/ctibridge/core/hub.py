@@ -750,8 +750,10 @@ class Hub:
         self._end_call(call, cause)
         return True
 
-    def _end_call(self, call: Call, cause: str) -> None:
-        now = self.clock.now()
+    def _end_call(self, call: Call, cause: str, at: datetime | None = None) -> None:
+        # ``at``: when the platform says it ended (events buffered at an edge across a
+        # WAN cut arrive late; the history keeps the platform's time).
+        now = at or self.clock.now()
         call.end(now, cause)
         call.monitors.clear()  # supervisors leave with the call
         for agent_id in {None, *call.agents()}:
@@ -960,7 +962,7 @@ class Hub:
         if call is None:
             return
         if ev.device is None:
-            self._end_call(call, ev.cause)
+            self._end_call(call, ev.cause, ev.at)
             return
         if ev.device in call.monitors:  # a supervisor left (not a party to the call)
             self._monitor_left(call, ev.device, ev.cause)
