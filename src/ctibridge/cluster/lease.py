@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from nats.js import JetStreamContext
@@ -52,7 +53,10 @@ class Lease:
         # When a create was last refused (another node held the lease), and whether the
         # lease we got was one that had just expired under another node (a takeover).
         self._seen_held: float | None = None
+        # The server's time of the holder's last renewal, read while it held the lease.
+        self._held_renewed: datetime | None = None
         self.took_over = False
+        self._gone_by: float | None = None
         self._kv: KeyValue | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -72,11 +76,28 @@ class Lease:
         """After a takeover, how many seconds before we got the lease the last owner had
         surely stopped acting (None: no owner just before us).
 
-        Its entry expires ``ttl`` after its last renewal and we try every
-        ``renew_every``, so we got it at most ``renew_every`` after the expiry; the owner
-        stepped down (or died) by ``ttl - margin`` after that renewal at the latest.
+        A killed owner died before its next renewal (``renew_every`` after its last
+        one) and one that cannot renew steps down ``ttl - margin`` after it (checked
+        each round): we take ``ttl - margin`` after the last renewal, whose time the
+        server stamped on the lease's entry (read while the owner held it).
+        Without that stamp: its entry expired ``ttl`` after that renewal and we try
+        every ``renew_every``, so it stopped at least ``renew_every`` before we got it.
         """
-        return self.renew_every if self.took_over else None
+        return self._gone_by
+
+    async def _last_write(self) -> datetime | None:
+        try:
+            msg = await self.js.get_last_msg(f"KV_{self.bucket_name}",
+                                             f"$KV.{self.bucket_name}.{LEASE_KEY}")
+        except Exception:  # gone meanwhile, or a server without it: the fallback
+            return None
+        return msg.time
+
+    def _stopped_ago(self) -> float:
+        if self._held_renewed is None:
+            return self.renew_every
+        stopped = self._held_renewed + timedelta(seconds=self.ttl - self.margin)
+        return max(0.0, (datetime.now(UTC) - stopped).total_seconds())
 
     async def owner(self) -> str | None:
         kv = await self.bucket()
@@ -123,10 +144,12 @@ class Lease:
                 revision = await asyncio.wait_for(kv.create(LEASE_KEY, value), self.renew_every)
             except KeyWrongLastSequenceError:
                 self._seen_held = self.clock()
+                self._held_renewed = await self._last_write()
                 return  # someone else holds it
             self.token, self.epoch, self._renewed = revision, revision, self.clock()
             self.took_over = self._seen_held is not None \
                 and self._renewed - self._seen_held <= self.ttl
+            self._gone_by = self._stopped_ago() if self.took_over else None
             log.info("lease.acquired", node=self.node_id, token=revision)
             await self.on_acquired(revision)
             return

@@ -89,7 +89,8 @@ class Hub:
         self.interactions = InteractionBook(calls=self.calls)
         self.leftovers: Leftovers | None = None  # what an earlier run left open (sweep.py)
         # Set by a cluster node taking the core over from a dead one: when that core had
-        # surely stopped (its lease's expiry, cluster/lease.py). None: not a takeover.
+        # surely stopped (from its lease's last renewal, cluster/lease.py). None: not a
+        # takeover.
         self.core_lost_at: datetime | None = None
         self.notifier = Notifier(
             replay=settings.server.replay_events, queue_size=settings.server.send_queue,

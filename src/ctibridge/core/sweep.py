@@ -17,8 +17,8 @@ A platform that does not resync within ``grace_seconds`` of the start (down, gon
 from the configuration) has its leftovers ended the same way: an interaction
 never waits for a platform forever. The end time given is the last sign of life of
 the earlier run: its newest interaction in the database, or, when this core took over
-from a dead node's core (a cluster), the moment that core had surely stopped (its
-lease's expiry less the time a node takes to notice: ``Hub.core_lost_at``). A call
+from a dead node's core (a cluster), the moment that core had surely stopped (from
+its lease's last renewal: ``Hub.core_lost_at``, cluster/lease.py). A call
 ending while no core ran ended after that moment (the old core would have seen it)
 and before our resync, so the talk time logged is never short of the real one by
 more than the old core's last batch of writes, nor longer by more than the lease.
