@@ -31,6 +31,8 @@ from ..config import ClusterSettings
 from ..core.notifier import Notifier
 from ..core.permissions import Principal
 from ..model.errors import CtiError, Unauthorized
+from ..model.interaction import Interaction
+from ..store.interactions import from_journal
 from .codec import principal_from, principal_to
 from .lease import Lease
 from .owner import Owner
@@ -93,10 +95,15 @@ class ClusterNode:
             max_msgs_per_subject=self.svc.settings.server.replay_events,
             discard=DiscardPolicy.OLD,
             storage=StorageType.MEMORY if s.storage == "memory" else StorageType.FILE)
-        try:
-            await js.add_stream(config)
-        except BadRequestError:  # exists with other limits: ours win (same for all nodes)
-            await js.update_stream(config)
+        journal = StreamConfig(
+            name=self.names.journal_stream, subjects=[f"{self.names.journal}.>"],
+            max_age=s.retention_seconds, max_msgs_per_subject=1, discard=DiscardPolicy.OLD,
+            storage=config.storage)
+        for each in (config, journal):
+            try:
+                await js.add_stream(each)
+            except BadRequestError:  # exists with other limits: ours win (same for all)
+                await js.update_stream(each)
 
     async def stop(self) -> None:
         if self.lease is not None:
@@ -143,8 +150,10 @@ class ClusterNode:
             hub.core_lost_at = None if gone_by is None else \
                 hub.clock.now() - timedelta(seconds=gone_by)
             await self._recover_seqs(hub.notifier)
+            hub.journaled = await self._read_journal()
             self.owner = Owner(self.nc, self.svc, epoch, self.names)
             hub.notifier.set_sink(self.owner.frame, self.owner.presence)
+            hub.journal = self.owner.journal
             await self.owner.start()
             self.history.append(("started", epoch, time.monotonic()))
             log.info("cluster.core_started", node=self.node_id, token=epoch)
@@ -156,6 +165,7 @@ class ClusterNode:
                 return
             # Fenced: nothing more goes out under our token, then the core stops.
             self.svc.hub.notifier.set_sink(None, None)
+            self.svc.hub.journal = None
             owner, self.owner = self.owner, None
             await owner.stop()
             self.history.append(("fenced", epoch, time.monotonic()))
@@ -182,6 +192,35 @@ class ClusterNode:
                     stream.seq = max(stream.seq, int((msg.headers or {}).get(SEQ_HEADER, "0")))
                 if not msg.metadata.num_pending:
                     return
+        finally:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+
+    async def _read_journal(self) -> list[Interaction]:
+        """The newest version of each interaction the earlier cores journaled."""
+        assert self.nc is not None
+        js = self.nc.jetstream(timeout=self.settings.request_timeout_seconds)
+        try:
+            info = await js.stream_info(self.names.journal_stream)
+        except Exception as exc:  # the sweep still has the store
+            log.warning("cluster.journal_unreadable", error=str(exc))
+            return []
+        if not info.state.messages:
+            return []
+        found: list[Interaction] = []
+        sub = await js.subscribe(f"{self.names.journal}.>", stream=self.names.journal_stream,
+                                 ordered_consumer=True,
+                                 deliver_policy=DeliverPolicy.LAST_PER_SUBJECT)
+        try:
+            while True:
+                msg = await sub.next_msg(timeout=self.settings.request_timeout_seconds)
+                try:
+                    found.append(from_journal(json.loads(msg.data)))
+                except (ValueError, TypeError, KeyError) as exc:
+                    log.warning("cluster.journal_entry_bad", subject=msg.subject,
+                                error=str(exc))
+                if not msg.metadata.num_pending:
+                    return found
         finally:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()

@@ -21,8 +21,10 @@ from nats.aio.subscription import Subscription
 
 from ..core.directory import PageRequest
 from ..model.errors import CtiError, PlatformError
+from ..model.interaction import Interaction
+from ..store.interactions import to_journal
 from .codec import error_reply, principal_from
-from .subjects import FENCE_HEADER, SEQ_HEADER, Names
+from .subjects import FENCE_HEADER, SEQ_HEADER, Names, token
 
 log = structlog.get_logger("ctibridge.cluster.owner")
 
@@ -47,6 +49,15 @@ class Owner:
     def frame(self, stream: str, seq: int, frame: str) -> None:
         self._queue.append((self.names.stream_subject(stream), frame.encode(),
                             {SEQ_HEADER: str(seq), FENCE_HEADER: str(self.epoch)}))
+        self._wake.set()
+
+    def journal(self, it: Interaction) -> None:
+        """An interaction the hub is about to write: queued before the frames that
+        announce it, so any bar that heard of it means the journal has it (a core
+        killed before its store batch ran loses nothing the bars saw)."""
+        data = json.dumps(to_journal(it), ensure_ascii=False, separators=(",", ":")).encode()
+        self._queue.append((f"{self.names.journal}.{token(it.interaction_id)}", data,
+                            {FENCE_HEADER: str(self.epoch)}))
         self._wake.set()
 
     def presence(self, entry: dict[str, Any]) -> None:

@@ -67,6 +67,14 @@ class Names:
         return f"{self.cluster.upper().replace('.', '_').replace('-', '_')}_EVENTS"
 
     @property
+    def journal(self) -> str:  # <cluster>.jr.<interaction id>: live interactions (owner.py)
+        return f"{self.cluster}.jr"
+
+    @property
+    def journal_stream(self) -> str:  # the JetStream stream keeping the newest of each
+        return f"{self.cluster.upper().replace('.', '_').replace('-', '_')}_JOURNAL"
+
+    @property
     def bucket(self) -> str:  # the key-value bucket of the core's lease
         return f"{self.cluster.replace('.', '_')}_lease"
 

@@ -92,6 +92,11 @@ class Hub:
         # surely stopped (from its lease's last renewal, cluster/lease.py). None: not a
         # takeover.
         self.core_lost_at: datetime | None = None
+        # In a cluster: every interaction queued for the store also goes at once to the
+        # bus's journal, ahead of the events that announce it (cluster/owner.py), and a
+        # core taking over reads what the journal holds that the store may not yet.
+        self.journal: Callable[[Interaction], None] | None = None
+        self.journaled: list[Interaction] = []
         self.notifier = Notifier(
             replay=settings.server.replay_events, queue_size=settings.server.send_queue,
             queue_chars=settings.server.limits.ws_send_queue_bytes,
@@ -435,6 +440,8 @@ class Hub:
     def persist_interaction(self, it: Interaction) -> None:
         if self.store is None:
             return
+        if self.journal is not None and it.call_id is not None:
+            self.journal(it)
         self._writes_interactions[it.interaction_id] = it
         self._write_marks[it.interaction_id] = self._write_marks.get(it.interaction_id, 0) + 1
         self._write_wakeup.set()

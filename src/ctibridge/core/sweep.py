@@ -42,6 +42,7 @@ import structlog
 from ..model.call import Call, ConnectionState
 from ..model.events import PlatformResynced
 from ..model.interaction import Interaction
+from ..model.party import Channel
 from .interactions import apply_draft
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ class Leftovers:
         store: Any = self.hub.store
         if store is None:
             return 0
-        found = await store.interactions.unwrapped()
+        found = await self._with_journal(store, await store.interactions.unwrapped())
         if not found:
             return 0
         now = self.hub.clock.now()
@@ -103,6 +104,26 @@ class Leftovers:
         if self._waiting:
             self._timer = asyncio.create_task(self._deadline(), name="sweep-deadline")
         return len(found)
+
+    async def _with_journal(self, store: Any, found: list[Interaction]) -> list[Interaction]:
+        """Add what the cluster's journal has newer than the store: an interaction the
+        old core had announced but not written when it died (hub.journaled)."""
+        journaled, self.hub.journaled = self.hub.journaled, []
+        stored = {it.interaction_id: i for i, it in enumerate(found)}
+        added = 0
+        for it in journaled:
+            if it.wrapped_at is not None or it.channel != Channel.VOICE:
+                continue
+            i = stored.get(it.interaction_id)
+            if i is not None:
+                if found[i].ended_at is None and it.ended_at is not None:
+                    found[i] = it  # it ended in the batch the old core never wrote
+            elif await store.interactions.get(it.interaction_id) is None:
+                found.append(it)
+                added += 1
+        if added:
+            log.warning("sweep.from_journal", interactions=added)
+        return found
 
     @property
     def pending(self) -> int:

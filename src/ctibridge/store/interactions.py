@@ -72,6 +72,24 @@ def _model(row: InteractionRow) -> Interaction:
     )
 
 
+_TIMES = ("created_at", "queued_at", "offered_at", "accepted_at", "ended_at", "wrapped_at")
+
+
+def to_journal(it: Interaction) -> dict[str, Any]:
+    """An interaction as JSON, everything the store keeps (the cluster's journal)."""
+    values = _values(it)
+    for key in _TIMES:
+        values[key] = values[key].isoformat() if values[key] is not None else None
+    return values
+
+
+def from_journal(values: dict[str, Any]) -> Interaction:
+    data = dict(values)
+    for key in _TIMES:
+        data[key] = datetime.fromisoformat(data[key]) if data.get(key) else None
+    return _model(InteractionRow(**data))
+
+
 class InteractionStore:
     def __init__(self, db: Database) -> None:
         self._db = db

@@ -85,8 +85,9 @@ class Cluster:
 
         nc = await nats.connect(NATS_URL)
         js = nc.jetstream()
-        with contextlib.suppress(Exception):
-            await js.delete_stream(f"{self.name.upper().replace('-', '_')}_EVENTS")
+        for stream in ("EVENTS", "JOURNAL"):
+            with contextlib.suppress(Exception):
+                await js.delete_stream(f"{self.name.upper().replace('-', '_')}_{stream}")
         with contextlib.suppress(Exception):
             await js.delete_key_value(f"{self.name}_lease")
         await nc.close()
