@@ -110,15 +110,18 @@ class Leftovers:
         old core had announced but not written when it died (hub.journaled)."""
         journaled, self.hub.journaled = self.hub.journaled, []
         stored = {it.interaction_id: i for i, it in enumerate(found)}
+        unwrapped = [it for it in journaled
+                     if it.wrapped_at is None and it.channel == Channel.VOICE]
+        # The journal's newest is never older than the store's (written after it).
+        written = await store.interactions.known(
+            [it.interaction_id for it in unwrapped if it.interaction_id not in stored])
         added = 0
-        for it in journaled:
-            if it.wrapped_at is not None or it.channel != Channel.VOICE:
-                continue
+        for it in unwrapped:
             i = stored.get(it.interaction_id)
             if i is not None:
                 if found[i].ended_at is None and it.ended_at is not None:
                     found[i] = it  # it ended in the batch the old core never wrote
-            elif await store.interactions.get(it.interaction_id) is None:
+            elif it.interaction_id not in written:  # written: wrapped up since
                 found.append(it)
                 added += 1
         if added:

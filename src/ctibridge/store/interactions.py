@@ -131,6 +131,17 @@ class InteractionStore:
         async with self._db.session() as s:
             return [_model(r) for r in (await s.execute(q)).scalars()]
 
+    async def known(self, interaction_ids: Sequence[str]) -> set[str]:
+        """Which of these interactions the store has (one query per thousand)."""
+        found: set[str] = set()
+        ids = list(interaction_ids)
+        async with self._db.session() as s:
+            for i in range(0, len(ids), 1000):
+                q = select(InteractionRow.interaction_id).where(
+                    InteractionRow.interaction_id.in_(ids[i:i + 1000]))
+                found.update((await s.execute(q)).scalars())
+        return found
+
     async def last_created(self) -> datetime | None:
         """When the newest interaction began: the last sign of life of an earlier run."""
         async with self._db.session() as s:

@@ -107,3 +107,9 @@ async def test_list_is_newest_first_with_limit_agent_and_before(store: Store) ->
     page = await store.interactions.list(before=its[4].created_at, limit=2)
     assert [i.interaction_id for i in page] == ["it-3", "it-2"]
     assert await store.interactions.list(agent_id="carol") == []
+
+
+async def test_known_says_which_interactions_the_store_has(store: Store) -> None:
+    await store.interactions.save_many([full("it-1"), full("it-2")])
+    assert await store.interactions.known(["it-2", "it-9", "it-1"]) == {"it-1", "it-2"}
+    assert await store.interactions.known([]) == set()
