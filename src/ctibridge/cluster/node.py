@@ -213,7 +213,10 @@ class ClusterNode:
                                  deliver_policy=DeliverPolicy.LAST_PER_SUBJECT)
         try:
             while True:
-                msg = await sub.next_msg(timeout=self.settings.request_timeout_seconds)
+                try:
+                    msg = await sub.next_msg(timeout=self.settings.request_timeout_seconds)
+                except nats.errors.TimeoutError:  # expired meanwhile (max_age): no more
+                    return found
                 try:
                     found.append(from_journal(json.loads(msg.data)))
                 except (ValueError, TypeError, KeyError) as exc:
