@@ -297,8 +297,17 @@ class Bar:
     open_calls: set[str] = field(default_factory=set)
     gaps: int = 0
     closed: bool = False
-    answering: bool = True
+    ready: bool = False  # the hub acknowledged agent.ready
+    tries: int = 0
     n: int = 0
+
+    async def go_ready(self) -> None:
+        """Log in and go ready (new ids each try: the hub answers a repeated id with
+        its first answer)."""
+        self.tries += 1
+        for op in ("login", "ready"):
+            await self.ws.send(json.dumps({"type": "command", "id": f"{op}{self.tries}",
+                                           "op": f"agent.{op}"}))
 
 
 class Bars:
@@ -331,8 +340,12 @@ class Bars:
 
             for i in range(0, len(tokens), 50):
                 await asyncio.gather(*(one(t) for t in tokens[i:i + 50]))
+        for _ in range(120):  # every bar's agent.ready acknowledged
+            if all(b.ready for b in self.bars):
+                break
+            await asyncio.sleep(0.5)
         return {"connected": len(tokens), "seconds": time.perf_counter() - t0,
-                "retries": self.retries}
+                "retries": self.retries, "not_ready": sum(1 for b in self.bars if not b.ready)}
 
     async def _open(self, http: httpx.AsyncClient, url: str, token: str, group: str) -> None:
         r = await http.post("/api/ws-ticket", headers={"Authorization": f"Bearer {token}"})
@@ -345,8 +358,7 @@ class Bars:
         if snap.get("type") != "snapshot":
             raise KeyError(f"no snapshot: {snap}")
         bar = Bar(ws, snap["agent"]["agent_id"], group, int(snap["seq"]))
-        await ws.send(json.dumps({"type": "command", "id": "l", "op": "agent.login"}))
-        await ws.send(json.dumps({"type": "command", "id": "r", "op": "agent.ready"}))
+        await bar.go_ready()
         self.bars.append(bar)
         self.tasks.append(asyncio.create_task(self._listen(bar)))
 
@@ -360,7 +372,14 @@ class Bars:
                     if seq > bar.seq + 1:
                         bar.gaps += seq - bar.seq - 1
                     bar.seq = max(bar.seq, seq)
-                if frame.get("type") != "event":
+                kind = frame.get("type")
+                if kind in ("ack", "error") and str(frame.get("id")).startswith("ready"):
+                    if kind == "ack":
+                        bar.ready = True
+                    elif bar.tries < 5:  # the core was busy (core-timeout): again
+                        asyncio.get_running_loop().call_later(
+                            1.0, lambda b=bar: asyncio.ensure_future(b.go_ready()))
+                if kind != "event":
                     continue
                 if self.recording:
                     self.frames[bar.group] = self.frames.get(bar.group, 0) + 1
@@ -452,7 +471,7 @@ class Bars:
 async def bars_main() -> None:
     bars = Bars()
     loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
+    reader = asyncio.StreamReader(limit=2 ** 26)  # a line holds thousands of tokens
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     while line := await reader.readline():
         req = json.loads(line)
@@ -525,13 +544,51 @@ class Window:
         return self.cpu[key] / self.wall
 
 
+class BusTap:
+    """The call events as they cross NATS (this process subscribes to every agent's
+    subject): the part of the latency spent before the node measured, in the core
+    and on the bus."""
+
+    def __init__(self, url: str, cluster: str) -> None:
+        self.url, self.subject = url, f"{cluster}.ev.a.>"
+        self.latency: list[float] = []
+        self.recording = False
+
+    async def start(self) -> None:
+        import nats
+
+        self.nc = await nats.connect(self.url)
+        await self.nc.subscribe(self.subject, cb=self._on)
+
+    async def _on(self, msg: Any) -> None:
+        if not self.recording:
+            return
+        now = time.time_ns()
+        frame = json.loads(msg.data)
+        call = frame["data"].get("call")
+        stamp = None
+        if frame["name"] == "call.ended" and call:
+            stamp = call.get("ended_at")
+        elif frame["name"] in ("call.offered", "call.answered") and call:
+            agent = msg.subject.rsplit(".", 1)[1]
+            stamp = next((c["since"] for c in call["connections"]
+                          if c["agent_id"] == agent), None)
+        if stamp:
+            self.latency.append((now - ts_ns(stamp)) / 1e6)
+
+    async def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.nc.close()
+
+
 FAULTS: list[str] = []
 
 
 def check(what: str, faults: dict[str, Any]) -> None:
     """Note (for the exit status) any bar that missed an event, and a window in which
     no bar of a node got any (the calls did not flow: nothing was measured)."""
-    bad = {k: faults[k] for k in ("gaps", "closed", "open_calls") if faults.get(k)}
+    bad = {k: faults[k] for k in ("gaps", "closed", "open_calls", "not_ready")
+           if faults.get(k)}
     if "frames" in faults:
         idle = sorted(g for g in faults["groups"] if not faults["frames"].get(g))
         if idle:
@@ -541,12 +598,18 @@ def check(what: str, faults: dict[str, Any]) -> None:
         print(f"  !! {what}: bars missed events: {bad}", flush=True)
 
 
-async def measure(bars: BarsProc, seconds: float, pids: dict[str, int | None]
-                  ) -> tuple[dict[str, Any], Window]:
+async def measure(bars: BarsProc, seconds: float, pids: dict[str, int | None],
+                  tap: BusTap | None = None) -> tuple[dict[str, Any], Window]:
     await bars.ask(op="record")
+    if tap is not None:
+        tap.latency.clear()
+        tap.recording = True
     with Window(pids) as w:
         await asyncio.sleep(seconds)
     stats = await bars.ask(op="stats")
+    if tap is not None:
+        tap.recording = False
+        stats["bus_p50"], stats["bus_p99"] = pct(tap.latency, 50), pct(tap.latency, 99)
     stats["client_cpu"] = w.cpu.get("bars", stats["client_cpu"])
     return stats, w
 
@@ -565,10 +628,13 @@ async def capacity(args: argparse.Namespace, workdir: Path, db: Path, tokens: li
         node = Node(workdir, f"{mode}-node", agents=n, rate=args.rate, cluster=cluster,
                     args=args, cpu=NODE_CPU, db_from=db, profile=True)
         bars = BarsProc()
+        tap = BusTap(args.nats, cluster) if cluster is not None else None
         try:
             if core is not None:
                 await core.start()
                 await core.until_core()
+            if tap is not None:
+                await tap.start()
             await node.start()
             await bars.start()
             await asyncio.sleep(2)
@@ -583,16 +649,20 @@ async def capacity(args: argparse.Namespace, workdir: Path, db: Path, tokens: li
                 done = await bars.ask(op="connect", url=node.url,
                                       tokens=tokens[connected:size], group=mode)
                 connected = size
-                await asyncio.sleep(3)  # logins and ready settle
+                check(f"{mode}, {size} bars connected", done)
+                await asyncio.sleep(3)  # the calls find the new agents
                 rss = rss_bytes(node.pid or 0)
                 stats, w = await measure(bars, args.window, {
                     "node": node.pid, "core": core.pid if core else None,
-                    "bars": bars.pid, "nats": nats_pid()})
+                    "bars": bars.pid, "nats": nats_pid()}, tap)
                 print(f"  {size:6d} {rss / 2**20:8.0f} {(rss - base) / size / 1024:8.1f} "
                       f"{done['seconds']:10.1f} | {stats['timed']:6d} {stats['p50']:8.2f} "
                       f"{stats['p99']:8.2f} {stats['max']:8.1f} | "
                       f"{w.share('node'):7.0%} {w.share('core'):9.0%} "
                       f"{w.share('bars'):9.0%} {w.share('nats'):9.0%} | {load()}", flush=True)
+                if tap is not None:
+                    print(f"         of which before the node (core and bus, seen on NATS): "
+                          f"p50 {stats['bus_p50']:.2f} ms, p99 {stats['bus_p99']:.2f} ms")
                 if size == max(args.sizes):
                     names = ", ".join(f"{k} p99 {v[2]:.2f} ms (n={v[0]})"
                                       for k, v in stats["by_name"].items())
@@ -605,6 +675,8 @@ async def capacity(args: argparse.Namespace, workdir: Path, db: Path, tokens: li
                 check(f"{mode} at {size} bars", stats)
             check(f"{mode}, calls drained", await bars.ask(op="drain", seconds=30))
         finally:
+            if tap is not None:
+                await tap.stop()
             await bars.stop()
             await node.stop()
             if core is not None:
@@ -633,8 +705,10 @@ async def scale(args: argparse.Namespace, workdir: Path, db: Path, tokens: list[
             base = {f.node_id: rss_bytes(f.pid or 0) for f in followers}
             share = n // k
             for i, f in enumerate(followers):
-                await bars.ask(op="connect", url=f.url, tokens=tokens[i * share:(i + 1) * share],
-                               group=f.node_id)
+                check(f"{k} follower(s), {share} bars connected to {f.node_id}",
+                      await bars.ask(op="connect", url=f.url,
+                                     tokens=tokens[i * share:(i + 1) * share],
+                                     group=f.node_id))
             await asyncio.sleep(3)
             rss = {f.node_id: rss_bytes(f.pid or 0) for f in followers}
             pids: dict[str, int | None] = {f.node_id: f.pid for f in followers}
