@@ -79,6 +79,7 @@ HERE = Path(__file__).resolve()
 SECRET = secrets.token_urlsafe(48)
 OPS = secrets.token_urlsafe(32)
 GIB = 1024 ** 3
+REPLAY = 64 * 1024 * 1024  # server.replay_total_bytes's default: what replay adds per node
 NODE_CPU, CLIENT_CPU = 0, 1
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -206,7 +207,7 @@ class Node:
                 # Calls of about a second, so that the calls in progress stay few and
                 # the agents who answer many.
                 "traffic": {"platform": "sim", "calls_per_minute": rate * 60,
-                            "handle_time_seconds": 1.0, "patience_seconds": 20.0},
+                            "handle_time_seconds": 1.0, "patience_seconds": 5.0},
                 "wrap_up_seconds": 0,
             }
         else:
@@ -320,16 +321,19 @@ class Bars:
         self.latency: dict[str, list[float]] = {}
         self.frames: dict[str, int] = {}
         self.retries = 0
+        self.ready_errors: dict[str, int] = {}
         self.cpu0 = 0.0
 
-    async def connect(self, url: str, tokens: list[str], group: str) -> dict[str, Any]:
+    async def connect(self, url: str, tokens: list[str], group: str, *, ready: bool = True
+                      ) -> dict[str, Any]:
+        """Open the bars; ``ready``: each logs in and goes ready (else: ``go_ready``)."""
         t0 = time.perf_counter()
         async with httpx.AsyncClient(base_url=url, timeout=120,
                                      limits=httpx.Limits(keepalive_expiry=1.0)) as http:
             async def one(token: str) -> None:
                 for attempt in range(5):  # as a bar does: a failed connect is tried again
                     try:
-                        await self._open(http, url, token, group)
+                        await self._open(http, url, token, group, ready)
                         return
                     except (OSError, httpx.HTTPError, websockets.WebSocketException,
                             TimeoutError, KeyError) as exc:
@@ -340,14 +344,26 @@ class Bars:
 
             for i in range(0, len(tokens), 50):
                 await asyncio.gather(*(one(t) for t in tokens[i:i + 50]))
+        out = {"connected": len(tokens), "seconds": time.perf_counter() - t0,
+               "retries": self.retries}
+        return out | (await self.until_ready() if ready else {})
+
+    async def go_ready(self) -> dict[str, Any]:
+        for b in self.bars:
+            if not b.tries:
+                await b.go_ready()
+        return await self.until_ready()
+
+    async def until_ready(self) -> dict[str, Any]:
         for _ in range(120):  # every bar's agent.ready acknowledged
             if all(b.ready for b in self.bars):
                 break
             await asyncio.sleep(0.5)
-        return {"connected": len(tokens), "seconds": time.perf_counter() - t0,
-                "retries": self.retries, "not_ready": sum(1 for b in self.bars if not b.ready)}
+        return {"retries": self.retries, "ready_errors": self.ready_errors,
+                "not_ready": sum(1 for b in self.bars if not b.ready)}
 
-    async def _open(self, http: httpx.AsyncClient, url: str, token: str, group: str) -> None:
+    async def _open(self, http: httpx.AsyncClient, url: str, token: str, group: str,
+                    ready: bool) -> None:
         r = await http.post("/api/ws-ticket", headers={"Authorization": f"Bearer {token}"})
         ticket = r.json()["ticket"]
         ws = await websockets.connect(url.replace("http", "ws") + f"/ws?ticket={ticket}",
@@ -358,7 +374,8 @@ class Bars:
         if snap.get("type") != "snapshot":
             raise KeyError(f"no snapshot: {snap}")
         bar = Bar(ws, snap["agent"]["agent_id"], group, int(snap["seq"]))
-        await bar.go_ready()
+        if ready:
+            await bar.go_ready()
         self.bars.append(bar)
         self.tasks.append(asyncio.create_task(self._listen(bar)))
 
@@ -376,7 +393,10 @@ class Bars:
                 if kind in ("ack", "error") and str(frame.get("id")).startswith("ready"):
                     if kind == "ack":
                         bar.ready = True
-                    elif bar.tries < 5:  # the core was busy (core-timeout): again
+                    else:
+                        code = str(frame.get("code"))
+                        self.ready_errors[code] = self.ready_errors.get(code, 0) + 1
+                    if kind == "error" and bar.tries < 5:  # the core was busy (core-timeout): again
                         asyncio.get_running_loop().call_later(
                             1.0, lambda b=bar: asyncio.ensure_future(b.go_ready()))
                 if kind != "event":
@@ -477,7 +497,10 @@ async def bars_main() -> None:
         req = json.loads(line)
         op = req["op"]
         if op == "connect":
-            out = await bars.connect(req["url"], req["tokens"], req["group"])
+            out = await bars.connect(req["url"], req["tokens"], req["group"],
+                                     ready=req.get("ready", True))
+        elif op == "ready":
+            out = await bars.go_ready()
         elif op == "record":
             out = bars.record()
         elif op == "stats":
@@ -619,7 +642,7 @@ async def capacity(args: argparse.Namespace, workdir: Path, db: Path, tokens: li
     n = max(args.sizes)
     print(f"\n== capacity: bars vs RSS and p99 latency, {args.rate:g} calls/s, "
           f"{args.window:g} s windows, sizes {args.sizes}", flush=True)
-    for mode in ("single", "cluster"):
+    for mode in args.modes:
         cluster = f"bench{secrets.token_hex(3)}" if mode == "cluster" else None
         core = None
         if cluster is not None:
@@ -650,6 +673,9 @@ async def capacity(args: argparse.Namespace, workdir: Path, db: Path, tokens: li
                                       tokens=tokens[connected:size], group=mode)
                 connected = size
                 check(f"{mode}, {size} bars connected", done)
+                if done["ready_errors"] or done["retries"]:
+                    print(f"         connect retries {done['retries']}, agent.ready refused: "
+                          f"{done['ready_errors']}", flush=True)
                 await asyncio.sleep(3)  # the calls find the new agents
                 rss = rss_bytes(node.pid or 0)
                 stats, w = await measure(bars, args.window, {
@@ -673,6 +699,19 @@ async def capacity(args: argparse.Namespace, workdir: Path, db: Path, tokens: li
                           f"{'' if size >= 10000 else ' (not at 10,000 bars: indicative)'}",
                           flush=True)
                 check(f"{mode} at {size} bars", stats)
+            if args.soak:
+                # The replay buffers fill as calls go on (all of them at most
+                # server.replay_total_bytes): the RSS a node keeps, not only after connecting.
+                t_end = time.perf_counter() + args.soak
+                peak = 0
+                while time.perf_counter() < t_end:
+                    await asyncio.sleep(min(10.0, args.soak))
+                    peak = max(peak, rss_bytes(node.pid or 0))
+                print(f"  after {args.soak:g} s more of calls at {connected} bars: RSS "
+                      f"{rss_bytes(node.pid or 0) / 2**20:.0f} MB (highest seen {peak / 2**20:.0f}"
+                      f" MB; 1 GiB target -> {'met' if peak <= GIB else 'NOT met'}"
+                      f"{'' if connected >= 10000 else ', not at 10,000 bars'}); "
+                      f"load {load()}", flush=True)
             check(f"{mode}, calls drained", await bars.ask(op="drain", seconds=30))
         finally:
             if tap is not None:
@@ -695,36 +734,44 @@ async def scale(args: argparse.Namespace, workdir: Path, db: Path, tokens: list[
         followers = [Node(workdir, f"s{k}-f{i}", agents=n, rate=args.rate, cluster=cluster,
                           args=args, cpu=NODE_CPU, db_from=db, profile=True)
                      for i in range(k)]
+        # A follower with no bar: what a node pays whatever it carries (lease, NATS,
+        # presence of every agent, timers) while the same calls flow.
+        idle = Node(workdir, f"s{k}-idle", agents=n, rate=args.rate, cluster=cluster,
+                    args=args, cpu=NODE_CPU, db_from=db)
         bars = BarsProc()
         try:
             await core.start()
             await core.until_core()
-            await asyncio.gather(*(f.start() for f in followers))
+            await asyncio.gather(*(f.start() for f in [*followers, idle]))
             await bars.start()
             await asyncio.sleep(2)
             base = {f.node_id: rss_bytes(f.pid or 0) for f in followers}
             share = n // k
             for i, f in enumerate(followers):
-                check(f"{k} follower(s), {share} bars connected to {f.node_id}",
-                      await bars.ask(op="connect", url=f.url,
-                                     tokens=tokens[i * share:(i + 1) * share],
-                                     group=f.node_id))
+                await bars.ask(op="connect", url=f.url, tokens=tokens[i * share:(i + 1) * share],
+                               group=f.node_id, ready=False)
             await asyncio.sleep(3)
+            # What the sockets cost, before any event fills a replay buffer (bounded per
+            # node by server.replay_total_bytes: counted below as a fixed cost).
             rss = {f.node_id: rss_bytes(f.pid or 0) for f in followers}
+            check(f"{k} follower(s), bars ready", await bars.ask(op="ready"))
+            await asyncio.sleep(3)
             pids: dict[str, int | None] = {f.node_id: f.pid for f in followers}
-            pids |= {"core": core.pid, "bars": bars.pid, "nats": nats_pid()}
+            pids |= {"core": core.pid, "bars": bars.pid, "nats": nats_pid(), "idle": idle.pid}
             stats, w = await measure(bars, args.window, pids)
             check(f"{k} follower(s)", stats)
             check(f"{k} follower(s), calls drained", await bars.ask(op="drain", seconds=30))
             rows = []
+            fixed = w.share("idle")
             for f in followers:
                 frames = stats["frames"].get(f.node_id, 0)
                 per_bar_rss = (rss[f.node_id] - base[f.node_id]) / share
                 cpu = w.cpu[f.node_id]
-                per_bar_cpu = cpu / w.wall / share  # CPU share per bar
-                cap_cpu = 1.0 / per_bar_cpu if per_bar_cpu else float("inf")
-                cap_rss = (GIB - base[f.node_id]) / per_bar_rss if per_bar_rss > 0 \
-                    else float("inf")
+                # CPU share per bar, over what a node with no bar pays.
+                per_bar_cpu = max(cpu / w.wall - fixed, 1e-9) / share
+                cap_cpu = (1.0 - fixed) / per_bar_cpu
+                cap_rss = (GIB - base[f.node_id] - REPLAY) / per_bar_rss \
+                    if per_bar_rss > 0 else float("inf")
                 rows.append({"node": f.node_id, "bars": share, "rss": rss[f.node_id],
                              "base": base[f.node_id], "rss_per_bar": per_bar_rss,
                              "cpu": cpu, "cpu_per_bar_s": per_bar_cpu, "frames": frames,
@@ -733,19 +780,21 @@ async def scale(args: argparse.Namespace, workdir: Path, db: Path, tokens: list[
                              "limit": "CPU" if cap_cpu < cap_rss else "RSS"})
             results[k] = {"rows": rows, "core_cpu": w.cpu["core"], "nats_cpu": w.cpu["nats"],
                           "wall": w.wall, "p99": stats["p99"], "bars_cpu": w.cpu["bars"]}
-            print(f"-- {k} follower(s): load {load()}, core CPU {w.share('core'):.0%}, "
+            print(f"-- {k} follower(s): load {load()}, a node with no bar {fixed:.1%} CPU, "
+                  f"core CPU {w.share('core'):.0%}, "
                   f"NATS CPU {w.share('nats'):.0%}, bars' process CPU {w.share('bars'):.0%}, "
                   f"p99 {stats['p99']:.2f} ms (followers share CPU 0: indicative)", flush=True)
             for r in rows:
                 print(f"   {r['node']:8s} {r['bars']:6d} bars  RSS {r['rss'] / 2**20:6.0f} MB "
                       f"({r['rss_per_bar'] / 1024:5.1f} KiB/bar over {r['base'] / 2**20:.0f} MB)"
                       f"  CPU {r['cpu'] / w.wall:5.1%} ({r['cpu_per_bar_s'] * 1e6:6.1f} "
-                      f"us/s per bar, {r['cpu_per_event_us']:6.1f} us per event, "
+                      f"us/s per bar over the no-bar node, {r['cpu_per_event_us']:6.1f} us "
+                      f"per event, "
                       f"{r['frames']} events)  carries ~{r['cap']:,.0f} bars ({r['limit']})",
                       flush=True)
         finally:
             await bars.stop()
-            for f in followers:
+            for f in [*followers, idle]:
                 await f.stop()
             await core.stop()
     one = results[1]["rows"][0]["cap"]
@@ -839,8 +888,12 @@ def main() -> None:
     p.add_argument("--sizes", default=None, help="bars connected at each step (capacity)")
     p.add_argument("--rate", type=float, default=None, help="calls per second")
     p.add_argument("--window", type=float, default=None, help="seconds measured per step")
+    p.add_argument("--modes", default="single,cluster",
+                   help="capacity of: single (one-node hub), cluster (a follower), or both")
     p.add_argument("--scale-bars", type=int, default=None, help="bars in the 1 vs 4 runs")
     p.add_argument("--trials", type=int, default=None)
+    p.add_argument("--soak", type=float, default=None,
+                   help="seconds of calls at the largest size before the RSS is read again")
     p.add_argument("--profile", metavar="DIR",
                    help="run the nodes measured under cProfile, stats into DIR/<node>.prof")
     p.add_argument("--keep", action="store_true", help="keep the nodes' files and logs")
@@ -851,10 +904,12 @@ def main() -> None:
     quick = args.quick
     args.sizes = [int(s) for s in (args.sizes or ("100,250" if quick else
                                                   "1000,2500,5000,10000")).split(",")]
+    args.modes = [m for m in args.modes.split(",") if m in ("single", "cluster")]
     args.rate = args.rate or (20.0 if quick else 100.0)
     args.window = args.window or (5.0 if quick else 20.0)
     args.scale_bars = args.scale_bars or (200 if quick else 4000)
     args.trials = args.trials or (3 if quick else 20)
+    args.soak = args.soak if args.soak is not None else (10.0 if quick else 180.0)
     asyncio.run(run(args))
 
 
