@@ -19,27 +19,34 @@ Every row prints the machine's load average, and the CPU used in the window by t
 node, the core's node, the bars' process and NATS, so a noisy run or a saturated
 client shows.
 
-**capacity** (``--sizes``): in the same run, a single-node hub (core and sockets in one
-process) and a cluster node (a follower: its sockets fed from the bus; the core on
-another node). Bars connected in steps; at each step the node's RSS (and per bar, over
-its RSS before any bar) and the p99 latency of call events from the simulator's own
-timestamp (the core making the event: ``since`` of the agent's leg for
-``call.offered`` / ``call.answered``, ``ended_at`` for ``call.ended``) to the bar
-having parsed the frame, over a ``--window`` of traffic at ``--rate`` calls/s.
+**capacity** (``--sizes``, ``--modes``): in the same run, a single-node hub (core and
+sockets in one process) and a cluster node (a follower: its sockets fed from the bus;
+the core on another node). Bars connected in steps; at each step the node's RSS (and
+per bar, over its RSS before any bar) and the p99 latency of call events from the
+simulator's own timestamp (the core making the event: ``since`` of the agent's leg for
+``call.offered`` / ``call.answered``, ``ended_at`` for ``call.ended``) to the bar having
+parsed the frame, over a ``--window`` of traffic at ``--rate`` calls/s; for the cluster
+node also the part of it spent before the node (the same events as this process reads
+them on NATS). Then ``--soak`` seconds more of calls at the largest size and the RSS
+again: the replay buffers fill as calls go on (all agents' together at most
+``server.replay_total_bytes`` per node), so this is the RSS a node keeps.
 Targets: 10,000 bars in <= 1 GiB RSS, p99 <= 10 ms at 100 calls/s.
 
 **scale** (1 vs 4 nodes): two CPUs cannot give four nodes a core each, so the ratio is
-computed from per-node costs, not from a saturated throughput. One core node, then
+computed from per-node costs, not from a saturated throughput. A core node, then
 ``--scale-bars`` bars on one follower, then the same bars split over four followers
-(N/4 each), same calls. The calls are spread over the same N agents in both runs, so
-each bar receives the same events per second in both. Per follower, over the window:
-RSS per bar (over its RSS before any bar), CPU seconds per bar per second and per
-delivered event. What a node carries is the fewer of the bars that would fill one CPU
-(its measured CPU extrapolated linearly in its bars, fixed costs counted as per-bar:
-conservative for four nodes, whose fixed costs weigh on fewer bars) and the bars that
-fit in 1 GiB. Ratio = sum over the four followers / the one follower; target >= 3.5.
-The core publishes once per subject whatever the number of nodes: its CPU in the
-window is printed for 1 and 4 followers (and NATS's).
+(N/4 each), same calls; in both runs one more follower with no bar. The calls are
+spread over the same N agents in both runs, so each bar receives the same events per
+second in both. Per follower: RSS per bar (its sockets connected, before they go ready,
+over its RSS before any bar), and over a ``--window`` of calls its CPU per delivered
+event and per bar per second over what the no-bar follower uses in the same window
+(a node's fixed cost: lease, NATS, every agent's presence, timers). What a node
+carries is the fewer of the bars that fill one CPU, (1 - fixed) / CPU per bar, and
+the bars that fit in 1 GiB, (1 GiB - RSS before any bar - the replay budget) / RSS
+per bar. Ratio = sum over the four followers / the one follower; target >= 3.5. The
+core publishes once per subject whatever the number of nodes: its CPU (and NATS's)
+in the window is printed for 1 and 4 followers. The four followers share CPU 0, so
+the latency printed for them says nothing of a node's own.
 
 **failover**: two nodes, a bar (alice) on each. Each trial SIGKILLs the node running
 the core and times, on the bar of the surviving node, the first event published by
@@ -173,7 +180,7 @@ class Node:
     def __init__(self, workdir: Path, node_id: str, *, agents: int, rate: float,
                  cluster: str | None, args: Any, cpu: int | None = None,
                  db_from: Path | None = None, demo: bool = False,
-                 profile: bool = False) -> None:
+                 profile: bool = False, lease: float | None = None) -> None:
         self.node_id = node_id
         # cProfile of the whole process, written when it stops (--profile DIR).
         self.profile = Path(args.profile) / f"{node_id}.prof" \
@@ -213,8 +220,9 @@ class Node:
         else:
             config["agents"] = [{"id": "alice", "name": "Alice Martin", "extension": "1001"}]
         if cluster is not None:
+            # The lease as production has it (3 s) but in the failover trials (--lease).
             config["cluster"] = {"nats_url": args.nats, "name": cluster, "node_id": node_id,
-                                 "storage": "memory", "lease_seconds": args.lease}
+                                 "storage": "memory", **({"lease_seconds": lease} if lease else {})}
         self.config.write_text(yaml.safe_dump(config))
         self.proc: asyncio.subprocess.Process | None = None
 
@@ -811,8 +819,8 @@ async def scale(args: argparse.Namespace, workdir: Path, db: Path, tokens: list[
 async def failover(args: argparse.Namespace, workdir: Path) -> None:
     print(f"\n== failover: {args.trials} trials, lease {args.lease:g} s", flush=True)
     cluster = f"bench{secrets.token_hex(3)}"
-    nodes = [Node(workdir, f"fo-{n}", agents=1, rate=0, cluster=cluster, args=args, demo=True)
-             for n in ("a", "b")]
+    nodes = [Node(workdir, f"fo-{n}", agents=1, rate=0, cluster=cluster, args=args, demo=True,
+                  lease=args.lease) for n in ("a", "b")]
     times: list[float] = []
     try:
         await nodes[0].start()
@@ -897,7 +905,8 @@ def main() -> None:
     p.add_argument("--profile", metavar="DIR",
                    help="run the nodes measured under cProfile, stats into DIR/<node>.prof")
     p.add_argument("--keep", action="store_true", help="keep the nodes' files and logs")
-    p.add_argument("--lease", type=float, default=2.0, help="cluster.lease_seconds")
+    p.add_argument("--lease", type=float, default=2.0,
+                   help="cluster.lease_seconds in the failover trials (elsewhere: 3 s)")
     p.add_argument("--nats", default=os.environ.get("CTIBRIDGE_TEST_NATS",
                                                     "nats://127.0.0.1:4222"))
     args = p.parse_args()
