@@ -619,7 +619,16 @@ def main() -> None:
     if len(sys.argv) > 3 and sys.argv[1] in ("_hub", "_attack"):
         settle(int(sys.argv[2]), int(sys.argv[3]))
         a, b = sys.argv[4], sys.argv[5]
-        asyncio.run(_hub(int(a), b) if sys.argv[1] == "_hub" else _attack(a, b))
+        if sys.argv[1] == "_hub":
+            # The event loop `ctibridge serve` runs on: uvicorn's "auto" (uvloop when
+            # installed, as uvicorn[standard] does).
+            import uvicorn
+
+            factory = uvicorn.Config(app=None).get_loop_factory()
+            with asyncio.Runner(loop_factory=factory) as runner:
+                runner.run(_hub(int(a), b))
+        else:
+            asyncio.run(_attack(a, b))
         return
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--seconds", type=float, default=20.0, help="measured time per phase")

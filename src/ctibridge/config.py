@@ -68,6 +68,11 @@ class LimitSettings(_Strict):
     connections_per_ip: int = Field(256, ge=0)
     # Open connections in all; over it new ones are closed at once.
     max_connections: int = Field(4096, ge=1)
+    # New connections accepted per second, in all (a burst of twice as many is let in).
+    # Beyond it the hub stops accepting for a moment: connections wait in the kernel's
+    # queue instead of taking the event loop from the sockets already open (a connection
+    # flood). 10,000 bars reconnecting at once take about 10 s at the default.
+    accept_per_second: float = Field(1000.0, gt=0)
     # permessage-deflate on the agent socket: the bar's small JSON frames shrink ~5x on
     # the wire, but each socket then holds a compressor (~40 KiB with uvicorn's settings,
     # most of what a bar costs the hub). Off for large centers on a LAN.
@@ -168,6 +173,11 @@ class LoginSettings(_Strict):
     hash_queue: int = Field(16, ge=0)
     # Logins one client address may have in progress at once (more: 429 at once).
     per_ip_in_flight: int = Field(4, ge=1)
+    # Passwords checked per second, in all, for logins from unknown addresses: none of
+    # their logins succeeded in the last trust_seconds (more: 503 at once). Bounds the CPU a
+    # guessing flood from many addresses can take; known addresses are not counted.
+    unknown_hashes_per_second: float = Field(4.0, gt=0)
+    trust_seconds: float = Field(7 * 86400.0, gt=0)
 
 
 # Secret keys published in our docs and examples: a server using one signs tokens anybody can

@@ -79,7 +79,7 @@ class TerminalAgent:
                             if i.get("state") in ("offered", "active")}
             self.pops = {p["call_id"]: p for p in frame.get("screenpops", [])
                          if p.get("call_id") in self.calls}
-            self.say(f"state: {self._state()}; {len(self.calls)} call(s)"
+            self.say(f"state: {self.state_text()}; {len(self.calls)} call(s)"
                      + (f", {len(self.digital)} digital" if self.digital else ""))
             for c in self.calls.values():
                 self.say("  " + self._describe(c))
@@ -99,7 +99,7 @@ class TerminalAgent:
     def _event(self, name: str, data: dict[str, Any]) -> None:
         if name == "agent.state":
             self.agent = data.get("agent", self.agent)
-            self._say_once("state", f"[state] {self._state()}")  # not for load changes
+            self._say_once("state", f"[state] {self.state_text()}")  # not for load changes
             return
         if name == "screenpop":
             self._pop(data)
@@ -207,7 +207,7 @@ class TerminalAgent:
         return next((c for c in call.get("connections", []) if c.get("agent_id") == self.me),
                     None)
 
-    def _state(self) -> str:
+    def state_text(self) -> str:
         st = self.agent.get("state", {})
         reason = f" ({st['reason']})" if st.get("reason") else ""
         return f"{st.get('status', '?')}{reason}"
@@ -288,8 +288,8 @@ class TerminalAgent:
                 self.say("  " + self._describe(c))
             return None
         if verb == "state":
-            self.say(self._state() if self.connected
-                     else f"not connected to the hub (last known: {self._state()})")
+            self.say(self.state_text() if self.connected
+                     else f"not connected to the hub (last known: {self.state_text()})")
             return None
         if verb == "work":
             if not self.digital:
@@ -454,7 +454,7 @@ class Link:
         self.agent.connected = True
         self.up.set()
         if resumed:
-            self.agent.say(f"reconnected; state: {self.agent._state()}")
+            self.agent.say(f"reconnected; state: {self.agent.state_text()}")
             if 0 < last_seen:
                 # The events missed since the last one seen (the same hub), or a fresh
                 # snapshot; anything the snapshot already holds is skipped by its seq.

@@ -14,7 +14,6 @@ import contextlib
 import os
 import re
 import shutil
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any
 import pytest
 
 from tests.needs import unavailable
+from tests.net import free_port  # (re-exported: tests import it from here)
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -67,12 +67,6 @@ def outliving(base: type) -> type:
             self._queue.put_nowait(None)  # ends the stopping hub's event stream
 
     return PbxThatOutlivesTheHub
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # --------------------------------------------------------------------- the hub
@@ -197,6 +191,20 @@ async def start_hub(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Run
 @pytest.fixture
 async def hub(start_hub: Callable[..., Awaitable[RunningHub]]) -> RunningHub:
     return await start_hub()
+
+
+@pytest.fixture
+async def crm_hub(start_hub: Callable[..., Awaitable[RunningHub]],
+                  tmp_path: Path) -> RunningHub:
+    """A hub serving the demo CRM at /democrm and popping/logging through it."""
+    from .democrm import API_KEY, MAPPING  # (it imports from here)
+
+    mapping = tmp_path / "democrm.yaml"
+    mapping.write_text(MAPPING, encoding="utf-8")
+    return await start_hub(
+        democrm={"database": f"sqlite:///{tmp_path / 'democrm.db'}", "api_key": API_KEY},
+        crm={"mapping": str(mapping), "variables": {"democrm_key": API_KEY},
+             "pop_timeout_seconds": 3})
 
 
 @pytest.fixture
@@ -367,6 +375,16 @@ class Bar:
         await self.page.locator("button.agent-login").click()
         await expect(self.page.locator(".state[data-status=not_ready]")).to_be_visible()
 
+    async def answers(self, queue: str, *, number: str, name: str) -> Any:
+        """A customer calls ``queue``; this agent answers from the toast: the call's card."""
+        from playwright.async_api import expect
+
+        self.hub.sim.customer_calls(queue, number=number, name=name)
+        await self.toast.get_by_role("button", name="Answer").click()
+        card = self.card(name)
+        await expect(card).to_have_attribute("data-state", "connected")
+        return card
+
 
 @pytest.fixture
 def open_bar(hub: RunningHub, browsers: Browsers) -> Callable[..., Awaitable[Bar]]:
@@ -378,6 +396,43 @@ def open_bar(hub: RunningHub, browsers: Browsers) -> Callable[..., Awaitable[Bar
         return await Bar(page, hub_ or hub).open(user, **params)
 
     return open_
+
+
+@pytest.fixture
+async def alice_and_bob(open_bar: Callable[..., Awaitable[Bar]]) -> tuple[Bar, Bar]:
+    """Alice ready, Bob logged in but not ready: a customer's call is Alice's."""
+    alice = await open_bar("alice")
+    bob = await open_bar("bob")
+    await alice.agent_ready()
+    await bob.agent_login()
+    return alice, bob
+
+
+async def host_bar(browsers: Browsers, url: str, frame: str, *, name: str,
+                   width: int = 1000) -> tuple[Any, Any]:
+    """A host page (a CRM) at ``url`` with the bar in its ``frame``, the bar online."""
+    from playwright.async_api import expect
+
+    page = await browsers.page(name=name, width=width, height=800)
+    await page.goto(url)
+    bar = page.frame_locator(frame)
+    await expect(bar.locator(".conn")).to_have_attribute("data-status", "online")
+    return page, bar
+
+
+async def democrm_bar(browsers: Browsers, hub: RunningHub) -> tuple[Any, Any]:
+    """The demo CRM's page for Alice with the bar beside it, online."""
+    return await host_bar(browsers, f"{hub.url}/democrm/?user=alice", "#ctibridge",
+                          name="crm", width=1280)
+
+
+async def ready_in(bar: Any) -> None:
+    """The agent signs in and goes ready in a host page's bar frame."""
+    from playwright.async_api import expect
+
+    await bar.locator("button.agent-login").click()
+    await bar.locator("button.ready").click()
+    await expect(bar.locator(".state")).to_have_attribute("data-status", "ready")
 
 
 def screenshot_path(name: str) -> str:

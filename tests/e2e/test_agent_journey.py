@@ -89,15 +89,10 @@ async def test_an_agent_answers_holds_consults_transfers_and_wraps_up(hub: Runni
     await alice.page.screenshot(path=screenshot_path("idle"))
 
 
-async def test_a_blind_transfer_hands_the_call_over_at_once(hub: RunningHub, open_bar) -> None:
-    alice: Bar = await open_bar("alice")
-    bob: Bar = await open_bar("bob")
-    await alice.agent_ready()
-    await bob.agent_login()
-    hub.sim.customer_calls("sales", number="+41446681800", name="Lukas Meier")
-    await alice.toast.get_by_role("button", name="Answer").click()
-    call = alice.card("Lukas Meier")
-    await expect(call).to_have_attribute("data-state", "connected")
+async def test_a_blind_transfer_hands_the_call_over_at_once(
+        alice_and_bob: tuple[Bar, Bar]) -> None:
+    alice, bob = alice_and_bob
+    call = await alice.answers("sales", number="+41446681800", name="Lukas Meier")
 
     await call.get_by_role("button", name="Transfer…").click()
     await call.get_by_label("Transfer to").fill("1002")
@@ -140,10 +135,7 @@ async def test_two_calls_at_once_one_held(hub: RunningHub, open_bar) -> None:
     carol: Bar = await open_bar("carol")
     await alice.agent_ready()
     await carol.agent_login()
-    hub.sim.customer_calls("support", number="+33612345678", name="Camille Petit")
-    await alice.toast.get_by_role("button", name="Answer").click()
-    first = alice.card("Camille Petit")
-    await expect(first).to_have_attribute("data-state", "connected")
+    first = await alice.answers("support", number="+33612345678", name="Camille Petit")
 
     # Carol calls Alice's extension while Alice talks: answering holds the first call.
     await carol.page.locator("#ctib-dial").fill("1001")
@@ -163,16 +155,10 @@ async def test_two_calls_at_once_one_held(hub: RunningHub, open_bar) -> None:
     await expect(alice.card()).to_have_count(0)
 
 
-async def test_consult_go_back_to_the_caller_then_make_a_conference(hub: RunningHub,
-                                                                    open_bar) -> None:
-    alice: Bar = await open_bar("alice")
-    bob: Bar = await open_bar("bob")
-    await alice.agent_ready()
-    await bob.agent_login()
-    hub.sim.customer_calls("support", number="+33612345678", name="Camille Petit")
-    await alice.toast.get_by_role("button", name="Answer").click()
-    call = alice.card("Camille Petit")
-    await expect(call).to_have_attribute("data-state", "connected")
+async def test_consult_go_back_to_the_caller_then_make_a_conference(
+        alice_and_bob: tuple[Bar, Bar]) -> None:
+    alice, bob = alice_and_bob
+    call = await alice.answers("support", number="+33612345678", name="Camille Petit")
 
     # Mute, and a few DTMF digits for the IVR on the other side.
     await call.get_by_role("button", name="Mute").click()
@@ -293,8 +279,5 @@ async def test_a_call_on_a_platform_that_cannot_hold_disables_hold_on_that_call_
     await expect(alice.page.locator(".state")).to_have_attribute("data-status", "ready")
 
     # On her primary platform, hold works as usual.
-    hub.sim.customer_calls("support", number="+33145678901", name="Jean Dupont")
-    await alice.toast.get_by_role("button", name="Answer").click()
-    on_sim = alice.card("Jean Dupont")
-    await expect(on_sim).to_have_attribute("data-state", "connected")
+    on_sim = await alice.answers("support", number="+33145678901", name="Jean Dupont")
     await expect(on_sim.get_by_role("button", name="Hold")).to_be_enabled()

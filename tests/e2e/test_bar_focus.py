@@ -4,25 +4,10 @@ keyboard (Enter on the focused Answer button, or Alt+A)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
-import pytest
 from playwright.async_api import expect
 
-from .conftest import Browsers, RunningHub
-from .test_screenpop import API_KEY, MAPPING, Crm
-
-
-@pytest.fixture
-async def crm_hub(start_hub: Any, tmp_path: Path) -> RunningHub:
-    mapping = tmp_path / "democrm.yaml"
-    mapping.write_text(MAPPING, encoding="utf-8")
-    hub: RunningHub = await start_hub(
-        democrm={"database": f"sqlite:///{tmp_path / 'democrm.db'}", "api_key": API_KEY},
-        crm={"mapping": str(mapping), "variables": {"democrm_key": API_KEY},
-             "pop_timeout_seconds": 3})
-    return hub
+from .conftest import Browsers, RunningHub, democrm_bar, ready_in
+from .democrm import Crm
 
 
 async def test_a_pop_in_the_demo_crm_leaves_the_focus_on_answer_and_the_keyboard_answers(
@@ -32,13 +17,8 @@ async def test_a_pop_in_the_demo_crm_leaves_the_focus_on_answer_and_the_keyboard
     crm = Crm(hub)
     camille = await crm.contact("Camille", "Petit", "06 98 76 54 32")
     louis = await crm.contact("Louis", "Moreau", "06 11 22 33 44")
-    page = await browsers.page(name="crm", width=1280, height=800)
-    await page.goto(f"{hub.url}/democrm/?user=alice")
-    bar = page.frame_locator("#ctibridge")
-    await expect(bar.locator(".conn")).to_have_attribute("data-status", "online")
-    await bar.locator("button.agent-login").click()
-    await bar.locator("button.ready").click()
-    await expect(bar.locator(".state")).to_have_attribute("data-status", "ready")
+    page, bar = await democrm_bar(browsers, hub)
+    await ready_in(bar)
 
     # Camille calls: the CRM opens her contact beside the bar ...
     ref = hub.sim.customer_calls("support", number="+33698765432")

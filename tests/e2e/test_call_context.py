@@ -17,16 +17,10 @@ def seconds(text: str) -> int:
 
 
 async def test_the_call_timer_runs_on_across_hold_and_a_consultation_with_talk_and_hold(
-    hub: RunningHub, open_bar
+    alice_and_bob: tuple[Bar, Bar]
 ) -> None:
-    alice: Bar = await open_bar("alice")
-    bob: Bar = await open_bar("bob")
-    await alice.agent_ready()
-    await bob.agent_login()
-    hub.sim.customer_calls("support", number="+33612345678", name="Camille Petit")
-    await alice.toast.get_by_role("button", name="Answer").click()
-    call = alice.card("Camille Petit")
-    await expect(call).to_have_attribute("data-state", "connected")
+    alice, bob = alice_and_bob
+    call = await alice.answers("support", number="+33612345678", name="Camille Petit")
     timer = call.locator(".call-meta .timer")
     talk_hold = call.locator(".talk-hold")
     await expect(timer).to_have_text(re.compile(r"^0:0[2-9]$"))
@@ -57,12 +51,9 @@ async def test_the_call_timer_runs_on_across_hold_and_a_consultation_with_talk_a
 
 
 async def test_the_consulted_colleague_sees_the_customer_then_both_see_the_conference(
-    hub: RunningHub, open_bar
+    hub: RunningHub, alice_and_bob: tuple[Bar, Bar]
 ) -> None:
-    alice: Bar = await open_bar("alice")
-    bob: Bar = await open_bar("bob")
-    await alice.agent_ready()
-    await bob.agent_login()  # not ready; Carol is logged out
+    alice, bob = alice_and_bob  # Carol is logged out
     hub.sim.customer_calls("support", number="+33612345678", name="Camille Petit",
                            attached={"customer_id": "C-1042", "reason": "cancellation",
                                      "contract_no": "X-9"})

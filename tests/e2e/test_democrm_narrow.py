@@ -6,9 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .conftest import Browsers, RunningHub
-from .test_screenpop import Crm, crm_hub
-
-__all__ = ["crm_hub"]  # the fixture, used by name
+from .democrm import Crm
 
 
 async def test_a_350_px_crm_page_fits_and_the_bar_does_not_scroll_it(

@@ -19,7 +19,7 @@ from playwright.async_api import expect
 from tests.integration.crm.vendors.dynamics import CLIENT_ID, CLIENT_SECRET, TENANT, Dataverse
 from tests.integration.crm.vendors.serving import Served
 
-from .conftest import Browsers, RunningHub, free_port
+from .conftest import Browsers, RunningHub, free_port, host_bar, ready_in
 from .hosts import host_calls
 
 HOSTS = Path(__file__).with_name("hosts")
@@ -54,17 +54,13 @@ async def test_the_bar_as_a_cif_channel_pops_dials_and_logs_once(
              "variables": {"org_url": org.url, "tenant_id": TENANT, "login_host": org.url}})
     landing = (f"http://127.0.0.1:{port}/agentbar/?user=alice&host=cif&crm={dynamics}"
                "&template=msdyn_ctibridge_incoming&session_template=msdyn_ctibridge_call")
-    page = await browsers.page(name="dynamics", width=1000, height=800)
-    await page.goto(f"{dynamics}/?landing={landing.replace('&', '%26')}")
-    bar = page.frame_locator("#panel")
-    await expect(bar.locator(".conn")).to_have_attribute("data-status", "online")
+    page, bar = await host_bar(browsers, f"{dynamics}/?landing={landing.replace('&', '%26')}",
+                               "#panel", name="dynamics")
     [cta] = await calls(page, "setClickToAct")
     assert cta["ok"] and cta["args"] == [True]
     [mode] = await calls(page, "setMode")
     assert mode["args"] == [1]
-    await bar.locator("button.agent-login").click()
-    await bar.locator("button.ready").click()
-    await expect(bar.locator(".state")).to_have_attribute("data-status", "ready")
+    await ready_in(bar)
 
     # Camille calls: Dynamics notifies the agent and opens her contact.
     ref = hub.sim.customer_calls("support", number="+33612345678")

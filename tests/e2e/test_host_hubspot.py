@@ -18,7 +18,7 @@ from playwright.async_api import expect
 from tests.integration.crm.vendors.hubspot import TOKEN, HubSpotPortal
 from tests.integration.crm.vendors.serving import Served
 
-from .conftest import Browsers, RunningHub, free_port
+from .conftest import Browsers, RunningHub, free_port, host_bar, ready_in
 
 HOST = Path(__file__).with_name("hosts") / "hubspot_host.html"
 SDK = (Path(__file__).resolve().parents[2] / "src" / "ctibridge" / "web" / "agentbar" / "vendor"
@@ -55,16 +55,13 @@ async def test_the_bar_inside_hubspot_pops_answers_dials_and_logs_once(
         server={"port": port, "allowed_origins": [hubspot]}, wrap_up_seconds=5,
         crm={"mapping": "preset:hubspot", "log_calls": True,
              "variables": {"api_url": portal.served.url, "portal_id": "139876543"}})
-    page = await browsers.page(name="hubspot", width=1000, height=800)
-    await page.goto(f"{hubspot}/?widget={widget}")
-    bar = page.frame_locator("#hubspot-calling-extension-iframe")
-    await expect(bar.locator(".conn")).to_have_attribute("data-status", "online")
+    page, bar = await host_bar(browsers, f"{hubspot}/?widget={widget}",
+                               "#hubspot-calling-extension-iframe", name="hubspot")
     await page.wait_for_function("() => window.hubspot.synced")
     [init] = await received(page, "INITIALIZED")
     assert init["isLoggedIn"] is False
 
-    await bar.locator("button.agent-login").click()
-    await bar.locator("button.ready").click()
+    await ready_in(bar)
     await received(page, "LOGGED_IN")
     await received(page, "USER_AVAILABLE")
 

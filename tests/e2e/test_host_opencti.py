@@ -24,7 +24,7 @@ from tests.integration.crm.vendors.salesforce import (
 )
 from tests.integration.crm.vendors.serving import Served
 
-from .conftest import Browsers, RunningHub, free_port
+from .conftest import Browsers, RunningHub, free_port, host_bar, ready_in
 from .hosts import host_calls
 
 HOSTS = Path(__file__).with_name("hosts")
@@ -61,18 +61,14 @@ async def test_the_bar_as_an_open_cti_softphone_pops_dials_and_logs_once(
         crm={"mapping": "preset:salesforce", "log_calls": True,
              "variables": {"instance_url": org.url, "login_url": org.url}})
     adapter = f"http://127.0.0.1:{port}/agentbar/?user=alice&host=opencti&sfdc={salesforce}"
-    page = await browsers.page(name="salesforce", width=1000, height=800)
-    await page.goto(f"{salesforce}/?adapter={adapter.replace('&', '%26')}")
-    bar = page.frame_locator("#softphone")
-    await expect(bar.locator(".conn")).to_have_attribute("data-status", "online")
+    page, bar = await host_bar(browsers, f"{salesforce}/?adapter={adapter.replace('&', '%26')}",
+                               "#softphone", name="salesforce")
     await calls(page, "notifyInitializationComplete")
     [enabled] = await calls(page, "enableClickToDial")
     assert enabled["ok"]
     [height] = await calls(page, "setSoftphonePanelHeight")
     assert height["ok"], height
-    await bar.locator("button.agent-login").click()
-    await bar.locator("button.ready").click()
-    await expect(bar.locator(".state")).to_have_attribute("data-status", "ready")
+    await ready_in(bar)
 
     # Camille calls: the panel opens and Salesforce opens her contact.
     ref = hub.sim.customer_calls("support", number="+33612345678")

@@ -35,7 +35,7 @@ from tests.integration.crm.vendors.salesforce import (
 )
 from tests.integration.crm.vendors.serving import Served
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS, HAVE_CHROMIUM, RunningHub, free_port
+from .conftest import CHROMIUM, CHROMIUM_ARGS, HAVE_CHROMIUM, RunningHub, free_port, ready_in
 
 HOST = Path(__file__).with_name("hosts") / "salesforce_voice_host.html"
 DOMAIN = "acme.lightning.force.com"
@@ -119,9 +119,7 @@ async def test_the_bar_as_a_salesforce_voice_connector_takes_and_makes_calls(
             ready = await page.evaluate("() => window.voice.ready")
             assert ready["capabilities"]["BLIND_TRANSFER"] is True
             assert ready["capabilities"]["MUTE"] is False
-            await bar.locator("button.agent-login").click()
-            await bar.locator("button.ready").click()
-            await expect(bar.locator(".state")).to_have_attribute("data-status", "ready")
+            await ready_in(bar)
 
             # Camille calls: Salesforce hears of it; the agent accepts in Salesforce.
             ref = hub.sim.customer_calls("support", number="+33612345678")

@@ -18,7 +18,7 @@ from playwright.async_api import expect
 from tests.integration.crm.vendors.serving import Served
 from tests.integration.crm.vendors.zendesk import API_TOKEN, EMAIL, ZendeskAccount
 
-from .conftest import Browsers, RunningHub, free_port
+from .conftest import Browsers, RunningHub, free_port, host_bar, ready_in
 from .hosts import host_calls
 
 HOSTS = Path(__file__).with_name("hosts")
@@ -50,14 +50,10 @@ async def test_the_bar_as_a_zendesk_app_pops_the_caller_and_logs_one_ticket(
         crm={"mapping": "preset:zendesk", "log_calls": True,
              "variables": {"zendesk_url": account.served.url if account.served else ""}})
     app = f"http://127.0.0.1:{port}/agentbar/?user=alice&host=zendesk"
-    page = await browsers.page(name="zendesk", width=1000, height=800)
-    await page.goto(f"{zendesk}/?app={app.replace('&', '%26')}")
-    bar = page.frame_locator("#app")
-    await expect(bar.locator(".conn")).to_have_attribute("data-status", "online")
+    page, bar = await host_bar(browsers, f"{zendesk}/?app={app.replace('&', '%26')}",
+                               "#app", name="zendesk")
     await page.wait_for_function("() => window.zendesk.handshake !== null")
-    await bar.locator("button.agent-login").click()
-    await bar.locator("button.ready").click()
-    await expect(bar.locator(".state")).to_have_attribute("data-status", "ready")
+    await ready_in(bar)
 
     ref = hub.sim.customer_calls("support", number="+33612345678")
     await calls(page, "popover")

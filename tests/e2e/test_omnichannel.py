@@ -18,7 +18,7 @@ from playwright.async_api import expect
 
 from ctibridge.digital.webhook import SIGNATURE_HEADER, signature
 
-from .conftest import Bar, Browsers, RunningHub, free_port, screenshot_path
+from .conftest import Bar, Browsers, RunningHub, democrm_bar, free_port, ready_in, screenshot_path
 
 SECRET = "e2e-webhook-secret-0123456789"
 QUEUE = {"name": "support", "channels": ["voice", "chat", "email"], "sl_seconds": 30}
@@ -110,9 +110,7 @@ def work(bar: Bar) -> Any:
 
 
 async def answer_a_call(hub: RunningHub, alice: Bar) -> None:
-    hub.sim.customer_calls("support", number="+33612345678", name="Camille Petit")
-    await alice.toast.get_by_role("button", name="Answer").click()
-    await expect(alice.card("Camille Petit")).to_have_attribute("data-state", "connected")
+    await alice.answers("support", number="+33612345678", name="Camille Petit")
 
 
 async def test_a_chat_is_offered_beside_a_call_accepted_and_closed_while_the_supervisor_follows(
@@ -257,12 +255,8 @@ async def test_open_in_the_demo_crm_opens_the_conversation_in_a_new_tab(
     hub = await start_omni_hub(
         start_hub, democrm={"database": f"sqlite:///{tmp_path / 'democrm.db'}",
                             "api_key": "e2e-key"})
-    page = await browsers.page(name="crm", width=1280, height=800)
-    await page.goto(f"{hub.url}/democrm/?user=alice")
-    bar = page.frame_locator("#ctibridge")
-    await expect(bar.locator(".conn")).to_have_attribute("data-status", "online")
-    await bar.locator("button.agent-login").click()
-    await bar.locator("button.ready").click()
+    page, bar = await democrm_bar(browsers, hub)
+    await ready_in(bar)
     await post_chat(hub, name="Léa Dubois", body="Hello", handle="lea")
     await bar.locator("ctib-work.toast").get_by_role("button", name="Accept").click()
     async with page.context.expect_page() as opened:

@@ -7,106 +7,21 @@ from __future__ import annotations
 
 import asyncio
 import re
-from pathlib import Path
 from typing import Any
 
-import httpx
-import pytest
 from playwright.async_api import expect
 
-from .conftest import Bar, Browsers, RunningHub, screenshot_path  # noqa: F401
+from .conftest import (
+    Bar,
+    Browsers,
+    RunningHub,
+    democrm_bar,
+    ready_in,
+    screenshot_path,
+)
+from .democrm import Crm
 
-API_KEY = "e2e-democrm-key"
 EVIL = '<img src=x onerror="window.__pwned=1"><b>Eve</b>'
-
-# The demo CRM as a mapping file describes it: what a user writes for an in-house CRM.
-MAPPING = """\
-name: democrm
-description: The built-in demo CRM, through its REST API
-connection:
-  base_url: "{{ vars.hub_url }}/democrm/api"
-  timeout_seconds: 3
-  retries: 0
-auth:
-  type: api_key
-  name: X-Api-Key
-  value: "{{ vars.democrm_key }}"
-phone:
-  default_region: FR
-  formats: [e164, national_digits]
-record:
-  id: id
-  name: join(' ', [first_name, last_name])
-  company: company.name
-  url: url
-lookups:
-  - name: by_record_id
-    when: attached.crm_record_id
-    request:
-      path: "/contacts/{{ attached.crm_record_id | urlquote }}"
-    empty_statuses: [404]
-  - name: by_phone
-    phone: true
-    request:
-      path: /contacts
-      query: {phone: "{{ number }}"}
-    results: contacts
-screen_pop:
-  create_url: "{{ vars.hub_url }}/democrm/contacts/new?phone={{ party.e164 | urlquote }}"
-  on_several: choose
-  on_none: create
-log:
-  when_no_record: lookup
-  request:
-    method: POST
-    path: /activities
-    headers:
-      Idempotency-Key: "{{ idempotency_key }}"
-    json:
-      contact_id: "{{ record.id if record else none }}"
-      phone: "{{ interaction.number }}"
-      direction: "{{ interaction.direction }}"
-      started_at: "{{ interaction.started_at | iso }}"
-      duration_seconds: "{{ interaction.duration_seconds | round | int }}"
-      queue: "{{ interaction.queue }}"
-      agent: "{{ interaction.agent_id }}"
-      disposition: "{{ interaction.disposition }}"
-      notes: "{{ interaction.notes }}"
-      external_id: "{{ interaction.interaction_id }}"
-  activity_id: id
-"""
-
-
-@pytest.fixture
-async def crm_hub(start_hub: Any, tmp_path: Path) -> RunningHub:
-    """A hub serving the demo CRM at /democrm and popping/logging through it."""
-    mapping = tmp_path / "democrm.yaml"
-    mapping.write_text(MAPPING, encoding="utf-8")
-    hub: RunningHub = await start_hub(
-        democrm={"database": f"sqlite:///{tmp_path / 'democrm.db'}", "api_key": API_KEY},
-        crm={"mapping": str(mapping), "variables": {"democrm_key": API_KEY},
-             "pop_timeout_seconds": 3})
-    return hub
-
-
-class Crm:
-    """The demo CRM's REST API, as a test sets the scene and checks the call log."""
-
-    def __init__(self, hub: RunningHub) -> None:
-        self.http = httpx.AsyncClient(base_url=f"{hub.url}/democrm/api",
-                                      headers={"X-Api-Key": API_KEY}, timeout=5)
-
-    async def contact(self, first: str, last: str, phone: str) -> dict[str, Any]:
-        phones = [{"label": "mobile", "number": phone}]
-        r = await self.http.post("/contacts", json={"first_name": first, "last_name": last,
-                                                     "phones": phones})
-        assert r.status_code == 201, r.text
-        return dict(r.json())
-
-    async def activities(self, contact_id: int) -> list[dict[str, Any]]:
-        r = await self.http.get(f"/contacts/{contact_id}/activities")
-        assert r.status_code == 200, r.text
-        return list(r.json()["activities"])
 
 
 async def _logged(crm: Crm, contact_id: int, count: int) -> list[dict[str, Any]]:
@@ -221,13 +136,8 @@ async def test_a_caller_pops_in_the_demo_crm_is_logged_there_and_a_click_on_a_nu
     hub = crm_hub
     crm = Crm(hub)
     camille = await crm.contact("Camille", "Petit", "06 98 76 54 32")
-    page = await browsers.page(name="crm", width=1280, height=800)
-    await page.goto(f"{hub.url}/democrm/?user=alice")
-    bar = page.frame_locator("#ctibridge")
-    await expect(bar.locator(".conn")).to_have_attribute("data-status", "online")
-    await bar.locator("button.agent-login").click()
-    await bar.locator("button.ready").click()
-    await expect(bar.locator(".state")).to_have_attribute("data-status", "ready")
+    page, bar = await democrm_bar(browsers, hub)
+    await ready_in(bar)
 
     # Camille calls: the CRM page beside the bar opens her contact by itself.
     ref = hub.sim.customer_calls("support", number="+33698765432")
@@ -276,10 +186,7 @@ async def test_a_number_dialled_from_a_record_pops_and_logs_that_record_even_if_
     crm = Crm(hub)
     await crm.contact("Louis", "Bernard", "02 40 00 00 00")
     lea = await crm.contact("Léa", "Bernard", "02 40 00 00 00")
-    page = await browsers.page(name="crm", width=1280, height=800)
-    await page.goto(f"{hub.url}/democrm/?user=alice")
-    bar = page.frame_locator("#ctibridge")
-    await expect(bar.locator(".conn")).to_have_attribute("data-status", "online")
+    page, bar = await democrm_bar(browsers, hub)
     await bar.locator("button.agent-login").click()
     await expect(bar.locator(".state")).to_have_attribute("data-status", "not_ready")
     hub.sim.set_outcome("+33240000000", "answer")
@@ -319,10 +226,7 @@ async def test_a_host_that_turns_auto_open_off_gets_only_what_the_agent_opens(
     hub = crm_hub
     crm = Crm(hub)
     camille = await crm.contact("Camille", "Petit", "06 98 76 54 32")
-    page = await browsers.page(name="crm", width=1280, height=800)
-    await page.goto(f"{hub.url}/democrm/?user=alice")
-    bar = page.frame_locator("#ctibridge")
-    await expect(bar.locator(".conn")).to_have_attribute("data-status", "online")
+    page, bar = await democrm_bar(browsers, hub)
     await page.evaluate("""() => {
       window.got = [];
       addEventListener("message", (e) => {
@@ -334,9 +238,7 @@ async def test_a_host_that_turns_auto_open_off_gets_only_what_the_agent_opens(
     await page.wait_for_function("() => window.got.some((m) => m.type === 'command.result')")
     assert (await page.evaluate("() => window.got.find((m) => m.type === 'command.result')"))[
         "data"]["result"]["auto_open"] is False
-    await bar.locator("button.agent-login").click()
-    await bar.locator("button.ready").click()
-    await expect(bar.locator(".state")).to_have_attribute("data-status", "ready")
+    await ready_in(bar)
     home = page.url
 
     hub.sim.customer_calls("support", number="+33698765432")

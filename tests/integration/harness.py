@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,18 +22,13 @@ from ctibridge.api.server import build_server
 from ctibridge.clock import Clock, FakeClock
 from ctibridge.config import Settings
 from ctibridge.telephony.simulator import SimulatorConnector
+from tests.net import free_port  # (re-exported: tests import it from here)
 
 AGENTS = [
     {"id": "alice", "name": "Alice Martin", "extension": "1001"},
     {"id": "bob", "name": "Bob Durand", "extension": "1002"},
     {"id": "carol", "name": "Carol Lefèvre", "extension": "1003"},
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -85,7 +85,7 @@ async def test_inbound_call_answered_held_blind_transferred_and_wrapped_up(
             f["seq"] for f in alice.frames if f["type"] == "event"]
 
         # The history has both agents' parts, with Alice's disposition.
-        await h.hub._flush()
+        await h.hub.flush()
         rows = await h.hub.store.interactions.list(limit=10)
         mine = {r.agent_id: r for r in rows if r.call_id == call_id}
         assert mine["alice"].disposition == "escalated"

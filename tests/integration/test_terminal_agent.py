@@ -89,6 +89,6 @@ async def test_a_terminal_agent_takes_a_call_from_login_to_wrap_up(tmp_path: Pat
             await term.expect("unknown or incomplete command")
         finally:
             await term.quit()
-        await h.hub._flush()
+        await h.hub.flush()
         rows = await h.hub.store.interactions.list(agent_id="bob")
         assert rows and rows[0].disposition == "resolved" and rows[0].notes == "all good"

@@ -32,7 +32,8 @@ from ctibridge.recording.proxy import RecordingProxy
 from ctibridge.telephony.asterisk.config import AsteriskOptions
 from ctibridge.telephony.asterisk.connector import AsteriskConnector
 
-from ..integration.harness import RunningHub, running_hub
+from ..integration.harness import running_hub
+from .common import LiveHub, record_folder, skip_without_lab
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB_DIR = ROOT / "scripts" / "lab" / "asterisk"
@@ -58,16 +59,10 @@ AGENTS = [
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if os.environ.get(ENV):
-        return
-    skip = pytest.mark.skip(reason=f"live suite: set {ENV} to a running lab Asterisk "
-                            "(scripts/lab/asterisk/README.md)")
     here = Path(__file__).parent
-    for item in items:
-        path = Path(str(item.fspath))
-        # tests/live/freeswitch has its own switch (CTIBRIDGE_LIVE_FREESWITCH, its conftest)
-        if here in path.parents and here / "freeswitch" not in path.parents:
-            item.add_marker(skip)
+    # tests/live/freeswitch has its own switch (CTIBRIDGE_LIVE_FREESWITCH, its conftest)
+    skip_without_lab(items, ENV, " to a running lab Asterisk (scripts/lab/asterisk/README.md)",
+                     here, but=here / "freeswitch")
 
 
 @dataclass
@@ -112,26 +107,11 @@ def options(t: Target, *, port: int | None = None, ari: bool = True,
 
 
 @dataclass
-class Live:
-    h: RunningHub
+class Live(LiveHub):
     connector: AsteriskConnector
     proxy: RecordingProxy
     lab: Any
     target: Target
-
-    async def agent(self, who: str, *, ready: bool = True) -> Any:
-        """A bar for ``who``, logged in (and ready unless told otherwise)."""
-        bar = await self.h.agent(who)
-        await bar.ok("agent.login")
-        if ready:
-            await bar.ok("agent.ready")
-        return bar
-
-
-def record_folder(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("CTIBRIDGE_LIVE_RECORD") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 @contextlib.asynccontextmanager

@@ -19,11 +19,10 @@ from typer.testing import CliRunner
 from ctibridge.cli import app
 from ctibridge.telephony.asterisk.config import AsteriskOptions
 
+from .common import JEAN, T, channels_gone, consult_answered, mine, next_event
 from .conftest import LAB_DIR, Live, live_hub, options, target
 
-JEAN = {"number": "+33123456789", "name": "Jean Dupont"}
 IVR = {"CUSTOMER_ID": "C-1042", "ACCOUNT": "ACME-77", "IVR_CHOICE": "support"}
-T = 20.0  # seconds: generous, the lab's handsets ring 2 s and the far end 3 s
 
 
 async def run(*argv: str, timeout: float = 120) -> tuple[int, str]:
@@ -34,30 +33,6 @@ async def run(*argv: str, timeout: float = 120) -> tuple[int, str]:
     return proc.returncode or 0, out.decode(errors="replace")
 
 
-async def next_event(bar: Any, name: str, start: int, *, timeout: float = 20.0,
-                     where: Any = lambda d: True) -> dict[str, Any]:
-    """The first ``name`` event the bar got after its frame number ``start``."""
-    frame = await bar.wait_for(
-        lambda f: f.get("type") == "event" and f["name"] == name and where(f["data"]),
-        f"event {name}", timeout, start=start)
-    return dict(frame["data"])
-
-
-def mine(call_id: str) -> Any:
-    return lambda d: d["call"]["call_id"] == call_id
-
-
-async def channels_gone(lab: Any, timeout: float = 6.0) -> list[dict[str, Any]]:
-    """Wait for Asterisk to have no channel left; return what is left at the end."""
-    left: list[dict[str, Any]] = []
-    for _ in range(int(timeout / 0.25)):
-        left = await lab.channels()
-        if not left:
-            return []
-        await asyncio.sleep(0.25)
-    return left
-
-
 async def answered_call(live: Live, bar: Any, *, hangup_after: float = 600) -> tuple[Any, str]:
     """A customer calls; the agent's handset rings and answers. (customer, call_id)"""
     cust = await live.lab.customer_call(hangup_after=hangup_after)
@@ -65,13 +40,6 @@ async def answered_call(live: Live, bar: Any, *, hangup_after: float = 600) -> t
     call_id = offered["call"]["call_id"]
     await bar.event("call.answered", timeout=T, where=mine(call_id))
     return cust, call_id
-
-
-async def consult_answered(live: Live, alice: Any, bob: Any, call_id: str) -> str:
-    reply = await alice.ok("call.consult", call_id=call_id, target="bob")
-    consult_id = reply["call_id"]
-    await bob.event("call.answered", timeout=T, where=mine(consult_id))
-    return str(consult_id)
 
 
 def end_cause(live: Live, call_id: str) -> str | None:
@@ -216,7 +184,7 @@ async def test_attended_transfer_completed_then_the_customer_hangs_up(tmp_path: 
         alice = await live.agent("alice")
         cust, call_id = await answered_call(live, alice)
         bob = await live.agent("bob")
-        consult_id = await consult_answered(live, alice, bob, call_id)
+        consult_id = await consult_answered(alice, bob, call_id)
         await alice.ok("call.complete_transfer", call_id=call_id, consult_call_id=consult_id)
         transferred = await bob.event("call.transferred", timeout=T)
         assert transferred["call"]["customer"] == JEAN
@@ -234,7 +202,7 @@ async def test_a_consultation_is_answered_once(tmp_path: Path) -> None:
         cust, call_id = await answered_call(live, alice)
         bob = await live.agent("bob")
         start = len(alice.frames)
-        consult_id = await consult_answered(live, alice, bob, call_id)
+        consult_id = await consult_answered(alice, bob, call_id)
         await asyncio.sleep(1.5)
         answered = [f for f in alice.frames[start:] if f.get("name") == "call.answered"
                     and f["data"]["call"]["call_id"] == consult_id]
@@ -247,7 +215,7 @@ async def test_cancelling_a_consultation_returns_to_the_customer(tmp_path: Path)
         alice = await live.agent("alice")
         cust, call_id = await answered_call(live, alice)
         bob = await live.agent("bob")
-        consult_id = await consult_answered(live, alice, bob, call_id)
+        consult_id = await consult_answered(alice, bob, call_id)
         reply = await alice.command("call.cancel_consult", call_id=call_id,
                                     consult_call_id=consult_id)
         assert reply["type"] == "ack", reply
@@ -271,7 +239,7 @@ async def test_hanging_up_a_consultation_never_transfers_the_customer(tmp_path: 
         alice = await live.agent("alice")
         cust, call_id = await answered_call(live, alice)
         bob = await live.agent("bob")
-        consult_id = await consult_answered(live, alice, bob, call_id)
+        consult_id = await consult_answered(alice, bob, call_id)
         await alice.ok("call.hangup", call_id=consult_id)
         await bob.event("call.ended", timeout=T, where=mine(consult_id))
         await asyncio.sleep(2)
@@ -294,7 +262,7 @@ async def test_a_customer_hanging_up_during_a_consultation_leaves_nothing_behind
         alice = await live.agent("alice")
         cust, call_id = await answered_call(live, alice)
         bob = await live.agent("bob")
-        consult_id = await consult_answered(live, alice, bob, call_id)
+        consult_id = await consult_answered(alice, bob, call_id)
         await live.lab.hangup(cust.channel)
         ended = await alice.event("call.ended", timeout=T, where=mine(call_id))
         assert ended["cause"] == "customer-hangup"
@@ -365,7 +333,7 @@ async def test_a_three_way_conference_from_a_consultation(tmp_path: Path, ari: b
         alice = await live.agent("alice")
         cust, call_id = await answered_call(live, alice)
         bob = await live.agent("bob")
-        consult_id = await consult_answered(live, alice, bob, call_id)
+        consult_id = await consult_answered(alice, bob, call_id)
         reply = await alice.command("call.conference", call_id=call_id,
                                     consult_call_id=consult_id)
         assert reply["type"] == "ack", reply

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,16 +18,12 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.net import free_port
+
 AGENTS = [
     {"id": "alice", "name": "Alice Martin", "extension": "1001", "platform": "sim"},
     {"id": "bob", "name": "Bob Durand", "extension": "1002", "platform": "sim"},
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -207,3 +207,54 @@ async def test_an_idle_kept_alive_connection_is_closed(
     answer = await read_response(reader, 10)  # ends when the hub closes the idle connection
     assert answer.startswith(b"HTTP/1.1 200")
     writer.close()
+
+
+async def test_a_connection_flood_is_refused_at_accept_and_held_to_the_accept_budget(
+        start_hub: Callable[..., Awaitable[Hub]]) -> None:
+    """One address opens connections as fast as it can: those over its cap get their 503
+    straight from accept() (no HTTP protocol is built for them), and past the budget the
+    hub stops accepting for a moment instead of spending its loop on them. An agent's
+    socket opened before keeps working, and the flood's end leaves the hub open to all."""
+    hub = await start_hub(server={"limits": {"connections_per_ip": 10,
+                                             "accept_per_second": 200}})
+    import websockets
+
+    ticket = await hub.ticket("alice")
+    async with websockets.connect(f"ws://127.0.0.1:{hub.port}/ws?ticket={ticket}") as ws:
+        assert json.loads(await ws.recv())["type"] == "hello"
+        held = [await hub.raw() for _ in range(9)]  # with the socket: the cap of 10
+        await until(lambda: hub.guard.count("127.0.0.1") == 10, "ten connections held")
+        built = len(hub.server.server_state.connections)
+
+        async def knock() -> int:
+            try:
+                reader, writer = await asyncio.wait_for(hub.raw(), 10)
+            except (OSError, TimeoutError):
+                return 0
+            writer.write(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            try:
+                answer = await read_response(reader, 10)
+            except (OSError, TimeoutError):
+                return 0
+            finally:
+                writer.close()
+            return status_and_body(answer)[0] if answer else 0
+
+        answers = await asyncio.gather(*(knock() for _ in range(600)))
+        assert answers.count(503) > 400  # answered, not reset
+        assert 200 not in answers  # none got past the cap
+        # 600 connections at a budget of 200 a second (400 saved up): accepting paused.
+        assert hub.guard.paused > 0
+        assert hub.guard.refused["too-many-connections"] >= answers.count(503)
+        # No HTTP protocol object was built for the refused ones.
+        assert len(hub.server.server_state.connections) <= built
+        # Alice's socket lived through it.
+        await ws.send(json.dumps({"type": "command", "id": "r1", "op": "agent.login"}))
+        while (frame := json.loads(await ws.recv())).get("id") != "r1":
+            pass
+        assert frame["type"] == "ack", frame
+        for _, w in held:
+            w.close()
+    await until(lambda: hub.guard.count("127.0.0.1") == 0, "every connection released")
+    async with httpx.AsyncClient(base_url=hub.url) as http:
+        assert (await http.get("/healthz")).status_code == 200

@@ -129,3 +129,61 @@ async def test_a_locked_out_address_is_refused_before_its_login_is_read(
         assert len(refused) == 1
         # Another address still logs in.
         assert (await login(h, "carol", "carol", source="127.0.0.8")).status_code == 200
+
+
+async def test_guesses_from_many_new_addresses_get_a_budget_and_a_regular_user_goes_first(
+        tmp_path: Path) -> None:
+    """200 addresses the hub never saw a good login from guess as fast as they can: the
+    passwords checked for them stay within unknown_hashes_per_second (plus what may be
+    saved up), the rest are answered 503 from the request head; carol, who logged in from
+    her address before, logs in at once, ahead of the guesses waiting for a thread."""
+    limits = {**LIMITS, "user_failures": 1000, "ip_failures": 1000, "hash_workers": 1,
+              "hash_queue": 8, "per_ip_in_flight": 4, "unknown_hashes_per_second": 0.5}
+    async with running_hub(tmp_path, auth={"login": limits}) as h:
+        assert (await login(h, "carol", "carol", source="127.0.0.9")).status_code == 200
+        users = h.app.state.services.store.users
+        hashing = users.run_hash
+        checked: list[float] = []
+        order: list[str] = []
+
+        async def counted(fn: Any, *args: Any) -> Any:
+            checked.append(asyncio.get_running_loop().time())
+            result = await hashing(fn, *args)
+            order.append("carol" if args[-1] == "carol" else "guess")
+            return result
+
+        users.run_hash = counted
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        stop = loop.time() + 3.0
+
+        async def guesser(i: int) -> list[int]:
+            codes = []
+            while loop.time() < stop:
+                r = await login(h, f"guess{i}", "wrong", source=f"127.0.4.{i % 200 + 1}")
+                codes.append(r.status_code)
+            return codes
+
+        flood = [asyncio.create_task(guesser(i)) for i in range(200)]
+        await asyncio.sleep(1.0)
+        waiting_before = len(order)
+        r = await login(h, "carol", "carol", source="127.0.0.9")
+        assert r.status_code == 200, r.text  # first try: no 503 for her
+        # She was not put behind the guesses already waiting for the one thread.
+        carol_at = order.index("carol")
+        assert carol_at <= waiting_before + 2, (carol_at, waiting_before)
+        codes = [c for task in await asyncio.gather(*flood) for c in task]
+        elapsed = loop.time() - started
+        guesses_checked = len(checked) - 1
+        # One every 2 s, 2.5 saved up: far below what the pool's thread gets through.
+        assert guesses_checked <= 2.5 + 0.5 * elapsed + 1, (guesses_checked, elapsed)
+        assert codes.count(503) > codes.count(401)
+
+
+def test_ipv6_addresses_count_by_their_64_network() -> None:
+    from ctibridge.api.loginguard import address_key
+
+    assert address_key("2001:db8:1:2:aaaa::1") == address_key("2001:db8:1:2:ffff::9")
+    assert address_key("2001:db8:1:2::1") != address_key("2001:db8:1:3::1")
+    assert address_key("::ffff:192.0.2.7") == "192.0.2.7"
+    assert address_key("192.0.2.7") == "192.0.2.7"

@@ -13,6 +13,11 @@ runs uvicorn with :class:`GuardedHttpProtocol`, which adds:
   in all (``max_connections``), HTTP and WebSocket alike, answered 503 and
   closed before anything is read.
 
+and :class:`GuardedServer` accepts connections itself (:class:`Acceptor`), within a
+budget (``accept_per_second``), and refuses those over a cap right after ``accept()``,
+before any protocol object exists: a connection flood costs the event loop an
+``accept`` and a ``close`` per connection, and no more than the budget's worth a second.
+
 ``serve``/``demo`` (cli.py) and the tests start the hub through
 :func:`build_server`, so tests see the limits production has.
 """
@@ -23,8 +28,11 @@ import asyncio
 import contextlib
 import json
 import socket
+import ssl as ssl_module
+import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -36,7 +44,7 @@ from .wsserver import server_options
 
 log = structlog.get_logger("ctibridge.server")
 
-ACCEPT_BATCH = 128  # connections accepted per loop turn (see build_server)
+ACCEPT_BATCH = 64  # connections accepted per loop turn: turns stay short under a flood
 
 
 class ConnectionGuard:
@@ -47,6 +55,7 @@ class ConnectionGuard:
         self.by_ip: dict[str, set[asyncio.BaseTransport]] = {}
         self.open: set[asyncio.BaseTransport] = set()
         self.refused: Counter[str] = Counter()  # by reason, for tests and logs
+        self.paused = 0  # times the acceptor stopped for its budget
         self._logged: dict[str, float] = {}  # reason -> when last logged
         self._pruned: dict[str, float] = {}  # address -> when its closed sockets were dropped
 
@@ -59,15 +68,15 @@ class ConnectionGuard:
             log.warning("http.connection_refused", reason=reason, client=client,
                         refused_so_far=self.refused[reason])
 
-    def admit(self, transport: asyncio.BaseTransport, ip: str) -> str | None:
-        """None if the connection may stay, else why not."""
+    def refusal(self, ip: str) -> str | None:
+        """Why a new connection from ``ip`` would be refused now, or None."""
         if len(self.open) >= self.limits.max_connections:
             self._prune_all()
             if len(self.open) >= self.limits.max_connections:
                 return "server-busy"
         per_ip = self.limits.connections_per_ip
-        held = self.by_ip.setdefault(ip, set())
-        if per_ip and len(held) >= per_ip:
+        held = self.by_ip.get(ip)
+        if per_ip and held is not None and len(held) >= per_ip:
             # A WebSocket's transport moved to another protocol, which does not tell us it
             # closed: forget the closed ones before judging, at most once a second per
             # address (a flood of refused connections must not rescan the set each time).
@@ -77,9 +86,22 @@ class ConnectionGuard:
                 held.difference_update([t for t in held if t.is_closing()])
             if len(held) >= per_ip:
                 return "too-many-connections"
-        held.add(transport)
-        self.open.add(transport)
         return None
+
+    def admit(self, transport: asyncio.BaseTransport, ip: str) -> str | None:
+        """None if the connection may stay (it is counted from now on), else why not."""
+        refusal = self.refusal(ip)
+        if refusal is None:
+            self.by_ip.setdefault(ip, set()).add(transport)
+            self.open.add(transport)
+        return refusal
+
+    def message(self, refusal: str, ip: str) -> bytes:
+        """The 503 a refused connection is sent."""
+        text = (f"{ip} already holds {self.limits.connections_per_ip} connections to this "
+                "hub; close some" if refusal == "too-many-connections"
+                else "the hub holds as many connections as it may; try again shortly")
+        return _raw_response(503, "Service Unavailable", refusal, text, "retry-after: 5\r\n")
 
     def release(self, transport: asyncio.BaseTransport, ip: str) -> None:
         self.open.discard(transport)
@@ -159,13 +181,9 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         super().connection_made(LingeringTransport(transport, self._linger))  # type: ignore[arg-type]
         self._ip = self.client[0] if self.client else "?"
         refusal = self.guard.admit(transport, self._ip)
-        if refusal is not None:
+        if refusal is not None:  # the Acceptor let it in a moment ago: a race, rare
             self.guard.note(refusal, self._ip, self.loop.time())
-            message = (f"{self._ip} already holds {self.guard.limits.connections_per_ip} "
-                       "connections to this hub; close some" if refusal == "too-many-connections"
-                       else "the hub holds as many connections as it may; try again shortly")
-            transport.write(_raw_response(503, "Service Unavailable", refusal, message,
-                                          "retry-after: 5\r\n"))
+            transport.write(self.guard.message(refusal, self._ip))
             self.transport.close()  # lingering: the client reads the 503, not a reset
             return
         self._admitted = True
@@ -232,7 +250,11 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         if not real.can_write_eof():
             real.close()
             return
-        real.write_eof()
+        try:
+            real.write_eof()
+        except OSError:  # the peer is gone already (reset): nothing to linger for
+            real.close()
+            return
         with contextlib.suppress(Exception):
             real.resume_reading()  # flow control may have paused it: keep draining
         self.loop.call_later(LINGER_SECONDS, real.close)
@@ -312,13 +334,162 @@ def build_server(app: Any, settings: Settings, **overrides: Any) -> uvicorn.Serv
         # The agent socket: its message size limit (1009 unread) and connection reset.
         **server_options(settings),
         "server_header": False,  # no version for scanners to match
-        # asyncio accepts up to `backlog` connections in one loop turn: a flood of connects
-        # would stall every socket for that long. A smaller batch keeps turns short; the
-        # kernel's queue (and TCP's retries) absorb a burst of honest reconnects.
-        "backlog": ACCEPT_BATCH,
         **overrides,
     }
-    return uvicorn.Server(uvicorn.Config(app, **options))
+    return GuardedServer(uvicorn.Config(app, **options), limits)
+
+
+class _Budget:
+    """Accepts allowed: ``rate`` a second, up to ``burst`` saved."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens, self.last = burst, time.monotonic()
+
+    def take(self) -> float:
+        """0 if an accept may go now (and it is counted), else seconds to wait."""
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.last) * self.rate)
+        self.last = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return 0.0
+        return (1.0 - self.tokens) / self.rate
+
+
+class Acceptor:
+    """Accepts the connections of one listening socket for uvicorn's protocol.
+
+    asyncio's and uvloop's own servers accept whatever arrives, as fast as it arrives,
+    and build the full HTTP protocol for each before anyone can refuse it. Here a
+    connection over a cap is answered and closed right after ``accept()``, and when the
+    budget is spent the socket is not read for a moment: new connections wait in the
+    kernel's queue (then TCP's retries), and the sockets already open keep the loop.
+    The same interface as ``asyncio.Server`` for uvicorn's shutdown (``close``,
+    ``wait_closed``)."""
+
+    def __init__(self, sock: socket.socket, factory: Callable[[], asyncio.Protocol],
+                 guard: ConnectionGuard, ssl: ssl_module.SSLContext | None = None) -> None:
+        self.sock, self.factory, self.guard, self.ssl = sock, factory, guard, ssl
+        rate = guard.limits.accept_per_second
+        self.budget = _Budget(rate, max(ACCEPT_BATCH, 2 * rate))
+        self.loop = asyncio.get_running_loop()
+        self.reading = False
+        self.closed = False
+        self._resume: asyncio.TimerHandle | None = None
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    def start(self) -> None:
+        if not self.closed and not self.reading:
+            self.loop.add_reader(self.sock.fileno(), self._accept)
+            self.reading = True
+
+    def _pause(self, seconds: float) -> None:
+        if self.reading:
+            self.loop.remove_reader(self.sock.fileno())
+            self.reading = False
+        self._resume = self.loop.call_later(seconds, self.start)
+
+    def _accept(self) -> None:
+        for _ in range(ACCEPT_BATCH):
+            wait = self.budget.take()
+            if wait:
+                self.guard.paused += 1
+                self._pause(max(wait, 0.005))
+                return
+            try:
+                conn, addr = self.sock.accept()
+            except (BlockingIOError, InterruptedError):
+                self.budget.tokens += 1.0  # not used
+                return
+            except OSError as exc:  # out of file descriptors, mostly: breathe, then retry
+                log.error("http.accept_failed", error=str(exc))
+                self._pause(0.5)
+                return
+            conn.setblocking(False)
+            ip = str(addr[0]) if isinstance(addr, tuple) and addr else "?"
+            refusal = self.guard.refusal(ip)
+            if refusal is not None:
+                self.guard.note(refusal, ip, self.loop.time())
+                self._refuse(conn, refusal, ip)
+                continue
+            task = self.loop.create_task(self._serve(conn))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+    def _refuse(self, conn: socket.socket, refusal: str, ip: str) -> None:
+        """Answer 503 and close, with no protocol, transport or timer."""
+        if self.ssl is None:
+            # What the client sent already is read first: closing a socket with unread
+            # data sends a reset, which can destroy the 503 before the client reads it.
+            with contextlib.suppress(OSError):
+                conn.recv(65536)
+            with contextlib.suppress(OSError):
+                conn.send(self.guard.message(refusal, ip))
+        conn.close()
+
+    async def _serve(self, conn: socket.socket) -> None:
+        try:
+            await self.loop.connect_accepted_socket(self.factory, conn, ssl=self.ssl)
+        except (OSError, ssl_module.SSLError) as exc:  # reset during the handshake
+            log.info("http.connection_failed", error=str(exc))
+            conn.close()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if self._resume is not None:
+            self._resume.cancel()
+        if self.reading:
+            self.loop.remove_reader(self.sock.fileno())
+            self.reading = False
+
+    async def wait_closed(self) -> None:
+        if self.tasks:
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+class GuardedServer(uvicorn.Server):
+    """uvicorn's server, accepting through :class:`Acceptor` (uvicorn's ``startup``
+    with its ``loop.create_server`` replaced; the rest is uvicorn's)."""
+
+    def __init__(self, config: uvicorn.Config, limits: LimitSettings) -> None:
+        super().__init__(config)
+        self.limits = limits
+        self._own_sockets: list[socket.socket] = []
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await self.lifespan.startup()
+        if self.lifespan.should_exit:
+            sys.exit(3)  # uvicorn's STARTUP_FAILURE
+        config = self.config
+
+        def create_protocol() -> asyncio.Protocol:
+            return config.http_protocol_class(  # type: ignore[call-arg]
+                config=config, server_state=self.server_state,
+                app_state=self.lifespan.state)
+
+        if sockets is None:
+            try:
+                sockets = self._own_sockets = [bind(config.host, config.port)]
+            except OSError as exc:
+                log.error("http.cannot_listen", host=config.host, port=config.port,
+                          error=str(exc))
+                await self.lifespan.shutdown()
+                sys.exit(3)
+        guard = guard_of(self)
+        acceptors = [Acceptor(sock, create_protocol, guard, config.ssl) for sock in sockets]
+        for acceptor in acceptors:
+            acceptor.start()
+        self.servers = acceptors  # type: ignore[assignment]  # uvicorn's shutdown closes them
+        self.started = True
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().shutdown(sockets)
+        for sock in self._own_sockets:
+            sock.close()
+        self._own_sockets = []
 
 
 def listeners(settings: Settings) -> list[socket.socket]:

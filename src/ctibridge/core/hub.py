@@ -315,7 +315,7 @@ class Hub:
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._writer
-            await self._flush()
+            await self.flush()
         self.started = False
 
     def spawn(self, coro: Any, name: str) -> None:
@@ -384,7 +384,7 @@ class Hub:
             self._write_wakeup.clear()
             await asyncio.sleep(0.05)  # gather a batch: one transaction, many rows
             try:
-                await self._flush()
+                await self.flush()
                 failures = 0
             except Exception as exc:
                 failures += 1
@@ -425,22 +425,23 @@ class Hub:
         if not any(it.wrapped_at for it in self._writes_interactions.values()):
             return
         try:
-            await self._flush()
+            await self.flush()
         except Exception as exc:  # the writer keeps the rows and retries them
             log.error("store.write_failed", error=str(exc), during="wrap-up")
 
     async def persist_soon(self) -> None:
         """Write now; on a store failure the writer keeps the rows and retries them."""
         try:
-            await self._flush()
+            await self.flush()
         except Exception as exc:
             log.error("store.write_failed", error=str(exc), during="wrap-up draft")
 
     async def persist_now(self) -> None:
         """Write every queued row now (stop, tests, a caller that must see it on disk)."""
-        await self._flush()
+        await self.flush()
 
-    async def _flush(self) -> None:
+    async def flush(self) -> None:
+        """Write what is queued for the store now (shutdown, tests)."""
         async with self._write_lock:
             await self._flush_locked()
 

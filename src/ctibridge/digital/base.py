@@ -116,7 +116,15 @@ class IntakeSink(Protocol):
         ...
 
 
-def require(connector: DigitalConnector, capability: DigitalCapability) -> None:
+class _Capable(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def capabilities(self) -> frozenset[DigitalCapability]: ...
+
+
+def require(connector: _Capable, capability: DigitalCapability) -> None:
     if capability not in connector.capabilities:
         raise CapabilityMissing(
             f"the digital platform {connector.name!r} cannot {capability.value.replace('_', ' ')}",

@@ -22,16 +22,15 @@ import asyncio
 import itertools
 import random
 import unicodedata
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..clock import Clock, SystemClock
+from ..clock import Clock
 from ..model.agent import AgentStatus
 from ..model.errors import ConfigError, PlatformError
 from ..model.events import (
-    AgentStateChanged,
     DigitalResynced,
     InteractionAccepted,
     InteractionArrived,
@@ -39,14 +38,20 @@ from ..model.events import (
     InteractionDeclined,
     InteractionMessage,
     InteractionSnapshot,
-    PlatformEvent,
     PlatformStatus,
     Sender,
 )
 from ..model.party import Channel
+from ..options import check_each, options_error
 from ..telephony.simulator.customers import REASONS, Customer, CustomerBook
-from .base import DIGITAL_CHANNELS, ClosedListener, DigitalCapability, Health, require
+from .base import (
+    DIGITAL_CHANNELS,
+    DigitalCapability,
+    Health,
+    require,
+)
 from .intake import IntakeMessage, event_for
+from .platform import DigitalPlatform
 
 ALL_DIGITAL_CAPABILITIES = frozenset(DigitalCapability)
 DEFAULT_MIX: dict[Channel, float] = {Channel.EMAIL: 5, Channel.CHAT: 4, Channel.SMS: 1}
@@ -127,7 +132,7 @@ def _slug(name: str) -> str:
                     for part in ascii_name.split())
 
 
-class DigitalSimulator:
+class DigitalSimulator(DigitalPlatform):
     """Simulated customers writing in; the hub's commands reflected back as events."""
 
     def __init__(
@@ -145,8 +150,7 @@ class DigitalSimulator:
         if not weights or any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
             raise ConfigError("digital simulator: mix weights must be non-negative with a "
                               "positive total", code="config-invalid")
-        self.name = name
-        self.clock: Clock = clock or SystemClock()
+        super().__init__(name, clock)
         self.seed = seed
         self.per_minute = float(per_minute)
         self.capabilities = frozenset(capabilities)
@@ -165,11 +169,7 @@ class DigitalSimulator:
         self._rng = random.Random(f"ctibridge-digital-{seed}")
         self._ids = itertools.count(1)
         self._open: dict[str, _Conversation] = {}
-        self._agents: dict[str, tuple[AgentStatus, str | None]] = {}
-        self._listeners: list[ClosedListener] = []
-        self._events: asyncio.Queue[PlatformEvent | None] = asyncio.Queue()
         self._arrivals: asyncio.Task[None] | None = None
-        self._up = False
 
     @classmethod
     def from_options(cls, name: str, options: Mapping[str, Any], clock: Clock) -> DigitalSimulator:
@@ -184,7 +184,7 @@ class DigitalSimulator:
         now = self.clock.now()
         self._emit(PlatformStatus(at=now, up=True, detail="simulated digital contact center"))
         self._emit(DigitalResynced(at=now, interactions=self.open_interactions(),
-                                   agents=dict(self._agents)))
+                                   agents=dict(self.agents)))
         if self.per_minute > 0:
             self._arrivals = asyncio.get_running_loop().create_task(self._arrive_forever(),
                                                                     name=f"{self.name}-arrivals")
@@ -199,17 +199,10 @@ class DigitalSimulator:
         for conv in self._open.values():
             conv.timer = conv.gives_up = None
         self._up = False
-        self._events.put_nowait(None)
-
-    async def events(self) -> AsyncIterator[PlatformEvent]:
-        while (event := await self._events.get()) is not None:
-            yield event
+        self._end_stream()
 
     def health(self) -> Health:
         return Health(self._up, "simulated digital contact center" if self._up else "not started")
-
-    def on_closed(self, listener: ClosedListener) -> None:
-        self._listeners.append(listener)
 
     def restore(self, interactions: Sequence[InteractionSnapshot]) -> None:
         # Posted through the intake before a restart: open again, with no simulated turns.
@@ -256,10 +249,7 @@ class DigitalSimulator:
         if conv.agent != agent:
             raise PlatformError(f"interaction {ref} is not with {agent}", code="not-yours")
         self._forget(ref)
-        for listener in self._listeners:
-            await listener(self.name, ref)
-        self._emit(InteractionClosed(ref=ref, at=self.clock.now(), by="agent", agent=agent,
-                                     disposition=disposition))
+        await self._closed_by(ref, agent, disposition)
 
     async def reply(self, ref: str, agent: str, body: str) -> str:
         require(self, DigitalCapability.REPLY)
@@ -279,20 +269,11 @@ class DigitalSimulator:
             self._customer_later(conv)
         return message_id
 
-    async def set_agent_status(
-        self, agent: str, status: AgentStatus, reason: str | None = None
-    ) -> None:
-        require(self, DigitalCapability.AGENT_STATE)
-        if status is AgentStatus.BUSY:
-            raise PlatformError("busy is set by the platform itself, not by a command",
-                                code="bad-state")
-        if status is AgentStatus.WRAP_UP:
-            status, reason = AgentStatus.NOT_READY, "wrap-up"
-        if self._agents.get(agent) == (status, reason):
-            return
-        self._agents[agent] = (status, reason)
-        self._emit(AgentStateChanged(at=self.clock.now(), device=agent, status=status,
-                                     reason=reason))
+    def _as_platform_status(self, status: AgentStatus,
+                            reason: str | None) -> tuple[AgentStatus, str | None]:
+        if status is AgentStatus.WRAP_UP:  # no wrap-up state here: a not-ready reason
+            return AgentStatus.NOT_READY, "wrap-up"
+        return status, reason
 
     # ---------------------------------------------------------------- world
 
@@ -415,9 +396,6 @@ class DigitalSimulator:
             if conv.gives_up is not None and conv.gives_up is not asyncio.current_task():
                 conv.gives_up.cancel()
 
-    def _emit(self, event: PlatformEvent) -> None:
-        self._events.put_nowait(event)
-
 
 # ----------------------------------------------------------------- options
 
@@ -483,22 +461,8 @@ _OPTIONS: dict[str, Callable[[Any], Any]] = {
 
 
 def _parse_options(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {}
-    errors: list[tuple[str, str]] = []
-    for key, value in options.items():
-        parse = _OPTIONS.get(key)
-        if parse is None:
-            errors.append((key, f"unknown option; known: {', '.join(_OPTIONS)}"))
-            continue
-        try:
-            kwargs[key] = parse(value)
-        except ValueError as exc:
-            shown = "" if isinstance(value, dict | list) else f" (got {value!r})"
-            errors.append((key, f"{exc}{shown}"))
-    if errors:
-        lines = "\n".join(f"  - digital {name!r} options.{k}: {m}" for k, m in errors)
-        raise ConfigError(f"digital {name!r} (simulator) has {len(errors)} error(s):\n{lines}",
-                          code="config-invalid",
-                          errors=[{"field": f"options.{k}", "message": m} for k, m in errors])
+    kwargs, problems = check_each(options, _OPTIONS, containers=(dict, list))
+    if problems:
+        raise options_error("digital", name, "simulator", problems)
     return kwargs
 

@@ -14,56 +14,47 @@ Options (``digital: [{name: web, type: webhook, options: {...}}]``):
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..clock import Clock, SystemClock
-from ..model.agent import AgentStatus
-from ..model.errors import ConfigError, PlatformError
+from ..clock import Clock
+from ..model.errors import ConfigError
 from ..model.events import (
-    AgentStateChanged,
     DigitalResynced,
     InteractionAccepted,
     InteractionArrived,
     InteractionClosed,
     InteractionDeclined,
     InteractionSnapshot,
-    PlatformEvent,
     PlatformStatus,
 )
 from ..model.party import Channel
 from .base import (
     DIGITAL_CHANNELS,
-    ClosedListener,
     DigitalCapability,
     Health,
     require,
 )
 from .intake import IntakeMessage, event_for
+from .platform import DigitalPlatform
 
 _CAPABILITIES = frozenset({DigitalCapability.ACCEPT, DigitalCapability.DECLINE,
                            DigitalCapability.CLOSE, DigitalCapability.AGENT_STATE})
 
 
-class WebhookConnector:
+class WebhookConnector(DigitalPlatform):
     """A digital platform fed by REST / signed webhook posts."""
 
     def __init__(
         self, name: str = "web", *, clock: Clock | None = None,
         channels: frozenset[Channel] = frozenset(DIGITAL_CHANNELS), queue: str | None = None,
     ) -> None:
-        self.name = name
-        self.clock: Clock = clock or SystemClock()
+        super().__init__(name, clock)
         self.channels = frozenset(channels)
         self.capabilities = _CAPABILITIES
         self.queue = queue
         self._open: dict[str, InteractionSnapshot] = {}
-        self._agents: dict[str, tuple[AgentStatus, str | None]] = {}
-        self._listeners: list[ClosedListener] = []
-        self._events: asyncio.Queue[PlatformEvent | None] = asyncio.Queue()
-        self._up = False
 
     @classmethod
     def from_options(cls, name: str, options: Mapping[str, Any], clock: Clock) -> WebhookConnector:
@@ -95,23 +86,16 @@ class WebhookConnector:
     async def start(self) -> None:
         self._up = True
         now = self.clock.now()
-        self._events.put_nowait(PlatformStatus(at=now, up=True, detail="webhook intake"))
-        self._events.put_nowait(DigitalResynced(at=now, interactions=tuple(self._open.values()),
-                                                agents=dict(self._agents)))
+        self._emit(PlatformStatus(at=now, up=True, detail="webhook intake"))
+        self._emit(DigitalResynced(at=now, interactions=tuple(self._open.values()),
+                                                agents=dict(self.agents)))
 
     async def stop(self) -> None:
         self._up = False
-        self._events.put_nowait(None)
-
-    async def events(self) -> AsyncIterator[PlatformEvent]:
-        while (event := await self._events.get()) is not None:
-            yield event
+        self._end_stream()
 
     def health(self) -> Health:
         return Health(self._up, "webhook intake" if self._up else "not started")
-
-    def on_closed(self, listener: ClosedListener) -> None:
-        self._listeners.append(listener)
 
     def restore(self, interactions: Sequence[InteractionSnapshot]) -> None:
         for snap in interactions:
@@ -130,7 +114,7 @@ class WebhookConnector:
                 attached=dict(event.attached))
         elif isinstance(event, InteractionClosed):
             self._open.pop(ref, None)
-        self._events.put_nowait(event)
+        self._emit(event)
 
     # Commands: this platform is ctibridge itself, so each is reflected as its event.
     # Refs unknown since a restart are accepted: the hub's store is the record.
@@ -139,36 +123,21 @@ class WebhookConnector:
         require(self, DigitalCapability.ACCEPT)
         if (snap := self._open.get(ref)) is not None:
             self._open[ref] = dataclasses.replace(snap, agent=agent)
-        self._events.put_nowait(InteractionAccepted(ref=ref, at=self.clock.now(), agent=agent))
+        self._emit(InteractionAccepted(ref=ref, at=self.clock.now(), agent=agent))
 
     async def decline(self, ref: str, agent: str, reason: str | None = None) -> None:
         require(self, DigitalCapability.DECLINE)
         if (snap := self._open.get(ref)) is not None:
             self._open[ref] = dataclasses.replace(snap, agent=None)
-        self._events.put_nowait(InteractionDeclined(ref=ref, at=self.clock.now(), agent=agent,
+        self._emit(InteractionDeclined(ref=ref, at=self.clock.now(), agent=agent,
                                                     reason=reason))
 
     async def close(self, ref: str, agent: str, disposition: str | None = None) -> None:
         require(self, DigitalCapability.CLOSE)
         self._open.pop(ref, None)
-        for listener in self._listeners:
-            await listener(self.name, ref)
-        self._events.put_nowait(InteractionClosed(ref=ref, at=self.clock.now(), by="agent",
-                                                  agent=agent, disposition=disposition))
+        await self._closed_by(ref, agent, disposition)
 
     async def reply(self, ref: str, agent: str, body: str) -> str:
         require(self, DigitalCapability.REPLY)
         raise AssertionError("unreachable: replies are not a capability of this platform")
 
-    async def set_agent_status(
-        self, agent: str, status: AgentStatus, reason: str | None = None
-    ) -> None:
-        require(self, DigitalCapability.AGENT_STATE)
-        if status is AgentStatus.BUSY:
-            raise PlatformError("busy is set by the platform itself, not by a command",
-                                code="bad-state")
-        if self._agents.get(agent) == (status, reason):
-            return
-        self._agents[agent] = (status, reason)
-        self._events.put_nowait(AgentStateChanged(at=self.clock.now(), device=agent,
-                                                  status=status, reason=reason))

@@ -21,23 +21,15 @@ import hashlib
 import json
 import re
 import ssl
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from ..model.events import PlatformEvent
 from ..telephony.asterisk.ami import AmiParser, Banner, Message, ParseError
 from ..telephony.asterisk.config import AsteriskOptions
 from ..telephony.asterisk.normalizer import Normalizer
-from .transcript import (
-    CRLF,
-    MASK,
-    RawTranscript,
-    ReceivedBytes,
-    SentBlock,
-    TranscriptWriter,
-)
+from .base import RecordError, Replay, ReplayedEvent, Server, recording_link
+from .transcript import CRLF, MASK, RawTranscript, ReceivedBytes, SentBlock
 
 PROTOCOL = "asterisk-ami"
 OPTIONS_HEADER = "ctibridge-options"  # "# ctibridge-options: {json}": what to replay with
@@ -98,10 +90,6 @@ class RecordStats:
     closed_by_server: bool = False
 
 
-class RecordError(Exception):
-    """Recording could not start (the message says why and what to do)."""
-
-
 def options_header(options: AsteriskOptions) -> str:
     """The connector options a replay needs, without secrets or addresses."""
     keep = options.model_dump(mode="json", include={
@@ -114,58 +102,41 @@ async def record_ami(target: AmiTarget, out: BinaryIO, *, header: list[str],
                      on_message: Callable[[Message], None] | None = None) -> RecordStats:
     """Log in, record everything until ``stop`` is set or the server closes."""
     stats = RecordStats()
-    try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(
-            target.host, target.port, ssl=target.ssl_context), connect_timeout)
-    except (OSError, TimeoutError) as exc:
-        raise RecordError(f"cannot reach the AMI at {target.host}:{target.port} ({exc}); "
-                          "check host, port and that manager.conf has enabled = yes") from None
-    framing = AmiFraming()
-    rec = TranscriptWriter(out, framing, header)
+    server = Server(target.host, target.port, "the AMI",
+                    "check host, port and that manager.conf has enabled = yes",
+                    ssl_context=target.ssl_context)
     parser = AmiParser(expect_banner=True)
     ids = iter(f"rec-{n:04d}" for n in range(1, 1_000_000))
-    inbox: asyncio.Queue[Message | Banner | None] = asyncio.Queue()
 
-    async def read() -> None:
-        try:
-            while data := await reader.read(65536):
-                rec.received(data)
-                stats.bytes += len(data)
-                for frame in parser.feed(data):
-                    if isinstance(frame, ParseError):
-                        continue
-                    if isinstance(frame, Message):
-                        stats.messages += 1
-                        if on_message is not None:
-                            on_message(frame)
-                    inbox.put_nowait(frame)
-        except OSError:
-            pass
-        stats.closed_by_server = not stop.is_set()
-        inbox.put_nowait(None)
+    def frames(data: bytes) -> Iterator[Message | Banner]:
+        for frame in parser.feed(data):
+            if isinstance(frame, ParseError):
+                continue
+            if isinstance(frame, Message):
+                stats.messages += 1
+                if on_message is not None:
+                    on_message(frame)
+            yield frame
 
-    async def send(*pairs: tuple[str, str]) -> str:
-        aid = next(ids)
-        block = b"".join(f"{k}: {v}".encode() + CRLF for k, v in (*pairs, ("ActionID", aid)))
-        block += CRLF
-        rec.sent(block)
-        writer.write(block)
-        await writer.drain()
-        return aid
+    async with recording_link(server, out, AmiFraming(), header, stop, frames,
+                              connect_timeout=connect_timeout) as (link, reading):
 
-    async def answer(aid: str, timeout: float = 10.0) -> Message:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            frame = await asyncio.wait_for(inbox.get(), max(0.01, deadline - loop.time()))
-            if frame is None:
-                raise RecordError("the AMI closed the connection during login")
-            if isinstance(frame, Message) and frame.is_response and frame.action_id == aid:
-                return frame
+        async def send(*pairs: tuple[str, str]) -> str:
+            aid = next(ids)
+            block = b"".join(f"{k}: {v}".encode() + CRLF
+                             for k, v in (*pairs, ("ActionID", aid)))
+            await link.send(block + CRLF)
+            return aid
 
-    reading = asyncio.create_task(read())
-    try:
-        first = await asyncio.wait_for(inbox.get(), connect_timeout)
+        async def answer(aid: str, timeout: float = 10.0) -> Message:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + timeout
+            while True:
+                frame = await link.receive(max(0.01, deadline - loop.time()))
+                if isinstance(frame, Message) and frame.is_response and frame.action_id == aid:
+                    return frame
+
+        first = await asyncio.wait_for(link.inbox.get(), connect_timeout)
         if not isinstance(first, Banner):
             raise RecordError(f"{target.host}:{target.port} is not an AMI server "
                               "(no 'Asterisk Call Manager' banner)")
@@ -185,25 +156,8 @@ async def record_ami(target: AmiTarget, out: BinaryIO, *, header: list[str],
         if snapshot:
             for action, extra in SNAPSHOT:
                 await send(("Action", action), *extra)
-        stopping = asyncio.create_task(stop.wait())
-        await asyncio.wait({stopping, reading}, return_when=asyncio.FIRST_COMPLETED)
-        stopping.cancel()
-        if not reading.done():
-            await send(("Action", "Logoff"))
-            try:
-                await asyncio.wait_for(asyncio.shield(reading), 3.0)
-            except TimeoutError:
-                pass
-    except TimeoutError:
-        raise RecordError(f"no answer from {target.host}:{target.port} in time") from None
-    finally:
-        reading.cancel()
-        writer.close()
-        try:
-            await asyncio.wait_for(writer.wait_closed(), 1.0)
-        except (OSError, TimeoutError):
-            pass
-        rec.close()
+        await link.record_until_stopped(reading, lambda: send(("Action", "Logoff")))
+    stats.bytes, stats.closed_by_server = link.bytes, link.closed_by_server
     return stats
 
 
@@ -211,24 +165,8 @@ async def record_ami(target: AmiTarget, out: BinaryIO, *, header: list[str],
 
 
 @dataclass
-class ReplayedEvent:
-    line: int  # transcript line where the message causing it ends (or the sent block)
-    event: PlatformEvent
-
-
-@dataclass
-class AmiReplay:
+class AmiReplay(Replay[AsteriskOptions]):
     """Feed a transcript through the connector's normalizer."""
-
-    transcript: RawTranscript
-    options: AsteriskOptions
-    now: Callable[[], datetime]
-    events: list[ReplayedEvent] = field(default_factory=list)
-    parse_errors: list[tuple[int, str]] = field(default_factory=list)
-    banner: str | None = None
-    messages: int = 0
-    resyncs: int = 0
-    commands: int = 0
 
     def __post_init__(self) -> None:
         self.normalizer = Normalizer(self.options, self.now)

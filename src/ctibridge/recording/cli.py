@@ -13,9 +13,10 @@ import asyncio
 import json
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO
 
 import typer
 
@@ -138,26 +139,10 @@ def record(
         _proxy(listen, target, output, header)
         return
 
-    typer.secho(f"» recording {target.host}:{target.port} to {output} "
-                f"({'Ctrl-C' if seconds is None else f'{seconds:g} s'} to stop)",
-                fg=typer.colors.CYAN, err=True)
-
-    async def run() -> Any:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        if seconds is not None:
-            loop.call_later(seconds, stop.set)
-        with output.open("wb") as f:
-            return await record_ami(target, f, header=header(f"direct, platform {name}"),
-                                    stop=stop, snapshot=not no_snapshot)
-
-    try:
-        stats = asyncio.run(run())
-    except RecordError as exc:
-        output.unlink(missing_ok=True)
-        _fail(str(exc))
+    stats = _record_direct(target.host, target.port, output, seconds, RecordError,
+                           lambda f, stop: record_ami(
+                               target, f, header=header(f"direct, platform {name}"),
+                               stop=stop, snapshot=not no_snapshot))
     end = "the server closed the connection" if stats.closed_by_server else "stopped"
     typer.echo(f"{output}: {stats.messages} messages, {stats.bytes} bytes from "
                f"{stats.banner} ({end})")
@@ -179,6 +164,19 @@ def _record_esl(output: Path, host: str, port: int, password: str, seconds: floa
     if listen is not None:
         _proxy(listen, target, output, header, framing=EslFraming())
         return
+    stats = _record_direct(host, port, output, seconds, EslRecordError,
+                           lambda f, stop: record_esl(
+                               target, f, header=header(f"direct, {where}"), stop=stop,
+                               snapshot=not no_snapshot))
+    end = "the server closed the connection" if stats.closed_by_server else "stopped"
+    typer.echo(f"{output}: {stats.frames} frames, {stats.bytes} bytes ({end})")
+    typer.echo(f"replay it: ctibridge replay {output}")
+
+
+def _record_direct(host: str, port: int, output: Path, seconds: float | None,
+                   error: type[Exception],
+                   record_to: Callable[[BinaryIO, asyncio.Event], Awaitable[Any]]) -> Any:
+    """Record to ``output`` until Ctrl-C or ``seconds``; its stats, or fail with why."""
     typer.secho(f"» recording {host}:{port} to {output} "
                 f"({'Ctrl-C' if seconds is None else f'{seconds:g} s'} to stop)",
                 fg=typer.colors.CYAN, err=True)
@@ -191,17 +189,13 @@ def _record_esl(output: Path, host: str, port: int, password: str, seconds: floa
         if seconds is not None:
             loop.call_later(seconds, stop.set)
         with output.open("wb") as f:
-            return await record_esl(target, f, header=header(f"direct, {where}"), stop=stop,
-                                    snapshot=not no_snapshot)
+            return await record_to(f, stop)
 
     try:
-        stats = asyncio.run(run())
-    except EslRecordError as exc:
+        return asyncio.run(run())
+    except error as exc:
         output.unlink(missing_ok=True)
         _fail(str(exc))
-    end = "the server closed the connection" if stats.closed_by_server else "stopped"
-    typer.echo(f"{output}: {stats.frames} frames, {stats.bytes} bytes ({end})")
-    typer.echo(f"replay it: ctibridge replay {output}")
 
 
 def _proxy(listen: str, target: Any, output: Path, header: Any,

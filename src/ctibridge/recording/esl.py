@@ -20,13 +20,11 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from ..model.events import PlatformEvent
 from ..telephony.freeswitch.config import FreeSwitchOptions
 from ..telephony.freeswitch.esl import (
     API_RESPONSE,
@@ -40,6 +38,7 @@ from ..telephony.freeswitch.esl import (
     parse_event,
 )
 from ..telephony.freeswitch.normalizer import Normalizer, parse_json_rows, parse_rows
+from .base import RecordError, Replay, ReplayedEvent, Server, recording_link
 from .transcript import (
     MASK,
     SENT,
@@ -47,7 +46,8 @@ from .transcript import (
     ReceivedBytes,
     SentBlock,
     TranscriptError,
-    TranscriptWriter,
+    read_header,
+    read_transcript_file,
 )
 
 PROTOCOL = "freeswitch-esl"
@@ -79,10 +79,7 @@ def read_esl_transcript(data: bytes, name: str = "transcript") -> RawTranscript:
         trailing_lf = True
     else:
         trailing_lf = False
-    i = 0
-    while i < len(lines) and lines[i].startswith(b"# "):
-        t.header.append(lines[i][2:].decode("utf-8", "replace"))
-        i += 1
+    i = read_header(t, lines)
     server: list[bytes] = []
     server_line = i + 1
     block: list[bytes] = []
@@ -126,12 +123,7 @@ def read_esl_transcript(data: bytes, name: str = "transcript") -> RawTranscript:
 
 
 def read_esl_file(path: str | Path) -> RawTranscript:
-    p = Path(path)
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise TranscriptError(f"cannot read {p}: {exc.strerror}") from None
-    return read_esl_transcript(data, p.name)
+    return read_transcript_file(path, read_esl_transcript)
 
 
 def sent_text(block: SentBlock) -> str:
@@ -177,7 +169,7 @@ class EslRecordStats:
     closed_by_server: bool = False
 
 
-class EslRecordError(Exception):
+class EslRecordError(RecordError):
     """Recording could not start (the message says why and what to do)."""
 
 
@@ -193,51 +185,32 @@ async def record_esl(target: EslTarget, out: BinaryIO, *, header: list[str],
                      on_frame: Callable[[Frame], None] | None = None) -> EslRecordStats:
     """Log in, subscribe, (ask the snapshot,) record everything until ``stop`` is set."""
     stats = EslRecordStats()
-    try:
-        reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(target.host, target.port), connect_timeout)
-    except (OSError, TimeoutError) as exc:
-        raise EslRecordError(
-            f"cannot reach the event socket at {target.host}:{target.port} ({exc}); check "
-            "event_socket.conf.xml (listen-ip, listen-port) and that mod_event_socket is "
-            "loaded") from None
-    rec = TranscriptWriter(out, EslFraming(), header)
+    server = Server(target.host, target.port, "the event socket",
+                    "check event_socket.conf.xml (listen-ip, listen-port) and that "
+                    "mod_event_socket is loaded", error=EslRecordError)
     parser = EslParser()
-    inbox: asyncio.Queue[Frame | None] = asyncio.Queue()
 
-    async def read() -> None:
-        try:
-            while data := await reader.read(65536):
-                rec.received(data)
-                stats.bytes += len(data)
-                for f in parser.feed(data):
-                    if isinstance(f, Frame):
-                        stats.frames += 1
-                        if on_frame is not None:
-                            on_frame(f)
-                        inbox.put_nowait(f)
-        except OSError:
-            pass
-        stats.closed_by_server = not stop.is_set()
-        inbox.put_nowait(None)
+    def frames(data: bytes) -> Iterator[Frame]:
+        for f in parser.feed(data):
+            if isinstance(f, Frame):
+                stats.frames += 1
+                if on_frame is not None:
+                    on_frame(f)
+                yield f
 
-    async def send(command: str) -> None:
-        block = command.encode() + b"\n\n"
-        rec.sent(block)
-        writer.write(block)
-        await writer.drain()
+    async with recording_link(server, out, EslFraming(), header, stop, frames,
+                              connect_timeout=connect_timeout) as (link, reading):
 
-    async def reply(timeout: float = 10.0) -> Frame:
-        while True:
-            f = await asyncio.wait_for(inbox.get(), timeout)
-            if f is None:
-                raise EslRecordError("the event socket closed the connection during login")
-            if f.content_type in (COMMAND_REPLY, API_RESPONSE, AUTH_REQUEST,
-                                  DISCONNECT_NOTICE):
-                return f
+        async def send(command: str) -> None:
+            await link.send(command.encode() + b"\n\n")
 
-    reading = asyncio.create_task(read())
-    try:
+        async def reply(timeout: float = 10.0) -> Frame:
+            while True:
+                f = await link.receive(timeout)
+                if f.content_type in (COMMAND_REPLY, API_RESPONSE, AUTH_REQUEST,
+                                      DISCONNECT_NOTICE):
+                    return f
+
         first = await reply(connect_timeout)
         if first.content_type != AUTH_REQUEST:
             raise EslRecordError(f"{target.host}:{target.port} is not a FreeSWITCH event "
@@ -263,25 +236,8 @@ async def record_esl(target: EslTarget, out: BinaryIO, *, header: list[str],
                 await reply()
             await send("api callcenter_config agent list")
             await reply()
-        stopping = asyncio.create_task(stop.wait())
-        await asyncio.wait({stopping, reading}, return_when=asyncio.FIRST_COMPLETED)
-        stopping.cancel()
-        if not reading.done():
-            await send("exit")
-            try:
-                await asyncio.wait_for(asyncio.shield(reading), 3.0)
-            except TimeoutError:
-                pass
-    except TimeoutError:
-        raise EslRecordError(f"no answer from {target.host}:{target.port} in time") from None
-    finally:
-        reading.cancel()
-        writer.close()
-        try:
-            await asyncio.wait_for(writer.wait_closed(), 1.0)
-        except (OSError, TimeoutError):
-            pass
-        rec.close()
+        await link.record_until_stopped(reading, lambda: send("exit"))
+    stats.bytes, stats.closed_by_server = link.bytes, link.closed_by_server
     return stats
 
 
@@ -289,13 +245,7 @@ async def record_esl(target: EslTarget, out: BinaryIO, *, header: list[str],
 
 
 @dataclass
-class ReplayedEvent:
-    line: int  # transcript line where the frame causing it ends (or the sent block)
-    event: PlatformEvent
-
-
-@dataclass
-class EslReplay:
+class EslReplay(Replay[FreeSwitchOptions]):
     """Feed an ESL transcript through the connector's normalizer, as the connector does.
 
     Replies carry no request id: they answer the sent commands in order (FIFO).
@@ -304,16 +254,6 @@ class EslReplay:
     A ``bgapi originate`` carrying ``ctibridge_request=<ref>`` is our click-to-call
     (the normalizer is told, as the connector tells it when it sends one).
     """
-
-    transcript: RawTranscript
-    options: FreeSwitchOptions
-    now: Callable[[], datetime]
-    events: list[ReplayedEvent] = field(default_factory=list)
-    parse_errors: list[tuple[int, str]] = field(default_factory=list)
-    banner: str | None = None
-    messages: int = 0
-    resyncs: int = 0
-    commands: int = 0
 
     def __post_init__(self) -> None:
         self.normalizer = Normalizer(self.options, self.now)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import Enum
@@ -27,12 +27,12 @@ from ..core.hub import Hub
 from ..model.agent import AgentStatus
 from ..model.errors import ConfigError, PlatformError
 from ..model.events import HubEvent, PlatformEvent
-from ..telephony.asterisk.config import parse_options
+from ..telephony.asterisk.config import parse_options as ami_parse_options
 from ..telephony.base import Capability, Health
 from ..telephony.freeswitch.config import parse_options as esl_parse_options
-from . import esl
-from .asterisk import PROTOCOL, AmiReplay, header_options, infer_options
-from .transcript import RawTranscript, TranscriptError, read_transcript_bytes
+from . import asterisk, esl
+from .base import Replay
+from .transcript import RawTranscript, read_transcript_bytes, read_transcript_file
 
 START = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 TICK = timedelta(milliseconds=10)
@@ -156,13 +156,41 @@ def _plain(v: Any) -> Any:
     return v
 
 
+@dataclass(frozen=True)
+class ReplayProtocol:
+    """What replaying one protocol's transcripts takes."""
+
+    name: str  # as in the transcript's "# protocol:" header
+    platform_type: str  # telephony[].type of its connector
+    default_platform: str  # the platform's name when no configuration says it
+    # (options, "header" | "inferred") from the transcript alone
+    options_of: Callable[[RawTranscript], tuple[dict[str, Any], str]]
+    parse_options: Callable[[str, dict[str, Any]], Any]
+    replay: Callable[[RawTranscript, Any, Callable[[], datetime]], Replay[Any]]
+
+
+def _ami_options(t: RawTranscript) -> tuple[dict[str, Any], str]:
+    options = asterisk.header_options(t)
+    return (options, "header") if options is not None else (asterisk.infer_options(t),
+                                                             "inferred")
+
+
+PROTOCOLS = {p.name: p for p in (
+    ReplayProtocol(asterisk.PROTOCOL, "asterisk", "pbx", _ami_options, ami_parse_options,
+                   asterisk.AmiReplay),
+    ReplayProtocol(esl.PROTOCOL, "freeswitch", "fs", lambda t: (esl.infer_options(t),
+                                                               "inferred"),
+                   esl_parse_options, esl.EslReplay),
+)}
+
+
 def protocol_of(t: RawTranscript) -> str:
     declared = t.header_value("protocol")
     if declared:
         return declared
     data = t.server_bytes.lstrip()[:64].lower()
     if data.startswith(b"asterisk call manager"):
-        return PROTOCOL
+        return asterisk.PROTOCOL
     if esl.looks_like_esl(t):
         return esl.PROTOCOL
     return "unknown"
@@ -180,80 +208,51 @@ def _is_esl(data: bytes) -> bool:
     return False
 
 
+def _read_any(data: bytes, name: str) -> RawTranscript:
+    if _is_esl(data):
+        return esl.read_esl_transcript(data, name)
+    return read_transcript_bytes(data, name)
+
+
 def load_transcript(path: str | Path) -> RawTranscript:
     """A transcript of any protocol we know (AMI: CRLF lines; ESL: LF lines)."""
-    p = Path(path)
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise TranscriptError(f"cannot read {p}: {exc.strerror}") from None
-    if _is_esl(data):
-        return esl.read_esl_transcript(data, p.name)
-    return read_transcript_bytes(data, p.name)
+    return read_transcript_file(path, _read_any)
 
 
-def _settings_for(t: RawTranscript, config: Path | None,
+def _settings_for(protocol: ReplayProtocol, t: RawTranscript, config: Path | None,
                   platform: str | None) -> tuple[str, Settings, dict[str, Any], str]:
     """(platform name, hub settings, connector options, where they came from)."""
+    kind = protocol.platform_type
     if config is not None:
         settings = Settings.load(config)
         specs = [s for s in settings.telephony
-                 if s.type == "asterisk" and platform in (None, s.name)]
+                 if s.type == kind and platform in (None, s.name)]
         if not specs:
-            raise ConfigError(f"{config} has no asterisk platform"
+            raise ConfigError(f"{config} has no {kind} platform"
                               + (f" named {platform!r}" if platform else ""),
                               code="config-invalid")
         return specs[0].name, settings, dict(specs[0].options), "config"
-    options = header_options(t)
-    source = "header"
-    if options is None:
-        options, source = infer_options(t), "inferred"
-    name = platform or "pbx"
-    agents = []
-    for ext, a in options.get("agents", {}).items():
-        agents.append({"id": f"agent-{ext}"[:64], "name": a.get("name") or f"Agent {ext}",
-                       "extension": ext, "platform": name})
-    settings = Settings.load(None, telephony=[{"name": name, "type": "asterisk",
+    options, source = protocol.options_of(t)
+    name = platform or protocol.default_platform
+    agents = [{"id": f"agent-{ext}"[:64], "name": a.get("name") or f"Agent {ext}",
+               "extension": ext, "platform": name}
+              for ext, a in options.get("agents", {}).items()]
+    settings = Settings.load(None, telephony=[{"name": name, "type": kind,
                                                "options": options}],
                              agents=agents, database={"url": "sqlite:///:memory:"})
     return name, settings, options, source
 
 
-def _esl_settings_for(t: RawTranscript, config: Path | None,
-                      platform: str | None) -> tuple[str, Settings, dict[str, Any], str]:
-    if config is not None:
-        settings = Settings.load(config)
-        specs = [s for s in settings.telephony
-                 if s.type == "freeswitch" and platform in (None, s.name)]
-        if not specs:
-            raise ConfigError(f"{config} has no freeswitch platform"
-                              + (f" named {platform!r}" if platform else ""),
-                              code="config-invalid")
-        return specs[0].name, settings, dict(specs[0].options), "config"
-    options = esl.infer_options(t)
-    name = platform or "fs"
-    agents = [{"id": f"agent-{ext}"[:64], "name": f"Agent {ext}", "extension": ext,
-               "platform": name} for ext in options.get("agents", {})]
-    settings = Settings.load(None, telephony=[{"name": name, "type": "freeswitch",
-                                               "options": options}],
-                             agents=agents, database={"url": "sqlite:///:memory:"})
-    return name, settings, options, "inferred"
-
-
 async def _replay(t: RawTranscript, config: Path | None, platform: str | None) -> ReplayReport:
     protocol = protocol_of(t)
-    if protocol not in (PROTOCOL, esl.PROTOCOL):
+    known = PROTOCOLS.get(protocol)
+    if known is None:
         raise ConfigError(
             f"{t.name}: cannot replay a {protocol!r} transcript (Asterisk AMI transcripts "
             "start with the 'Asterisk Call Manager' banner, FreeSWITCH ESL ones with "
             "'Content-Type: auth/request')", code="transcript-unsupported")
-    replay: AmiReplay | esl.EslReplay
-    if protocol == esl.PROTOCOL:
-        name, settings, raw_options, source = _esl_settings_for(t, config, platform)
-        fs_options = esl_parse_options(name, raw_options)
-    else:
-        name, settings, raw_options, source = _settings_for(t, config, platform)
-        options = parse_options(name, raw_options)
+    name, settings, raw_options, source = _settings_for(known, t, config, platform)
+    options = known.parse_options(name, raw_options)
     captured = t.header_value("recorded") or t.header_value("captured")
     start = START
     if captured:
@@ -267,10 +266,7 @@ async def _replay(t: RawTranscript, config: Path | None, platform: str | None) -
     line_now = [0]
     hub_events: list[tuple[int, HubEvent]] = []
     hub.notifier.tap(lambda ev: hub_events.append((line_now[0], ev)))
-    if protocol == esl.PROTOCOL:
-        replay = esl.EslReplay(t, fs_options, clock.now)
-    else:
-        replay = AmiReplay(t, options, clock.now)
+    replay = known.replay(t, options, clock.now)
     # Normalize first (the clock follows the lines), then apply in order.
     stamped: list[tuple[int, PlatformEvent]] = []
     for_lines = replay.run()

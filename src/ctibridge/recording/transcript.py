@@ -78,6 +78,15 @@ class TranscriptError(ValueError):
     """A file that is not a transcript (the message says what is wrong)."""
 
 
+def read_header(t: RawTranscript, lines: list[bytes]) -> int:
+    """The ``# `` lines at the top into ``t.header``: the index of the first line after."""
+    i = 0
+    while i < len(lines) and lines[i].startswith(b"# "):
+        t.header.append(lines[i][2:].decode("utf-8", "replace"))
+        i += 1
+    return i
+
+
 def read_transcript_bytes(data: bytes, name: str = "transcript") -> RawTranscript:
     t = RawTranscript(name)
     lines = data.split(CRLF)
@@ -86,10 +95,7 @@ def read_transcript_bytes(data: bytes, name: str = "transcript") -> RawTranscrip
     if len(lines) == 1 and b"\n" in lines[0]:
         raise TranscriptError(f"{name}: lines end with LF only; a transcript has CRLF line "
                               "ends (was it edited or converted? record it again)")
-    i = 0
-    while i < len(lines) and lines[i].startswith(b"# "):
-        t.header.append(lines[i][2:].decode("utf-8", "replace"))
-        i += 1
+    i = read_header(t, lines)
     server: list[bytes] = []
     server_line = i + 1
     block: list[bytes] = []
@@ -118,13 +124,15 @@ def read_transcript_bytes(data: bytes, name: str = "transcript") -> RawTranscrip
     return t
 
 
-def read_transcript_file(path: str | Path) -> RawTranscript:
+def read_transcript_file(path: str | Path, parse: Callable[[bytes, str], RawTranscript]
+                         = read_transcript_bytes) -> RawTranscript:
+    """The transcript at ``path``, read by ``parse`` (the protocol's reader)."""
     p = Path(path)
     try:
         data = p.read_bytes()
     except OSError as exc:
         raise TranscriptError(f"cannot read {p}: {exc.strerror}") from None
-    return read_transcript_bytes(data, p.name)
+    return parse(data, p.name)
 
 
 class Framing(Protocol):

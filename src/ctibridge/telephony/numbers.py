@@ -26,6 +26,12 @@ def normalize_number(number: str | None, region: str | None,
     number = clean(number)
     if number is None or number in extensions:
         return number
+    return e164(number, region)
+
+
+def e164(number: str, region: str | None) -> str:
+    """``number`` in E.164 if it is a valid one (a national one read in ``region``), else
+    as it is."""
     try:
         parsed = phonenumbers.parse(number, region if not number.startswith("+") else None)
     except phonenumbers.NumberParseException:

@@ -6,49 +6,24 @@ A third party ships a connector as its own package declaring an entry point;
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
 from typing import Any
 
 import structlog
 
 from ..clock import Clock
 from ..config import TelephonySettings
-from ..model.errors import ConfigError
+from ..plugins import Plugins
 from .base import TelephonyConnector
 
 GROUP = "ctibridge.telephony"
 log = structlog.get_logger("ctibridge.telephony")
-_registered: dict[str, Any] = {}
-
-
-def register(kind: str, factory: Any) -> None:
-    if kind in _registered:
-        raise ConfigError(f"a telephony connector {kind!r} is already registered")
-    _registered[kind] = factory
-
-
-def available() -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for ep in entry_points(group=GROUP):
-        found[ep.name] = ep
-    found.update(_registered)
-    return found
+_plugins = Plugins("telephony", GROUP)
+register = _plugins.register
+available = _plugins.available
 
 
 def _factory(spec: TelephonySettings) -> Any:
-    kinds = available()
-    entry = kinds.get(spec.type)
-    if entry is None:
-        raise ConfigError(
-            f"telephony {spec.name!r}: unknown type {spec.type!r}; "
-            f"installed: {', '.join(sorted(kinds)) or 'none'}",
-            code="config-invalid",
-        )
-    try:
-        factory = entry.load() if hasattr(entry, "load") else entry
-    except Exception as exc:  # a broken plug-in is reported, not a traceback
-        raise ConfigError(f"telephony type {spec.type!r} failed to load: {exc}") from exc
-    return factory
+    return _plugins.factory(spec.type, spec.name)
 
 
 def build(spec: TelephonySettings, clock: Clock) -> TelephonyConnector:

@@ -38,14 +38,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
 
 from ..harness import free_port
+from .vendors.serving import CutAnswer, Served
 
 MAPPING = Path(__file__).with_name("realcrm.yaml")
 TOKEN = "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"  # DRF tokens are 40 hex digits
@@ -88,8 +87,7 @@ class RealCrm:
     url: str = ""
     port: int = 0
     _ids: int = 100
-    _server: uvicorn.Server | None = None
-    _task: asyncio.Task[None] | None = None
+    _served: Served | None = None
 
     # -- data ------------------------------------------------------------------------
 
@@ -274,7 +272,8 @@ class RealCrm:
             if self.slow_logs:
                 await asyncio.sleep(self.slow_logs)  # committed; the answer is late
             if self.log_fault == "reset":
-                return _CutAnswer(record)
+                return CutAnswer(record, kept=10,
+                                 why="the CRM's worker died mid-answer (test control)")
         finally:
             self.in_flight -= 1
         self.answer_ms.append((asyncio.get_running_loop().time() - started) * 1000)
@@ -315,45 +314,15 @@ class RealCrm:
 
     async def up(self) -> None:
         """Serve (again) on this CRM's port."""
-        if self._server is not None:
-            return
-        self.port = self.port or free_port()
-        server = uvicorn.Server(uvicorn.Config(self.app(), host="127.0.0.1", port=self.port,
-                                               log_config=None, access_log=False,
-                                               lifespan="off"))
-        self._task = asyncio.create_task(server.serve())
-        while not server.started:
-            if self._task.done():
-                self._task.result()
-            await asyncio.sleep(0.01)
-        self._server = server
-        self.url = f"http://127.0.0.1:{self.port}"
+        if self._served is None:
+            self._served = Served(self.app(), port=self.port or free_port())
+        await self._served.up()
+        self.port, self.url = self._served.port, self._served.url
 
     async def down(self) -> None:
         """Close the port: the CRM is down (connections refused) until ``up()``."""
-        if self._server is None or self._task is None:
-            return
-        self._server.should_exit = True
-        self._server.force_exit = True  # do not wait for slow requests
-        await self._task
-        self._server = self._task = None
-
-
-class _CutAnswer(Response):
-    """The status line and half the body, then the connection drops (a proxy or worker
-    dying mid-answer): the record exists, the client cannot know it."""
-
-    def __init__(self, record: dict[str, Any]) -> None:
-        super().__init__(status_code=201)
-        self.payload = json.dumps(record).encode()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": 201,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(self.payload)).encode())]})
-        await send({"type": "http.response.body", "body": self.payload[:10],
-                    "more_body": True})
-        raise ConnectionResetError("the CRM's worker died mid-answer (test control)")
+        if self._served is not None:
+            await self._served.down()
 
 
 def _pk(request: Request) -> int:

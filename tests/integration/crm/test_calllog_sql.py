@@ -10,14 +10,11 @@ Both outcomes of the crash are tried: committed before the death, and not.
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -30,9 +27,9 @@ from ctibridge.model.interaction import Interaction
 from ctibridge.model.party import Channel, Direction, Party
 from ctibridge.store import Database, Store
 from ctibridge.store.db import async_url
-from tests.needs import unavailable
 
-PG_ADMIN = os.environ.get("CTIBRIDGE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+from ..sqldb import customer_db, serial
+
 T0 = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 
 MAPPING = """
@@ -64,32 +61,17 @@ log:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def crm_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        url, serial, admin = f"sqlite:///{tmp_path / 'crm.db'}", "INTEGER PRIMARY KEY", None
-    else:
-        name = f"ctibridge_crm_{secrets.token_hex(5)}"
-        try:
-            admin = await asyncpg.connect(PG_ADMIN, timeout=5)
-        except (OSError, asyncpg.PostgresError) as exc:
-            unavailable(f"PostgreSQL is not reachable at {PG_ADMIN}: {exc}")
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        url, serial = PG_ADMIN.rsplit("/", 1)[0] + "/" + name, "SERIAL PRIMARY KEY"
-    engine = create_async_engine(async_url(url))
-    async with engine.begin() as conn:
-        await conn.execute(text("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT, "
-                                "phone TEXT)"))
-        # No unique key on ext_key: the CRM cannot de-duplicate.
-        await conn.execute(text(f"CREATE TABLE call_log (id {serial}, customer_id INTEGER, "
-                                "notes TEXT, ext_key TEXT)"))
-        await conn.execute(text("INSERT INTO customers VALUES (1, 'Jeanne Martin', "
-                                "'+33612345678')"))
-    await engine.dispose()
-    try:
+    def schema(dialect: str) -> list[str]:
+        return [
+            "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT, phone TEXT)",
+            # No unique key on ext_key: the CRM cannot de-duplicate.
+            f"CREATE TABLE call_log (id {serial(dialect)}, customer_id INTEGER, "
+            "notes TEXT, ext_key TEXT)",
+            "INSERT INTO customers VALUES (1, 'Jeanne Martin', '+33612345678')",
+        ]
+
+    async with customer_db(request.param, tmp_path, "ctibridge_crm", schema) as url:
         yield url
-    finally:
-        if admin is not None:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await admin.close()
 
 
 async def logged(url: str, key: str) -> list[Any]:

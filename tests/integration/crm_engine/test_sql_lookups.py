@@ -3,13 +3,10 @@ through the in-house SQL example mapping."""
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import asyncpg  # type: ignore[import-untyped]
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -19,12 +16,11 @@ from ctibridge.crm.mapping import MappingConnector, load_mapping
 from ctibridge.model.interaction import Interaction
 from ctibridge.model.party import Channel, Direction, Party
 from ctibridge.store.db import async_url
-from tests.needs import unavailable
 
+from ..sqldb import customer_db, serial
 from .conftest import ROOT, Pauses
 
 INHOUSE_SQL = ROOT / "examples/mappings/inhouse-sql.yaml"
-PG_ADMIN = os.environ.get("CTIBRIDGE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 SCHEMA = [
     """CREATE TABLE customers (id INTEGER PRIMARY KEY, first_name TEXT, last_name TEXT,
@@ -42,27 +38,11 @@ SCHEMA = [
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        url, serial, drop = f"sqlite:///{tmp_path / 'crm.db'}", "INTEGER PRIMARY KEY", None
-    else:
-        name = f"ctibridge_crm_{secrets.token_hex(5)}"
-        try:
-            admin = await asyncpg.connect(PG_ADMIN, timeout=5)
-        except (OSError, asyncpg.PostgresError) as exc:
-            unavailable(f"PostgreSQL is not reachable at {PG_ADMIN}: {exc}")
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        url, serial, drop = PG_ADMIN.rsplit("/", 1)[0] + "/" + name, "SERIAL PRIMARY KEY", admin
-    engine = create_async_engine(async_url(url))
-    async with engine.begin() as conn:
-        for statement in SCHEMA:
-            await conn.execute(text(statement.format(serial=serial)))
-    await engine.dispose()
-    try:
+    def schema(dialect: str) -> list[str]:
+        return [statement.format(serial=serial(dialect)) for statement in SCHEMA]
+
+    async with customer_db(request.param, tmp_path, "ctibridge_crm", schema) as url:
         yield url
-    finally:
-        if drop is not None:
-            await drop.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await drop.close()
 
 
 @pytest.fixture

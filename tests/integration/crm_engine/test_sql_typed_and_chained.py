@@ -4,14 +4,11 @@ the step before found (the company from a second query)."""
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -21,9 +18,8 @@ from ctibridge.crm.mapping import MappingConnector, load_mapping
 from ctibridge.model.interaction import Interaction
 from ctibridge.model.party import Channel, Direction, Party
 from ctibridge.store.db import async_url
-from tests.needs import unavailable
 
-PG_ADMIN = os.environ.get("CTIBRIDGE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+from ..sqldb import customer_db
 
 SCHEMA = {
     "postgresql": [
@@ -100,27 +96,9 @@ log:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        url, admin, name = f"sqlite:///{tmp_path / 'crm.db'}", None, ""
-    else:
-        name = f"ctibridge_typed_{secrets.token_hex(5)}"
-        try:
-            admin = await asyncpg.connect(PG_ADMIN, timeout=5)
-        except (OSError, asyncpg.PostgresError) as exc:
-            unavailable(f"PostgreSQL is not reachable at {PG_ADMIN}: {exc}")
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-    engine = create_async_engine(async_url(url))
-    async with engine.begin() as conn:
-        for statement in SCHEMA[engine.dialect.name] + DATA:
-            await conn.execute(text(statement))
-    await engine.dispose()
-    try:
+    async with customer_db(request.param, tmp_path, "ctibridge_typed",
+                           lambda dialect: SCHEMA[dialect] + DATA) as url:
         yield url
-    finally:
-        if admin is not None:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await admin.close()
 
 
 def dialect(url: str) -> str:

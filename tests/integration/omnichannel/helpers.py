@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from ctibridge.digital.simulator import DigitalSimulator
+from ctibridge.model.agent import AgentStatus
+from ctibridge.model.party import Channel
 
 from ..harness import AgentClient, RunningHub, running_hub
 
@@ -51,6 +53,28 @@ async def until(pred: Callable[[], bool], what: str, tries: int = 600) -> None:
             return
         await asyncio.sleep(0.005)
     raise AssertionError(f"never saw {what}")
+
+
+async def available_on_both(h: RunningHub, sim: DigitalSimulator) -> AgentClient:
+    """Alice ready in the hub, and so on the digital platform."""
+    alice = await h.agent("alice")
+    await ready(alice)
+    await until(lambda: sim.agents.get("alice") == (AgentStatus.READY, None),
+                "alice available on the digital platform")
+    return alice
+
+
+async def chat_accepted(h: RunningHub, alice: AgentClient) -> str:
+    """A chat arrives for ready Alice: offered, it keeps no call away (the PBX still has
+    her ready); accepted, the PBX pauses her busy-elsewhere. The chat's ref."""
+    ref = dsim(h).arrive(Channel.CHAT)
+    offer = await alice.event("interaction.offered")
+    await settle(h)
+    assert h.sim.device_state("1001").status == AgentStatus.READY
+    await alice.ok("interaction.accept", interaction_id=offer["interaction"]["interaction_id"])
+    await until(lambda: h.sim.device_state("1001").reason == "busy-elsewhere",
+                "the PBX pausing alice busy-elsewhere")
+    return ref
 
 
 def offered(frame: dict[str, Any], iid: str | None = None) -> bool:

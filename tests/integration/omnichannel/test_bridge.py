@@ -10,9 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ctibridge.model.agent import AgentStatus
-from ctibridge.model.party import Channel
 
-from .helpers import dsim, omni_hub, ready, settle, until
+from .helpers import available_on_both, chat_accepted, dsim, omni_hub, ready, settle, until
 
 
 async def test_a_call_on_the_voice_platform_makes_the_agent_away_on_the_digital_one_and_back(
@@ -20,23 +19,20 @@ async def test_a_call_on_the_voice_platform_makes_the_agent_away_on_the_digital_
 ) -> None:
     async with omni_hub(tmp_path) as h:
         digital = dsim(h)
-        alice = await h.agent("alice")
-        await ready(alice)
-        await until(lambda: digital._agents.get("alice") == (AgentStatus.READY, None),
-                    "alice available on the digital platform")
+        alice = await available_on_both(h, digital)
         ref = h.sim.customer_calls("support", number="+33612345678")
         call = await alice.event("call.offered")
-        await until(lambda: digital._agents.get("alice") == (AgentStatus.NOT_READY,
+        await until(lambda: digital.agents.get("alice") == (AgentStatus.NOT_READY,
                                                              "busy-elsewhere"),
                     "alice away (busy-elsewhere) on the digital platform while her phone rings")
         await alice.ok("call.answer", call_id=call["call"]["call_id"])
         h.sim.customer_hangs_up(ref)
         await alice.event("call.ended")
         # Wrap-up is not ready everywhere; then ready everywhere again.
-        await until(lambda: digital._agents.get("alice") == (AgentStatus.NOT_READY, "wrap-up"),
+        await until(lambda: digital.agents.get("alice") == (AgentStatus.NOT_READY, "wrap-up"),
                     "alice in wrap-up on the digital platform")
         await h.clock.advance(10)
-        await until(lambda: digital._agents.get("alice") == (AgentStatus.READY, None),
+        await until(lambda: digital.agents.get("alice") == (AgentStatus.READY, None),
                     "alice available again on the digital platform")
         await settle(h)
         assert h.hub.agents["alice"].state.status == AgentStatus.READY
@@ -48,10 +44,7 @@ async def test_a_change_made_on_the_digital_platform_reaches_the_pbx_without_loo
 ) -> None:
     async with omni_hub(tmp_path) as h:
         digital = dsim(h)
-        alice = await h.agent("alice")
-        await ready(alice)
-        await until(lambda: digital._agents.get("alice") == (AgentStatus.READY, None),
-                    "alice available on the digital platform")
+        alice = await available_on_both(h, digital)
         # Alice goes on a break on the chat platform's own console.
         await digital.set_agent_status("alice", AgentStatus.NOT_READY, "break")
         await alice.event("agent.state", where=lambda d: d["agent"]["state"]["reason"]
@@ -65,10 +58,10 @@ async def test_a_change_made_on_the_digital_platform_reaches_the_pbx_without_loo
         await settle(h)
         # Settled: nothing bounces between the platforms.
         assert [f for f in alice.frames[before:] if f.get("name") == "agent.state"] == []
-        assert digital._agents["alice"] == (AgentStatus.NOT_READY, "break")
+        assert digital.agents["alice"] == (AgentStatus.NOT_READY, "break")
         # Back from the bar: both platforms follow, once each.
         await alice.ok("agent.ready")
-        await until(lambda: digital._agents.get("alice") == (AgentStatus.READY, None),
+        await until(lambda: digital.agents.get("alice") == (AgentStatus.READY, None),
                     "alice available again on the digital platform")
         await settle(h)
         assert h.sim.device_state("1001").status == AgentStatus.READY
@@ -80,14 +73,7 @@ async def test_a_pbx_that_comes_back_is_told_again_that_the_agent_is_busy_elsewh
     async with omni_hub(tmp_path) as h:
         alice = await h.agent("alice")
         await ready(alice)
-        dsim(h).arrive(Channel.CHAT)
-        offer = await alice.event("interaction.offered")
-        await settle(h)
-        # Only offered, the chat keeps no call away: the PBX still has her ready.
-        assert h.sim.device_state("1001").status == AgentStatus.READY
-        await alice.ok("interaction.accept", interaction_id=offer["interaction"]["interaction_id"])
-        await until(lambda: h.sim.device_state("1001").reason == "busy-elsewhere",
-                    "the PBX pausing alice busy-elsewhere")
+        await chat_accepted(h, alice)
         h.sim.link_down()
         # While the link is down someone unpauses the phone: the hub never hears it.
         h.sim.agent_changes_state_elsewhere("1001", AgentStatus.READY)

@@ -9,7 +9,7 @@ from pathlib import Path
 from ctibridge.model.agent import AgentStatus
 from ctibridge.model.party import Channel
 
-from .helpers import dsim, events, omni_hub, ready, settle, until
+from .helpers import available_on_both, chat_accepted, dsim, events, omni_hub, ready, settle, until
 
 
 async def test_chats_are_offered_to_the_ready_agent_up_to_capacity_and_never_beyond(
@@ -175,19 +175,9 @@ async def test_digital_work_pauses_the_voice_platform_busy_elsewhere_and_unpause
     tmp_path: Path,
 ) -> None:
     async with omni_hub(tmp_path) as h:
-        alice = await h.agent("alice")
-        await ready(alice)
         sim = dsim(h)
-        await until(lambda: sim._agents.get("alice") == (AgentStatus.READY, None),
-                    "alice available on the digital platform")
-        ref = sim.arrive(Channel.CHAT)
-        offer = await alice.event("interaction.offered")
-        await settle(h)
-        # Offered, not accepted: the chat only holds its place, the phone stays open.
-        assert h.sim.device_state("1001").status == AgentStatus.READY
-        await alice.ok("interaction.accept", interaction_id=offer["interaction"]["interaction_id"])
-        await until(lambda: h.sim.device_state("1001").reason == "busy-elsewhere",
-                    "the PBX pausing alice busy-elsewhere")
+        alice = await available_on_both(h, sim)
+        ref = await chat_accepted(h, alice)
         assert h.sim.device_state("1001").status == AgentStatus.NOT_READY
         # The pause is ours: alice is still ready in the hub, and no call reaches her.
         assert h.hub.agents["alice"].state.status == AgentStatus.READY

@@ -33,7 +33,8 @@ from ctibridge.telephony.freeswitch.client import EslClient
 from ctibridge.telephony.freeswitch.connector import FreeSwitchConnector
 from ctibridge.telephony.freeswitch.normalizer import parse_json_rows
 
-from ...integration.harness import RunningHub, running_hub
+from ...integration.harness import running_hub
+from ..common import LiveHub, record_folder, skip_without_lab
 
 ENV = "CTIBRIDGE_LIVE_FREESWITCH"
 AGENTS = [
@@ -43,14 +44,8 @@ AGENTS = [
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if os.environ.get(ENV):
-        return
-    skip = pytest.mark.skip(reason=f"live suite: set {ENV}=host:port:password of a running "
-                            "lab FreeSWITCH (scripts/lab/freeswitch/start.sh)")
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(str(item.fspath)).parents:
-            item.add_marker(skip)
+    skip_without_lab(items, ENV, "=host:port:password of a running lab FreeSWITCH "
+                     "(scripts/lab/freeswitch/start.sh)", Path(__file__).parent)
 
 
 def target() -> tuple[str, int, str]:
@@ -110,20 +105,12 @@ class Lab:
 
 
 @dataclass
-class Live:
-    h: RunningHub
+class Live(LiveHub):
     connector: FreeSwitchConnector
     proxy: RecordingProxy
     lab: Lab
     folder: Path
     name: str
-
-    async def agent(self, who: str, *, ready: bool = True) -> Any:
-        bar = await self.h.agent(who)
-        await bar.ok("agent.login")
-        if ready:
-            await bar.ok("agent.ready")
-        return bar
 
     async def cut_link(self) -> None:
         """The link breaks (the proxy goes); a new proxy on the same port records the
@@ -145,12 +132,6 @@ def proxy_for(folder: Path, name: str, *, port: int = 0) -> RecordingProxy:
                    "secrets masked: auth",
                    "format: '>>> ' lines = what we sent; LF line ends"],
         listen=("127.0.0.1", port))
-
-
-def record_folder(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("CTIBRIDGE_LIVE_RECORD") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 @contextlib.asynccontextmanager

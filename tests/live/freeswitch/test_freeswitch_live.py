@@ -11,23 +11,11 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from ..common import JEAN, T, channels_gone, consult_answered, mine, next_event
 from .conftest import Live, live_hub
 
-JEAN = {"number": "+33123456789", "name": "Jean Dupont"}
 IVR = {"customer_id": "C-1042", "account": "ACME-77", "ivr_choice": "support"}
-T = 20.0  # seconds: generous; handsets ring 2 s, the far end 3 s
-
-
-def mine(call_id: str) -> Any:
-    return lambda d: d["call"]["call_id"] == call_id
-
-
-async def next_event(bar: Any, name: str, start: int, *, timeout: float = T,
-                     where: Any = lambda d: True) -> dict[str, Any]:
-    frame = await bar.wait_for(
-        lambda f: f.get("type") == "event" and f["name"] == name and where(f["data"]),
-        f"event {name}", timeout, start=start)
-    return dict(frame["data"])
+GONE = 10.0  # seconds for the switch's channels to go
 
 
 async def answered_call(live: Live, bar: Any, *, hangup_after: float = 600) -> str:
@@ -44,16 +32,6 @@ async def answered_call(live: Live, bar: Any, *, hangup_after: float = 600) -> s
 async def ended(live: Live, bar: Any, call_id: str) -> dict[str, Any]:
     data = await bar.event("call.ended", timeout=T, where=mine(call_id))
     return dict(data["call"])
-
-
-async def channels_gone(live: Live) -> list[dict[str, Any]]:
-    left: list[dict[str, Any]] = []
-    for _ in range(40):
-        left = await live.lab.channels()
-        if not left:
-            return []
-        await asyncio.sleep(0.25)
-    return left
 
 
 # ----------------------------------------------------------------- agents
@@ -96,7 +74,7 @@ async def test_a_queue_call_is_offered_answered_and_ended_by_the_customer(
         await alice.event("call.answered", timeout=T, where=mine(call_id))
         final = await ended(live, alice, call_id)
         assert final["end_cause"] == "customer-hangup"
-        assert await channels_gone(live) == []
+        assert await channels_gone(live.lab, GONE) == []
 
 
 async def test_the_agent_hangs_up_from_the_bar(tmp_path: Path) -> None:
@@ -106,7 +84,7 @@ async def test_the_agent_hangs_up_from_the_bar(tmp_path: Path) -> None:
         await alice.ok("call.hangup", call_id=call_id)
         final = await ended(live, alice, call_id)
         assert final["end_cause"] == "agent-hangup"
-        assert await channels_gone(live) == []  # the customer's dialplan hangs up after
+        assert await channels_gone(live.lab, GONE) == []  # the customer's dialplan hangs up after
 
 
 async def test_a_caller_who_gives_up_in_the_queue_is_an_abandoned_call(tmp_path: Path) -> None:
@@ -170,9 +148,7 @@ async def test_attended_transfer_through_a_consultation(tmp_path: Path) -> None:
         alice = await live.agent("alice")
         bob = await live.agent("bob")
         call_id = await answered_call(live, alice)
-        reply = await alice.ok("call.consult", call_id=call_id, target="bob")
-        consult_id = reply["call_id"]
-        await bob.event("call.answered", timeout=T, where=mine(consult_id))
+        consult_id = await consult_answered(alice, bob, call_id)
         await alice.ok("call.complete_transfer", call_id=call_id, consult_call_id=consult_id)
         moved = await bob.event("call.transferred", timeout=T, where=mine(call_id))
         assert bob.my_state(moved["call"]) == "connected"
@@ -186,9 +162,7 @@ async def test_a_cancelled_consultation_takes_the_agent_back_to_the_customer(
         alice = await live.agent("alice")
         bob = await live.agent("bob")
         call_id = await answered_call(live, alice)
-        reply = await alice.ok("call.consult", call_id=call_id, target="bob")
-        consult_id = reply["call_id"]
-        await bob.event("call.answered", timeout=T, where=mine(consult_id))
+        consult_id = await consult_answered(alice, bob, call_id)
         start = len(alice.frames)
         await alice.ok("call.cancel_consult", call_id=call_id, consult_call_id=consult_id)
         await next_event(alice, "call.ended", start, where=mine(consult_id))
@@ -203,9 +177,7 @@ async def test_conference_of_the_customer_and_two_agents(tmp_path: Path) -> None
         alice = await live.agent("alice")
         bob = await live.agent("bob")
         call_id = await answered_call(live, alice)
-        reply = await alice.ok("call.consult", call_id=call_id, target="bob")
-        consult_id = reply["call_id"]
-        await bob.event("call.answered", timeout=T, where=mine(consult_id))
+        consult_id = await consult_answered(alice, bob, call_id)
         await alice.ok("call.conference", call_id=call_id, consult_call_id=consult_id)
         conf = await alice.event("call.conferenced", timeout=T, where=mine(call_id))
         assert alice.my_state(conf["call"]) == "connected"
@@ -235,7 +207,7 @@ async def test_click_to_call_to_a_busy_number_fails(tmp_path: Path) -> None:
         await alice.wait_for(lambda f: f.get("type") == "event"
                              and f["name"] in ("call.failed", "call.ended")
                              and f["data"]["call"]["call_id"] == call_id, "the end", T)
-        assert await channels_gone(live) == []
+        assert await channels_gone(live.lab, GONE) == []
 
 
 # ------------------------------------------------------------ link loss
@@ -247,7 +219,7 @@ async def test_link_loss_then_resync_leaves_no_ghost_call(tmp_path: Path) -> Non
         call_id = await answered_call(live, alice)
         await live.cut_link()
         await live.lab.api("hupall NORMAL_CLEARING")  # the call ends while we are away
-        assert await channels_gone(live) == []
+        assert await channels_gone(live.lab, GONE) == []
         await ended(live, alice, call_id)  # told by the resync after the reconnection
         assert live.connector.health().up
         # and the next call works on the new link

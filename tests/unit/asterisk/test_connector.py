@@ -277,7 +277,7 @@ async def test_ignored_events_and_fields_are_ignored_and_a_broken_message_is_ski
         changed = await run.event(AgentStateChanged)
         assert (changed.device, changed.status, changed.reason) == (
             "6001", AgentStatus.NOT_READY, "Break")
-        client = run.connector._client
+        client = run.connector.client
         assert client is not None and len(client.parse_errors) == 1
         assert run.connector.normalizer.ignored_events["SomethingFromAsterisk42"] == 1
 
@@ -298,7 +298,7 @@ async def test_an_overflowing_backlog_triggers_a_resync(clock: FakeClock) -> Non
     async with FakeAmi([login_script()], members=MEMBERS) as server, \
             Run(server, clock) as run:
         await run.connector.wait_up()
-        client = run.connector._client
+        client = run.connector.client
         assert client is not None
         client.events.put_nowait(OVERFLOW)
         await run.until(lambda e: sum(isinstance(x, PlatformResynced) for x in run.events) == 2,

@@ -40,7 +40,7 @@ def clock() -> FakeClock:
 async def settled(run: Run, server: FakeAmi) -> None:
     """Every recorded byte sent and every event normalized."""
     await server.done_sending.wait()
-    client = run.connector._client
+    client = run.connector.client
     assert client is not None
     for _ in range(500):
         if client.events.empty():

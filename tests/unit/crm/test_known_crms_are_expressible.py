@@ -66,7 +66,7 @@ def first_request(tmp_path: Path, name: str, body: str, number: str) -> object:
     lk = c.mapping.lookups[0]
     v = c.templates.value
     first = variants(number, c.mapping.phone.formats, c.mapping.phone.default_region)[0]
-    ctx = {**c._pop_context(Party(number), LookupContext()), "number": first.number,
+    ctx = {**c.pop_context(Party(number), LookupContext()), "number": first.number,
            "format": first.format}
     assert lk.request is not None
     return (lk.request.method, c.templates.render(lk.request.path, ctx),

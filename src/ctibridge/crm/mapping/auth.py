@@ -6,6 +6,7 @@ when the CRM answers 401 (a token revoked or expired early), once per request.
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Callable, Generator
 from typing import Any
@@ -85,8 +86,9 @@ class OAuth2(httpx.Auth):
             data["assertion"] = self.assertion()
             return httpx.Request("POST", self.token_url, data=data, headers=headers)
         if self.client_auth == "basic":
-            basic = httpx.BasicAuth(self.client_id, self.client_secret or "")
-            headers["Authorization"] = basic._auth_header
+            # HTTP Basic (RFC 7617), as httpx.BasicAuth writes it (UTF-8).
+            pair = f"{self.client_id}:{self.client_secret or ''}".encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
         else:
             data["client_id"] = self.client_id
             if self.client_secret is not None:

@@ -181,7 +181,7 @@ class MappingConnector:
         """E.164 with the mapping's default region, or ``number`` unchanged if unparseable."""
         return phones.to_e164(number, self.mapping.phone.default_region)
 
-    def _pop_context(self, party: Party, context: LookupContext) -> dict[str, Any]:
+    def pop_context(self, party: Party, context: LookupContext) -> dict[str, Any]:
         # What the caller or the platform says is cleaned before any template reads it.
         number = callerdata.number(party.number)
         return {
@@ -195,11 +195,11 @@ class MappingConnector:
 
     def create_url(self, party: Party, context: LookupContext) -> str | None:
         return self._render_url("create_url", self.mapping.screen_pop.create_url,
-                                self._pop_context(party, context))
+                                self.pop_context(party, context))
 
     def search_url(self, party: Party, context: LookupContext) -> str | None:
         return self._render_url("search_url", self.mapping.screen_pop.search_url,
-                                self._pop_context(party, context))
+                                self.pop_context(party, context))
 
     async def display(self, match: Match, party: Party, context: LookupContext,
                       agent: dict[str, Any]) -> bool:
@@ -211,7 +211,7 @@ class MappingConnector:
         await self.start()
         record = {**match.fields, "id": match.record_id, "name": match.name,
                   "company": match.company, "kind": match.kind}
-        ctx = {**self._pop_context(party, context), "record": record, "agent": agent}
+        ctx = {**self.pop_context(party, context), "record": record, "agent": agent}
         if self._http is None:  # an SQL CRM: nothing to call
             return False
         try:
@@ -249,7 +249,7 @@ class MappingConnector:
         await self.start()
         self._lookups += 1
         started = time.perf_counter()
-        ctx = self._pop_context(party, context)
+        ctx = self.pop_context(party, context)
         pop = self.mapping.screen_pop
         found: list[Match] = []
         winner: str | None = None
@@ -625,7 +625,7 @@ class MappingConnector:
 
     async def _named_lookup(self, interaction: Interaction, name: str) -> list[Match]:
         lk = next(x for x in self.mapping.lookups if x.name == name)  # checked at load
-        ctx = self._pop_context(interaction.customer, _context_of(interaction))
+        ctx = self.pop_context(interaction.customer, _context_of(interaction))
         if lk.phone and not interaction.customer.number:
             return []
         try:
@@ -702,7 +702,7 @@ class MappingConnector:
                                 direction=str(interaction.direction),
                                 channel=str(interaction.channel), queue=interaction.queue,
                                 agent_id=interaction.agent_id)
-        ctx = self._pop_context(interaction.customer, context)
+        ctx = self.pop_context(interaction.customer, context)
         return {**self._static, "party": ctx["party"], "attached": ctx["attached"],
                 "interaction": data, "record": rec, "idempotency_key": key}
 

@@ -24,17 +24,13 @@ Errors are raised as :class:`ConfigError` naming the field.
 
 from __future__ import annotations
 
-import ssl
-from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator
 
-from ...model.errors import ConfigError
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from ...options import Strict as _Strict
+from ...options import parse_model
+from ..options import LinkOptions, TlsOptions, channel_variables
 
 
 class AgentInterface(_Strict):
@@ -78,15 +74,12 @@ class AriOptions(_Strict):
         "moved (AMI Redirect) when ARI must act on them"))
 
 
-class AsteriskOptions(_Strict):
+class AsteriskOptions(LinkOptions, TlsOptions):
     host: str = Field(min_length=1)
     port: int | None = Field(None, ge=1, le=65535)
     username: str = Field(min_length=1)
     secret: str = Field(min_length=1)
     auth: Literal["plain", "md5"] = "plain"
-    tls: bool = False
-    tls_verify: bool = True
-    tls_ca: str | None = None
     queues: list[str] = Field(default_factory=list,
                               description="queues whose callers and members ctibridge follows "
                               "(empty: all)")
@@ -101,13 +94,6 @@ class AsteriskOptions(_Strict):
     originate_timeout: float = Field(30.0, gt=0, le=300)
     caller_id: str | None = Field(None, description="CallerID for click-to-call "
                                   "(default: the agent's name and extension)")
-    timeout: float = Field(10.0, gt=0, le=120, description="seconds to wait for an answer")
-    ping_interval: float = Field(20.0, ge=0, le=600)
-    reconnect_min: float = Field(1.0, gt=0, le=60)
-    # Capped low so that a returning Asterisk is picked up within 5 s.
-    reconnect_max: float = Field(4.0, gt=0, le=3600)
-    auth_retry: float = Field(30.0, gt=0, le=3600,
-                              description="seconds between logins after a refused one")
     boot_timeout: float = Field(10.0, ge=0, le=600, description="seconds to wait for "
                                 "FullyBooted after login before going on without it")
     reconcile_interval: float = Field(60.0, ge=0, le=3600, description="seconds between "
@@ -115,7 +101,6 @@ class AsteriskOptions(_Strict):
                                       "are gone (0: off)")
     restore_members: bool = Field(True, description="after an Asterisk restart, put agents "
                                   "back in their queues as they were")
-    max_backlog: int = Field(50_000, ge=100)
     reject_reason: str | None = Field(
         "rejected", min_length=1, max_length=64,
         description="pause reason set in the agent's queues when they reject a ringing queue "
@@ -153,49 +138,14 @@ class AsteriskOptions(_Strict):
     @field_validator("variables")
     @classmethod
     def _vars(cls, v: list[str]) -> list[str]:
-        for name in v:
-            if not name or not name.replace("_", "").isalnum():
-                raise ValueError(f"{name!r} is not a channel variable name")
-        return [n.lstrip("_") for n in v]
-
-    @model_validator(mode="after")
-    def _backoff(self) -> AsteriskOptions:
-        if self.reconnect_max < self.reconnect_min:
-            raise ValueError("reconnect_max must be at least reconnect_min")
-        if self.tls_ca is not None and not Path(self.tls_ca).is_file():
-            raise ValueError(f"tls_ca: no file {self.tls_ca}")
-        return self
+        return [n.lstrip("_") for n in channel_variables(v)]
 
     @property
     def effective_port(self) -> int:
         return self.port or (5039 if self.tls else 5038)
 
-    def ssl_context(self) -> ssl.SSLContext | None:
-        if not self.tls:
-            return None
-        ctx = ssl.create_default_context(cafile=self.tls_ca)
-        if not self.tls_verify:
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-        return ctx
-
 
 def parse_options(name: str, options: dict[str, Any]) -> AsteriskOptions:
     """Validate ``options``; raise ConfigError listing each field that is wrong."""
-    try:
-        return AsteriskOptions.model_validate(options)
-    except ValidationError as exc:
-        lines = []
-        for e in exc.errors():
-            loc = ".".join(str(p) for p in e["loc"]) or "(options)"
-            got = e.get("input")
-            shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
-            if loc in ("secret", "ari.password"):
-                shown = ""
-            lines.append(f"  - telephony {name!r} options.{loc}: {e['msg']}{shown}")
-        raise ConfigError(
-            f"telephony {name!r} (asterisk) has {exc.error_count()} error(s):\n" + "\n".join(lines),
-            code="config-invalid",
-            errors=[{"field": "options." + ".".join(str(p) for p in e["loc"]),
-                     "message": e["msg"]} for e in exc.errors()],
-        ) from None
+    return parse_model(AsteriskOptions, "telephony", name, "asterisk", options,
+                       hidden=("secret", "ari.password"))

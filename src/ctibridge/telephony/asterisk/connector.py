@@ -19,14 +19,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import random
 import secrets
-from collections.abc import AsyncIterator
 from typing import Any
 
 import structlog
 
-from ...clock import Clock, SystemClock
+from ...clock import Clock
 from ...model.agent import AgentStatus
 from ...model.errors import BadRequest, CapabilityMissing, PlatformError
 from ...model.events import (
@@ -36,9 +34,9 @@ from ...model.events import (
     CallMonitored,
     PlatformEvent,
     PlatformResynced,
-    PlatformStatus,
 )
 from ..base import MONITOR_MODES, Capability, Health, require
+from ..link import Backoff, LinkedConnector
 from .ami import (
     DISCONNECTED,
     OVERFLOW,
@@ -91,14 +89,15 @@ def capabilities_of(options: AsteriskOptions) -> frozenset[Capability]:
     return frozenset(caps)
 
 
-class AsteriskConnector:
+class AsteriskConnector(LinkedConnector):
     """``telephony: [{type: asterisk, options: {...}}]`` — see :mod:`.config`."""
+
+    kind = "asterisk"
 
     def __init__(self, name: str, options: AsteriskOptions, *, clock: Clock | None = None,
                  ari: AriClient | None = None) -> None:
-        self.name = name
+        super().__init__(name, clock)
         self.opts = options
-        self.clock = clock or SystemClock()
         self.capabilities = capabilities_of(options)
         self.normalizer = Normalizer(options, self.clock.now)
         self.keeper = AgentKeeper()
@@ -108,20 +107,18 @@ class AsteriskConnector:
                            if options.ari else None)
         self.ari_app = (AriApp(options.ari, self.ari) if options.ari and self.ari
                         else None)
-        self._out: asyncio.Queue[PlatformEvent] = asyncio.Queue(maxsize=10_000)
         self._client: AmiClient | None = None
-        self._task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         # Supervisors' ChanSpy channels: their phone (dial string) -> (call ref, ChannelId).
         self._spies: dict[str, tuple[str, str]] = {}
-        self._health = Health(False, "not started")
-        self._stopping = False
-        self._reported_down = False
         self._refs = itertools.count(1)
         self._contexts: set[str] = set()  # dialplan contexts seen to exist
-        self._up = asyncio.Event()
-        self.connections = 0
         self.banner: str | None = None
+
+    @property
+    def client(self) -> AmiClient | None:
+        """The AMI link now (None while there is none: connecting, reconnecting)."""
+        return self._client
 
     # ------------------------------------------------------------- factory
 
@@ -138,8 +135,7 @@ class AsteriskConnector:
 
     async def start(self) -> None:
         if self._task is None:
-            self._stopping = False
-            self._task = asyncio.create_task(self._run(), name=f"asterisk-{self.name}")
+            await super().start()
             if self.ari_app is not None:
                 self.ari_app.start()  # registers the Stasis application
 
@@ -149,10 +145,7 @@ class AsteriskConnector:
         if client is not None:
             with contextlib.suppress(Exception):
                 await client.close(logoff=True)
-        task, self._task = self._task, None
-        while task is not None and not task.done():
-            task.cancel()
-            await asyncio.wait({task}, timeout=1.0)
+        await self._end_task()
         for t in list(self._tasks):
             t.cancel()
         if self.ari_app is not None:
@@ -161,17 +154,6 @@ class AsteriskConnector:
             with contextlib.suppress(Exception):
                 await self.ari.close()
         self._health = Health(False, "stopped")
-
-    async def events(self) -> AsyncIterator[PlatformEvent]:
-        while True:
-            yield await self._out.get()
-
-    def health(self) -> Health:
-        return self._health
-
-    async def wait_up(self) -> None:
-        """Wait until connected, logged in and resynchronized (tests, CLI)."""
-        await self._up.wait()
 
     async def checks(self) -> list[tuple[bool, str]]:
         """What ``ctibridge telephony test`` verifies beyond the AMI link: ARI (the URL,
@@ -200,30 +182,14 @@ class AsteriskConnector:
                              f"(calls reach it through dialplan context "
                              f"{self.opts.ari.context!r})")]
 
-    async def _emit(self, *events: PlatformEvent) -> None:
-        for ev in events:
-            await self._out.put(ev)
-
-    def _emit_now(self, *events: PlatformEvent) -> None:
-        """From a command: queue without waiting (the hub is the one waiting on us)."""
-        for ev in events:
-            try:
-                self._out.put_nowait(ev)
-            except asyncio.QueueFull:  # the hub is 10 000 events behind: it will resync
-                log.error("asterisk.event_dropped", platform=self.name, event=ev.name)
-
     def _client_for(self) -> AmiClient:
         return AmiClient(
             self.opts.host, self.opts.effective_port, self.opts.username, self.opts.secret,
             ssl_context=self.opts.ssl_context(), auth=self.opts.auth, timeout=self.opts.timeout,
             ping_interval=self.opts.ping_interval, max_backlog=self.opts.max_backlog)
 
-    def _delay(self, attempt: int) -> float:
-        base = min(self.opts.reconnect_max, self.opts.reconnect_min * (2 ** min(attempt, 16)))
-        return random.uniform(base / 2, base)  # jitter: reconnecting bars don't stampede
-
     async def _run(self) -> None:
-        attempt = 0
+        backoff = Backoff(self.opts.reconnect_min, self.opts.reconnect_max)
         where = f"{self.opts.host}:{self.opts.effective_port}"
         while not self._stopping:
             client = self._client_for()
@@ -234,9 +200,8 @@ class AsteriskConnector:
                 self._client = None
                 # A refused login is retried slowly (fail2ban, security log noise);
                 # an unreachable Asterisk often, so that it is picked up when back.
-                delay = (self.opts.auth_retry if isinstance(exc, AmiAuthError)
-                         else self._delay(attempt))
-                attempt += 1
+                wait = backoff.next()
+                delay = self.opts.auth_retry if isinstance(exc, AmiAuthError) else wait
                 await self._down(str(exc), retry_in=delay)
                 await self.clock.sleep(delay)
                 continue
@@ -255,15 +220,9 @@ class AsteriskConnector:
                                 waited=self.opts.boot_timeout)
                 await self._drain(client)
                 snapshot = await self._link_up(client)
-                # Up only now (logged in, booted, snapshot taken): whatever the hub
-                # does on hearing it (pushing agent states...) finds the link up.
-                self._health = Health(True, f"connected to {banner.text} at {where}")
-                self._reported_down = False
-                self._up.set()
-                await self._emit(PlatformStatus(at=self.clock.now(), up=True,
-                                                detail=self._health.detail))
+                await self._report_up(f"connected to {banner.text} at {where}")
                 await self._emit(snapshot)
-                attempt = 0
+                backoff.reset()
                 if self.opts.reconcile_interval > 0:
                     reconciling = asyncio.create_task(self._reconcile_loop(client),
                                                       name=f"asterisk-reconcile-{self.name}")
@@ -283,23 +242,9 @@ class AsteriskConnector:
                 await client.close()
             if self._stopping:
                 break
-            delay = self._delay(attempt)
-            attempt += 1
+            delay = backoff.next()
             await self._down(f"lost the link to Asterisk at {where}: {reason}", retry_in=delay)
             await self.clock.sleep(delay)
-
-    async def _down(self, detail: str, *, retry_in: float) -> None:
-        """Report the link down once per outage (each retry is only logged).
-
-        The detail says what happened, not when the next try is (a ``telephony
-        test`` that stops at the first failure would make that untrue).
-        """
-        self._health = Health(False, detail)
-        log.warning("asterisk.down", platform=self.name, detail=detail,
-                    retry_in=round(retry_in, 1))
-        if not self._reported_down:
-            self._reported_down = True
-            await self._emit(PlatformStatus(at=self.clock.now(), up=False, detail=detail))
 
     async def _drain(self, client: AmiClient) -> None:
         """Drop what arrived before the snapshot: the snapshot supersedes it."""
@@ -386,8 +331,7 @@ class AsteriskConnector:
             except Exception:  # one odd event must not take the link down
                 log.exception("asterisk.normalize_failed", platform=self.name, ami_event=msg.name)
                 continue
-            for ev in events:
-                await self._out.put(ev)
+            await self._emit(*events)
             if self.normalizer.cleanup:
                 self._spawn(self._hang_up(self.normalizer.take_cleanup()), "cleanup")
 

@@ -30,8 +30,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import phonenumbers
-
 from ...model.agent import AgentStatus
 from ...model.events import (
     AgentStateChanged,
@@ -50,6 +48,7 @@ from ...model.events import (
     PlatformResynced,
 )
 from ...model.party import Direction, Party
+from ..numbers import e164
 from .ami import Message
 from .config import AsteriskOptions
 
@@ -326,19 +325,11 @@ class Normalizer:
         return self.agent_by_device.get(device_name(name))
 
     def normalize_number(self, number: str | None) -> str | None:
+        # Only Asterisk's "no number" (empty, <unknown>) is dropped here, as it always was.
         number = _clean(number)
-        if number is None:
-            return None
-        if number in self.opts.agents:
+        if number is None or number in self.opts.agents:
             return number
-        try:
-            parsed = phonenumbers.parse(number, self.opts.region if not number.startswith("+")
-                                        else None)
-        except phonenumbers.NumberParseException:
-            return number
-        if phonenumbers.is_valid_number(parsed):
-            return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-        return number
+        return e164(number, self.opts.region)
 
     def party(self, number: str | None, name: str | None) -> Party:
         return Party(number=self.normalize_number(number), name=_clean(name))

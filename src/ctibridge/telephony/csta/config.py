@@ -22,20 +22,17 @@ Example (one Avaya AES and one OpenScape Voice)::
 
 from __future__ import annotations
 
-import ssl
-from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from ...model.errors import ConfigError
+from ...options import parse_model
+from ..options import TlsOptions, check_backoff
 
 DEFAULT_PORTS = {"avaya": 4721, "openscape": 1040, "oxe": 2555}
 
 
-class CstaOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CstaOptions(TlsOptions):
     dialect: Literal["avaya", "openscape", "oxe"]
     host: str = Field(min_length=1)
     port: int | None = Field(None, ge=1, le=65535)
@@ -51,9 +48,7 @@ class CstaOptions(BaseModel):
     session_duration: int = Field(180, ge=10, le=3600)
     heartbeat: float = Field(30.0, gt=0, description="seconds between SystemStatus heartbeats")
     request_timeout: float = Field(10.0, gt=0)
-    tls: bool = False  # AES: TLS on 4722; OpenScape / OXE where the switch offers it
-    tls_ca: str | None = None  # CA file to verify the switch (default: the system's)
-    tls_verify: bool = True
+    # tls: AES on 4722; OpenScape / OXE where the switch offers it.
     reconnect_min: float = Field(0.2, gt=0)
     reconnect_max: float = Field(4.0, gt=0)
 
@@ -61,10 +56,7 @@ class CstaOptions(BaseModel):
     def _check(self) -> CstaOptions:
         if self.dialect == "avaya" and not (self.username and self.password):
             raise ValueError("avaya (DMCC) needs username and password (an AES CTI user)")
-        if self.reconnect_max < self.reconnect_min:
-            raise ValueError("reconnect_max must be at least reconnect_min")
-        if self.tls_ca is not None and not Path(self.tls_ca).is_file():
-            raise ValueError(f"tls_ca: no file {self.tls_ca}")
+        check_backoff(self.reconnect_min, self.reconnect_max)
         unknown = set(self.agent_ids) - set(self.devices)
         if unknown:
             raise ValueError(f"agent_ids names devices not in devices: {sorted(unknown)}")
@@ -76,27 +68,7 @@ class CstaOptions(BaseModel):
             return self.port
         return 4722 if self.tls and self.dialect == "avaya" else DEFAULT_PORTS[self.dialect]
 
-    def ssl_context(self) -> ssl.SSLContext | None:
-        if not self.tls:
-            return None
-        ctx = ssl.create_default_context(cafile=self.tls_ca)
-        if not self.tls_verify:
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-        return ctx
-
 
 def parse_options(name: str, options: dict[str, Any]) -> CstaOptions:
-    try:
-        return CstaOptions.model_validate(options)
-    except ValidationError as exc:
-        lines = []
-        for e in exc.errors():
-            loc = ".".join(str(p) for p in e["loc"]) or "(options)"
-            lines.append(f"  - telephony {name!r} options.{loc}: {e['msg']}")
-        raise ConfigError(
-            f"telephony {name!r} (csta) has {exc.error_count()} error(s):\n" + "\n".join(lines),
-            code="config-invalid",
-            errors=[{"field": "options." + ".".join(str(p) for p in e["loc"]),
-                     "message": e["msg"]} for e in exc.errors()],
-        ) from None
+    # The CSTA errors have never quoted the input.
+    return parse_model(CstaOptions, "telephony", name, "csta", options, show_input=False)

@@ -36,6 +36,7 @@ from ...model.events import (
     PlatformStatus,
 )
 from ..base import Capability, Health
+from ..link import Backoff
 from .calls import CallTracker
 from .config import CstaOptions, parse_options
 from .dialect import Dialect, as_list, dig
@@ -161,12 +162,14 @@ class CstaConnector:
         self._queue.put_nowait(ev)
 
     async def _run(self) -> None:
-        delay = self.options.reconnect_min
+        # Plain doubling, no jitter: the waits this connector has always had.
+        backoff = Backoff(self.options.reconnect_min, self.options.reconnect_max,
+                          jitter=False, doublings=64)
         while not self._stopping:
             reason = ""
             try:
                 await self._session()
-                delay = self.options.reconnect_min  # it was up: retry quickly
+                backoff.reset()  # it was up: retry quickly
                 reason = self._link.close_reason if self._link else "closed"
             except asyncio.CancelledError:
                 raise
@@ -187,8 +190,7 @@ class CstaConnector:
                 self._health = Health(False, reason)
                 self._emit(PlatformStatus(at=self.clock.now(), up=False, detail=reason))
             self._ready = False
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, self.options.reconnect_max)
+            await asyncio.sleep(backoff.next())
 
     async def _session(self) -> None:
         self._ready = False

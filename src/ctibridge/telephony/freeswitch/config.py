@@ -25,16 +25,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator
 
-from ...model.errors import ConfigError
+from ...options import Strict as _Strict
+from ...options import parse_model
+from ..options import LinkOptions, channel_variables
 
 # mod_callcenter's agent statuses (cc_agent_status_t) as they appear on the wire.
 STATUSES = ("Logged Out", "Available", "Available (On Demand)", "On Break")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class AgentOnSwitch(_Strict):
@@ -49,7 +47,7 @@ class AgentOnSwitch(_Strict):
     queues: list[str] | None = Field(None, description="queues of this agent (default: all)")
 
 
-class FreeSwitchOptions(_Strict):
+class FreeSwitchOptions(LinkOptions):
     host: str = Field(min_length=1)
     port: int = Field(8021, ge=1, le=65535)
     password: str = Field(min_length=1)
@@ -78,14 +76,7 @@ class FreeSwitchOptions(_Strict):
         "answer from the bar: 'phone_event' sends the ringing SIP phone a talk NOTIFY "
         "(uuid_phone_event, mod_sofia; Yealink, Polycom, Snom... when allowed); 'none': "
         "the agent answers on the phone"))
-    timeout: float = Field(10.0, gt=0, le=120)
     originate_timeout: float = Field(30.0, gt=0, le=300)
-    ping_interval: float = Field(20.0, ge=0, le=600, description="keep-alive: seconds "
-                                 "between 'api status' when nothing arrives (0: off)")
-    reconnect_min: float = Field(1.0, gt=0, le=60)
-    reconnect_max: float = Field(4.0, gt=0, le=3600)
-    auth_retry: float = Field(30.0, gt=0, le=3600)
-    max_backlog: int = Field(50_000, ge=100)
 
     @field_validator("agents")
     @classmethod
@@ -108,16 +99,7 @@ class FreeSwitchOptions(_Strict):
     @field_validator("variables")
     @classmethod
     def _vars(cls, v: list[str]) -> list[str]:
-        for name in v:
-            if not name or not name.replace("_", "").isalnum():
-                raise ValueError(f"{name!r} is not a channel variable name")
-        return v
-
-    @model_validator(mode="after")
-    def _backoff(self) -> FreeSwitchOptions:
-        if self.reconnect_max < self.reconnect_min:
-            raise ValueError("reconnect_max must be at least reconnect_min")
-        return self
+        return channel_variables(v)
 
     # ------------------------------------------------------------ agents
 
@@ -142,20 +124,5 @@ class FreeSwitchOptions(_Strict):
 
 def parse_options(name: str, options: dict[str, Any]) -> FreeSwitchOptions:
     """Validate ``options``; raise ConfigError listing each field that is wrong."""
-    try:
-        return FreeSwitchOptions.model_validate(options)
-    except ValidationError as exc:
-        lines = []
-        for e in exc.errors():
-            loc = ".".join(str(p) for p in e["loc"]) or "(options)"
-            got = e.get("input")
-            shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
-            if loc == "password":
-                shown = ""
-            lines.append(f"  - telephony {name!r} options.{loc}: {e['msg']}{shown}")
-        raise ConfigError(
-            f"telephony {name!r} (freeswitch) has {exc.error_count()} error(s):\n"
-            + "\n".join(lines), code="config-invalid",
-            errors=[{"field": "options." + ".".join(str(p) for p in e["loc"]),
-                     "message": e["msg"]} for e in exc.errors()],
-        ) from None
+    return parse_model(FreeSwitchOptions, "telephony", name, "freeswitch", options,
+                       hidden=("password",))

@@ -28,19 +28,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import re
 import secrets
-from collections.abc import AsyncIterator
 from typing import Any
 
 import structlog
 
-from ...clock import Clock, SystemClock
+from ...clock import Clock
 from ...model.agent import AgentStatus
 from ...model.errors import CapabilityMissing, PlatformError
-from ...model.events import CallDtmf, PlatformEvent, PlatformResynced, PlatformStatus
+from ...model.events import CallDtmf, PlatformResynced
 from ..base import Capability, Health
+from ..link import Backoff, LinkedConnector
 from .client import (
     DISCONNECTED,
     OVERFLOW,
@@ -82,27 +81,21 @@ def capabilities_of(options: FreeSwitchOptions) -> frozenset[Capability]:
     return frozenset(caps)
 
 
-class FreeSwitchConnector:
+class FreeSwitchConnector(LinkedConnector):
     """``telephony: [{type: freeswitch, options: {...}}]`` — see :mod:`.config`."""
+
+    kind = "freeswitch"
 
     def __init__(self, name: str, options: FreeSwitchOptions, *,
                  clock: Clock | None = None) -> None:
-        self.name = name
+        super().__init__(name, clock)
         self.opts = options
-        self.clock = clock or SystemClock()
         self.capabilities = capabilities_of(options)
         self.normalizer = Normalizer(options, self.clock.now)
-        self._out: asyncio.Queue[PlatformEvent] = asyncio.Queue(maxsize=10_000)
         self._client: EslClient | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._health = Health(False, "not started")
-        self._stopping = False
-        self._reported_down = False
-        self._up = asyncio.Event()
         self._unsent: dict[str, tuple[AgentStatus, str | None]] = {}
         self._rooms = 0
         self._jobs: set[asyncio.Task[None]] = set()
-        self.connections = 0
         self.version: str | None = None
 
     # ------------------------------------------------------------- factory
@@ -118,11 +111,6 @@ class FreeSwitchConnector:
 
     # ----------------------------------------------------------- lifecycle
 
-    async def start(self) -> None:
-        if self._task is None:
-            self._stopping = False
-            self._task = asyncio.create_task(self._run(), name=f"freeswitch-{self.name}")
-
     async def stop(self) -> None:
         self._stopping = True
         client = self._client
@@ -131,21 +119,8 @@ class FreeSwitchConnector:
                 await client.close(exit_first=True)
         for job in list(self._jobs):
             job.cancel()
-        task, self._task = self._task, None
-        while task is not None and not task.done():
-            task.cancel()
-            await asyncio.wait({task}, timeout=1.0)
+        await self._end_task()
         self._health = Health(False, "stopped")
-
-    async def events(self) -> AsyncIterator[PlatformEvent]:
-        while True:
-            yield await self._out.get()
-
-    def health(self) -> Health:
-        return self._health
-
-    async def wait_up(self) -> None:
-        await self._up.wait()
 
     async def checks(self) -> list[tuple[bool, str]]:
         """What ``ctibridge telephony test`` verifies beyond the link: mod_callcenter,
@@ -182,28 +157,13 @@ class FreeSwitchConnector:
             out.append((ok, f"queue {queue} " + ("exists" if ok else f"refused: {text.strip()}")))
         return out or [(True, "mod_callcenter answers (no agents configured here)")]
 
-    async def _emit(self, *events: PlatformEvent) -> None:
-        for ev in events:
-            await self._out.put(ev)
-
-    def _emit_now(self, *events: PlatformEvent) -> None:
-        for ev in events:
-            try:
-                self._out.put_nowait(ev)
-            except asyncio.QueueFull:
-                log.error("freeswitch.event_dropped", platform=self.name, event=ev.name)
-
-    def _delay(self, attempt: int) -> float:
-        base = min(self.opts.reconnect_max, self.opts.reconnect_min * (2 ** min(attempt, 16)))
-        return random.uniform(base / 2, base)
-
     def _client_for(self) -> EslClient:
         return EslClient(self.opts.host, self.opts.port, self.opts.password,
                          timeout=self.opts.timeout, ping_interval=self.opts.ping_interval,
                          max_backlog=self.opts.max_backlog)
 
     async def _run(self) -> None:
-        attempt = 0
+        backoff = Backoff(self.opts.reconnect_min, self.opts.reconnect_max)
         where = f"{self.opts.host}:{self.opts.port}"
         while not self._stopping:
             client = self._client_for()
@@ -212,9 +172,8 @@ class FreeSwitchConnector:
                 await client.subscribe(self.opts.events, SUBSCRIPTION)
             except EslConnectionError as exc:
                 await client.close()
-                delay = (self.opts.auth_retry if isinstance(exc, EslAuthError)
-                         else self._delay(attempt))
-                attempt += 1
+                wait = backoff.next()
+                delay = self.opts.auth_retry if isinstance(exc, EslAuthError) else wait
                 await self._down(str(exc), retry_in=delay)
                 await self.clock.sleep(delay)
                 continue
@@ -232,14 +191,9 @@ class FreeSwitchConnector:
                         self.version = (await client.api("version")).strip()
                 snapshot = await self._snapshot(client)
                 await self._send_unsent(client)
-                self._health = Health(True, f"connected to {self.version or 'FreeSWITCH'} "
-                                            f"at {where}")
-                self._reported_down = False
-                self._up.set()
-                await self._emit(PlatformStatus(at=self.clock.now(), up=True,
-                                                detail=self._health.detail))
+                await self._report_up(f"connected to {self.version or 'FreeSWITCH'} at {where}")
                 await self._emit(snapshot)
-                attempt = 0
+                backoff.reset()
                 await self._pump(client)
                 reason = client.close_reason or "connection closed"
             except (EslConnectionError, EslCommandError) as exc:
@@ -250,19 +204,10 @@ class FreeSwitchConnector:
                 await client.close()
             if self._stopping:
                 break
-            delay = self._delay(attempt)
-            attempt += 1
+            delay = backoff.next()
             await self._down(f"lost the link to FreeSWITCH at {where}: {reason}",
                              retry_in=delay)
             await self.clock.sleep(delay)
-
-    async def _down(self, detail: str, *, retry_in: float) -> None:
-        self._health = Health(False, detail)
-        log.warning("freeswitch.down", platform=self.name, detail=detail,
-                    retry_in=round(retry_in, 1))
-        if not self._reported_down:
-            self._reported_down = True
-            await self._emit(PlatformStatus(at=self.clock.now(), up=False, detail=detail))
 
     async def _snapshot(self, client: EslClient) -> PlatformResynced:
         """Every live channel, call, queue member and agent, as the switch has them now.

@@ -11,6 +11,7 @@ from typing import Any
 import phonenumbers
 
 from ...model.errors import ConfigError
+from ...options import check_each, options_error
 from ..base import Capability
 
 
@@ -117,23 +118,7 @@ _OPTIONS: dict[str, Callable[[Any], Any]] = {
 
 def parse_options(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
     """Check every option; one ConfigError naming each bad key."""
-    kwargs: dict[str, Any] = {}
-    errors: list[tuple[str, str]] = []
-    for key, value in options.items():
-        parse = _OPTIONS.get(key)
-        if parse is None:
-            errors.append((key, f"unknown option; known: {', '.join(_OPTIONS)}"))
-            continue
-        try:
-            kwargs[key] = parse(value)
-        except _Bad as exc:
-            shown = "" if isinstance(value, dict | list | tuple) else f" (got {value!r})"
-            errors.append((key, f"{exc}{shown}"))
-    if errors:
-        lines = "\n".join(f"  - telephony {name!r} options.{k}: {m}" for k, m in errors)
-        raise ConfigError(
-            f"telephony {name!r} (simulator) has {len(errors)} error(s):\n{lines}",
-            code="config-invalid",
-            errors=[{"field": f"options.{k}", "message": m} for k, m in errors],
-        )
+    kwargs, problems = check_each(options, _OPTIONS, bad=_Bad)
+    if problems:
+        raise options_error("telephony", name, "simulator", problems)
     return kwargs

@@ -43,8 +43,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .salesforce import _CutAnswer
-from .serving import Served
+from .serving import CutAnswer, Served
 
 TOKEN = "pat-eu1-2f6b0c1e-7d7a-4b5e-9a8e-ctibridge0000"
 CONTACT_PROPS = {"firstname", "lastname", "company", "phone", "mobilephone", "email",
@@ -168,7 +167,7 @@ class HubSpotPortal:
         answer = self._out(self.calls[cid], None)
         if self.cut_next_log:
             self.cut_next_log = False
-            return _CutAnswer(answer)
+            return CutAnswer(answer)
         return JSONResponse(answer, status_code=201)
 
     def app(self) -> Starlette:

@@ -52,9 +52,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
 
-from .serving import Served
+from .serving import CutAnswer, Served
 
 API = "v62.0"
 AUDIENCE = "https://login.salesforce.com"
@@ -277,7 +276,7 @@ class SalesforceOrg:
         answer = {"id": rid, "success": True, "errors": []}
         if self.cut_next_log:
             self.cut_next_log = False
-            return _CutAnswer(answer)
+            return CutAnswer(answer, why="the org's answer was cut (test control)")
         return JSONResponse(answer, status_code=201)
 
     async def get_record(self, request: Request) -> Response:
@@ -306,19 +305,3 @@ class SalesforceOrg:
             Route(f"{base}/sobjects/Task", guarded(self.create_task), methods=["POST"]),
             Route(base + "/sobjects/{kind}/{rid}", guarded(self.get_record)),
         ])
-
-
-class _CutAnswer(Response):
-    """Headers and part of the body, then the connection drops: created, answer lost."""
-
-    def __init__(self, record: dict[str, Any]) -> None:
-        super().__init__(status_code=201)
-        self.payload = json.dumps(record).encode()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": 201,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(self.payload)).encode())]})
-        await send({"type": "http.response.body", "body": self.payload[:8],
-                    "more_body": True})
-        raise ConnectionResetError("the org's answer was cut (test control)")

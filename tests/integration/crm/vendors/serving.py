@@ -1,12 +1,17 @@
-"""Serve a vendor test double's Starlette app on a real port, and close it again."""
+"""Serve a vendor test double's Starlette app on a real port, and close it again; the
+answer a test double cuts short."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass, field
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from ...harness import free_port
 
@@ -51,3 +56,23 @@ class Served:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.down()
+
+
+class CutAnswer(Response):
+    """The status line and part of the body, then the connection drops (a proxy or worker
+    dying mid-answer): the record exists, the client cannot know it."""
+
+    def __init__(self, record: dict[str, Any], *,
+                 why: str = "the answer was cut (test control)", kept: int = 8) -> None:
+        super().__init__(status_code=201)
+        self.payload = json.dumps(record).encode()
+        self.why = why
+        self.kept = kept
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 201,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(self.payload)).encode())]})
+        await send({"type": "http.response.body", "body": self.payload[:self.kept],
+                    "more_body": True})
+        raise ConnectionResetError(self.why)

@@ -44,8 +44,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .salesforce import _CutAnswer
-from .serving import Served
+from .serving import CutAnswer, Served
 
 EMAIL = "cti@acme.example"
 API_TOKEN = "6wiIBWbGkBMo1mRDMuVwkw1EPsNkeUj95PIz2akv"
@@ -166,7 +165,7 @@ class ZendeskAccount:
         self.tickets[tid] = ticket
         if self.cut_next_log:
             self.cut_next_log = False
-            return _CutAnswer({"ticket": ticket})
+            return CutAnswer({"ticket": ticket})
         return JSONResponse({"ticket": ticket}, status_code=201)
 
     async def display_user(self, request: Request) -> Response:
