@@ -1,8 +1,12 @@
 """Cluster benchmark (issue 18): capacity of a node, 1 vs 4 nodes, failover of the core.
 
     .venv/bin/python bench/cluster.py [--part capacity|scale|failover|all] [--quick]
-        [--sizes 1000,2500,5000,10000] [--rate 100] [--window 20] [--scale-bars 4000]
-        [--trials 20] [--lease 2] [--nats nats://127.0.0.1:4222]
+        [--sizes 1000,2500,5000,10000] [--modes single,cluster] [--rate 100] [--window 20]
+        [--soak 180] [--scale-bars 4000] [--trials 20] [--lease 2]
+        [--nats nats://127.0.0.1:4222] [--profile DIR] [--keep]
+
+With no option, the full figures (about 25 min on a quiet 2-CPU machine); ``--quick``
+is a smoke run of every part (about 3 min).
 
 Every hub here is a real ``ctibridge serve`` process (its configuration written by the
 bench: N agents on the simulator, the simulator's customers calling at ``--rate``
