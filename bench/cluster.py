@@ -307,7 +307,8 @@ class Bar:
     me: str
     group: str
     seq: int
-    open_calls: set[str] = field(default_factory=set)
+    # Calls offered to this bar not seen ending, with the last event seen of each.
+    open_calls: dict[str, str] = field(default_factory=dict)
     gaps: int = 0
     closed: bool = False
     ready: bool = False  # the hub acknowledged agent.ready
@@ -426,16 +427,22 @@ class Bars:
         if not call or not name.startswith("call."):
             return
         stamp = None
+        cid = call["call_id"]
+        mine = next((c for c in call.get("connections") or [] if c["agent_id"] == bar.me),
+                    None)
+        if cid in bar.open_calls:
+            bar.open_calls[cid] = f"{name} ({mine['state'] if mine else 'no leg of mine'})"
+            # Over for this bar: the call ended, or its leg did (an offer taken back).
+            if name == "call.ended" or mine is None or mine["state"] in ("ended", "failed"):
+                del bar.open_calls[cid]
         if name == "call.ended":
             stamp = call.get("ended_at")
-            bar.open_calls.discard(call["call_id"])
         elif name in ("call.offered", "call.answered"):
-            mine = next((c for c in call["connections"] if c["agent_id"] == bar.me), None)
             if mine is None:
                 return
             stamp = mine["since"]
             if name == "call.offered" and mine["state"] == "alerting":
-                bar.open_calls.add(call["call_id"])
+                bar.open_calls[cid] = name
                 bar.n += 1
                 await bar.ws.send(json.dumps({"type": "command", "id": f"c{bar.n}",
                                               "op": "call.answer",
@@ -492,7 +499,9 @@ class Bars:
             pending = {b for b in pending if b.open_calls}
         while time.monotonic() < deadline and any(b.open_calls for b in self.bars):
             await asyncio.sleep(0.5)
-        return {"open_calls": sum(len(b.open_calls) for b in self.bars), **self.faults()}
+        left = [f"{b.me} {cid}: last seen {last}" for b in self.bars
+                for cid, last in b.open_calls.items()]
+        return {"open_calls": len(left), "open_sample": left[:5], **self.faults()}
 
     async def close(self) -> None:
         await asyncio.gather(*(b.ws.close() for b in self.bars), return_exceptions=True)
@@ -622,8 +631,8 @@ FAULTS: list[str] = []
 def check(what: str, faults: dict[str, Any]) -> None:
     """Note (for the exit status) any bar that missed an event, and a window in which
     no bar of a node got any (the calls did not flow: nothing was measured)."""
-    bad = {k: faults[k] for k in ("gaps", "closed", "open_calls", "not_ready")
-           if faults.get(k)}
+    bad = {k: faults[k] for k in ("gaps", "closed", "open_calls", "open_sample",
+                                  "not_ready") if faults.get(k)}
     if "frames" in faults:
         idle = sorted(g for g in faults["groups"] if not faults["frames"].get(g))
         if idle:
