@@ -642,6 +642,14 @@ def check(what: str, faults: dict[str, Any]) -> None:
         print(f"  !! {what}: bars missed events: {bad}", flush=True)
 
 
+async def core_stayed(core: Node, what: str) -> None:
+    """The core must not move during a measure: each node here has its own SQLite copy
+    (not one shared PostgreSQL), so a new core has every agent logged out."""
+    if not (await core.status()).get("core"):
+        FAULTS.append(f"{what}: the core moved to another node (see its log, --keep)")
+        print(f"  !! {what}: the core moved to another node", flush=True)
+
+
 async def measure(bars: BarsProc, seconds: float, pids: dict[str, int | None],
                   tap: BusTap | None = None) -> tuple[dict[str, Any], Window]:
     await bars.ask(op="record")
@@ -720,6 +728,8 @@ async def capacity(args: argparse.Namespace, workdir: Path, db: Path, tokens: li
                           f"{'' if size >= 10000 else ' (not at 10,000 bars: indicative)'}",
                           flush=True)
                 check(f"{mode} at {size} bars", stats)
+                if core is not None:
+                    await core_stayed(core, f"{mode} at {size} bars")
             if args.soak:
                 # The replay buffers fill as calls go on (all of them at most
                 # server.replay_total_bytes): the RSS a node keeps, not only after connecting.
@@ -780,6 +790,7 @@ async def scale(args: argparse.Namespace, workdir: Path, db: Path, tokens: list[
             pids: dict[str, int | None] = {f.node_id: f.pid for f in followers}
             pids |= {"core": core.pid, "bars": bars.pid, "nats": nats_pid(), "idle": idle.pid}
             stats, w = await measure(bars, args.window, pids)
+            await core_stayed(core, f"{k} follower(s)")
             check(f"{k} follower(s)", stats)
             check(f"{k} follower(s), calls drained", await bars.ask(op="drain", seconds=30))
             rows = []
