@@ -11,8 +11,10 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v node >/dev/null || missing+=(nodejs)
+# nats-server for the cluster tests and the hybrid edge's (which start their own servers).
+[ -x /usr/sbin/nats-server ] || missing+=(nats-server)
 if [ "${#missing[@]}" -gt 0 ]; then
-  echo "» installing ${missing[*]} from Debian for the browser tests"
+  echo "» installing ${missing[*]} from Debian"
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi

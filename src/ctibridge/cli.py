@@ -1,4 +1,4 @@
-"""The ``ctibridge`` command: demo, serve, config check, user add, agent."""
+"""The ``ctibridge`` command: demo, serve, edge, config check, user add, agent."""
 
 from __future__ import annotations
 
@@ -265,6 +265,64 @@ def serve(config: ConfigOpt = None, log_json: LogJson = False) -> None:
     if log_json:
         settings.log.json_format = True
     _run(settings, config_dir=Path(config).parent if config else None)
+
+
+@app.command()
+def edge(config: ConfigOpt = None, log_json: LogJson = False) -> None:
+    """Run only the connectors, on premises, publishing into the local NATS leaf node
+    (the `edge` section; docs/deployment.md, "Hybrid edge")."""
+    from .clock import SystemClock
+    from .config import Settings
+    from .logs import configure
+    from .telephony import registry
+
+    try:
+        settings = Settings.load(config)
+    except CtiError as exc:
+        fail(exc.message)
+    if settings.edge is None:
+        fail("the configuration has no `edge` section (nats_url, cluster, edge_id, domain); "
+             "see docs/deployment.md, \"Hybrid edge\"")
+    configure(json_format=log_json or settings.log.json_format, level=settings.log.level)
+    if any(spec.type == "edge" for spec in settings.telephony):
+        fail("an edge runs the site's own connectors: `type: edge` belongs to the cloud's "
+             "configuration")
+    try:
+        connectors = {spec.name: registry.build(spec, SystemClock())
+                      for spec in settings.telephony}
+    except CtiError as exc:
+        fail(redact_text(exc.message))
+    assert settings.edge is not None
+    step(f"edge {settings.edge.edge_id}: {', '.join(connectors)} into "
+         f"{redact_url(settings.edge.nats_url)} (JetStream domain {settings.edge.domain})")
+    try:
+        asyncio.run(_run_edge(settings.edge, connectors))
+    except CtiError as exc:
+        fail(redact_text(exc.message))
+
+
+async def _run_edge(settings: Any, connectors: dict[str, Any]) -> None:
+    import signal
+
+    from .edge.runner import Edge
+
+    runner = Edge(settings, connectors)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    # Started while a stop may come (it waits for the leaf node when that is not up).
+    starting = asyncio.create_task(runner.start())
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if starting.done():
+            starting.result()  # a configuration problem is raised here
+            await stopping
+    finally:
+        starting.cancel()
+        stopping.cancel()
+        await runner.stop()
 
 
 @config_app.command("check")

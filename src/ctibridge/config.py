@@ -523,6 +523,33 @@ class ClusterSettings(_Strict):
     storage: Literal["file", "memory"] = "file"
 
 
+class EdgeSettings(_Strict):
+    """``ctibridge edge``: connectors on premises, publishing into a NATS leaf node
+    (docs/deployment.md#hybrid-edge)."""
+
+    # The local leaf node (on premises); it alone dials out to the cloud.
+    nats_url: str = "nats://127.0.0.1:4222"
+    # The cloud cluster's ``cluster.name``: the edge's subjects start with it.
+    cluster: str = Field("ctib", min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    # Names this site in subjects and streams; the cloud's ``type: edge`` platforms
+    # give the same ``edge_id``.
+    edge_id: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    # The leaf node's JetStream domain (its ``jetstream { domain: … }``), where the
+    # events are kept across a WAN cut.
+    domain: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    # Credentials for the local leaf node, when it asks for them.
+    user: str | None = None
+    password: SecretStr | None = None
+    creds: Path | None = None  # a NATS .creds file (JWT + nkey seed)
+    tls_ca: Path | None = None  # the CA of the leaf node's certificate (tls:// URLs)
+    heartbeat_seconds: float = Field(1.0, ge=0.2, le=30.0)
+    # How much the edge keeps while the cloud cannot read it (a WAN cut): the oldest
+    # events go first beyond either limit.
+    buffer_seconds: float = Field(86400.0, ge=60.0, le=30 * 86400)
+    buffer_bytes: int = Field(1024**3, ge=1024**2)
+    storage: Literal["file", "memory"] = "file"
+
+
 class LogSettings(_Strict):
     json_format: bool = Field(False, alias="json")
     level: Literal["debug", "info", "warning", "error"] = "info"
@@ -653,6 +680,7 @@ class Settings(BaseSettings):
     queues: QueueList = Field(default_factory=list)
     log: LogSettings = Field(default_factory=LogSettings)
     cluster: ClusterSettings | None = None
+    edge: EdgeSettings | None = None  # ``ctibridge edge`` only
     demo: bool = False
 
     @classmethod

@@ -167,7 +167,8 @@ class AgentClient:
 @contextlib.asynccontextmanager
 async def running_hub(
     tmp_path: Path, *, clock: Clock | None = None, sim: SimulatorConnector | None = None,
-    port: int | None = None, connectors: dict[str, Any] | None = None, **overrides: Any,
+    port: int | None = None, connectors: dict[str, Any] | None = None,
+    crm_connector: Any = None, **overrides: Any,
 ) -> AsyncIterator[RunningHub]:
     clock = clock or FakeClock()
     port = port or free_port()
@@ -188,7 +189,7 @@ async def running_hub(
                                      devices=["1001", "1002", "1003"],
                                      ring_timeout=20.0, answer_delay=(1.0, 2.0))
         connectors = {"sim": sim}
-    app = create_app(settings, connectors=connectors, clock=clock)
+    app = create_app(settings, connectors=connectors, clock=clock, crm=crm_connector)
     server = build_server(app, settings)  # the limits production has (api/server.py)
     task = asyncio.create_task(server.serve())
     while not server.started:

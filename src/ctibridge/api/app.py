@@ -89,6 +89,7 @@ class Services:
         self.delivery = hub.notifier
         self.local_commands = self.commands
         self.cluster: Any = None
+        self.core_routes: Any = None  # cluster.forward.CoreRoutes: REST for followers
 
     def start_traffic(self) -> None:
         """Start the simulated customers (once): their calls pop and are looked up in the
@@ -171,6 +172,7 @@ def create_app(
         else:  # the core runs on the node holding the lease (cluster/node.py)
             from ..cluster.node import ClusterNode
 
+            services.core_routes = core_routes
             services.cluster = ClusterNode(settings.cluster, services, start_core=start_core,
                                            stop_core=stop_core)
             await services.cluster.start()
@@ -223,6 +225,13 @@ def create_app(
     app.add_exception_handler(UnicodeEncodeError, not_text)
     app.add_exception_handler(StatementError, not_text)
 
+    core_routes = None
+    if settings.cluster is not None:
+        from ..cluster.forward import CoreRoutes, ForwardToCore
+
+        # Innermost: what the core holds is asked of the core's node (cluster/forward.py).
+        core_routes = CoreRoutes()
+        app.add_middleware(ForwardToCore, routes=core_routes)
     harden(app, settings)  # headers, Host allow-list, body limits, /docs (docs/security.md)
     app.include_router(rest_router)
     app.include_router(account_router)

@@ -20,7 +20,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from ..core.directory import PageRequest
-from ..model.errors import CtiError
+from ..model.errors import CtiError, PlatformError
 from .codec import error_reply, principal_from
 from .subjects import FENCE_HEADER, SEQ_HEADER, Names
 
@@ -72,6 +72,8 @@ class Owner:
         self._subs = [await self.nc.subscribe(n.snapshot, cb=self._snapshot),
                       await self.nc.subscribe(n.command, cb=self._command),
                       await self.nc.subscribe(n.directory, cb=self._directory)]
+        if getattr(self.svc, "core_routes", None) is not None:  # REST of followers
+            self._subs.append(await self.nc.subscribe(n.http, cb=self._http))
 
     async def stop(self) -> None:
         for sub in self._subs:
@@ -125,6 +127,25 @@ class Owner:
             log.exception("cluster.command_failed")
             body = {"error": {"code": "internal-error",
                               "message": "the core failed on this command (logged)"}}
+        await self._reply(msg, body)
+
+    async def _http(self, msg: Msg) -> None:
+        task = asyncio.create_task(self._run_http(msg), name="cluster-http")
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def _run_http(self, msg: Msg) -> None:
+        try:
+            body: dict[str, Any] = {"ok": await self.svc.core_routes.answer(json.loads(msg.data))}
+            # A reply over the server's limit would never arrive: the asker would time out.
+            if len(json.dumps(body)) > self.nc.max_payload - 1024:
+                body = error_reply(PlatformError(
+                    "the answer is too large to cross the cluster bus; ask for fewer rows "
+                    "(limit)", code="answer-too-large"))
+        except Exception:
+            log.exception("cluster.http_failed")
+            body = {"error": {"code": "internal-error",
+                              "message": "the core failed on this request (logged)"}}
         await self._reply(msg, body)
 
     async def _directory(self, msg: Msg) -> None:

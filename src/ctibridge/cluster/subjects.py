@@ -55,6 +55,10 @@ class Names:
         return f"{self.cluster}.dir"
 
     @property
+    def http(self) -> str:  # REST requests a follower hands to the core (forward.py)
+        return f"{self.cluster}.http"
+
+    @property
     def ticket(self) -> str:  # request to every node: "who issued this ticket?"
         return f"{self.cluster}.ticket"
 

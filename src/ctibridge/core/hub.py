@@ -132,13 +132,46 @@ class Hub:
         self.started_at = self.clock.now()
         self.stations = Stations(settings)
         self.started = False
+        self.stopped = False  # stopped at least once: a later start forgets (_forget_live)
+        self._add_configured_agents()
+
+    def _add_configured_agents(self) -> None:
         now = self.clock.now()
-        for a in settings.agents:
+        for a in self.settings.agents:
             self.add_agent(Agent(
                 agent_id=a.id, name=a.name, extension=a.extension, platform=a.platform,
                 state=AgentState(AgentStatus.LOGGED_OUT, now), skills=frozenset(a.skills),
                 devices=dict(a.devices),
             ))
+
+    def _forget_live(self) -> None:
+        """Start again from nothing (the store and the platforms then say what is live).
+
+        In a cluster the core can leave a node and come back to it later: what this hub
+        remembered from its last run is old by then (calls went on and ended, wrap-ups
+        were saved on another node). Acting on it would end calls again, reopen
+        interactions and overwrite newer rows. Writes still queued from that run are
+        dropped for the same reason: the core that followed wrote the truth since.
+        """
+        if self._writes_interactions or self._writes_states:
+            log.warning("hub.stale_writes_dropped", interactions=len(self._writes_interactions),
+                        states=len(self._writes_states))
+        self._writes_interactions.clear()
+        self._write_marks.clear()
+        self._writes_states.clear()
+        self.calls = CallRegistry()
+        self.interactions = InteractionBook(calls=self.calls)
+        self.leftovers = None
+        self.platforms = {name: PlatformInfo() for name in self.connectors}
+        self.agents.clear()  # the same dict: the directory reads it
+        self._by_device.clear()
+        self._presence.clear()
+        self._wrap_timers.clear()
+        self._consumers.clear()
+        self._restored.clear()
+        self.presence_sync = PresenceSync()
+        self.monitor_by.clear()
+        self._add_configured_agents()
 
     # ------------------------------------------------------------------ wiring
 
@@ -222,6 +255,8 @@ class Hub:
             ) from None
 
     async def start(self) -> None:
+        if self.stopped:
+            self._forget_live()
         if self.store is not None:
             self._writer = asyncio.create_task(self._write_loop(), name="hub-writer")
             await self._restore()
@@ -237,7 +272,7 @@ class Hub:
 
     async def _restore(self) -> None:
         """A restart is not a logout: agents' states and recent calls come back from the
-        store (a wrap-up gets a fresh window; its interactions come back with the sweep).
+        store (a wrap-up keeps its deadline; its interactions come back with the sweep).
 
         The restored state wins over the platform's on its first resync, and the platform
         is told it: a platform restarted with the hub (the simulator) knows nobody. States
@@ -275,12 +310,17 @@ class Hub:
                 # Its call comes back with the platform's resync (busy again) or is gone.
                 state = before or AgentState(AgentStatus.NOT_READY, now, "break")
             if state.status == AgentStatus.WRAP_UP:
-                wrap = max(self.settings.wrap_up_seconds, 1.0)
-                state = AgentState(AgentStatus.WRAP_UP, state.since, None,
-                                   now + timedelta(seconds=wrap))
+                # The window goes on where it was (a takeover by another node, a quick
+                # restart): the agent sees the same deadline. One that ran out while no
+                # core ran starts again, so the form is not shut the moment we are back.
+                deadline = state.deadline
+                if deadline is None or deadline <= now:
+                    deadline = now + timedelta(seconds=max(self.settings.wrap_up_seconds, 1.0))
+                state = AgentState(AgentStatus.WRAP_UP, state.since, None, deadline)
                 agent.after_call = before
                 self._wrap_timers[agent_id] = asyncio.create_task(
-                    self._wrap_up_timer(agent, wrap), name=f"wrap-up-{agent_id}")
+                    self._wrap_up_timer(agent, (deadline - now).total_seconds()),
+                    name=f"wrap-up-{agent_id}")
             agent.state = state
             self._restored.add(agent_id)
             if self.omnichannel is not None:
@@ -317,6 +357,7 @@ class Hub:
                 await self._writer
             await self.flush()
         self.started = False
+        self.stopped = True
 
     def spawn(self, coro: Any, name: str) -> None:
         task = asyncio.create_task(coro, name=name)
@@ -677,8 +718,10 @@ class Hub:
         self._end_call(call, cause)
         return True
 
-    def _end_call(self, call: Call, cause: str) -> None:
-        now = self.clock.now()
+    def _end_call(self, call: Call, cause: str, at: datetime | None = None) -> None:
+        # ``at``: when the platform says it ended (events buffered at an edge across a
+        # WAN cut arrive late; the history keeps the platform's time).
+        now = at or self.clock.now()
         call.end(now, cause)
         call.monitors.clear()  # supervisors leave with the call
         for agent_id in {None, *call.agents()}:
@@ -887,7 +930,7 @@ class Hub:
         if call is None:
             return
         if ev.device is None:
-            self._end_call(call, ev.cause)
+            self._end_call(call, ev.cause, ev.at)
             return
         if ev.device in call.monitors:  # a supervisor left (not a party to the call)
             self._monitor_left(call, ev.device, ev.cause)
@@ -994,13 +1037,19 @@ class Hub:
                 conn = call.connection(device)
                 if conn is None or conn.state != state:
                     call.set_connection(device, ConnectionState.INITIATED, ev.at,
-                                        agent.agent_id if agent else None)
+                                        agent.agent_id if agent else None,
+                                        agent.name if agent else None)
                     call.connections[device].state = state  # platform is the truth here
                 if agent and is_customer_call(call):
                     it = self.interactions.for_call(call, agent.agent_id, ev.at)
                     if state in (ConnectionState.CONNECTED, ConnectionState.HELD):
                         it.accepted_at = it.accepted_at or ev.at
                         self.persist_interaction(it)
+                        # A call taken back (a takeover, a restart) keeps its clock: the
+                        # bar's talk time goes on from when it was answered.
+                        call.answered_at = call.answered_at or it.accepted_at
+                        taken = call.connections[device]
+                        taken.connected_at = taken.connected_at or it.accepted_at
             for device, conn in list(call.connections.items()):
                 if device not in snap.devices and conn.state not in TERMINAL:
                     conn.state = ConnectionState.ENDED
@@ -1010,6 +1059,9 @@ class Hub:
         for agent_id in restored:
             self.presence_sync.forget(agent_id, platform)
             self.tell_platform(self.agents[agent_id])
+            # Bars that stayed connected while the core moved to another node (their
+            # sockets are on a live node) heard nothing since: they get where it stands.
+            self.publish_agent(self.agents[agent_id])
         # An agent on other voice platforms too: this one may have missed pushes
         # while away, so it is told again where the agent stands.
         for agent in self.agents.values():

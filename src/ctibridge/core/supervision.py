@@ -346,6 +346,8 @@ async def start_supervision(services: Any) -> Supervision:
     db = getattr(services.store, "db", None)
     sup = Supervision(services.hub, audit_store=AuditStore(db) if db is not None else None)
     await sup.start()
-    services.commands.audit = sup.audit
+    # The commands this process executes (in a cluster the core's, not the routing
+    # front every node's sockets use: an audit hung there would never run).
+    services.local_commands.audit = sup.audit
     services.supervision = sup
     return sup

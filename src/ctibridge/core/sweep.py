@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from ..model.call import ConnectionState
+from ..model.call import Call, ConnectionState
 from ..model.events import PlatformResynced
 from ..model.interaction import Interaction
 from .interactions import apply_draft
@@ -146,11 +146,26 @@ class Leftovers:
 
     def _finish(self, it: Interaction, now: datetime) -> None:
         """End (cause hub-restart) and wrap up: written with its call-log outbox row."""
-        if it.ended_at is None:
+        ended_here = it.ended_at is None
+        if ended_here:
             it.ended_at = max(d for d in (self._last_seen, it.accepted_at, it.offered_at,
                                           it.created_at) if d is not None)
             it.end_cause = HUB_RESTART
         apply_draft(it, {d.code for d in self.hub.settings.dispositions})  # what was typed
         self.hub.interactions.close(it, now)  # wrapped, in the agent's recent calls
         self.hub.persist_interaction(it)
+        if ended_here:
+            self._tell_agent(it)
         self.ended += 1
+
+    def _tell_agent(self, it: Interaction) -> None:
+        """Bars that outlived the earlier run (a takeover: their sockets are on another
+        node) still show the call: they hear it end, as from any call."""
+        if it.agent_id is None or it.call_id is None or it.ended_at is None:
+            return  # digital work, or never offered to anyone
+        call = Call(it.call_id, it.direction, it.customer, it.created_at,
+                    platform=it.platform or "", queue=it.queue, attached=dict(it.attached))
+        call.end(it.ended_at, it.end_cause)
+        self.hub.publish("call.ended", {"call": call.to_dict(), "cause": it.end_cause},
+                         {it.agent_id})
+        self.hub.publish_interaction(it)

@@ -55,16 +55,18 @@ class Cluster:
         self.stack = contextlib.AsyncExitStack()
         self.nodes: dict[str, RunningHub] = {}
 
-    async def node(self, node_id: str, **cluster: Any) -> RunningHub:
+    async def node(self, node_id: str, *, hub: dict[str, Any] | None = None,
+                   **cluster: Any) -> RunningHub:
+        """A node; ``hub``: more settings (the same for every node, as in production)."""
         sim = SimulatorConnector("sim", clock=self.clock, seed=7,
                                  devices=["1001", "1002", "1003"],
                                  ring_timeout=20.0, answer_delay=(1.0, 2.0))
-        hub = await self.stack.enter_async_context(running_hub(
+        node = await self.stack.enter_async_context(running_hub(
             self.tmp_path, clock=self.clock, sim=sim, auth={"secret_key": SECRET},
             cluster={"nats_url": NATS_URL, "name": self.name, "node_id": node_id,
-                     "storage": "memory", "lease_seconds": 3.0, **cluster}))
-        self.nodes[node_id] = hub
-        return hub
+                     "storage": "memory", "lease_seconds": 3.0, **cluster}, **(hub or {})))
+        self.nodes[node_id] = node
+        return node
 
     async def core(self, timeout: float = 10.0, *, on: str | None = None) -> RunningHub:
         """The node running the core, once one does (``on``: once that node does)."""

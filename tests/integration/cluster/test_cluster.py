@@ -128,13 +128,17 @@ async def test_a_node_cut_from_nats_is_fenced_before_another_takes_the_core(
     await tab.wait_for(lambda f: f.get("name") == "platform.status" and f["data"]["up"]
                        and f["seq"] > before["seq"], "the platform up on the new core",
                        timeout=15.0)
-    # The new core gave alice back her stored state (logged in, not ready): a change
-    # she makes now comes from it.
+    # The new core gave alice back her stored state (logged in, not ready) and told her
+    # bar; a change she makes now comes from it.
+    restored = await tab.wait_for(lambda f: f.get("name") == "agent.state"
+                                  and f["seq"] > before["seq"], "her state from the new core")
+    assert restored["data"]["agent"]["state"]["status"] == "not_ready"
     await tab.ok("agent.ready")
     after = await tab.wait_for(lambda f: f.get("name") == "agent.state"
-                               and f["seq"] > before["seq"], "a state from the new core")
+                               and f["data"]["agent"]["state"]["status"] == "ready",
+                               "a change made on the new core")
     seqs = [f["seq"] for f in tab.frames if f.get("type") == "event"]
-    assert seqs == list(range(seqs[0], after["seq"] + 1))  # no gap, no repeat
+    assert seqs == list(range(seqs[0], seqs[-1] + 1)) and seqs[-1] >= after["seq"]  # no gap
 
 
 async def test_directory_pages_and_presence_reach_a_bar_on_another_node(

@@ -305,6 +305,20 @@ async def test_an_overflowing_backlog_triggers_a_resync(clock: FakeClock) -> Non
                         "a second resync")
 
 
+async def test_a_resync_asked_for_snapshots_the_platform_again(clock: FakeClock) -> None:
+    async with FakeAmi([login_script()], members=MEMBERS) as server, \
+            Run(server, clock) as run:
+        await run.connector.wait_up()
+        asked = len(server.actions("CoreShowChannels"))
+        await run.connector.resync()  # the hybrid edge asks, after a WAN cut
+        again = await run.until(
+            lambda e: sum(isinstance(x, PlatformResynced) for x in run.events) == 2,
+            "a second resync")
+        assert isinstance(again, PlatformResynced) and set(again.agents) >= {"6001", "6002"}
+        assert len(server.actions("CoreShowChannels")) == asked + 1  # asked Asterisk anew
+        assert run.connector.connections == 1  # without dropping the link
+
+
 async def test_a_slow_consumer_never_stops_the_socket_reader() -> None:
     many = b"".join(b"Event: Newexten\r\nUniqueid: 1.%d\r\n\r\n" % i for i in range(3000))
     async with FakeAmi([login_script(events=many)]) as server:

@@ -98,6 +98,16 @@ async def test_link_up_is_reported_then_the_snapshot(fake: FakeEsl) -> None:
         assert "show channels as json" in " ".join(fake.commands)
 
 
+async def test_a_resync_asked_for_snapshots_freeswitch_again(fake: FakeEsl) -> None:
+    async with Run(fake) as r:
+        await r.until(lambda: len(r.of(PlatformResynced)) == 1)
+        asked = " ".join(fake.commands).count("show channels as json")
+        await r.c.resync()  # the hybrid edge asks, after a WAN cut
+        await r.until(lambda: len(r.of(PlatformResynced)) == 2)
+        assert " ".join(fake.commands).count("show channels as json") == asked + 1
+        assert len(r.of(PlatformStatus)) == 1  # the link was not dropped
+
+
 async def test_real_events_become_normalized_events(fake: FakeEsl) -> None:
     async with Run(fake) as r:
         await r.until(lambda: len(r.got) >= 2)

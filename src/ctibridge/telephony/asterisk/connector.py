@@ -54,6 +54,8 @@ from .reconcile import Reconciler
 from .restore import AgentKeeper, State, startup_of
 
 log = structlog.get_logger("ctibridge.asterisk")
+# Queued among the events by resync(): the pump answers with a snapshot.
+_RESYNC = Message((("Event", "ctibridge-resync"),))
 
 # Asterisk keeps at most 128 headers of an action (AST_MAX_MANHEADERS); Originate has ~12.
 MAX_ATTACHED_VARIABLES = 64
@@ -310,6 +312,15 @@ class AsteriskConnector(LinkedConnector):
                  agents=len(snapshot.agents))
         return snapshot
 
+    async def resync(self) -> None:
+        """A fresh PlatformResynced, link untouched (the hybrid edge asks after a WAN cut).
+
+        Made by the event pump, between two events, like an overflow's resync: the
+        normalizer is never read while it is being fed."""
+        client = self._client
+        if client is not None:  # else reconnecting: the reconnection resynchronizes
+            client.events.put_nowait(_RESYNC)
+
     async def _resync(self, client: AmiClient) -> None:
         await self._emit(await self._snapshot(client))
 
@@ -318,8 +329,9 @@ class AsteriskConnector(LinkedConnector):
             msg = await client.events.get()
             if msg is DISCONNECTED:
                 return
-            if msg is OVERFLOW:
-                log.warning("asterisk.overflow_resync", platform=self.name)
+            if msg is OVERFLOW or msg is _RESYNC:
+                if msg is OVERFLOW:
+                    log.warning("asterisk.overflow_resync", platform=self.name)
                 await self._resync(client)
                 continue
             if msg.name == "Shutdown":  # members are lost unless persistentmembers = yes

@@ -54,6 +54,8 @@ from .config import FreeSwitchOptions, parse_options
 from .esl import Event
 from .normalizer import Chan, Normalizer, parse_json_rows, parse_rows
 
+# Queued among the events by resync(): the pump answers with a snapshot.
+_RESYNC = "resync"
 log = structlog.get_logger("ctibridge.freeswitch")
 
 # What the normalizer reads; nothing else is sent to us (ALL carries ~10x more).
@@ -229,13 +231,21 @@ class FreeSwitchConnector(LinkedConnector):
         agents = parse_rows(await client.api("callcenter_config agent list", check=False))
         return self.normalizer.resync(channels, calls, members, agents)
 
+    async def resync(self) -> None:
+        """A fresh PlatformResynced, link untouched (the hybrid edge asks after a WAN cut),
+        made by the event pump between two events, as after an overflow."""
+        client = self._client
+        if client is not None:  # else reconnecting: the reconnection resynchronizes
+            client.events.put_nowait(_RESYNC)
+
     async def _pump(self, client: EslClient) -> None:
         while True:
             item = await client.events.get()
             if item == DISCONNECTED:
                 return
-            if item == OVERFLOW:
-                log.warning("freeswitch.backlog_overflow", platform=self.name)
+            if item == OVERFLOW or item == _RESYNC:
+                if item == OVERFLOW:
+                    log.warning("freeswitch.backlog_overflow", platform=self.name)
                 await self._emit(await self._snapshot(client))
                 continue
             assert isinstance(item, Event)

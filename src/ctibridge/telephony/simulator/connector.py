@@ -10,6 +10,7 @@ import random
 import re
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal, get_args
 
@@ -893,9 +894,17 @@ class SimulatorConnector:
     def _announce_up(self) -> None:
         now = self.clock.now()
         self._queue.put_nowait(PlatformStatus(at=now, up=True, detail="simulator"))
-        self._queue.put_nowait(PlatformResynced(
+        self._queue.put_nowait(self._resynced(now))
+
+    def _resynced(self, now: datetime) -> PlatformResynced:
+        return PlatformResynced(
             at=now, calls=tuple(self._snapshot(c) for c in self._calls.values()),
-            agents={d.name: (d.status, d.reason) for d in self._devices.values()}))
+            agents={d.name: (d.status, d.reason) for d in self._devices.values()})
+
+    async def resync(self) -> None:
+        """A fresh PlatformResynced, link untouched (the hybrid edge asks after a WAN cut)."""
+        if self._up:
+            self._queue.put_nowait(self._resynced(self.clock.now()))
 
     @staticmethod
     def _snapshot(call: _Call) -> CallSnapshot:
