@@ -150,6 +150,9 @@ class ServerSettings(_Strict):
     # ...and at most this many characters of them per agent (the supervisors' one stream
     # only by count): a bar costs the same memory whatever the size of the center.
     replay_bytes: int = Field(128 * 1024, ge=16 * 1024)
+    # ...and all agents' together at most this many on one node, the oldest first to go:
+    # 10,000 bars' full buffers would weigh 1.25 GiB, more than everything else they cost.
+    replay_total_bytes: int = Field(64 * 1024 * 1024, ge=1024 * 1024)
     # A socket whose outgoing queue exceeds this is closed (4008) and resumes.
     send_queue: int = Field(1000, ge=10)
 

@@ -112,3 +112,39 @@ async def test_an_agents_replay_buffer_is_bounded_in_bytes_as_well_as_events() -
     assert stream.since(150) is None  # older than what is kept: a fresh snapshot
     # The supervisors' one stream is bounded by count only.
     assert len(notifier.stream(SUPERVISORS).buffer) == 200
+
+
+async def test_all_replay_buffers_together_stay_within_the_nodes_budget() -> None:
+    """Thousands of agents, each under its own bound: together they hold no more than
+    the node's budget, the newest frames kept, whoever they belong to."""
+    notifier = Notifier(replay=500, replay_chars=128 * 1024, replay_total_chars=200_000)
+    agents = [f"a{i:04d}" for i in range(1000)]
+    for n in range(5):  # five calls' worth of frames for every agent, in turn
+        for a in agents:
+            notifier.publish(HubEvent("call.updated", {"pad": "x" * 300, "n": n},
+                                      frozenset({a})))
+    held = sum(s.buffered_chars for s in notifier.streams())
+    budget = notifier.replay_budget
+    assert budget is not None
+    assert held == budget.chars <= 200_000
+    assert held > 200_000 - 1000  # only what had to go went
+    assert budget.frames == sum(len(s.buffer) for s in notifier.streams())
+    # The last agents served keep their last frames, the first ones lost theirs.
+    last, first = notifier.stream(agents[-1]), notifier.stream(agents[0])
+    assert [s for s, _ in last.since(4) or []] == [5]
+    assert first.since(4) is None  # a resume from there gets a fresh snapshot
+    # The budget's bookkeeping does not grow with the frames that went through it.
+    assert len(budget.order) <= 2 * budget.frames + 1024
+
+
+async def test_a_dropped_stream_gives_its_share_of_the_budget_back() -> None:
+    notifier = Notifier(replay=100, replay_total_chars=100_000)
+    for n in range(10):
+        notifier.publish(HubEvent("call.updated", {"pad": "x" * 1000, "n": n},
+                                  frozenset({"alice", "bob"})))
+    budget = notifier.replay_budget
+    assert budget is not None
+    before, bobs = budget.chars, notifier.stream("bob").buffered_chars
+    notifier.drop("bob")  # nobody reads bob's stream on this node any more
+    assert budget.chars == before - bobs == sum(s.buffered_chars for s in notifier.streams())
+    assert budget.frames == sum(len(s.buffer) for s in notifier.streams())

@@ -76,6 +76,7 @@ class Services:
         self.metrics = Metrics()
         self.traffic: Any = None  # core.demotraffic.Traffic, when the simulator is called
         self.traffic_held = False  # started by start_traffic() once the server listens
+        self.core_running = False  # the hub's core started in this process (and not stopped)
         self.digital: dict[str, Any] = {}  # digital connectors by name (api/digital.py)
         self.intake: Any = None  # the digital Intake, when there is a store
         self.crm: Any = None  # the CrmConnector, when settings.crm is set
@@ -92,8 +93,11 @@ class Services:
 
     def start_traffic(self) -> None:
         """Start the simulated customers (once): their calls pop and are looked up in the
-        CRM, which may be this very server, so the CLI starts them once it listens."""
-        if self.traffic is None and self.ready:
+        CRM, which may be this very server, so the CLI starts them once it listens. In a
+        cluster only the core's node calls its simulator (a node taking the core over
+        starts them then): the others' simulators are not even started."""
+        self.traffic_held = False  # from now on a core starting here starts them at once
+        if self.traffic is None and self.ready and self.core_running:
             self.traffic = start_traffic(self.settings, self.hub, self.digital, self.clock)
 
     async def stop_traffic(self) -> None:
@@ -147,10 +151,12 @@ def create_app(
                                                clock, supervision=services.supervision)
             await services.omnichannel.start()
             log.info("hub.started", version=__version__, platforms=list(conns))
+            services.core_running = True
             if services.ready and not services.traffic_held:  # a cluster node taking over
                 services.start_traffic()
 
         async def stop_core() -> None:
+            services.core_running = False
             await services.stop_traffic()
             services.traffic = None
             if services.omnichannel is not None:
@@ -172,8 +178,8 @@ def create_app(
             await services.cluster.start()
         services.ready = True
         services.traffic_held = hold_traffic
-        if not hold_traffic and (services.cluster is None or services.cluster.owner is not None):
-            services.start_traffic()
+        if not hold_traffic:
+            services.start_traffic()  # now if the core runs here, else once it does
         try:
             yield
         finally:

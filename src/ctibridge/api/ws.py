@@ -53,6 +53,9 @@ CLOSE_BAD_TICKET = 4002
 CLOSE_ORIGIN = 4003
 CLOSE_NO_AGENT = 4004
 REMEMBERED_IDS = 256
+# ...and at most this much of their text: an agent.* answer carries the agent, and 256
+# of them kept as dicts grew a bar's cost by up to ~1 MB over a day (10,000 bars: GBs).
+REMEMBERED_CHARS = 16 * 1024
 DIRECTORY_OPS = frozenset({"directory.get", "directory.watch", "directory.unwatch"})
 
 
@@ -134,6 +137,32 @@ async def _refuse(ws: WebSocket, code: int, error: str, message: str) -> None:
     await hang_up(ws, code, error, timeout=5.0)
 
 
+class Answers:
+    """The last answers given to commands, by id, as sent: a retry of an id gets the
+    same answer and nothing is done twice. Bounded in count and in characters."""
+
+    def __init__(self, count: int = REMEMBERED_IDS, chars: int = REMEMBERED_CHARS) -> None:
+        self.count, self.max_chars = count, chars
+        self.chars = 0
+        self._texts: OrderedDict[tuple[str, str | int], str] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    def get(self, key: tuple[str, str | int]) -> str | None:
+        return self._texts.get(key)
+
+    def keep(self, key: tuple[str, str | int], text: str) -> None:
+        old = self._texts.pop(key, None)
+        if old is not None:
+            self.chars -= len(old)
+        self._texts[key] = text
+        self.chars += len(text)
+        while len(self._texts) > self.count or (self.chars > self.max_chars
+                                                and len(self._texts) > 1):
+            self.chars -= len(self._texts.popitem(last=False)[1])
+
+
 class Session:
     def __init__(self, ws: WebSocket, principal: Principal, svc: Any) -> None:
         self.ws = ws
@@ -145,7 +174,7 @@ class Session:
         self.sub: Subscriber | None = None
         self.last_sent = 0
         self.lock = asyncio.Lock()
-        self.answered: OrderedDict[tuple[str, str | int], dict[str, Any]] = OrderedDict()
+        self.answered = Answers()
         server = svc.settings.server
         limits = server.limits
         self.limits = limits
@@ -343,8 +372,9 @@ class Session:
             await self._directory(op, frame, fid)
             return
         key = id_key(fid)
-        if key in self.answered:  # a retry: same answer, nothing done twice
-            await self._send(self.answered[key])
+        again = self.answered.get(key)
+        if again is not None:  # a retry: same answer, nothing done twice
+            await self._send_text(again)
             return
         args = {k: v for k, v in frame.items() if k not in ("type", "id", "op")}
         started = time.perf_counter()
@@ -364,10 +394,9 @@ class Session:
             return
         label = op if op in self.svc.commands.ops() else "unknown"
         self.svc.metrics.commands.labels(label, outcome).observe(time.perf_counter() - started)
-        self.answered[key] = reply
-        while len(self.answered) > REMEMBERED_IDS:
-            self.answered.popitem(last=False)
-        await self._send(reply)
+        text = encode(reply)
+        self.answered.keep(key, text)
+        await self._send_text(text)
 
     async def _directory(self, op: str, frame: dict[str, Any], fid: str | int) -> None:
         """``directory.get`` (a page), ``directory.watch`` / ``directory.unwatch``

@@ -59,6 +59,7 @@ class Lease:
         self._gone_by: float | None = None
         self._kv: KeyValue | None = None
         self._task: asyncio.Task[None] | None = None
+        self._starting: asyncio.Task[None] | None = None
 
     @property
     def held(self) -> bool:
@@ -151,7 +152,11 @@ class Lease:
                 and self._renewed - self._seen_held <= self.ttl
             self._gone_by = self._stopped_ago() if self.took_over else None
             log.info("lease.acquired", node=self.node_id, token=revision)
-            await self.on_acquired(revision)
+            # In a task of its own: starting the core (connectors, thousands of agents)
+            # may take longer than the lease, which must go on being renewed meanwhile
+            # (awaited here, 2,500 agents made two nodes take and lose it every 5 s).
+            self._starting = asyncio.create_task(self._acquired(revision),
+                                                 name=f"lease-acquired-{self.node_id}")
             return
         try:
             revision = await asyncio.wait_for(kv.update(LEASE_KEY, value, last=self.token),
@@ -161,6 +166,12 @@ class Lease:
             await self._lose("taken")
             return
         self.token, self._renewed = revision, self.clock()
+
+    async def _acquired(self, revision: int) -> None:
+        try:
+            await self.on_acquired(revision)
+        except Exception:
+            log.exception("lease.on_acquired_failed", node=self.node_id, token=revision)
 
     async def _expire_if_late(self) -> None:
         if self.token is not None and self.clock() - self._renewed >= self.ttl - self.margin:

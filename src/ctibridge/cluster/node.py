@@ -72,7 +72,8 @@ class ClusterNode:
         delivery = Notifier(replay=hub_settings.replay_events,
                             queue_size=hub_settings.send_queue,
                             queue_chars=hub_settings.limits.ws_send_queue_bytes,
-                            replay_chars=hub_settings.replay_bytes)
+                            replay_chars=hub_settings.replay_bytes,
+                            replay_total_chars=hub_settings.replay_total_bytes)
         self.relay = Relay(self.nc, js, delivery, self.names,
                            timeout=s.request_timeout_seconds)
         await self.relay.start()

@@ -101,6 +101,7 @@ class Hub:
             replay=settings.server.replay_events, queue_size=settings.server.send_queue,
             queue_chars=settings.server.limits.ws_send_queue_bytes,
             replay_chars=settings.server.replay_bytes,
+            replay_total_chars=settings.server.replay_total_bytes,
         )
         self.platforms = {name: PlatformInfo() for name in connectors}
         self.attached_limits = AttachedLimits.from_settings(settings.server.limits)

@@ -1,7 +1,10 @@
 """Fan-out of hub events to the sockets allowed to see them.
 
 Each agent has a stream with its own monotonic ``seq`` and a bounded replay
-buffer for ``resume``; supervisors share one stream. A subscriber is a bounded
+buffer for ``resume``; supervisors share one stream. The buffers of all streams
+together hold at most ``replay_total_chars``, the oldest frames going first
+whoever they belong to: with thousands of bars, full per-agent buffers would
+otherwise outweigh everything else a bar costs. A subscriber is a bounded
 queue: a socket that cannot keep up is told to go away (and resume) instead of
 slowing everyone else down. Only the hub publishes, through :meth:`publish`.
 
@@ -71,6 +74,38 @@ def encode_body(event: HubEvent) -> str:
                       separators=(",", ":"))[1:]
 
 
+class ReplayBudget:
+    """What the replay buffers of all streams may hold together, in characters.
+
+    ``order`` lists every kept frame as (stream, seq) in the order it was kept, which is
+    also each stream's own order: the oldest frame of all is the head of its stream's
+    buffer, unless that stream already let it go (per-stream bounds, or dropped).
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.chars = 0
+        self.frames = 0
+        self.order: deque[tuple[Stream, int]] = deque()
+
+    def kept(self, stream: Stream, seq: int, chars: int) -> None:
+        self.order.append((stream, seq))
+        self.chars += chars
+        self.frames += 1
+        while self.chars > self.limit and self.order:
+            old, old_seq = self.order.popleft()
+            if old.buffer and old.buffer[0][0] == old_seq:
+                old.evict()
+        if len(self.order) > 2 * self.frames + 1024:
+            # Entries of frames their streams let go: dropped now and then, in one pass.
+            self.order = deque((st, q) for st, q in self.order
+                               if st.buffer and st.buffer[0][0] <= q)
+
+    def released(self, chars: int, frames: int = 1) -> None:
+        self.chars -= chars
+        self.frames -= frames
+
+
 @dataclass(eq=False)
 class Stream:
     name: str
@@ -83,6 +118,8 @@ class Stream:
     subscribers: set[Subscriber] = field(default_factory=set)
     # Called with (stream, seq, frame) for every frame: the cluster's publisher.
     sink: Callable[[str, int, str], None] | None = None
+    # Shared by every stream of a notifier: what their buffers hold together.
+    budget: ReplayBudget | None = None
 
     def push(self, event: HubEvent, body: str | None = None) -> None:
         """``body``: the event encoded once by the notifier for every stream it goes to."""
@@ -107,9 +144,25 @@ class Stream:
         while len(self.buffer) > self.replay or (
                 self.replay_chars is not None and self.buffered_chars > self.replay_chars
                 and len(self.buffer) > 1):
-            self.buffered_chars -= len(self.buffer.popleft()[1])
+            self.evict()
+        if self.budget is not None and self.buffer and self.buffer[-1][0] == seq:
+            self.budget.kept(self, seq, len(frame))
         for sub in self.subscribers:
             sub.offer(seq, frame)
+
+    def evict(self) -> None:
+        """Let the oldest kept frame go (a resume from before it gets a snapshot)."""
+        chars = len(self.buffer.popleft()[1])
+        self.buffered_chars -= chars
+        if self.budget is not None:
+            self.budget.released(chars)
+
+    def forget(self) -> None:
+        """Let every kept frame go (nobody reads this stream here any more)."""
+        if self.budget is not None:
+            self.budget.released(self.buffered_chars, len(self.buffer))
+        self.buffer.clear()
+        self.buffered_chars = 0
 
     def since(self, seq: int) -> list[tuple[int, str]] | None:
         """Frames after ``seq``, or None when some are no longer buffered."""
@@ -122,8 +175,11 @@ class Stream:
 
 class Notifier:
     def __init__(self, *, replay: int = 500, queue_size: int = 1000,
-                 queue_chars: int = 4 * 1024 * 1024, replay_chars: int | None = None) -> None:
+                 queue_chars: int = 4 * 1024 * 1024, replay_chars: int | None = None,
+                 replay_total_chars: int | None = None) -> None:
         self._streams: dict[str, Stream] = {}
+        self.replay_budget = ReplayBudget(replay_total_chars) \
+            if replay_total_chars is not None else None
         self._replay = replay
         self._replay_chars = replay_chars
         self._queue_size = queue_size
@@ -144,7 +200,7 @@ class Notifier:
         if s is None:
             s = self._streams[name] = Stream(
                 name, self._replay, None if name == SUPERVISORS else self._replay_chars,
-                sink=self.sink)
+                sink=self.sink, budget=self.replay_budget)
         return s
 
     def publish(self, event: HubEvent) -> None:
@@ -232,6 +288,7 @@ class Notifier:
         """Forget a stream nobody reads here (a cluster node's relayed copy)."""
         s = self._streams.get(stream)
         if s is not None and not s.subscribers:
+            s.forget()
             del self._streams[stream]
 
     def subscriber_count(self) -> int:
