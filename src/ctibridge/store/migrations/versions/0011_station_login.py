@@ -2,7 +2,7 @@
 configured phone (a station login), so a new core after a takeover or a restart puts
 them back at that station instead of their configured one.
 
-Revision ID: 0012
+Revision ID: 0011
 Revises: 0010 (0011 is assigned elsewhere; whichever lands second re-chains)
 Create Date: 2026-12-05
 """
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0012"
+revision: str = "0011"
 down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
