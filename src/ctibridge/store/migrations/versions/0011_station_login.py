@@ -3,7 +3,7 @@ configured phone (a station login), so a new core after a takeover or a restart 
 them back at that station instead of their configured one.
 
 Revision ID: 0011
-Revises: 0010 (0011 is assigned elsewhere; whichever lands second re-chains)
+Revises: 0010
 Create Date: 2026-12-05
 """
 
