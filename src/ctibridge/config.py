@@ -176,7 +176,10 @@ class LoginSettings(_Strict):
     # Passwords checked per second, in all, for logins from unknown addresses: none of
     # their logins succeeded in the last trust_seconds (more: 503 at once). Bounds the CPU a
     # guessing flood from many addresses can take; known addresses are not counted.
-    unknown_hashes_per_second: float = Field(4.0, gt=0)
+    unknown_hashes_per_second: float = Field(1.0, gt=0)
+    # ...and how many of them may be saved up: a few people typing their password wrong
+    # from a new address never meet the budget.
+    unknown_burst: int = Field(20, ge=1)
     trust_seconds: float = Field(7 * 86400.0, gt=0)
 
 

@@ -141,6 +141,7 @@ def create_app(
         app.state.services = services
         app.state.hub = services.hub
         await _seed(settings, services)
+        await services.login_guard.remember_addresses(the_store.sessions)
 
         async def start_core() -> None:
             await _start_crm(settings, services, crm, config_dir)

@@ -8,7 +8,8 @@ A login is checked in this order, the cheap refusals first:
    answer tells nothing about which names exist);
 2. the address already has ``per_ip_in_flight`` logins in progress → 429 at once;
 3. a login from an *unknown* address (no good login from it in the last
-   ``trust_seconds``) while ``unknown_hashes_per_second`` is spent, or while only the
+   ``trust_seconds``, read from the sessions table at start) while
+   ``unknown_hashes_per_second`` is spent, or while only the
    pool's reserve is left → 503 + ``Retry-After`` at once;
 4. every hashing thread is busy and ``hash_queue`` logins already wait → 503 +
    ``Retry-After`` at once (rather than a queue that makes a real login wait a minute);
@@ -45,6 +46,7 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 from typing import Any, TypeVar
 
@@ -161,6 +163,13 @@ class _Trust:
         while len(self.last_success) > MAX_TRACKED:
             self.last_success.popitem(last=False)
 
+    def seed(self, logins: list[tuple[str, float]]) -> None:
+        """Addresses users logged in from, oldest first (from the sessions table at start:
+        what the hub knew survives a restart, and every node of a cluster knows it)."""
+        for key, at in logins:
+            if at > self.last_success.get(key, float("-inf")):
+                self.succeeded(key, at)
+
     def known(self, key: str, now: float) -> bool:
         at = self.last_success.get(key)
         return at is not None and now - at <= self.seconds
@@ -260,14 +269,21 @@ class LoginGuard:
         self.pool = HashPool(settings.hash_workers, settings.hash_queue)
         self.in_flight: dict[str, int] = {}
         # CPU is spent in real time: the budget runs on the monotonic clock, not the hub's
-        # (a test's fake clock). Five seconds of it may be saved up.
+        # (a test's fake clock).
         rate = settings.unknown_hashes_per_second
-        self.unknown = _Budget(rate, max(1.0, 5 * rate), time.monotonic())
+        self.unknown = _Budget(rate, max(1.0, settings.unknown_burst), time.monotonic())
         self.trust = _Trust(settings.trust_seconds)
         self.refusals = securitylog.Summaries()  # a flood of refusals: a line per interval
 
     def _now(self) -> float:
         return self.clock.now().timestamp()
+
+    async def remember_addresses(self, sessions: Any) -> None:
+        """Know the addresses users logged in from in the last ``trust_seconds``
+        (``sessions``: the store's SessionStore)."""
+        since = self.clock.now() - timedelta(seconds=self.settings.trust_seconds)
+        found = await sessions.addresses_since(since, MAX_TRACKED)
+        self.trust.seed([(address_key(a), at.timestamp()) for a, at in reversed(found)])
 
     @staticmethod
     def user_key(username: str) -> str:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy import CursorResult, delete, func, select, update
 
 from .db import Database
 from .tables import AuthSessionRow, UserRow
@@ -51,6 +51,17 @@ class SessionStore:
             return None
         session, user = row
         return _record(session), (record_of(user) if user is not None else None)
+
+    async def addresses_since(self, since: datetime, limit: int) -> list[tuple[str, datetime]]:
+        """(address, latest login from it) for logins since ``since``, newest first."""
+        async with self._db.session() as s:
+            rows = (await s.execute(
+                select(AuthSessionRow.address, func.max(AuthSessionRow.created_at))
+                .where(AuthSessionRow.created_at >= since, AuthSessionRow.address.is_not(None))
+                .group_by(AuthSessionRow.address)
+                .order_by(func.max(AuthSessionRow.created_at).desc())
+                .limit(limit))).all()
+        return [(str(address), at) for address, at in rows]
 
     async def touch(self, session_id: str, now: datetime) -> None:
         async with self._db.session() as s:
