@@ -118,6 +118,7 @@ async def test_with_no_core_a_follower_says_so(cluster: Cluster) -> None:
                 return None
 
             hung = await nc.subscribe(names.http, cb=silent)
+            await nc.flush()  # the server knows of the subscription before node b asks
             r = await on_b.get("/api/calls")
             assert (r.status_code, r.json()["code"]) == (502, "core-timeout"), r.text
             await hung.unsubscribe()
