@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -130,7 +131,7 @@ class ReplayedEvent:
 
 
 @dataclass
-class Replay(Generic[Opts]):
+class Replay(ABC, Generic[Opts]):
     """A transcript fed through a connector's normalizer (:meth:`run`), and what it saw."""
 
     transcript: RawTranscript
@@ -143,5 +144,6 @@ class Replay(Generic[Opts]):
     resyncs: int = 0
     commands: int = 0
 
+    @abstractmethod
     def run(self) -> list[ReplayedEvent]:
-        raise NotImplementedError  # each protocol's own
+        """Each protocol's own."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from typing import ClassVar
 
@@ -49,7 +50,7 @@ class Backoff:
         self.attempt = 0
 
 
-class LinkedConnector:
+class LinkedConnector(ABC):
     """Shared state and plumbing of the connectors that run one link task.
 
     A subclass sets :attr:`kind` (task and log names) and writes :meth:`_run`:
@@ -71,8 +72,9 @@ class LinkedConnector:
         self.connections = 0  # links made so far (tests and health)
         self._log = structlog.get_logger(f"ctibridge.{self.kind}")
 
+    @abstractmethod
     async def _run(self) -> None:
-        raise NotImplementedError  # each connector's link loop
+        """Each connector's link loop."""
 
     async def start(self) -> None:
         if self._task is None:
