@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import signal
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -24,46 +21,18 @@ import yaml
 from .crm.realcrm import TOKEN, seeded, serve_real_crm
 from .crm_engine.test_cli_trace import mapping
 from .harness import AgentClient, RunningHub, free_port
+from .serveproc import answers_readyz, cli_process
 
 
 @contextlib.asynccontextmanager
 async def demo(*args: str) -> AsyncIterator[str]:
     port = free_port()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ctibridge.cli", "demo", "--port", str(port), *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"})
     url = f"http://127.0.0.1:{port}"
-    output: list[str] = []
-
-    async def drain() -> None:
-        assert proc.stdout is not None
-        while line := await proc.stdout.readline():
-            output.append(line.decode(errors="replace").rstrip())
-
-    reader = asyncio.create_task(drain())
-    try:
-        async with httpx.AsyncClient(base_url=url) as http:
-            for _ in range(600):
-                if proc.returncode is not None:
-                    raise AssertionError("ctibridge demo exited:\n" + "\n".join(output))
-                with contextlib.suppress(httpx.TransportError):
-                    if (await http.get("/readyz")).status_code == 200:
-                        break
-                await asyncio.sleep(0.1)
-            else:
-                raise AssertionError("ctibridge demo never got ready:\n" + "\n".join(output))
-        assert any("api/simulator/sim/calls" in line for line in output), output
+    async with cli_process("ctibridge demo", "demo", "--port", str(port), *args,
+                           ready=lambda: answers_readyz(url)) as process:
+        assert any("api/simulator/sim/calls" in line for line in process.output), \
+            process.output
         yield url
-    finally:
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                await asyncio.wait_for(proc.wait(), 15)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
-        await reader
 
 
 @pytest.mark.parametrize("how", ["--mapping", "--config"])

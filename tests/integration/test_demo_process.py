@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import signal
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,51 +16,25 @@ from pathlib import Path
 import httpx
 
 from .harness import free_port
+from .serveproc import answers_readyz, cli_process
 from .test_terminal_agent import Terminal
 
 
 @contextlib.asynccontextmanager
 async def demo_process(tmp_path: Path, calls_per_minute: str = "30",
                        output: list[str] | None = None) -> AsyncIterator[str]:
-    """``output`` (when given) collects what the process prints."""
+    """``output`` (when given) collects what the process prints. Stopped with Ctrl-C
+    (SIGINT), as a user stops it: it must stop cleanly."""
     port = free_port()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ctibridge.cli", "demo", "--port", str(port),
-        "--db", str(tmp_path / "demo.db"), "--calls-per-minute", calls_per_minute,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"})
     url = f"http://127.0.0.1:{port}"
-    output = [] if output is None else output
-
-    async def drain() -> None:  # keep its pipe flowing, keep what it said for errors
-        assert proc.stdout is not None
-        while line := await proc.stdout.readline():
-            output.append(line.decode(errors="replace").rstrip())
-
-    reader = asyncio.create_task(drain())
-    try:
-        async with httpx.AsyncClient(base_url=url) as http:
-            for _ in range(600):  # the demo CRM seeds its contacts first
-                if proc.returncode is not None:
-                    raise AssertionError("ctibridge demo exited:\n" + "\n".join(output))
-                with contextlib.suppress(httpx.TransportError):
-                    if (await http.get("/readyz")).status_code == 200:
-                        break
-                await asyncio.sleep(0.1)
-            else:
-                raise AssertionError("ctibridge demo never got ready:\n" + "\n".join(output))
-        assert any(f"open {url}/" in line for line in output), output
+    # (Up to a minute to get ready: the demo CRM seeds its contacts first.)
+    async with cli_process("ctibridge demo", "demo", "--port", str(port),
+                           "--db", str(tmp_path / "demo.db"),
+                           "--calls-per-minute", calls_per_minute,
+                           ready=lambda: answers_readyz(url), output=output) as process:
+        assert any(f"open {url}/" in line for line in process.output), process.output
         yield url
-    finally:
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGINT)  # Ctrl-C, as a user stops it
-            try:
-                await asyncio.wait_for(proc.wait(), 15)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
-        await reader
-    assert proc.returncode == 0, "\n".join(output)  # a clean stop
+    assert process.proc.returncode == 0, process.log()  # a clean stop
 
 
 async def test_the_demo_serves_its_pages_and_a_terminal_agent_takes_a_call_logged_in_the_crm(

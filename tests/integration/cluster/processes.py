@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import secrets
 import signal
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -23,6 +21,7 @@ import yaml
 
 from tests.net import free_port
 
+from ..serveproc import CliProcess, cli_process
 from ..sqldb import customer_db
 from .conftest import NATS_URL, SECRET
 
@@ -36,21 +35,24 @@ async def pg_database(tmp_path: Path) -> AsyncIterator[str]:
         yield url
 
 
+async def cluster_status(url: str) -> dict[str, Any] | None:
+    """A node's cluster status from /readyz (None: not answering)."""
+    async with httpx.AsyncClient(base_url=url, timeout=5) as http:
+        with contextlib.suppress(httpx.TransportError):
+            r = await http.get("/readyz", headers={"Authorization": f"Bearer {OPS_TOKEN}"})
+            return dict(r.json().get("cluster") or {})
+    return None
+
+
 class NodeProcess:
-    def __init__(self, node_id: str, proc: asyncio.subprocess.Process, url: str,
-                 output: list[str]) -> None:
+    def __init__(self, node_id: str, url: str, process: CliProcess) -> None:
         self.node_id = node_id
-        self.proc = proc
+        self.proc = process.proc
         self.url = url
-        self.output = output
+        self.output = process.output
 
     async def status(self) -> dict[str, Any] | None:
-        """The node's cluster status from /readyz (None: not answering)."""
-        async with httpx.AsyncClient(base_url=self.url, timeout=5) as http:
-            with contextlib.suppress(httpx.TransportError):
-                r = await http.get("/readyz", headers={"Authorization": f"Bearer {OPS_TOKEN}"})
-                return dict(r.json().get("cluster") or {})
-        return None
+        return await cluster_status(self.url)
 
     async def is_core(self) -> bool:
         status = await self.status()
@@ -85,41 +87,14 @@ def node_config(name: str, node_id: str, port: int, database: str, **extra: Any
 @contextlib.asynccontextmanager
 async def node_process(tmp_path: Path, name: str, node_id: str, database: str,
                        **extra: Any) -> AsyncIterator[NodeProcess]:
+    """`ctibridge serve` as node ``node_id`` of cluster ``name``, once it answers /readyz."""
     port = free_port()
+    url = f"http://127.0.0.1:{port}"
     path = tmp_path / f"{node_id}.yaml"
     path.write_text(yaml.safe_dump(node_config(name, node_id, port, database, **extra)))
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ctibridge.cli", "serve", "--config", str(path),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1", "NO_COLOR": "1"})
-    output: list[str] = []
-
-    async def drain() -> None:
-        assert proc.stdout is not None
-        while line := await proc.stdout.readline():
-            output.append(line.decode(errors="replace").rstrip())
-
-    reader = asyncio.create_task(drain())
-    node = NodeProcess(node_id, proc, f"http://127.0.0.1:{port}", output)
-    try:
-        for _ in range(600):
-            if proc.returncode is not None:
-                raise AssertionError(f"node {node_id} exited:\n" + node.log())
-            if await node.status():
-                break
-            await asyncio.sleep(0.1)
-        else:
-            raise AssertionError(f"node {node_id} never got ready:\n" + node.log())
-        yield node
-    finally:
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                await asyncio.wait_for(proc.wait(), 15)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
-        await reader
+    async with cli_process(f"node {node_id}", "serve", "--config", str(path),
+                           ready=lambda: cluster_status(url), env={"NO_COLOR": "1"}) as process:
+        yield NodeProcess(node_id, url, process)
 
 
 async def until(what: str, check: Callable[[], Awaitable[bool] | bool],

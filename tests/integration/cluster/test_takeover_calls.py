@@ -28,49 +28,16 @@ from typing import Any
 import asyncpg
 import pytest
 
-from ctibridge.telephony.csta.framing import OpenScapeFraming
-from ctibridge.telephony.csta.xml import ED4, XmlCodec
-from tests.peers.csta.server import CstaPeer
 from tests.peers.csta.switch import Switch
 
-from ..crm.realcrm import MAPPING, RealCrm, seeded, serve_real_crm, variables
-from ..harness import AgentClient, RunningHub
+from ..harness import AgentClient
 from .conftest import Cluster
-from .processes import NodeProcess, node_process, pg_database, until
+from .processes import until
+from .takeover import CAMILLE, interaction_of, ready, two_nodes_and_crm
 
 pytestmark = pytest.mark.postgres
 
-STATIONS = {"2001": "3001", "2002": "3002", "2003": "3003"}  # extension -> ACD agent id
-AGENTS = [{"id": "alice", "name": "Alice Martin", "extension": "2001", "platform": "pbx"},
-          {"id": "bob", "name": "Bob Durand", "extension": "2002", "platform": "pbx"},
-          {"id": "carol", "name": "Carol Lefèvre", "extension": "2003", "platform": "pbx"}]
-CAMILLE = "0612345678"  # a contact of the CRM (+33612345678)
 LEASE = 2.0  # processes.node_config's lease_seconds
-
-
-def settings(switch_port: int, crm: RealCrm) -> dict[str, Any]:
-    return {
-        "telephony": [{"name": "pbx", "type": "csta", "label": "OpenScape", "options": {
-            "dialect": "openscape", "host": "127.0.0.1", "port": switch_port,
-            "devices": list(STATIONS), "agent_ids": STATIONS,
-            "reconnect_min": 0.05, "reconnect_max": 0.2}}],
-        "agents": AGENTS,
-        "wrap_up_seconds": 300,  # carol's wrap-up outlasts the test: kept, not expired
-        "crm": {"mapping": str(MAPPING), "variables": variables(crm),
-                "call_log": {"first_retry_seconds": 0.2, "settle_seconds": 0.5}},
-    }
-
-
-async def bar(node: NodeProcess, user: str) -> AgentClient:
-    client = AgentClient(RunningHub(node.url, None, None, None, None), user)  # type: ignore[arg-type]
-    await client.connect()
-    return client
-
-
-async def ready(agent: AgentClient) -> None:
-    await agent.ok("agent.login")
-    await agent.ok("agent.ready")
-    await agent.event("agent.state", where=lambda d: d["agent"]["state"]["status"] == "ready")
 
 
 async def answered_call(switch: Switch, agent: AgentClient, ext: str) -> dict[str, Any]:
@@ -79,15 +46,6 @@ async def answered_call(switch: Switch, agent: AgentClient, ext: str) -> dict[st
     call = (await agent.event("call.offered"))["call"]
     await agent.ok("call.answer", call_id=call["call_id"])
     return dict((await agent.event("call.answered"))["call"])
-
-
-async def interaction_of(agent: AgentClient, call_id: str, start: int = 0,
-                         where: Any = lambda it: True) -> dict[str, Any]:
-    frame = await agent.wait_for(
-        lambda f: f.get("name") == "interaction.updated"
-        and f["data"]["interaction"]["call_id"] == call_id and where(f["data"]["interaction"]),
-        f"the interaction of call {call_id}", timeout=10, start=start)
-    return dict(frame["data"]["interaction"])
 
 
 async def talk_seconds(db: str, interaction_id: str) -> float:
@@ -109,156 +67,130 @@ def events(agent: AgentClient, start: int = 0) -> list[dict[str, Any]]:
 async def test_calls_live_in_wrap_up_or_ending_survive_the_core_being_killed(
     cluster: Cluster, tmp_path: Path,
 ) -> None:
-    switch = Switch(STATIONS, call_id_format="FF0001000000000{:017X}")
-    peer = CstaPeer(switch, XmlCodec(ED4), OpenScapeFraming, dialect="openscape")
-    port = await peer.start()
-    bars: list[AgentClient] = []
-    a: NodeProcess | None = None
-    b: NodeProcess | None = None
-    try:
-        async with pg_database(tmp_path) as db, serve_real_crm(seeded()) as crm:
-            config = settings(port, crm)
-            async with node_process(tmp_path, cluster.name, "a", db, **config) as a:
-                await until("a runs the core", a.is_core)
-                async with node_process(tmp_path, cluster.name, "b", db, **config) as b:
-                    assert not await b.is_core()
-                    alice, bob, carol = await bar(b, "alice"), await bar(a, "bob"), \
-                        await bar(b, "carol")
-                    bars += [alice, bob, carol]
-                    for agent in bars:
-                        await ready(agent)
+    async with two_nodes_and_crm(tmp_path, cluster.name, "FF0001000000000{:017X}") as (run, crm):
+        switch, a, b = run.switch, run.a, run.b
+        alice, bob, carol = await run.bar(b, "alice"), await run.bar(a, "bob"), \
+            await run.bar(b, "carol")
+        for agent in (alice, bob, carol):
+            await ready(agent)
 
-                    # Carol's call ends; she is in wrap-up and has typed part of her form.
-                    carol_call = await answered_call(switch, carol, "2003")
-                    switch.remote_hangup(switch.call_of("2003").call_id)  # type: ignore[union-attr]
-                    wrap = await carol.event(
-                        "agent.state", where=lambda d: d["agent"]["state"]["status"] == "wrap_up")
-                    carol_it = await interaction_of(carol, carol_call["call_id"],
-                                                    where=lambda it: it["ended_at"])
-                    draft = {"disposition": "callback", "notes": "rappeler jeudi"}
-                    await carol.ok("interaction.draft", interaction_id=carol_it["interaction_id"],
-                                   **draft)
-                    # Alice and Bob talk to customers.
-                    alice_call = await answered_call(switch, alice, "2001")
-                    bob_call = await answered_call(switch, bob, "2002")
-                    bob_ext_call = switch.call_of("2002").call_id  # type: ignore[union-attr]
-                    alice_it = await interaction_of(alice, alice_call["call_id"],
-                                                    where=lambda it: it["accepted_at"])
-                    bob_it = await interaction_of(bob, bob_call["call_id"],
-                                                  where=lambda it: it["accepted_at"])
-                    marks = {agent.user: len(agent.frames) for agent in bars}
-                    bob_seq = max(f["seq"] for f in events(bob))
-                    assert not crm.interactions, "nothing logged before the wrap-ups"
+        # Carol's call ends; she is in wrap-up and has typed part of her form.
+        carol_call = await answered_call(switch, carol, "2003")
+        switch.remote_hangup(switch.call_of("2003").call_id)  # type: ignore[union-attr]
+        wrap = await carol.event(
+            "agent.state", where=lambda d: d["agent"]["state"]["status"] == "wrap_up")
+        carol_it = await interaction_of(carol, carol_call["call_id"],
+                                        where=lambda it: it["ended_at"])
+        draft = {"disposition": "callback", "notes": "rappeler jeudi"}
+        await carol.ok("interaction.draft", interaction_id=carol_it["interaction_id"],
+                       **draft)
+        # Alice and Bob talk to customers.
+        alice_call = await answered_call(switch, alice, "2001")
+        bob_call = await answered_call(switch, bob, "2002")
+        bob_ext_call = switch.call_of("2002").call_id  # type: ignore[union-attr]
+        alice_it = await interaction_of(alice, alice_call["call_id"],
+                                        where=lambda it: it["accepted_at"])
+        bob_it = await interaction_of(bob, bob_call["call_id"],
+                                      where=lambda it: it["accepted_at"])
+        marks = {agent.user: len(agent.frames) for agent in (alice, bob, carol)}
+        bob_seq = max(f["seq"] for f in events(bob))
+        assert not crm.interactions, "nothing logged before the wrap-ups"
 
-                    await asyncio.sleep(0.5)  # the core writes its store in 50 ms batches
-                    killed = await a.kill()
-                    # Bob's customer hangs up while no node runs the core.
-                    switch.remote_hangup(bob_ext_call)
-                    bob_hung_up = datetime.now(UTC)
-                    core_at = await until("b runs the core", b.is_core, timeout=15)
-                    takeover = core_at - killed
-                    # The new core's resync reaches Alice's bar: her call, still live.
-                    resynced = await alice.wait_for(
-                        lambda f: f.get("name") == "call.updated"
-                        and f["data"]["call"]["call_id"] == alice_call["call_id"],
-                        "the new core's view of her call", timeout=15,
-                        start=marks["alice"])
-                    resync = time.monotonic() - killed
-                    taken = resynced["data"]["call"]
-                    assert alice.my_state(taken) == "connected"
-                    assert taken["answered_at"] == alice_call["answered_at"]  # same talk time
-                    mine = next(c for c in taken["connections"] if c["agent_id"] == "alice")
-                    was = next(c for c in alice_call["connections"] if c["agent_id"] == "alice")
-                    assert mine["connected_at"] == was["connected_at"]
-                    after_kill = events(alice, marks["alice"])
-                    assert not [f for f in after_kill if f["name"] == "call.ended"]
-                    states = [f["data"]["agent"]["state"]["status"] for f in after_kill
-                              if f["name"] == "agent.state"]
-                    assert set(states) <= {"busy"}, states  # never reset, never ready
+        await asyncio.sleep(0.5)  # the core writes its store in 50 ms batches
+        killed = await a.kill()
+        # Bob's customer hangs up while no node runs the core.
+        switch.remote_hangup(bob_ext_call)
+        bob_hung_up = datetime.now(UTC)
+        core_at = await until("b runs the core", b.is_core, timeout=15)
+        takeover = core_at - killed
+        # The new core's resync reaches Alice's bar: her call, still live.
+        resynced = await alice.wait_for(
+            lambda f: f.get("name") == "call.updated"
+            and f["data"]["call"]["call_id"] == alice_call["call_id"],
+            "the new core's view of her call", timeout=15,
+            start=marks["alice"])
+        resync = time.monotonic() - killed
+        taken = resynced["data"]["call"]
+        assert alice.my_state(taken) == "connected"
+        assert taken["answered_at"] == alice_call["answered_at"]  # same talk time
+        mine = next(c for c in taken["connections"] if c["agent_id"] == "alice")
+        was = next(c for c in alice_call["connections"] if c["agent_id"] == "alice")
+        assert mine["connected_at"] == was["connected_at"]
+        after_kill = events(alice, marks["alice"])
+        assert not [f for f in after_kill if f["name"] == "call.ended"]
+        states = [f["data"]["agent"]["state"]["status"] for f in after_kill
+                  if f["name"] == "agent.state"]
+        assert set(states) <= {"busy"}, states  # never reset, never ready
 
-                    # Alice's snapshot from the new core: the call, her state, nothing else.
-                    again = await bar(b, "alice")
-                    bars.append(again)
-                    assert [c["call_id"] for c in again.snapshot["calls"]] == \
-                        [alice_call["call_id"]]
-                    assert again.snapshot["agent"]["state"]["status"] == "busy"
-                    await again.close()
+        # Alice's snapshot from the new core: the call, her state, nothing else.
+        again = await run.bar(b, "alice")
+        assert [c["call_id"] for c in again.snapshot["calls"]] == \
+            [alice_call["call_id"]]
+        assert again.snapshot["agent"]["state"]["status"] == "busy"
+        await again.close()
 
-                    # Hold, retrieve, hang up: through the new core, on the same switch.
-                    cid = alice_call["call_id"]
-                    await alice.ok("call.hold", call_id=cid)
-                    await alice.event("call.held")
-                    assert switch.call_of("2001").connections["2001"] == "hold"  # type: ignore[union-attr]
-                    await alice.ok("call.retrieve", call_id=cid)
-                    await alice.event("call.retrieved")
-                    await alice.ok("call.hangup", call_id=cid)
-                    await alice.event("call.ended", where=lambda d: d["call"]["call_id"] == cid)
-                    await alice.event("agent.state",
-                                      where=lambda d: d["agent"]["state"]["status"] == "wrap_up")
-                    await alice.ok("interaction.wrap_up", interaction_id=alice_it["interaction_id"],
-                                   disposition="resolved", notes="ok")
-                    await alice.ok("agent.ready")  # Save and ready, as the bar does
+        # Hold, retrieve, hang up: through the new core, on the same switch.
+        cid = alice_call["call_id"]
+        await alice.ok("call.hold", call_id=cid)
+        await alice.event("call.held")
+        assert switch.call_of("2001").connections["2001"] == "hold"  # type: ignore[union-attr]
+        await alice.ok("call.retrieve", call_id=cid)
+        await alice.event("call.retrieved")
+        await alice.ok("call.hangup", call_id=cid)
+        await alice.event("call.ended", where=lambda d: d["call"]["call_id"] == cid)
+        await alice.event("agent.state",
+                          where=lambda d: d["agent"]["state"]["status"] == "wrap_up")
+        await alice.ok("interaction.wrap_up", interaction_id=alice_it["interaction_id"],
+                       disposition="resolved", notes="ok")
+        await alice.ok("agent.ready")  # Save and ready, as the bar does
 
-                    # Carol: still in wrap-up, same deadline, her draft kept; she saves it.
-                    carol_again = await bar(b, "carol")
-                    bars.append(carol_again)
-                    state = carol_again.snapshot["agent"]["state"]
-                    assert state["status"] == "wrap_up"
-                    assert state["deadline"] == wrap["agent"]["state"]["deadline"]
-                    kept = {i["interaction_id"]: i for i in carol_again.snapshot["interactions"]}
-                    assert kept[carol_it["interaction_id"]].get("draft") == draft
-                    told = [f["data"]["agent"]["state"] for f in events(carol, marks["carol"])
-                            if f["name"] == "agent.state"]
-                    assert all(s == state for s in told), told  # same wrap-up, same deadline
-                    await carol.ok("interaction.wrap_up", interaction_id=carol_it["interaction_id"],
-                                   disposition="callback", notes="rappeler jeudi")
-                    await carol.ok("agent.ready")
+        # Carol: still in wrap-up, same deadline, her draft kept; she saves it.
+        carol_again = await run.bar(b, "carol")
+        state = carol_again.snapshot["agent"]["state"]
+        assert state["status"] == "wrap_up"
+        assert state["deadline"] == wrap["agent"]["state"]["deadline"]
+        kept = {i["interaction_id"]: i for i in carol_again.snapshot["interactions"]}
+        assert kept[carol_it["interaction_id"]].get("draft") == draft
+        told = [f["data"]["agent"]["state"] for f in events(carol, marks["carol"])
+                if f["name"] == "agent.state"]
+        assert all(s == state for s in told), told  # same wrap-up, same deadline
+        await carol.ok("interaction.wrap_up", interaction_id=carol_it["interaction_id"],
+                       disposition="callback", notes="rappeler jeudi")
+        await carol.ok("agent.ready")
 
-                    # Bob's bar was on the dead node: it reconnects to B and resumes.
-                    await bob.close()
-                    bob_b = await bar(b, "bob")
-                    bars.append(bob_b)
-                    await bob_b.send({"type": "resume", "since": bob_seq})
-                    ended = await bob_b.wait_for(
-                        lambda f: f.get("name") == "call.ended"
-                        and f["data"]["call"]["call_id"] == bob_call["call_id"],
-                        "his call ended by the new core", timeout=10)
-                    assert ended["seq"] > bob_seq
-                    assert not bob_b.snapshot["calls"], "no ghost call in his snapshot"
-                    seqs = sorted({f["seq"] for f in events(bob_b)})
-                    assert seqs == list(range(bob_seq + 1, seqs[-1] + 1)), seqs  # no gap
+        # Bob's bar was on the dead node: it reconnects to B and resumes.
+        await bob.close()
+        bob_b = await run.bar(b, "bob")
+        await bob_b.send({"type": "resume", "since": bob_seq})
+        ended = await bob_b.wait_for(
+            lambda f: f.get("name") == "call.ended"
+            and f["data"]["call"]["call_id"] == bob_call["call_id"],
+            "his call ended by the new core", timeout=10)
+        assert ended["seq"] > bob_seq
+        assert not bob_b.snapshot["calls"], "no ghost call in his snapshot"
+        seqs = sorted({f["seq"] for f in events(bob_b)})
+        assert seqs == list(range(bob_seq + 1, seqs[-1] + 1)), seqs  # no gap
 
-                    # Each call logged once in the CRM, whatever the core did.
-                    keys = [alice_it["interaction_id"], bob_it["interaction_id"],
-                            carol_it["interaction_id"]]
-                    with contextlib.suppress(AssertionError):  # the count below says which
-                        await until("the three calls logged",
-                                    lambda: all(crm.interactions_of(k) for k in keys),
-                                    timeout=20)
-                    await asyncio.sleep(1.5)  # past settle_seconds and a retry: nothing more
-                    per_call = Counter({k: len(crm.interactions_of(k)) for k in keys})
-                    assert per_call == dict.fromkeys(keys, 1), per_call
-                    assert len(crm.interactions) == 3, crm.interactions
+        # Each call logged once in the CRM, whatever the core did.
+        keys = [alice_it["interaction_id"], bob_it["interaction_id"],
+                carol_it["interaction_id"]]
+        with contextlib.suppress(AssertionError):  # the count below says which
+            await until("the three calls logged",
+                        lambda: all(crm.interactions_of(k) for k in keys),
+                        timeout=20)
+        await asyncio.sleep(1.5)  # past settle_seconds and a retry: nothing more
+        per_call = Counter({k: len(crm.interactions_of(k)) for k in keys})
+        assert per_call == dict.fromkeys(keys, 1), per_call
+        assert len(crm.interactions) == 3, crm.interactions
 
-                    # Bob's talk time: his call ended while no core ran, somewhere between
-                    # the old core's death and the new one's resync. Logged neither as
-                    # nothing nor longer than it was by more than the lease.
-                    logged = await talk_seconds(db, bob_it["interaction_id"])
-                    real = (bob_hung_up - datetime.fromisoformat(
-                        bob_it["accepted_at"])).total_seconds()
-                    print(f"\nBob talked {real:.2f} s, logged {logged:.2f} s")
-                    assert 0 < logged <= real + LEASE, (logged, real)
-                    print(f"\nkill -> B core {takeover:.2f} s (lease {LEASE:g} s); "
-                          f"kill -> resync on Alice's bar {resync:.2f} s")
-                    assert takeover <= LEASE + 2.0
-    except BaseException:
-        for node in (a, b):
-            if node is not None:
-                print(node.log(200))
-        for agent in bars:
-            print(agent.user, [f for f in agent.frames if f.get("type") == "event"][-6:])
-        raise
-    finally:
-        for agent in bars:
-            await agent.close()
-        await peer.stop()
+        # Bob's talk time: his call ended while no core ran, somewhere between
+        # the old core's death and the new one's resync. Logged neither as
+        # nothing nor longer than it was by more than the lease.
+        logged = await talk_seconds(run.db, bob_it["interaction_id"])
+        real = (bob_hung_up - datetime.fromisoformat(
+            bob_it["accepted_at"])).total_seconds()
+        print(f"\nBob talked {real:.2f} s, logged {logged:.2f} s")
+        assert 0 < logged <= real + LEASE, (logged, real)
+        print(f"\nkill -> B core {takeover:.2f} s (lease {LEASE:g} s); "
+              f"kill -> resync on Alice's bar {resync:.2f} s")
+        assert takeover <= LEASE + 2.0

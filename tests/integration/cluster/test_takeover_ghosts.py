@@ -12,8 +12,8 @@ the core's node is SIGKILLed may not be in the database.
   agent which calls are live after its resync (``calls.live``) and the bar drops the
   others, as src/ctibridge/web/agentbar/store.js does (mirrored by ``bar_view``).
 
-Same processes as test_takeover_calls.py: two `ctibridge serve` nodes, the CSTA
-switch peer and the CRM double in this process, outliving the core.
+Same processes as test_takeover_calls.py (takeover.py): two `ctibridge serve` nodes,
+the CSTA switch peer and the CRM double in this process, outliving the core.
 """
 
 from __future__ import annotations
@@ -25,16 +25,10 @@ from typing import Any
 
 import pytest
 
-from ctibridge.telephony.csta.framing import OpenScapeFraming
-from ctibridge.telephony.csta.xml import ED4, XmlCodec
-from tests.peers.csta.server import CstaPeer
-from tests.peers.csta.switch import Switch
-
-from ..crm.realcrm import seeded, serve_real_crm
 from ..harness import AgentClient
 from .conftest import Cluster
-from .processes import NodeProcess, node_process, pg_database, until
-from .test_takeover_calls import CAMILLE, STATIONS, bar, interaction_of, ready, settings
+from .processes import until
+from .takeover import CAMILLE, interaction_of, ready, two_nodes_and_crm
 
 pytestmark = pytest.mark.postgres
 
@@ -70,95 +64,72 @@ def bar_view(agent: AgentClient) -> dict[str, dict[str, Any]]:
 async def test_a_call_offered_or_answered_just_before_the_kill_leaves_no_ghost(
     cluster: Cluster, tmp_path: Path,
 ) -> None:
-    switch = Switch(STATIONS, call_id_format="FF0002000000000{:017X}")
-    peer = CstaPeer(switch, XmlCodec(ED4), OpenScapeFraming, dialect="openscape")
-    port = await peer.start()
-    bars: list[AgentClient] = []
-    a: NodeProcess | None = None
-    b: NodeProcess | None = None
-    try:
-        async with pg_database(tmp_path) as db, serve_real_crm(seeded()) as crm:
-            config = settings(port, crm)
-            async with node_process(tmp_path, cluster.name, "a", db, **config) as a:
-                await until("a runs the core", a.is_core)
-                async with node_process(tmp_path, cluster.name, "b", db, **config) as b:
-                    alice, bob = await bar(b, "alice"), await bar(b, "bob")
-                    bars += [alice, bob]
-                    for agent in bars:
-                        await ready(agent)
+    async with two_nodes_and_crm(tmp_path, cluster.name, "FF0002000000000{:017X}") as (run, crm):
+        switch, a, b = run.switch, run.a, run.b
+        alice, bob = await run.bar(b, "alice"), await run.bar(b, "bob")
+        for agent in (alice, bob):
+            await ready(agent)
 
-                    # Alice's phone rings, a caller the CRM does not know (such an offer is
-                    # never written: only in memory); Bob answers his call, and the core's
-                    # node dies at once; his customer hangs up while no node runs the core.
-                    switch.inbound_call(STRANGER, "2001")
-                    ringing = (await alice.event("call.offered"))["call"]
-                    switch.inbound_call(CAMILLE, "2002")
-                    offered = (await bob.event("call.offered"))["call"]
-                    bob_ext_call = switch.call_of("2002").call_id  # type: ignore[union-attr]
-                    await bob.ok("call.answer", call_id=offered["call_id"])
-                    await bob.event("call.answered")
-                    await a.kill()  # no pause: the 50 ms write batch may not have run
-                    switch.remote_hangup(bob_ext_call)
-                    marks = {agent.user: len(agent.frames) for agent in bars}
-                    bob_it = await interaction_of(bob, offered["call_id"],
-                                                  where=lambda it: it["accepted_at"])
+        # Alice's phone rings, a caller the CRM does not know (such an offer is
+        # never written: only in memory); Bob answers his call, and the core's
+        # node dies at once; his customer hangs up while no node runs the core.
+        switch.inbound_call(STRANGER, "2001")
+        ringing = (await alice.event("call.offered"))["call"]
+        switch.inbound_call(CAMILLE, "2002")
+        offered = (await bob.event("call.offered"))["call"]
+        bob_ext_call = switch.call_of("2002").call_id  # type: ignore[union-attr]
+        await bob.ok("call.answer", call_id=offered["call_id"])
+        await bob.event("call.answered")
+        await a.kill()  # no pause: the 50 ms write batch may not have run
+        switch.remote_hangup(bob_ext_call)
+        marks = {agent.user: len(agent.frames) for agent in (alice, bob)}
+        bob_it = await interaction_of(bob, offered["call_id"],
+                                      where=lambda it: it["accepted_at"])
 
-                    await until("b runs the core", b.is_core, timeout=15)
-                    for agent in (alice, bob):
-                        await agent.wait_for(
-                            lambda f: f.get("name") == "calls.live"
-                            and f["data"]["platform"] == "pbx",
-                            "the new core's list of live calls", timeout=15,
-                            start=marks[agent.user])
-                    # Each bar shows exactly what the new core has: no ghost.
-                    views = {}
-                    for agent in (alice, bob):
-                        fresh = await bar(b, agent.user)
-                        bars.append(fresh)
-                        views[agent.user] = bar_view(agent)
-                        assert set(views[agent.user]) == \
-                            {c["call_id"] for c in fresh.snapshot["calls"]}, agent.user
-                        await fresh.close()
-                    assert len(views["alice"]) == 1, views["alice"]
-                    assert not views["bob"], views["bob"]
-                    # Bob's call, announced but perhaps not yet written, was in the journal:
-                    # the new core ended it under the id his bar knew.
-                    ended = await bob.wait_for(
-                        lambda f: f.get("name") == "call.ended"
-                        and f["data"]["call"]["call_id"] == offered["call_id"],
-                        "his call ended by the new core", timeout=10, start=marks["bob"])
-                    assert ended["data"]["cause"] == "hub-restart"
-                    assert ringing["call_id"] not in views["alice"]  # a new id: the old dropped
+        await until("b runs the core", b.is_core, timeout=15)
+        for agent in (alice, bob):
+            await agent.wait_for(
+                lambda f: f.get("name") == "calls.live"
+                and f["data"]["platform"] == "pbx",
+                "the new core's list of live calls", timeout=15,
+                start=marks[agent.user])
+        # Each bar shows exactly what the new core has: no ghost.
+        views = {}
+        for agent in (alice, bob):
+            fresh = await run.bar(b, agent.user)
+            views[agent.user] = bar_view(agent)
+            assert set(views[agent.user]) == \
+                {c["call_id"] for c in fresh.snapshot["calls"]}, agent.user
+            await fresh.close()
+        assert len(views["alice"]) == 1, views["alice"]
+        assert not views["bob"], views["bob"]
+        # Bob's call, announced but perhaps not yet written, was in the journal:
+        # the new core ended it under the id his bar knew.
+        ended = await bob.wait_for(
+            lambda f: f.get("name") == "call.ended"
+            and f["data"]["call"]["call_id"] == offered["call_id"],
+            "his call ended by the new core", timeout=10, start=marks["bob"])
+        assert ended["data"]["cause"] == "hub-restart"
+        assert ringing["call_id"] not in views["alice"]  # a new id: the old dropped
 
-                    # Alice's call goes on through the new core and ends (a stranger's call
-                    # waits for her pick of a CRM record: not logged here); Bob's is logged
-                    # once, under the interaction his bar knew.
-                    (alice_cid,) = views["alice"]
-                    await alice.ok("call.answer", call_id=alice_cid)
-                    await alice.event("call.answered",
-                                      where=lambda d: d["call"]["call_id"] == alice_cid)
-                    start = len(alice.frames)
-                    await alice.ok("call.hangup", call_id=alice_cid)
-                    await alice.event("call.ended",
-                                      where=lambda d: d["call"]["call_id"] == alice_cid)
-                    alice_it = await interaction_of(alice, alice_cid, start,
-                                                    where=lambda it: it["ended_at"])
-                    assert alice_it["accepted_at"] and not bar_view(alice), "no call left"
-                    key = bob_it["interaction_id"]
-                    with contextlib.suppress(AssertionError):  # the count below says
-                        await until("Bob's call logged", lambda: crm.interactions_of(key),
-                                    timeout=20)
-                    await asyncio.sleep(1.5)  # past settle_seconds and a retry: nothing more
-                    assert len(crm.interactions_of(key)) == 1, crm.interactions
-                    assert len(crm.interactions) == 1, crm.interactions
-    except BaseException:
-        for node in (a, b):
-            if node is not None:
-                print(node.log(200))
-        for agent in bars:
-            print(agent.user, [f for f in agent.frames if f.get("type") == "event"][-8:])
-        raise
-    finally:
-        for agent in bars:
-            await agent.close()
-        await peer.stop()
+        # Alice's call goes on through the new core and ends (a stranger's call
+        # waits for her pick of a CRM record: not logged here); Bob's is logged
+        # once, under the interaction his bar knew.
+        (alice_cid,) = views["alice"]
+        await alice.ok("call.answer", call_id=alice_cid)
+        await alice.event("call.answered",
+                          where=lambda d: d["call"]["call_id"] == alice_cid)
+        start = len(alice.frames)
+        await alice.ok("call.hangup", call_id=alice_cid)
+        await alice.event("call.ended",
+                          where=lambda d: d["call"]["call_id"] == alice_cid)
+        alice_it = await interaction_of(alice, alice_cid, start,
+                                        where=lambda it: it["ended_at"])
+        assert alice_it["accepted_at"] and not bar_view(alice), "no call left"
+        key = bob_it["interaction_id"]
+        with contextlib.suppress(AssertionError):  # the count below says
+            await until("Bob's call logged", lambda: crm.interactions_of(key),
+                        timeout=20)
+        await asyncio.sleep(1.5)  # past settle_seconds and a retry: nothing more
+        assert len(crm.interactions_of(key)) == 1, crm.interactions
+        assert len(crm.interactions) == 1, crm.interactions
