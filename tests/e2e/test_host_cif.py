@@ -17,10 +17,10 @@ import pytest
 from playwright.async_api import expect
 
 from tests.integration.crm.vendors.dynamics import CLIENT_ID, CLIENT_SECRET, TENANT, Dataverse
-from tests.integration.crm.vendors.serving import Served
+from tests.integration.crm.vendors.serving import serving
 
 from .conftest import Browsers, RunningHub, free_port, host_bar, ready_in
-from .hosts import host_calls
+from .hosts import answered_in, hang_up_and_wrap_up, host_calls
 
 HOSTS = Path(__file__).with_name("hosts")
 
@@ -33,8 +33,7 @@ async def calls(page: Any, name: str, count: int = 1) -> list[dict[str, Any]]:
 async def org() -> Any:
     dv = Dataverse()
     dv.add_contact("Camille", "Petit", "+33 6 12 34 56 78", account="Boulangerie Petit")
-    dv.served = Served(dv.app())
-    async with dv.served:
+    async with serving(dv):
         yield dv
 
 
@@ -71,15 +70,11 @@ async def test_the_bar_as_a_cif_channel_pops_dials_and_logs_once(
     camille = next(iter(org.contacts))
     assert opened["ok"] and opened["args"] == [
         "contact", f"?$select=contactid&$filter=contactid eq {camille}", False]
-    await bar.get_by_role("button", name="Answer").click()
-    card = bar.locator(".calls ctib-call")
-    await expect(card).to_have_attribute("data-state", "connected")
+    card = await answered_in(bar)
     [session] = await calls(page, "createSession")  # one session tab for the call
     assert session["args"][0]["templateName"] == "msdyn_ctibridge_call"
     assert session["args"][0]["templateParameters"]["number"] == "+33612345678"
-    await card.get_by_role("button", name="Hang up").click()
-    await bar.locator("#ctib-disposition").select_option("resolved")
-    await bar.get_by_role("button", name="Save and go ready").click()
+    await hang_up_and_wrap_up(bar, card)
     await expect(bar.locator(".state")).to_have_attribute("data-status", "ready")
     hub.sim.customer_hangs_up(ref)
 
@@ -93,9 +88,7 @@ async def test_the_bar_as_a_cif_channel_pops_dials_and_logs_once(
     assert handled["ok"], handled
     await expect(card).to_have_attribute("data-state", "connected")
     await expect(card.locator("section.crm .crm-name")).to_have_text("Camille Petit")
-    await card.get_by_role("button", name="Hang up").click()
-    await bar.locator("#ctib-disposition").select_option("resolved")
-    await bar.get_by_role("button", name="Save and go ready").click()
+    await hang_up_and_wrap_up(bar, card)
 
     await hub.until(lambda: len(org.phonecalls) == 2, "two phone calls in Dataverse", 15)
     assert sorted(p["directioncode"] for p in org.phonecalls.values()) == [False, True]

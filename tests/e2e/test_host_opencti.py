@@ -22,10 +22,10 @@ from tests.integration.crm.vendors.salesforce import (
     SalesforceOrg,
     key_pair,
 )
-from tests.integration.crm.vendors.serving import Served
+from tests.integration.crm.vendors.serving import serving
 
 from .conftest import Browsers, RunningHub, free_port, host_bar, ready_in
-from .hosts import host_calls
+from .hosts import answered_in, hang_up_and_wrap_up, host_calls
 
 HOSTS = Path(__file__).with_name("hosts")
 
@@ -40,8 +40,7 @@ async def org() -> Any:
     sf = SalesforceOrg(public_key=public)
     sf.private_key = private  # type: ignore[attr-defined]
     sf.add_contact("Camille", "Petit", "+33 6 12 34 56 78", account="Boulangerie Petit")
-    sf.served = Served(sf.app())
-    async with sf.served:
+    async with serving(sf):
         yield sf
 
 
@@ -77,12 +76,8 @@ async def test_the_bar_as_an_open_cti_softphone_pops_dials_and_logs_once(
     [pop] = await calls(page, "screenPop")
     camille = next(r["Id"] for r in org.of("Contact"))
     assert pop["ok"] and pop["args"] == {"type": "sobject", "params": {"recordId": camille}}
-    await bar.get_by_role("button", name="Answer").click()
-    card = bar.locator(".calls ctib-call")
-    await expect(card).to_have_attribute("data-state", "connected")
-    await card.get_by_role("button", name="Hang up").click()
-    await bar.locator("#ctib-disposition").select_option("resolved")
-    await bar.get_by_role("button", name="Save and go ready").click()
+    card = await answered_in(bar)
+    await hang_up_and_wrap_up(bar, card)
     await expect(bar.locator(".state")).to_have_attribute("data-status", "ready")
     hub.sim.customer_hangs_up(ref)
 
@@ -93,9 +88,7 @@ async def test_the_bar_as_an_open_cti_softphone_pops_dials_and_logs_once(
                         camille)
     await expect(card).to_have_attribute("data-state", "connected")
     await expect(card.locator("section.crm .crm-name")).to_have_text("Camille Petit")
-    await card.get_by_role("button", name="Hang up").click()
-    await bar.locator("#ctib-disposition").select_option("resolved")
-    await bar.get_by_role("button", name="Save and go ready").click()
+    await hang_up_and_wrap_up(bar, card)
 
     # One Task per call, both on Camille; Salesforce refused nothing the bar asked.
     await hub.until(lambda: len(org.of("Task")) == 2, "two Tasks in the org", 15)

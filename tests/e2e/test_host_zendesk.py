@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import expect
 
-from tests.integration.crm.vendors.serving import Served
+from tests.integration.crm.vendors.serving import serving
 from tests.integration.crm.vendors.zendesk import API_TOKEN, EMAIL, ZendeskAccount
 
 from .conftest import Browsers, RunningHub, free_port, host_bar, ready_in
-from .hosts import host_calls
+from .hosts import answered_in, hang_up_and_wrap_up, host_calls
 
 HOSTS = Path(__file__).with_name("hosts")
 
@@ -32,8 +31,7 @@ async def calls(page: Any, name: str, count: int = 1) -> list[dict[str, Any]]:
 async def account() -> Any:
     zd = ZendeskAccount()
     zd.add_user("Camille Petit", "+33 6 12 34 56 78")
-    zd.served = Served(zd.app())
-    async with zd.served:
+    async with serving(zd):
         yield zd
 
 
@@ -62,12 +60,8 @@ async def test_the_bar_as_a_zendesk_app_pops_the_caller_and_logs_one_ticket(
     [route] = await calls(page, "routeTo")
     camille = next(iter(account.users))
     assert route["args"] == ["user", str(camille)] and route["ok"]
-    await bar.get_by_role("button", name="Answer").click()
-    card = bar.locator(".calls ctib-call")
-    await expect(card).to_have_attribute("data-state", "connected")
-    await card.get_by_role("button", name="Hang up").click()
-    await bar.locator("#ctib-disposition").select_option("resolved")
-    await bar.get_by_role("button", name="Save and go ready").click()
+    card = await answered_in(bar)
+    await hang_up_and_wrap_up(bar, card)
     hub.sim.customer_hangs_up(ref)
 
     await hub.until(lambda: len(account.tickets) == 1, "one voice ticket in Zendesk", 15)

@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 from playwright.async_api import expect
+
+from tests.integration.serveproc import answers_readyz, cli_process
 
 from .conftest import Bar, Browsers, RunningHub, free_port
 from .test_supervisor import hub, open_supervisor  # noqa: F401 (the fixture with queues)
@@ -67,36 +67,11 @@ async def test_a_supervisors_not_ready_waits_for_the_agents_wrap_up_and_keeps_th
 async def demo(db: Path, port: int) -> AsyncIterator[str]:
     """``ctibridge demo`` as a process on ``port`` with the SQLite file ``db``, no traffic;
     stopped with SIGKILL (a crash, the hardest restart) when the block ends."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ctibridge.cli", "demo", "--port", str(port), "--db", str(db),
-        "--calls-per-minute", "0", stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    output: list[str] = []
-
-    async def drain() -> None:
-        assert proc.stdout is not None
-        while line := await proc.stdout.readline():
-            output.append(line.decode(errors="replace").rstrip())
-
-    reader = asyncio.create_task(drain())
     url = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient(base_url=url) as http:
-            for _ in range(600):
-                if proc.returncode is not None:
-                    raise AssertionError("ctibridge demo exited:\n" + "\n".join(output))
-                with contextlib.suppress(httpx.TransportError):
-                    if (await http.get("/readyz")).status_code == 200:
-                        break
-                await asyncio.sleep(0.1)
-            else:
-                raise AssertionError("ctibridge demo never got ready:\n" + "\n".join(output))
+    async with cli_process("ctibridge demo", "demo", "--port", str(port), "--db", str(db),
+                           "--calls-per-minute", "0", ready=lambda: answers_readyz(url),
+                           stop=signal.SIGKILL):
         yield url
-    finally:
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGKILL)
-            await proc.wait()
-        await reader
 
 
 async def as_admin(url: str, method: str, path: str, **kw: Any) -> Any:

@@ -4,9 +4,11 @@ answer a test double cuts short."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import uvicorn
 from starlette.applications import Starlette
@@ -56,6 +58,25 @@ class Served:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.down()
+
+
+class Servable(Protocol):
+    """A vendor double: its app, and where it is served (its ``url`` reads that)."""
+
+    served: Served | None
+
+    def app(self) -> Starlette: ...
+
+
+D = TypeVar("D", bound=Servable)
+
+
+@contextlib.asynccontextmanager
+async def serving(double: D) -> AsyncIterator[D]:
+    """``double`` served on a port of its own (``double.served``) for the block."""
+    double.served = Served(double.app())
+    async with double.served:
+        yield double
 
 
 class CutAnswer(Response):
