@@ -24,11 +24,11 @@ from ..harness import free_port
 from .hubs import eventually
 from .realcrm import MAPPING, RealCrm, seeded, serve_real_crm, variables
 from .test_exactly_once import (
-    AGENTS,
     a_round_of_calls,
     admin_client,
     agent_clients,
-    command,
+    every_agent_ready,
+    hub_config,
     hub_process,
     tail,
     until,
@@ -44,22 +44,9 @@ def write_config(tmp_path: Path, port: int, crm: RealCrm, *, check: bool) -> Pat
     data["connection"]["timeout_seconds"] = 30  # the kill comes first
     mapping = tmp_path / "realcrm.yaml"
     mapping.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    config = {
-        "demo": True,
-        "server": {"host": "127.0.0.1", "port": port},
-        "database": {"url": f"sqlite:///{tmp_path / 'hub.db'}"},
-        "telephony": [{"name": "sim", "type": "simulator", "options": {
-            "devices": ["1001", "1002", "1003"], "answer_delay": [0.05, 0.1]}}],
-        "agents": [{"id": a, "name": a.capitalize(), "extension": f"100{i + 1}"}
-                   for i, a in enumerate(AGENTS)],
-        "wrap_up_seconds": 0,
-        "crm": {"mapping": str(mapping), "variables": variables(crm),
-                "call_log": {"first_retry_seconds": 0.2, "settle_seconds": 0.5}},
-        "log": {"level": "warning"},
-    }
-    path = tmp_path / "ctibridge.yaml"
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    return path
+    return hub_config(tmp_path, port, {
+        "mapping": str(mapping), "variables": variables(crm),
+        "call_log": {"first_retry_seconds": 0.2, "settle_seconds": 0.5}})
 
 
 def outbox_rows(db: Path) -> list[str]:
@@ -82,9 +69,7 @@ async def test_a_hub_killed_with_log_posts_in_flight_never_logs_twice(
         config = write_config(tmp_path, port, crm, check=check)
         async with hub_process(config, port, log) as proc:
             async with await admin_client(url) as http, agent_clients(url) as agents:
-                for agent in AGENTS:
-                    await command(http, "agent.login", agent_id=agent)
-                    await command(http, "agent.ready", agent_id=agent)
+                await every_agent_ready(http)
                 await a_round_of_calls(http, 0, CAMILLE, agents)  # logged normally
                 await until(http, "/api/calllog", lambda b: b["counts"]["delivered"] == 3,
                             "the first round logged")

@@ -69,9 +69,9 @@ log:
 """
 
 
-def write_config(tmp_path: Path, port: int, crm_url: str) -> Path:
-    mapping = tmp_path / "testcrm.yaml"
-    mapping.write_text(MAPPING, encoding="utf-8")
+def hub_config(tmp_path: Path, port: int, crm: dict[str, Any]) -> Path:
+    """The hub's config file: a SQLite file, the AGENTS on the simulator, no wrap-up
+    time (a hung-up call is wrapped at once: logged), and the ``crm`` settings."""
     config = {
         "demo": True,
         "server": {"host": "127.0.0.1", "port": port},
@@ -81,12 +81,18 @@ def write_config(tmp_path: Path, port: int, crm_url: str) -> Path:
         "agents": [{"id": a, "name": a.capitalize(), "extension": f"100{i + 1}"}
                    for i, a in enumerate(AGENTS)],
         "wrap_up_seconds": 0,
-        "crm": {"mapping": str(mapping), "variables": {"crm_url": crm_url}},
+        "crm": crm,
         "log": {"level": "warning"},
     }
     path = tmp_path / "ctibridge.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     return path
+
+
+def write_config(tmp_path: Path, port: int, crm_url: str) -> Path:
+    mapping = tmp_path / "testcrm.yaml"
+    mapping.write_text(MAPPING, encoding="utf-8")
+    return hub_config(tmp_path, port, {"mapping": str(mapping), "variables": {"crm_url": crm_url}})
 
 
 def tail(log: Path) -> str:
@@ -142,6 +148,12 @@ async def until(http: httpx.AsyncClient, path: str, check: Any, what: str) -> An
             return body
         await asyncio.sleep(0.01)
     raise AssertionError(f"never happened: {what}; last {path}: {body}")
+
+
+async def every_agent_ready(http: httpx.AsyncClient) -> None:
+    for agent in AGENTS:
+        await command(http, "agent.login", agent_id=agent)
+        await command(http, "agent.ready", agent_id=agent)
 
 
 def _agent_legs(calls: list[dict[str, Any]], state: str) -> list[tuple[str, str]]:
@@ -213,9 +225,7 @@ async def test_every_interaction_has_exactly_one_activity_after_a_sigkill(
         url = f"http://127.0.0.1:{port}"
         async with hub_process(config, port, log) as proc:
             async with await admin_client(url) as http, agent_clients(url) as agents:
-                for agent in AGENTS:
-                    await command(http, "agent.login", agent_id=agent)
-                    await command(http, "agent.ready", agent_id=agent)
+                await every_agent_ready(http)
                 # The CRM answers 500 to everything while the calls are made.
                 for rnd in range(CALLS_PER_AGENT):
                     await a_round_of_calls(http, rnd, agents=agents)
