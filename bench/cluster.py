@@ -403,6 +403,9 @@ class Bars:
                         bar.gaps += seq - bar.seq - 1
                     bar.seq = max(bar.seq, seq)
                 kind = frame.get("type")
+                if kind == "error" and str(frame.get("id")).startswith("login"):
+                    code = f"login: {frame.get('code')}"
+                    self.ready_errors[code] = self.ready_errors.get(code, 0) + 1
                 if kind in ("ack", "error") and str(frame.get("id")).startswith("ready"):
                     if kind == "ack":
                         bar.ready = True
@@ -423,6 +426,11 @@ class Bars:
 
     async def _event(self, bar: Bar, frame: dict[str, Any], now: int) -> None:
         name, data = frame["name"], frame["data"]
+        if name == "calls.live":  # a new core: calls it does not list are gone, as on a bar
+            live = {c["call_id"] for c in data.get("calls") or []}
+            for cid in [c for c in bar.open_calls if c not in live]:
+                del bar.open_calls[cid]
+            return
         call = data.get("call")
         if not call or not name.startswith("call."):
             return

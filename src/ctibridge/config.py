@@ -523,6 +523,10 @@ class ClusterSettings(_Strict):
     retention_seconds: float = Field(600.0, ge=10.0, le=7 * 86400)
     # A request to the core's node (snapshot, command) fails after this.
     request_timeout_seconds: float = Field(5.0, gt=0, le=60.0)
+    # Requests from other nodes (commands, REST) the core's node works on at once; the
+    # rest wait their turn. Unbounded, 10,000 bars going not ready at once filled the
+    # event loop for seconds and the core lost its lease.
+    core_workers: int = Field(32, ge=1, le=1024)
     storage: Literal["file", "memory"] = "file"
 
 

@@ -34,6 +34,7 @@ from .sessions import client_address
 from .wslimits import (
     CLOSE_GRACE_SECONDS,
     CLOSE_POLICY,
+    CLOSE_RESYNC,
     CLOSE_SLOW,
     CLOSE_TOO_BIG,
     CLOSE_TOO_MANY,
@@ -267,8 +268,11 @@ class Session:
         try:
             while True:
                 item = await sub.queue.get()
-                if item is None:  # overflowed: this socket cannot keep up
-                    raise SlowConsumer
+                if item is None:
+                    if sub.resync:  # renumbered by a new core: reconnect, new snapshot
+                        await self._cut(CLOSE_RESYNC, "resync")
+                        return
+                    raise SlowConsumer  # overflowed: this socket cannot keep up
                 seq, frame = item
                 sub.taken(frame)
                 if seq is not None and seq <= self.last_sent:

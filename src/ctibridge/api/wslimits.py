@@ -30,6 +30,7 @@ log = structlog.get_logger("ctibridge.ws")
 CLOSE_POLICY = 1008  # RFC 6455: a message that violates the server's policy
 CLOSE_TOO_BIG = 1009
 CLOSE_SLOW = 4008
+CLOSE_RESYNC = 1012  # RFC 6455 "service restart": reconnect (the bar takes a snapshot)
 CLOSE_TOO_MANY = 4029
 # After a close frame is out, how long the client has to answer it before a reset.
 CLOSE_GRACE_SECONDS = 5.0

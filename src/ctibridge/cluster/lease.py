@@ -8,7 +8,11 @@ it, and nodes drop what comes from a token older than the newest they have seen.
 
 An owner that cannot renew (NATS unreachable, partitioned) steps down by itself
 ``margin`` seconds before its lease can expire on the server, so it has stopped
-acting before another node can create the key.
+acting before another node can create the key. Its clock for that starts when it
+*sent* the renewal (the server's TTL starts later, when it wrote it), and
+:meth:`valid` says, at any moment, whether that deadline has passed: the publisher
+checks it before every frame, so an owner whose event loop was held past the
+deadline sends nothing before the lease task has even run.
 """
 
 from __future__ import annotations
@@ -49,7 +53,8 @@ class Lease:
         # The revision that made us owner: the fencing token, above every revision an
         # earlier owner wrote.
         self.epoch: int | None = None
-        self._renewed = 0.0
+        self._renewed = 0.0  # when the last successful write was sent
+        self._valid_until = 0.0
         # When a create was last refused (another node held the lease), and whether the
         # lease we got was one that had just expired under another node (a takeover).
         self._seen_held: float | None = None
@@ -64,6 +69,15 @@ class Lease:
     @property
     def held(self) -> bool:
         return self.token is not None
+
+    def valid(self) -> bool:
+        """Whether no other node can have taken the lease yet (we hold it, and our
+        step-down deadline has not passed)."""
+        return self.token is not None and self.clock() < self._valid_until
+
+    def _wrote(self, revision: int, sent: float) -> None:
+        self.token, self._renewed = revision, sent
+        self._valid_until = sent + self.ttl - self.margin
 
     async def bucket(self) -> KeyValue:
         if self._kv is None:
@@ -117,13 +131,21 @@ class Lease:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         if self.token is not None and self.epoch is not None:
-            token, epoch = self.token, self.epoch
-            self.token = self.epoch = None
-            if release:  # hand over at once instead of after the TTL
+            epoch = self.epoch
+            if not release:
+                self._valid_until = 0.0
+                self.token = self.epoch = None
+                await self.on_lost(epoch)
+                return
+            # A handover: the core stops while we still hold the lease (what it queued
+            # goes out, if the lease still holds), then the key goes at once instead of
+            # after the TTL.
+            await self.on_lost(epoch)
+            token, self.token, self.epoch, self._valid_until = self.token, None, None, 0.0
+            if token is not None:
                 with contextlib.suppress(Exception):
                     kv = await self.bucket()
                     await kv.delete(LEASE_KEY, last=token)
-            await self.on_lost(epoch)
 
     async def _run(self) -> None:
         while True:
@@ -140,6 +162,7 @@ class Lease:
         """One round: take the lease if free, renew it if ours."""
         kv = await self.bucket()
         value = self.node_id.encode()
+        sent = self.clock()
         if self.token is None:
             try:
                 revision = await asyncio.wait_for(kv.create(LEASE_KEY, value), self.renew_every)
@@ -147,7 +170,8 @@ class Lease:
                 self._seen_held = self.clock()
                 self._held_renewed = await self._last_write()
                 return  # someone else holds it
-            self.token, self.epoch, self._renewed = revision, revision, self.clock()
+            self.epoch = revision
+            self._wrote(revision, sent)
             self.took_over = self._seen_held is not None \
                 and self._renewed - self._seen_held <= self.ttl
             self._gone_by = self._stopped_ago() if self.took_over else None
@@ -165,7 +189,8 @@ class Lease:
             # Another node wrote it: ours expired on the server. Stop at once.
             await self._lose("taken")
             return
-        self.token, self._renewed = revision, self.clock()
+        if self.token is not None:  # not lost meanwhile
+            self._wrote(revision, sent)
 
     async def _acquired(self, revision: int) -> None:
         try:
@@ -178,7 +203,7 @@ class Lease:
             await self._lose("not-renewed")
 
     async def _lose(self, why: str) -> None:
-        epoch, self.token, self.epoch = self.epoch, None, None
+        epoch, self.token, self.epoch, self._valid_until = self.epoch, None, None, 0.0
         if epoch is None:
             return
         log.warning("lease.lost", node=self.node_id, token=epoch, why=why)

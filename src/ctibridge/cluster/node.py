@@ -152,7 +152,9 @@ class ClusterNode:
                 hub.clock.now() - timedelta(seconds=gone_by)
             await self._recover_seqs(hub.notifier)
             hub.journaled = await self._read_journal()
-            self.owner = Owner(self.nc, self.svc, epoch, self.names)
+            assert self.lease is not None
+            self.owner = Owner(self.nc, self.svc, epoch, self.names,
+                               workers=self.settings.core_workers, valid=self.lease.valid)
             hub.notifier.set_sink(self.owner.frame, self.owner.presence)
             hub.journal = self.owner.journal
             await self.owner.start()

@@ -4,6 +4,15 @@ answers the other nodes' snapshot, command and directory requests.
 Frames are queued synchronously by the notifier (its sink) and published by one task
 in order, each with its ``seq`` and the owner's fencing token in headers: JetStream
 keeps them (bounded retention) for resume on any node, core subscribers get them live.
+Nothing goes out while the lease may have expired (``valid``): an owner whose event
+loop was held past its lease would otherwise publish, after a newer owner started,
+frames numbered before it, and the agents' ``seq`` would fork. The frames wait: the
+next renewal either succeeds (nobody took the lease: they go out) or fails (fenced:
+they are dropped with the core).
+
+Requests from other nodes are worked on by a fixed pool of tasks: a burst of thousands
+(every bar going not ready at once) waits in a queue instead of filling the event loop,
+where the lease's renewal would wait behind it.
 """
 
 from __future__ import annotations
@@ -12,6 +21,7 @@ import asyncio
 import contextlib
 import json
 from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
@@ -28,21 +38,29 @@ from .subjects import FENCE_HEADER, SEQ_HEADER, Names, token
 
 log = structlog.get_logger("ctibridge.cluster.owner")
 
+HELD_POLL = 0.02  # how often held frames look whether the lease was renewed
+
 
 class Owner:
     """Runs while this node holds the lease (``epoch``: its fencing token)."""
 
-    def __init__(self, nc: Client, svc: Any, epoch: int, names: Names) -> None:
+    def __init__(self, nc: Client, svc: Any, epoch: int, names: Names, *, workers: int = 32,
+                 valid: Callable[[], bool] = lambda: True) -> None:
         self.nc = nc
         self.names = names
         self.svc = svc
         self.epoch = epoch
+        self.valid = valid  # whether our lease surely still holds (lease.Lease.valid)
         self._queue: deque[tuple[str, bytes, dict[str, str]]] = deque()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._subs: list[Subscription] = []
         self.published = 0
-        self._running: set[asyncio.Task[None]] = set()
+        self.dropped = 0  # frames never sent: the lease was lost before they could go
+        self._work: asyncio.Queue[tuple[Callable[[Msg], Awaitable[None]], Msg]] = \
+            asyncio.Queue()
+        self._workers_n = workers
+        self._workers: list[asyncio.Task[None]] = []
 
     # ------------------------------------------------------------ publishing
 
@@ -71,14 +89,26 @@ class Owner:
             await self._wake.wait()
             self._wake.clear()
             while self._queue:
+                if not self.valid():
+                    await asyncio.sleep(HELD_POLL)  # renewed, or fenced (stop drops them)
+                    continue
                 subject, data, headers = self._queue.popleft()
                 await self.nc.publish(subject, data, headers=headers)
                 self.published += 1
+
+    def _drop_queue(self) -> None:
+        if self._queue:
+            log.warning("cluster.frames_dropped_fenced", frames=len(self._queue),
+                        token=self.epoch)
+        self.dropped += len(self._queue)
+        self._queue.clear()
 
     # ------------------------------------------------------------ answering
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._publish_loop(), name="cluster-publish")
+        self._workers = [asyncio.create_task(self._worker(), name=f"cluster-work-{i}")
+                         for i in range(self._workers_n)]
         n = self.names
         self._subs = [await self.nc.subscribe(n.snapshot, cb=self._snapshot),
                       await self.nc.subscribe(n.command, cb=self._command),
@@ -91,12 +121,20 @@ class Owner:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
         self._subs = []
+        for w in self._workers:
+            w.cancel()
+        for w in self._workers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await w
+        self._workers = []
         if self._task is not None:
-            # What is queued still goes out: the frames were numbered and kept here.
-            while self._queue and self.nc.is_connected:
+            # What is queued still goes out while the lease holds (a handover): the
+            # frames were numbered and kept here. A fenced owner's are dropped.
+            while self._queue and self.nc.is_connected and self.valid():
                 subject, data, headers = self._queue.popleft()
                 with contextlib.suppress(Exception):
                     await self.nc.publish(subject, data, headers=headers)
+            self._drop_queue()
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
@@ -120,11 +158,17 @@ class Owner:
                               "the snapshot (logged)"}}
         await self._reply(msg, body)
 
+    async def _worker(self) -> None:
+        while True:
+            handle, msg = await self._work.get()
+            try:
+                await handle(msg)
+            except Exception:  # each handler answers its own errors; this is a bug
+                log.exception("cluster.request_failed", subject=msg.subject)
+
     async def _command(self, msg: Msg) -> None:
-        # Commands may wait on a platform: each in its own task, answered when done.
-        task = asyncio.create_task(self._run_command(msg), name="cluster-command")
-        self._running.add(task)
-        task.add_done_callback(self._running.discard)
+        # Commands may wait on a platform: taken by the workers, answered when done.
+        self._work.put_nowait((self._run_command, msg))
 
     async def _run_command(self, msg: Msg) -> None:
         try:
@@ -141,9 +185,7 @@ class Owner:
         await self._reply(msg, body)
 
     async def _http(self, msg: Msg) -> None:
-        task = asyncio.create_task(self._run_http(msg), name="cluster-http")
-        self._running.add(task)
-        task.add_done_callback(self._running.discard)
+        self._work.put_nowait((self._run_http, msg))
 
     async def _run_http(self, msg: Msg) -> None:
         try:

@@ -43,6 +43,9 @@ class Relay:
         self.timeout = timeout
         self.fence = 0  # the newest owner's token seen
         self.dropped_fenced = 0
+        # Per stream, the token of the owner that numbered its last frame here.
+        self._stream_fence: dict[str, int] = {}
+        self.renumbered = 0
         self._subs: dict[str, Subscription] = {}
         self._users: dict[str, int] = {}
         self._opening: dict[str, asyncio.Future[None]] = {}
@@ -109,13 +112,27 @@ class Relay:
         if sub is not None:
             asyncio.get_running_loop().create_task(sub.unsubscribe())
         self.notifier.drop(stream)  # nobody here reads it: no buffer kept
+        self._stream_fence.pop(stream, None)
 
     def _push(self, local: Any, msg: Msg, fenced: bool | None = None) -> None:
         if self._fenced(msg) if fenced is None else fenced:
             return
-        seq = int((msg.headers or {}).get(SEQ_HEADER, "0"))
-        if seq > 0:
-            local.push_frame(seq, msg.data.decode())
+        headers = msg.headers or {}
+        seq = int(headers.get(SEQ_HEADER, "0"))
+        if seq <= 0:
+            return
+        fence = int(headers.get(FENCE_HEADER, "0"))
+        last = self._stream_fence.get(local.name)
+        if last is not None and fence > last and seq <= local.seq:
+            # A new owner numbers from below what reached us from the one before it
+            # (frames the deposed owner sent after the new one read the stream): the
+            # bars here hold a seq the new numbering will reuse. They start again.
+            log.warning("relay.renumbered", stream=local.name, seq=seq, had=local.seq,
+                        token=fence, previous=last)
+            self.renumbered += 1
+            local.restart(seq - 1)
+        self._stream_fence[local.name] = fence if last is None else max(last, fence)
+        local.push_frame(seq, msg.data.decode())
 
     async def _history(self, subject: str, local: Any) -> None:
         """What JetStream keeps of ``subject``, oldest first, into the local stream."""

@@ -63,6 +63,19 @@ class Subscriber:
                 self.queue.get_nowait()
             self.queue.put_nowait(None)
 
+    # Set with ``overflowed`` when the stream was renumbered under this subscriber
+    # (a cluster's new core numbered from below what it had): start again from a
+    # snapshot, not a slow consumer.
+    resync: bool = False
+
+    def restart(self) -> None:
+        self.resync = True
+        self.overflowed = True
+        self.pending_chars = 0
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(None)
+
     def taken(self, frame: str) -> None:
         """The sender took ``frame`` off the queue."""
         self.pending_chars = max(0, self.pending_chars - len(frame))
@@ -149,6 +162,14 @@ class Stream:
             self.budget.kept(self, seq, len(frame))
         for sub in self.subscribers:
             sub.offer(seq, frame)
+
+    def restart(self, seq: int) -> None:
+        """Numbering goes on from ``seq`` (lower than ours): what we kept and sent was
+        numbered by a deposed core; every reader starts again from a snapshot."""
+        self.forget()
+        self.seq = seq
+        for sub in self.subscribers:
+            sub.restart()
 
     def evict(self) -> None:
         """Let the oldest kept frame go (a resume from before it gets a snapshot)."""

@@ -56,11 +56,11 @@ class Cluster:
         self.nodes: dict[str, RunningHub] = {}
 
     async def node(self, node_id: str, *, hub: dict[str, Any] | None = None,
-                   **cluster: Any) -> RunningHub:
+                   sim: SimulatorConnector | None = None, **cluster: Any) -> RunningHub:
         """A node; ``hub``: more settings (the same for every node, as in production)."""
-        sim = SimulatorConnector("sim", clock=self.clock, seed=7,
-                                 devices=["1001", "1002", "1003"],
-                                 ring_timeout=20.0, answer_delay=(1.0, 2.0))
+        sim = sim or SimulatorConnector("sim", clock=self.clock, seed=7,
+                                        devices=["1001", "1002", "1003"],
+                                        ring_timeout=20.0, answer_delay=(1.0, 2.0))
         node = await self.stack.enter_async_context(running_hub(
             self.tmp_path, clock=self.clock, sim=sim, auth={"secret_key": SECRET},
             cluster={"nats_url": NATS_URL, "name": self.name, "node_id": node_id,
