@@ -57,6 +57,7 @@ def _run(settings: Any, *, banner: list[str] | None = None,
          config_dir: Path | None = None) -> None:
     from .api.app import create_app
     from .api.server import build_server, listeners
+    from .gcpolicy import GcPolicy
     from .logs import configure
 
     configure(json_format=settings.log.json_format, level=settings.log.level)
@@ -68,6 +69,7 @@ def _run(settings: Any, *, banner: list[str] | None = None,
              "choose another with --port or stop what uses it")
     step(f"starting the hub on {host}:{port} (database {redact_url(settings.database.url)})")
     app_ = create_app(settings, config_dir=config_dir, hold_traffic=True)
+    gc_policy = GcPolicy(settings.server.gc)
     # uvicorn with the hub's limits: header/body deadlines, connection caps (api/server.py).
     server = build_server(app_, settings)
     original = server.startup
@@ -75,6 +77,8 @@ def _run(settings: Any, *, banner: list[str] | None = None,
     async def startup(sockets: Any = None) -> None:
         await original(sockets)
         if server.started:
+            # Started: what the process holds now is the hub, not garbage (gcpolicy.py).
+            gc_policy.start(app_.state.services.metrics.registry)
             # Listening now: simulated calls may pop and log into a CRM this server hosts.
             app_.state.services.start_traffic()
             if banner:
@@ -87,6 +91,7 @@ def _run(settings: Any, *, banner: list[str] | None = None,
         # No new simulated call while the server stops listening (its lookups would fail).
         if getattr(app_.state, "services", None) is not None:
             await app_.state.services.stop_traffic()
+        await gc_policy.stop()
         await original_shutdown(sockets)
 
     server.shutdown = shutdown  # type: ignore[method-assign]

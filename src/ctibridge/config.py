@@ -118,6 +118,21 @@ class OpsSettings(_Strict):
         return v
 
 
+class GcSettings(_Strict):
+    """The garbage collector of ``serve`` (gcpolicy.py): survivors frozen, full
+    collections short."""
+
+    # Off: CPython's own schedule (full collections of every object, long with many bars).
+    freeze: bool = True
+    # Survivors of young collections that may gather before they are frozen: about the
+    # most a full collection walks.
+    freeze_above: int = Field(50_000, ge=1_000)
+    check_seconds: float = Field(2.0, gt=0, le=60)
+    # A full collection of everything (frozen too): frees cycles among frozen objects.
+    # The one long pause (seconds with 10,000 bars). 0: never.
+    full_every_hours: float = Field(24.0, ge=0)
+
+
 class ServerSettings(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
@@ -127,6 +142,7 @@ class ServerSettings(_Strict):
     allowed_hosts: list[str] = Field(default_factory=list)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     ops: OpsSettings = Field(default_factory=OpsSettings)
+    gc: GcSettings = Field(default_factory=GcSettings)
 
     @model_validator(mode="after")
     def _ops_port_apart(self) -> ServerSettings:
