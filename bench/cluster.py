@@ -650,6 +650,26 @@ def check(what: str, faults: dict[str, Any]) -> None:
         print(f"  !! {what}: bars missed events: {bad}", flush=True)
 
 
+async def forget(args: argparse.Namespace, cluster: str | None) -> None:
+    """Delete a run's streams and lease bucket (in memory on the NATS server: several
+    runs' events would otherwise stay there, hundreds of MB), unless --keep."""
+    if cluster is None or args.keep:
+        return
+    import nats
+
+    nc = await nats.connect(args.nats)
+    try:
+        js = nc.jetstream()
+        prefix = cluster.upper().replace("-", "_")
+        for stream in (f"{prefix}_EVENTS", f"{prefix}_JOURNAL"):
+            with contextlib.suppress(Exception):
+                await js.delete_stream(stream)
+        with contextlib.suppress(Exception):
+            await js.delete_key_value(f"{cluster}_lease")
+    finally:
+        await nc.close()
+
+
 async def core_stayed(core: Node, what: str) -> None:
     """The core must not move during a measure: each node here has its own SQLite copy
     (not one shared PostgreSQL), so a new core has every agent logged out."""
@@ -759,6 +779,7 @@ async def capacity(args: argparse.Namespace, workdir: Path, db: Path, tokens: li
             await node.stop()
             if core is not None:
                 await core.stop()
+            await forget(args, cluster)
 
 
 async def scale(args: argparse.Namespace, workdir: Path, db: Path, tokens: list[str]) -> None:
@@ -837,6 +858,7 @@ async def scale(args: argparse.Namespace, workdir: Path, db: Path, tokens: list[
             for f in [*followers, idle]:
                 await f.stop()
             await core.stop()
+            await forget(args, cluster)
     one = results[1]["rows"][0]["cap"]
     four = sum(r["cap"] for r in results[4]["rows"])
     ratio = four / one
@@ -879,6 +901,7 @@ async def failover(args: argparse.Namespace, workdir: Path) -> None:
     finally:
         for n in nodes:
             await n.stop()
+        await forget(args, cluster)
     if times:
         p50, p99 = pct(times, 50), pct(times, 99)
         print(f"failover (core SIGKILLed -> first event of the new core), {len(times)} trials, "
