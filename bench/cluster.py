@@ -14,8 +14,9 @@ calls/s, ``server.limits.ws_compression: false``); nodes of a cluster talk throu
 NATS server at ``--nats`` (JetStream). The bars are raw ``websockets`` clients in one
 separate process (compression off, every frame read and parsed); they log in, go
 ready and answer every call offered to them, as a bar does. Users and their sessions
-are written into each node's SQLite file before it starts (no password logins: they
-would only measure argon2).
+are written once into a PostgreSQL database at ``--pg`` (no password logins: they
+would only measure argon2), copied for each hub or cluster: the nodes of a cluster
+share one database, as in production; the run drops them at the end.
 
 Where things run (2 CPUs): the node measured is pinned to CPU 0; the bars' process,
 the core's node (cluster runs) and this driver to CPU 1. NATS is not ours to pin.
@@ -145,8 +146,8 @@ def agent_ids(n: int) -> list[str]:
 # ---------------------------------------------------------------- users and sessions
 
 
-async def prepare(db_file: Path, n: int) -> list[str]:
-    """A SQLite file with one agent user per agent and an open session each; their
+async def prepare(url: str, n: int) -> list[str]:
+    """A database with one agent user per agent and an open session each; their
     access tokens (signed with SECRET, as every node's configuration says)."""
     from argon2 import PasswordHasher
 
@@ -157,7 +158,7 @@ async def prepare(db_file: Path, n: int) -> list[str]:
     from ctibridge.store import Database, Store
 
     clock = SystemClock()
-    db = Database(f"sqlite:///{db_file}")
+    db = Database(url)
     await db.start()
     # A cheap hash: nobody logs in with these passwords.
     store = Store(db, hasher=PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
@@ -175,6 +176,50 @@ async def prepare(db_file: Path, n: int) -> list[str]:
     return tokens
 
 
+class Databases:
+    """PostgreSQL databases of a run, as production has one per cluster: a template
+    with the users and sessions, written once, and a copy of it for each hub or cluster
+    (CREATE DATABASE ... TEMPLATE: a file copy). Every one is dropped at the end."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+        self.names: list[str] = []
+        self.template: str | None = None
+
+    def url(self, name: str) -> str:
+        return self.admin_url.rsplit("/", 1)[0] + "/" + name
+
+    async def _admin(self, sql: str) -> None:
+        import asyncpg
+
+        conn = await asyncpg.connect(self.admin_url, timeout=10)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    async def create(self, template: str | None = None) -> str:
+        name = f"ctib_bench_{secrets.token_hex(4)}"
+        await self._admin(f'CREATE DATABASE "{name}"'
+                          + (f' TEMPLATE "{template}"' if template else ""))
+        self.names.append(name)
+        return name
+
+    async def prepare(self, n: int) -> list[str]:
+        self.template = await self.create()
+        return await prepare(self.url(self.template), n)
+
+    async def copy(self) -> str:
+        """A database of its own for a hub or a cluster (its nodes share it)."""
+        assert self.template is not None
+        return self.url(await self.create(self.template))
+
+    async def drop_all(self) -> None:
+        for name in reversed(self.names):
+            with contextlib.suppress(Exception):
+                await self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 # ---------------------------------------------------------------- hub processes
 
 
@@ -183,7 +228,7 @@ class Node:
 
     def __init__(self, workdir: Path, node_id: str, *, agents: int, rate: float,
                  cluster: str | None, args: Any, cpu: int | None = None,
-                 db_from: Path | None = None, demo: bool = False,
+                 database: str | None = None, demo: bool = False,
                  profile: bool = False, lease: float | None = None) -> None:
         self.node_id = node_id
         # cProfile of the whole process, written when it stops (--profile DIR).
@@ -195,13 +240,12 @@ class Node:
         self.log = workdir / f"{node_id}.log"
         self.cpu = cpu
         self.cluster = cluster
-        db = workdir / f"{node_id}.db"
-        if db_from is not None:
-            shutil.copy(db_from, db)
+        # The run's PostgreSQL copy (shared by a cluster's nodes), else a SQLite file.
+        database = database or f"sqlite:///{workdir / f'{node_id}.db'}"
         ids = agent_ids(agents)
         exts = [str(20000 + i) for i in range(agents)]
         config: dict[str, Any] = {
-            "demo": demo, "database": {"url": f"sqlite:///{db}"},
+            "demo": demo, "database": {"url": database},
             "server": {"host": "127.0.0.1", "port": self.port, "ops": {"token": OPS},
                        "limits": {"connections_per_ip": 0,
                                   "max_connections": 2 * agents + 200,
@@ -312,6 +356,7 @@ class Bar:
     gaps: int = 0
     closed: bool = False
     ready: bool = False  # the hub acknowledged agent.ready
+    resting: bool = False  # the hub acknowledged agent.not_ready (the drain at the end)
     tries: int = 0
     n: int = 0
 
@@ -406,6 +451,8 @@ class Bars:
                 if kind == "error" and str(frame.get("id")).startswith("login"):
                     code = f"login: {frame.get('code')}"
                     self.ready_errors[code] = self.ready_errors.get(code, 0) + 1
+                if kind == "ack" and str(frame.get("id")).startswith("nr"):
+                    bar.resting = True
                 if kind in ("ack", "error") and str(frame.get("id")).startswith("ready"):
                     if kind == "ack":
                         bar.ready = True
@@ -503,8 +550,9 @@ class Bars:
                     await b.ws.send(json.dumps({"type": "command", "id": f"nr{tries}",
                                                 "op": "agent.not_ready", "reason": "break"}))
             await asyncio.sleep(2.0)
-            # Not ready once no call rings or talks any more for it (checked by the hub).
-            pending = {b for b in pending if b.open_calls}
+            # Not ready once the hub said so (a command refused, e.g. core-timeout in the
+            # burst, is sent again) and no call rings or talks any more for it.
+            pending = {b for b in pending if b.open_calls or not b.resting}
         while time.monotonic() < deadline and any(b.open_calls for b in self.bars):
             await asyncio.sleep(0.5)
         left = [f"{b.me} {cid}: last seen {last}" for b in self.bars
@@ -671,8 +719,8 @@ async def forget(args: argparse.Namespace, cluster: str | None) -> None:
 
 
 async def core_stayed(core: Node, what: str) -> None:
-    """The core must not move during a measure: each node here has its own SQLite copy
-    (not one shared PostgreSQL), so a new core has every agent logged out."""
+    """The core must not move during a measure: a takeover is the failover part's
+    subject; here it means the core's node fell behind its lease (see its log, --keep)."""
     if not (await core.status()).get("core"):
         FAULTS.append(f"{what}: the core moved to another node (see its log, --keep)")
         print(f"  !! {what}: the core moved to another node", flush=True)
@@ -694,19 +742,20 @@ async def measure(bars: BarsProc, seconds: float, pids: dict[str, int | None],
     return stats, w
 
 
-async def capacity(args: argparse.Namespace, workdir: Path, db: Path, tokens: list[str]
+async def capacity(args: argparse.Namespace, workdir: Path, dbs: Databases, tokens: list[str]
                    ) -> None:
     n = max(args.sizes)
     print(f"\n== capacity: bars vs RSS and p99 latency, {args.rate:g} calls/s, "
           f"{args.window:g} s windows, sizes {args.sizes}", flush=True)
     for mode in args.modes:
+        db = await dbs.copy()  # the hub's, or the cluster's nodes' (shared)
         cluster = f"bench{secrets.token_hex(3)}" if mode == "cluster" else None
         core = None
         if cluster is not None:
             core = Node(workdir, f"{mode}-core", agents=n, rate=args.rate, cluster=cluster,
-                        args=args, cpu=CLIENT_CPU, db_from=db)
+                        args=args, cpu=CLIENT_CPU, database=db)
         node = Node(workdir, f"{mode}-node", agents=n, rate=args.rate, cluster=cluster,
-                    args=args, cpu=NODE_CPU, db_from=db, profile=True)
+                    args=args, cpu=NODE_CPU, database=db, profile=True)
         bars = BarsProc()
         tap = BusTap(args.nats, cluster) if cluster is not None else None
         try:
@@ -782,22 +831,24 @@ async def capacity(args: argparse.Namespace, workdir: Path, db: Path, tokens: li
             await forget(args, cluster)
 
 
-async def scale(args: argparse.Namespace, workdir: Path, db: Path, tokens: list[str]) -> None:
+async def scale(args: argparse.Namespace, workdir: Path, dbs: Databases, tokens: list[str]
+                ) -> None:
     n = args.scale_bars
     print(f"\n== scale: {n} bars on 1 follower, then on 4 (N/4 each); {args.rate:g} calls/s, "
           f"{args.window:g} s window; the core on its own node", flush=True)
     results: dict[int, dict[str, Any]] = {}
     for k in (1, 4):
+        db = await dbs.copy()
         cluster = f"bench{secrets.token_hex(3)}"
         core = Node(workdir, f"s{k}-core", agents=n, rate=args.rate, cluster=cluster,
-                    args=args, cpu=CLIENT_CPU, db_from=db)
+                    args=args, cpu=CLIENT_CPU, database=db)
         followers = [Node(workdir, f"s{k}-f{i}", agents=n, rate=args.rate, cluster=cluster,
-                          args=args, cpu=NODE_CPU, db_from=db, profile=True)
+                          args=args, cpu=NODE_CPU, database=db, profile=True)
                      for i in range(k)]
         # A follower with no bar: what a node pays whatever it carries (lease, NATS,
         # presence of every agent, timers) while the same calls flow.
         idle = Node(workdir, f"s{k}-idle", agents=n, rate=args.rate, cluster=cluster,
-                    args=args, cpu=NODE_CPU, db_from=db)
+                    args=args, cpu=NODE_CPU, database=db)
         bars = BarsProc()
         try:
             await core.start()
@@ -917,22 +968,23 @@ async def run(args: argparse.Namespace) -> None:
     print(f"machine: {os.cpu_count()} CPUs, load {load()}; nodes measured on CPU {NODE_CPU}, "
           f"bars and the core's node on CPU {CLIENT_CPU}; workdir {workdir}", flush=True)
     t0 = time.perf_counter()
+    dbs = Databases(args.pg)
     try:
         n = max([*(args.sizes if "capacity" in parts else []),
                  *([args.scale_bars] if "scale" in parts else []), 0])
         if n:
-            db = workdir / "users.db"
-            tokens = await prepare(db, n)
+            tokens = await dbs.prepare(n)
             print(f"{n} users and sessions written in {time.perf_counter() - t0:.0f} s",
                   flush=True)
         if "capacity" in parts:
-            await capacity(args, workdir, db, tokens)
+            await capacity(args, workdir, dbs, tokens)
         if "scale" in parts:
-            await scale(args, workdir, db, tokens)
+            await scale(args, workdir, dbs, tokens)
         if "failover" in parts:
             await failover(args, workdir)
     finally:
         if not args.keep:
+            await dbs.drop_all()
             shutil.rmtree(workdir, ignore_errors=True)
     print(f"\ntook {time.perf_counter() - t0:.0f} s; load now {load()}")
     if FAULTS:
@@ -962,6 +1014,9 @@ def main() -> None:
     p.add_argument("--keep", action="store_true", help="keep the nodes' files and logs")
     p.add_argument("--lease", type=float, default=2.0,
                    help="cluster.lease_seconds in the failover trials (elsewhere: 3 s)")
+    p.add_argument("--pg", default=os.environ.get(
+        "CTIBRIDGE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres"),
+        help="a PostgreSQL server where the run may create (and drops) its databases")
     p.add_argument("--nats", default=os.environ.get("CTIBRIDGE_TEST_NATS",
                                                     "nats://127.0.0.1:4222"))
     args = p.parse_args()
