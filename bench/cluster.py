@@ -308,6 +308,28 @@ class Node:
                 return dict(r.json().get("cluster") or {})
         return {}
 
+    async def gc_pauses(self) -> dict[str, Any]:
+        """The node's garbage-collector pauses so far (/metrics): how many, how many
+        over 10 ms, and the smallest bucket bound holding them all."""
+        from prometheus_client.parser import text_string_to_metric_families
+
+        out: dict[str, Any] = {"count": 0.0, "over_10ms": 0.0, "buckets": {}}
+        async with httpx.AsyncClient(base_url=self.url, timeout=10) as http:
+            with contextlib.suppress(httpx.TransportError):
+                r = await http.get("/metrics", headers={"Authorization": f"Bearer {OPS}"})
+                buckets: dict[float, float] = {}
+                for family in text_string_to_metric_families(r.text):
+                    if family.name != "ctibridge_gc_pause_seconds":
+                        continue
+                    for sample in family.samples:
+                        if sample.name.endswith("_bucket"):
+                            le = float(sample.labels["le"])
+                            buckets[le] = buckets.get(le, 0.0) + sample.value
+                out["count"] = buckets.get(float("inf"), 0.0)
+                out["over_10ms"] = out["count"] - buckets.get(0.01, 0.0)
+                out["buckets"] = buckets
+        return out
+
     async def until_core(self) -> None:
         for _ in range(300):
             if (await self.status()).get("core"):
@@ -698,6 +720,15 @@ def check(what: str, faults: dict[str, Any]) -> None:
         print(f"  !! {what}: bars missed events: {bad}", flush=True)
 
 
+def gc_window(before: dict[str, Any], after: dict[str, Any]) -> str:
+    n = after["count"] - before["count"]
+    over = after["over_10ms"] - before["over_10ms"]
+    grew = [le for le, v in sorted(after.get("buckets", {}).items())
+            if v - before.get("buckets", {}).get(le, 0.0) >= n and n]
+    longest = f", all <= {grew[0] * 1000:g} ms" if grew else ""
+    return f"{n:.0f}, {over:.0f} over 10 ms{longest}"
+
+
 async def forget(args: argparse.Namespace, cluster: str | None) -> None:
     """Delete a run's streams and lease bucket (in memory on the NATS server: several
     runs' events would otherwise stay there, hundreds of MB), unless --keep."""
@@ -784,6 +815,8 @@ async def capacity(args: argparse.Namespace, workdir: Path, dbs: Databases, toke
                           f"{done['ready_errors']}", flush=True)
                 await asyncio.sleep(3)  # the calls find the new agents
                 rss = rss_bytes(node.pid or 0)
+                watched = [("node", node), *([("core", core)] if core else [])]
+                gc0 = {who: await n.gc_pauses() for who, n in watched}
                 stats, w = await measure(bars, args.window, {
                     "node": node.pid, "core": core.pid if core else None,
                     "bars": bars.pid, "nats": nats_pid()}, tap)
@@ -792,6 +825,9 @@ async def capacity(args: argparse.Namespace, workdir: Path, dbs: Databases, toke
                       f"{stats['p99']:8.2f} {stats['max']:8.1f} | "
                       f"{w.share('node'):7.0%} {w.share('core'):9.0%} "
                       f"{w.share('bars'):9.0%} {w.share('nats'):9.0%} | {load()}", flush=True)
+                for who, n in watched:
+                    print(f"         {who}'s GC pauses in the window: "
+                          f"{gc_window(gc0[who], await n.gc_pauses())}")
                 if tap is not None:
                     print(f"         of which before the node (core and bus, seen on NATS): "
                           f"p50 {stats['bus_p50']:.2f} ms, p99 {stats['bus_p99']:.2f} ms")

@@ -9,11 +9,12 @@ per event dies young, by reference counting or in a young collection.
 
 So the objects that survived the young collections are frozen (``gc.freeze``: out of
 the collector's sight) at start-up and whenever more than ``freeze_above`` of them
-have come since: a full collection then walks at most about that many objects. The
-cost is that a reference cycle among frozen objects that later becomes garbage is
-not found until ``full_every_hours`` (a full collection of everything, the one long
-pause, once a day by default; 0: never). Frozen objects that become unreachable
-without a cycle are freed as usual, by their reference count.
+have come since, right after a collection of those (the only full collections: the
+automatic ones are off). A full collection then walks about ``freeze_above`` objects,
+not millions. The cost is that a reference cycle among frozen objects that later
+becomes garbage is not found until ``full_every_hours`` (a collection of everything,
+the one long pause, once a day by default; 0: never). Frozen objects that become
+unreachable without a cycle are freed as usual, by their reference count.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from .config import GcSettings
 
 log = structlog.get_logger("ctibridge.gc")
 
+NEVER = 1 << 30  # a full collection after this many young ones: never, in practice
+
 
 class GcPolicy:
     def __init__(self, settings: GcSettings, clock: Any = time.monotonic) -> None:
@@ -42,6 +45,7 @@ class GcPolicy:
         self._pause_start = 0.0
         self.pauses: Histogram | None = None
         self.frozen_total: Counter | None = None
+        self._thresholds: tuple[int, int, int] | None = None
 
     def install(self, registry: CollectorRegistry | None = None) -> None:
         """Start-up is done: what exists now is the hub itself. ``registry``: where
@@ -60,10 +64,18 @@ class GcPolicy:
         gc.collect()
         self._freeze()
         self._last_full = self.clock()
+        # No automatic full collection (their trigger counts young collections, not
+        # objects): check() runs them, on what is not frozen.
+        self._thresholds = gc.get_threshold()
+        young, middle, _ = self._thresholds
+        gc.set_threshold(young, middle, NEVER)
 
     def uninstall(self) -> None:
         with contextlib.suppress(ValueError):
             gc.callbacks.remove(self._timed)
+        if self._thresholds is not None:
+            gc.set_threshold(*self._thresholds)
+            self._thresholds = None
 
     def start(self, registry: CollectorRegistry | None = None) -> None:
         self.install(registry)
@@ -96,7 +108,7 @@ class GcPolicy:
                      seconds=round(time.perf_counter() - started, 3))
             return "full"
         if len(gc.get_objects(2)) > self.settings.freeze_above:
-            gc.collect(1)  # the young generations' garbage is not frozen with the rest
+            gc.collect()  # walks what is not frozen: its garbage is not frozen with it
             self._freeze()
             return "froze"
         return None

@@ -47,6 +47,15 @@ def test_what_survives_is_frozen_once_enough_gathered(policy: tuple[GcPolicy, li
     assert all(isinstance(b, Node) for b in bars)
 
 
+def test_full_collections_are_the_policys_own(policy: tuple[GcPolicy, list[float]]) -> None:
+    p, _ = policy
+    before = gc.get_threshold()
+    p.install()
+    assert gc.get_threshold()[:2] == before[:2] and gc.get_threshold()[2] > 10**6
+    p.uninstall()
+    assert gc.get_threshold() == before
+
+
 def test_a_cycle_among_frozen_objects_is_freed_by_the_full_collection(
     policy: tuple[GcPolicy, list[float]],
 ) -> None:
