@@ -83,8 +83,7 @@ class Edge:
 
     async def start(self) -> None:
         s = self.settings
-        self.nc = await nats.connect(s.nats_url, name=f"ctibridge-edge-{s.edge_id}",
-                                     **nats_options(s))
+        self.nc = await self._connect()
         self.js = self.nc.jetstream(domain=s.domain, timeout=5)
         for name in self.connectors:
             try:
@@ -103,6 +102,37 @@ class Edge:
         self._tasks.append(asyncio.create_task(self._heartbeats(), name="edge-heartbeat"))
         log.info("edge.started", edge=s.edge_id, domain=s.domain, nats=s.nats_url,
                  platforms=list(self.connectors))
+
+    async def _connect(self) -> Client:
+        """The leaf node, waited for as long as it takes, but refused credentials end the
+        wait: retrying them for ever would look like a hang."""
+        s = self.settings
+        opts = nats_options(s)
+        log_error = opts["error_cb"]
+        nc = Client()
+        connecting = True
+
+        async def on_error(exc: Exception) -> None:
+            # nats-py retries every failed first connection, a refusal too ("Authorization
+            # Violation", an error of its own class only once connected); an exception
+            # from this callback ends its connect().
+            if connecting and "authorization" in str(exc).lower():
+                raise ConfigError(
+                    f"the NATS server at {redact_url(s.nats_url)} refused the edge's "
+                    f"credentials ({str(exc).removeprefix('nats: ')}): check edge.user, "
+                    "edge.password or edge.creds against its authorization block",
+                    code="config-invalid")
+            await log_error(exc)
+
+        opts["error_cb"] = on_error
+        try:
+            await nc.connect(s.nats_url, name=f"ctibridge-edge-{s.edge_id}", **opts)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(nc.close(), 5)
+            raise
+        connecting = False
+        return nc
 
     async def stop(self) -> None:
         self._stopping = True

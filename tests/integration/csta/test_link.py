@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from ctibridge.model.agent import AgentStatus
@@ -53,6 +55,33 @@ async def test_a_call_that_started_during_the_outage_appears_in_the_resync(rig: 
     assert snap.devices["2003"] == "alerting"
     await rig.connector.answer(snap.ref, "2003")
     await rig.wait(CallAnswered, lambda e: e.ref == snap.ref, after=mark)
+
+
+async def test_a_resync_on_the_live_link_drops_the_ghost_and_holds_events_behind_it(
+    rig: Rig,
+) -> None:
+    """What the hybrid edge asks after a WAN cut: the snapshots of a reconnect, on the
+    link as it is (no PlatformStatus, the same monitors), commands still served."""
+    await rig.wait(PlatformStatus, lambda e: e.up)
+    rig.switch.inbound_call("0612345678", "2001")
+    live = (await rig.wait(CallOffered, lambda e: e.device == "2001")).ref
+    ghost_id = rig.switch.inbound_call("0698765432", "2002")
+    await rig.wait(CallOffered, lambda e: e.device == "2002")
+    rig.switch.hang_up_silently(ghost_id)  # nobody heard it end
+    xrefs = set(rig.switch.monitors)
+    mark = rig.mark()
+
+    # The answer is written before the snapshots: its events reach us mid-resync.
+    await asyncio.gather(rig.connector.resync(), rig.connector.answer(live, "2001"))
+    resync = await rig.wait(PlatformResynced, after=mark)
+    assert [s.ref for s in resync.calls] == [live]
+    assert resync.calls[0].devices["2001"] == "connected"
+    # Held back until the snapshot was out: nothing of the call's comes before it.
+    assert isinstance(rig.since(mark)[0], PlatformResynced), rig.since(mark)
+    assert not [e for e in rig.since(mark) if isinstance(e, PlatformStatus)]
+    assert rig.connector.link_count == 1 and set(rig.switch.monitors) == xrefs
+    await rig.connector.hangup(live, "2001")
+    await rig.wait(CallEnded, lambda e: e.ref == live and e.device is None, after=mark)
 
 
 async def test_garbage_from_the_switch_is_counted_and_the_link_stays(rig: Rig) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ctibridge.clock import FakeClock
+from ctibridge.clock import Clock, FakeClock
 from ctibridge.config import EdgeSettings
 from ctibridge.edge.connector import EdgeConnector, EdgeOptions
 from ctibridge.edge.runner import Edge
@@ -62,8 +62,9 @@ async def the_site(stack: contextlib.AsyncExitStack, tmp_path: Path) -> tuple[
 
 
 async def hub_node(stack: contextlib.AsyncExitStack, tmp_path: Path, servers: Servers,
-                   cluster: str, clock: FakeClock, crm: TestCrm, node_id: str,
-                   lease_seconds: float = 8.0) -> tuple[RunningHub, EdgeConnector]:
+                   cluster: str, clock: Clock, crm: TestCrm, node_id: str,
+                   lease_seconds: float = 8.0, agents: list[dict[str, str]] | None = None,
+                   ) -> tuple[RunningHub, EdgeConnector]:
     """A cloud node with the site's PBX as its `pbx` platform (same database for all)."""
     options = {"edge_id": "paris", "domain": servers.domain, "cluster": cluster,
                "nats_url": servers.cloud_url, "down_after_seconds": DOWN_AFTER,
@@ -71,7 +72,7 @@ async def hub_node(stack: contextlib.AsyncExitStack, tmp_path: Path, servers: Se
     link = EdgeConnector("pbx", EdgeOptions.model_validate(options), clock)
     hub = await stack.enter_async_context(running_hub(
         tmp_path, clock=clock, connectors={"pbx": link},
-        crm_connector=TestCrmConnector(crm.url), agents=AGENTS, wrap_up_seconds=0,
+        crm_connector=TestCrmConnector(crm.url), agents=agents or AGENTS, wrap_up_seconds=0,
         telephony=[{"name": "pbx", "type": "edge", "options": options}],
         crm={"mapping": "(given by the test)"},
         # A roomy lease: a core losing it on a busy test machine is not what these

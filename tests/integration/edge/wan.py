@@ -159,7 +159,10 @@ async def _wait_port(port: int, proc: asyncio.subprocess.Process, log: Path) -> 
 
 
 @contextlib.asynccontextmanager
-async def cloud_and_leaf(folder: Path, domain: str = "paris") -> AsyncIterator[Servers]:
+async def cloud_and_leaf(folder: Path, domain: str = "paris", *,
+                         leaf_auth: str = "") -> AsyncIterator[Servers]:
+    """``leaf_auth``: the leaf node's client ``authorization { … }`` block, if any (the
+    edge's credentials); its leaf link to the cloud is the same either way."""
     if not HAVE_NATS_SERVER:
         unavailable("nats-server is not installed (apt-get install nats-server)")
     ca, cert, key = make_certs(folder)
@@ -185,6 +188,7 @@ leafnodes {{
     (folder / "edge.conf").write_text(f"""
 listen: 127.0.0.1:{edge_port}
 server_name: edge-{domain}
+{leaf_auth}
 jetstream {{ store_dir: "{folder / 'edge-js'}", domain: {domain},
             max_memory_store: 64MB, max_file_store: 256MB }}
 leafnodes {{

@@ -9,7 +9,8 @@ drops every call that ended while we were away; then ``PlatformStatus(up)``
 and events until the link drops (a heartbeat that gets no answer drops it
 too). Then ``PlatformStatus(down)``, back-off (doubling, capped by
 ``reconnect_max``) and again. Events that arrive during the resync wait and
-are applied after it.
+are applied after it. :meth:`CstaConnector.resync` (asked by the hybrid edge)
+takes the same snapshots on the live link.
 
 Commands are ECMA-269 services on the agent's connection (callID + the
 device's id); a negative acknowledgement raises our stable error codes
@@ -112,6 +113,8 @@ class CstaConnector:
         self._health = Health(False, "not started")
         self._ready = False
         self._held_back: list[CstaMessage] = []
+        self._resyncing = False  # a snapshot on the live link: events wait behind it
+        self._resync_lock = asyncio.Lock()
         self.link_count = 0  # links opened so far (tests and health)
         self.refused: dict[str, str] = {}  # devices the switch would not monitor -> why
 
@@ -315,6 +318,31 @@ class CstaConnector:
         snaps = self.tracker.rebuild(calls)
         self._emit(PlatformResynced(at=self.clock.now(), calls=snaps, agents=agents))
 
+    async def resync(self) -> None:
+        """A fresh PlatformResynced, link untouched (the hybrid edge asks after a WAN cut).
+
+        The same snapshots as after a reconnect, on the live link; the switch's events
+        that arrive meanwhile wait and are applied after it, as during a reconnect's
+        resync. Commands go on. A snapshot that fails drops the link: the reconnection
+        resynchronizes."""
+        async with self._resync_lock:
+            link = self._link
+            if link is None or not self._ready or link.closed.is_set():
+                return  # reconnecting: the reconnection resynchronizes
+            self._resyncing = True
+            try:
+                await self._resync(link)
+            except (RequestFailed, LinkClosed, TimeoutError) as exc:
+                log.warning("csta.resync_failed", platform=self.name, error=str(exc))
+                await link.close(f"resync failed: {exc or type(exc).__name__}")
+            finally:
+                self._resyncing = False
+            if self._link is not link or link.closed.is_set():
+                return  # the reconnection starts afresh, held-back events included
+            held, self._held_back = self._held_back, []
+            for msg in held:
+                self._apply(msg)
+
     # ------------------------------------------------------------ inbound
 
     def _on_message(self, msg: CstaMessage, invoke_id: int | None) -> None:
@@ -323,7 +351,7 @@ class CstaConnector:
             return
         if msg.kind is not Kind.EVENT:
             return  # a late answer to a request that timed out
-        if not self._ready:
+        if not self._ready or self._resyncing:
             self._held_back.append(msg)
             return
         self._apply(msg)
