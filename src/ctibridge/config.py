@@ -21,6 +21,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    FilePath,
     SecretStr,
     ValidationError,
     field_validator,
@@ -564,6 +565,9 @@ class EdgeSettings(_Strict):
     user: str | None = None
     password: SecretStr | None = None
     creds: Path | None = None  # a NATS .creds file (JWT + nkey seed)
+    # A file holding an NKEY user's seed (SU…), for a leaf node that lists the user's
+    # public key (``authorization { users = [ {nkey: U…} ] }``).
+    nkey_seed: FilePath | None = None
     tls_ca: Path | None = None  # the CA of the leaf node's certificate (tls:// URLs)
     heartbeat_seconds: float = Field(1.0, ge=0.2, le=30.0)
     # How much the edge keeps while the cloud cannot read it (a WAN cut): the oldest

@@ -58,6 +58,8 @@ def nats_options(settings: EdgeSettings) -> dict[str, Any]:
         opts["password"] = settings.password.get_secret_value()
     if settings.creds is not None:
         opts["user_credentials"] = str(settings.creds)
+    if settings.nkey_seed is not None:
+        opts["nkeys_seed"] = str(settings.nkey_seed)
     if settings.tls_ca is not None:
         opts["tls"] = ssl.create_default_context(cafile=str(settings.tls_ca))
     return opts
@@ -120,7 +122,8 @@ class Edge:
                 raise ConfigError(
                     f"the NATS server at {redact_url(s.nats_url)} refused the edge's "
                     f"credentials ({str(exc).removeprefix('nats: ')}): check edge.user, "
-                    "edge.password or edge.creds against its authorization block",
+                    "edge.password, edge.creds or edge.nkey_seed against its authorization "
+                    "block",
                     code="config-invalid")
             await log_error(exc)
 

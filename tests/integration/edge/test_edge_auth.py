@@ -1,15 +1,17 @@
-"""The edge's credentials for its local leaf node (edge.user / edge.password): taken
-when right, and refused with a clear error, not endless retries, when wrong."""
+"""The edge's credentials for its local leaf node (edge.user / edge.password, an NKEY
+seed): taken when right, refused with a clear error, not endless retries, when wrong."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 from pathlib import Path
 from typing import Any
 
 import nats
 import nats.errors
+import nkeys
 import pytest
 
 from ctibridge.clock import SystemClock
@@ -84,3 +86,31 @@ async def test_a_wrong_password_is_a_clear_error_at_once(tmp_path: Path) -> None
     assert code == 2, out
     assert "refused the edge's credentials ('Authorization Violation')" in out
     assert "Traceback" not in out
+
+
+def user_nkey(path: Path) -> str:
+    """A new NKEY user: its seed written to ``path``, its public key returned."""
+    seed = nkeys.encode_seed(os.urandom(32), nkeys.PREFIX_BYTE_USER)
+    path.write_bytes(seed + b"\n")
+    path.chmod(0o600)
+    return str(nkeys.from_seed(bytearray(seed)).public_key.decode())
+
+
+async def test_an_edge_with_an_nkey_seed_is_let_in_and_another_key_is_not(
+    tmp_path: Path,
+) -> None:
+    public = user_nkey(tmp_path / "edge.nk")
+    user_nkey(tmp_path / "other.nk")  # a user the leaf node does not list
+    async with cloud_and_leaf(tmp_path, leaf_auth=f"authorization {{ users = [ "
+                                                   f"{{nkey: {public}}} ] }}") as servers:
+        with pytest.raises(nats.errors.Error, match="Authorization Violation"):
+            await nats.connect(servers.leaf_url, allow_reconnect=False, connect_timeout=2)
+        # nats-py signs the leaf node's nonce with the seed (the nkeys package).
+        await serves_the_cloud(servers, nkey_seed=tmp_path / "edge.nk")
+        sim = SimulatorConnector("pbx", clock=SystemClock(), seed=7, devices=["1001"])
+        edge = Edge(EdgeSettings(nats_url=servers.leaf_url, cluster="acme", edge_id="paris",
+                                 domain=servers.domain, nkey_seed=tmp_path / "other.nk"),
+                    {"pbx": sim})
+        with pytest.raises(ConfigError, match="refused the edge's credentials"):
+            await asyncio.wait_for(edge.start(), 5)
+        await edge.stop()
