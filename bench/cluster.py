@@ -816,7 +816,7 @@ async def capacity(args: argparse.Namespace, workdir: Path, dbs: Databases, toke
                 await asyncio.sleep(3)  # the calls find the new agents
                 rss = rss_bytes(node.pid or 0)
                 watched = [("node", node), *([("core", core)] if core else [])]
-                gc0 = {who: await n.gc_pauses() for who, n in watched}
+                gc0 = {who: await hub.gc_pauses() for who, hub in watched}
                 stats, w = await measure(bars, args.window, {
                     "node": node.pid, "core": core.pid if core else None,
                     "bars": bars.pid, "nats": nats_pid()}, tap)
@@ -825,9 +825,9 @@ async def capacity(args: argparse.Namespace, workdir: Path, dbs: Databases, toke
                       f"{stats['p99']:8.2f} {stats['max']:8.1f} | "
                       f"{w.share('node'):7.0%} {w.share('core'):9.0%} "
                       f"{w.share('bars'):9.0%} {w.share('nats'):9.0%} | {load()}", flush=True)
-                for who, n in watched:
+                for who, hub in watched:
                     print(f"         {who}'s GC pauses in the window: "
-                          f"{gc_window(gc0[who], await n.gc_pauses())}")
+                          f"{gc_window(gc0[who], await hub.gc_pauses())}")
                 if tap is not None:
                     print(f"         of which before the node (core and bus, seen on NATS): "
                           f"p50 {stats['bus_p50']:.2f} ms, p99 {stats['bus_p99']:.2f} ms")

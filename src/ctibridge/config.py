@@ -119,18 +119,16 @@ class OpsSettings(_Strict):
 
 
 class GcSettings(_Strict):
-    """The garbage collector of ``serve`` (gcpolicy.py): survivors frozen, full
-    collections short."""
+    """The garbage collector of ``serve`` (gcpolicy.py): no automatic full collection,
+    one on a schedule."""
 
-    # Off: CPython's own schedule (full collections of every object, long with many bars).
-    freeze: bool = True
-    # Survivors of young collections that may gather before they are frozen: about the
-    # most a full collection walks.
-    freeze_above: int = Field(50_000, ge=1_000)
-    check_seconds: float = Field(2.0, gt=0, le=60)
-    # A full collection of everything (frozen too): frees cycles among frozen objects.
-    # The one long pause (seconds with 10,000 bars). 0: never.
+    # Off: CPython's own schedule (full collections of every object, 0.7-2.5 s with
+    # 10,000 bars).
+    managed: bool = True
+    # A full collection of everything: frees reference cycles (the hub makes few). The
+    # one long pause (about a second with thousands of bars). 0: never.
     full_every_hours: float = Field(24.0, ge=0)
+    check_seconds: float = Field(60.0, gt=0, le=3600)
 
 
 class ServerSettings(_Strict):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -19,18 +20,23 @@ async def upsert(
     """Write ``rows`` (every column given), replacing rows with the same key."""
     if not rows:
         return
-    table = cast(Table, model.__table__)
+    stmt = _statement(cast(Table, model.__table__), session.get_bind().dialect.name)
+    # One statement, many parameter sets: the driver batches them.
+    await session.execute(stmt, list(rows))
+
+
+@functools.cache
+def _statement(table: Table, dialect: str) -> Insert:
+    """Built once per table: ``excluded`` is a new alias of the whole table each time it
+    is read, a reference cycle of hundreds of objects per write otherwise left to the
+    garbage collector's full collections (gcpolicy.py)."""
     keys = [c.name for c in table.primary_key]
 
     def changes(excluded: ColumnCollection[str, Any]) -> dict[str, Any]:
         return {c.name: excluded[c.name] for c in table.columns if c.name not in keys}
 
-    stmt: Insert
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         pg = pg_insert(table)
-        stmt = pg.on_conflict_do_update(index_elements=keys, set_=changes(pg.excluded))
-    else:
-        lite = sqlite_insert(table)
-        stmt = lite.on_conflict_do_update(index_elements=keys, set_=changes(lite.excluded))
-    # One statement, many parameter sets: the driver batches them.
-    await session.execute(stmt, list(rows))
+        return pg.on_conflict_do_update(index_elements=keys, set_=changes(pg.excluded))
+    lite = sqlite_insert(table)
+    return lite.on_conflict_do_update(index_elements=keys, set_=changes(lite.excluded))
