@@ -136,6 +136,27 @@ async def test_the_supervisor_page_speaks_french_and_switches_to_english(
         "Impossible pendant un appel.")
 
 
+async def test_a_call_the_hub_no_longer_lists_after_a_resync_leaves_the_console(
+    hub: RunningHub, browsers: Browsers,
+) -> None:
+    sup = await open_supervisor(hub, browsers)
+    live = sup.locator("table.live tbody tr")
+    hub.sim.customer_calls("support", number="+33612345678", name="Camille Petit")
+    hub.sim.customer_calls("support", number="+33699999999", name="Léa Roux")
+    await expect(live).to_have_count(2)
+    # What a new core says after a takeover when it never heard of Camille's call (the
+    # old core announced it and died before writing it): the console drops it.
+    kept = [{**c.to_dict(), "monitors": c.monitor_list()} for c in hub.hub.calls.live()
+            if c.customer.name == "Léa Roux"]
+    hub.hub.publish("calls.live", {"platform": "sim", "calls": kept}, frozenset())
+    await expect(live).to_have_count(1)
+    await expect(live).to_contain_text("Léa Roux")
+    # A malformed list is ignored: nothing more is dropped.
+    hub.hub.publish("calls.live", {"platform": "sim", "calls": [{}]}, frozenset())
+    hub.sim.customer_calls("support", number="+33611111111", name="Marc Petit")
+    await expect(live).to_have_count(2)
+
+
 def _admin() -> Any:
     from ctibridge.core.permissions import Principal
     from ctibridge.model.agent import Role

@@ -201,3 +201,34 @@ async def running_hub(
     finally:
         server.should_exit = True
         await task
+
+
+def console_view(sup: AgentClient) -> dict[str, dict[str, Any]]:
+    """The calls a supervisor console shows after its snapshot and every frame since
+    (src/ctibridge/web/supervisor/board.js's rules, a list in parts included)."""
+    calls = {c["call_id"]: c for c in sup.snapshot["calls"]}
+    listed: dict[str, set[str]] = {}  # platform -> calls named by the parts so far
+    for f in sup.frames:
+        if f.get("type") == "snapshot":  # the socket started again
+            calls = {c["call_id"]: c for c in f["calls"]}
+        if f.get("type") != "event":
+            continue
+        name, data = f["name"], f["data"]
+        if name.startswith("call.") and "call" in data:
+            call = data["call"]
+            if call["ended_at"] or name == "call.ended":
+                calls.pop(call["call_id"], None)
+            else:
+                calls[call["call_id"]] = call
+        elif name == "calls.live":
+            platform = data["platform"]
+            named = listed.pop(platform, set()) if data.get("part", 1) > 1 else set()
+            named |= {c["call_id"] for c in data["calls"]}
+            calls.update({c["call_id"]: c for c in data["calls"]})
+            if data.get("part", 1) < data.get("parts", 1):
+                listed[platform] = named
+                continue
+            for cid in [cid for cid, c in calls.items()
+                        if c["platform"] == platform and cid not in named]:
+                del calls[cid]
+    return calls

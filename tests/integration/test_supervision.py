@@ -10,7 +10,7 @@ import httpx
 
 from ctibridge.clock import FakeClock
 
-from .harness import AgentClient, RunningHub, running_hub
+from .harness import AgentClient, RunningHub, console_view, running_hub
 
 QUEUES = [{"name": "support", "channels": ["voice", "chat"], "sl_seconds": 30}]
 
@@ -147,3 +147,47 @@ async def test_the_audit_and_queue_routes_are_for_supervisors_and_admins_only(
         assert (await get(h, "/api/audit", "admin")).status_code == 200
         bad = await get(h, "/api/audit", "sam", limit=0)
         assert bad.status_code == 422 and "limit" in bad.text
+
+
+async def test_after_a_resync_the_supervisor_hears_which_calls_of_the_platform_are_live(
+    tmp_path: Path,
+) -> None:
+    async with running_hub(tmp_path, queues=QUEUES) as h:
+        sam = await h.agent("sam")
+        alice = await h.agent("alice")
+        await login_ready(alice)
+        h.sim.customer_calls("support", number="+33612345678", name="Camille Petit")
+        talking = (await alice.event("call.offered"))["call"]["call_id"]
+        await alice.ok("call.answer", call_id=talking)
+        await sam.event("call.answered")
+        # Alice is busy: two more callers wait.
+        numbers = ("+33700000002", "+33700000003")
+        refs = [h.sim.customer_calls("support", number=n) for n in numbers]
+        queued = [(await sam.event("call.queued", where=lambda d, n=n:
+                                    d["call"]["customer"]["number"] == n))["call"]["call_id"]
+                  for n in numbers]
+
+        # The link to the platform drops; a caller gives up meanwhile (the hub cannot
+        # hear it); the link comes back and the platform says what it has.
+        h.sim.link_down()
+        await sam.event("platform.status", where=lambda d: not d["up"])
+        marks = len(sam.frames), len(alice.frames)
+        h.sim.customer_hangs_up(refs[1])
+        h.sim.link_up()
+
+        # The first calls.live the console gets is the supervisors' own: every live call
+        # of the platform, the one no agent is on included; not an agent's list.
+        frame = await sam.wait_for(lambda f: f.get("name") == "calls.live",
+                                   "the live calls after the resync", start=marks[0])
+        assert frame["data"]["platform"] == "sim"
+        assert [c["call_id"] for c in frame["data"]["calls"]] == [talking, queued[0]]
+        mine = await alice.wait_for(lambda f: f.get("name") == "calls.live",
+                                    "her live calls", start=marks[1])
+        assert [c["call_id"] for c in mine["data"]["calls"]] == [talking]  # as before
+        # The console shows what a supervisor connecting now is told, in the same shape.
+        late = await h.agent("admin")
+        assert frame["data"]["calls"] == late.snapshot["calls"]
+        assert console_view(sam) == {c["call_id"]: c for c in late.snapshot["calls"]}
+        assert queued[1] not in console_view(sam)
+        await late.close()
+        assert sum(f.get("name") == "calls.live" for f in sam.frames[marks[0]:]) == 1

@@ -6,13 +6,16 @@ agent states and interactions it derives, and what it publishes.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from ctibridge.clock import FakeClock
 from ctibridge.config import Settings
+from ctibridge.core import hub as hub_module
 from ctibridge.core.hub import Hub
+from ctibridge.core.notifier import SUPERVISORS
 from ctibridge.model.agent import AgentState, AgentStatus
 from ctibridge.model.events import (
     AgentStateChanged,
@@ -156,6 +159,71 @@ async def test_resync_ends_ghost_calls_and_adds_the_ones_we_missed(
     new = hub.calls.by_ref("sim", "new")
     assert new is not None and hub.agents["bob"].calls == {new.call_id}
     assert hub.agents["bob"].state.status == AgentStatus.BUSY
+
+
+def frames_named(hub: Hub, stream: str, name: str) -> list[dict[str, Any]]:
+    out = [json.loads(frame) for _, frame in hub.notifier.stream(stream).buffer]
+    return [f["data"] for f in out if f["name"] == name]
+
+
+def resync_keeping_bob_and_a_waiting_caller(hub: Hub, clock: FakeClock) -> None:
+    at = clock.now()
+    feed(hub, clock,
+         CallOffered(ref="ghost", at=at, device="1001", caller=CUSTOMER),
+         CallAnswered(ref="ghost", at=at, device="1001"),
+         PlatformResynced(at=at, calls=(
+             CallSnapshot(ref="bob", direction=Direction.INBOUND, customer=CUSTOMER,
+                          devices={"1002": "connected"}, queue="support"),
+             CallSnapshot(ref="waiting", direction=Direction.INBOUND, customer=CUSTOMER,
+                          devices={"queue:support": "queued"}, queue="support"),
+         ), agents={"1001": (AgentStatus.READY, None)}))
+
+
+async def test_after_a_resync_supervisors_hear_every_live_call_of_the_platform_agents_theirs(
+    hub: Hub, clock: FakeClock
+) -> None:
+    resync_keeping_bob_and_a_waiting_caller(hub, clock)
+    bob_call, waiting = (hub.calls.by_ref("sim", r) for r in ("bob", "waiting"))
+    assert bob_call is not None and waiting is not None
+    bob_call.monitors["1090"] = ("sam", "listen")  # a silent listener: for supervisors only
+    hub._tell_live_calls("sim")
+
+    # One list per resync for the supervisors, never an agent's: each would make a
+    # console drop everyone else's calls.
+    lists = frames_named(hub, SUPERVISORS, "calls.live")
+    assert len(lists) == 2 and all(set(d) == {"platform", "calls"} for d in lists)
+    last = lists[-1]
+    assert last["platform"] == "sim"
+    assert [c["call_id"] for c in last["calls"]] == [bob_call.call_id, waiting.call_id]
+    assert last["calls"][0]["monitors"] == [{"device": "1090", "by": "sam", "mode": "listen"}]
+    # Agents: their own calls, as before, without the listener.
+    [*_, bobs] = frames_named(hub, "bob", "calls.live")
+    assert [c["call_id"] for c in bobs["calls"]] == [bob_call.call_id]
+    assert bobs["calls"][0]["monitors"] == []
+    assert frames_named(hub, "alice", "calls.live")[-1]["calls"] == []
+
+
+async def test_a_long_supervisors_list_comes_in_parts_each_under_the_bound(
+    hub: Hub, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = clock.now()
+    feed(hub, clock, PlatformResynced(at=at, calls=tuple(
+        CallSnapshot(ref=f"w{i}", direction=Direction.INBOUND, customer=CUSTOMER,
+                     devices={"queue:support": "queued"}, queue="support") for i in range(7)),
+        agents={}))
+    live = [c.call_id for c in hub.calls.live()]
+    [whole] = frames_named(hub, SUPERVISORS, "calls.live")
+    assert [c["call_id"] for c in whole["calls"]] == live and "parts" not in whole
+
+    def size(c: dict[str, Any]) -> int:
+        return len(json.dumps(c, ensure_ascii=False, separators=(",", ":"))) + 1
+
+    monkeypatch.setattr(hub_module, "LIVE_PART_CHARS", 3 * size(whole["calls"][0]))
+    hub._tell_live_calls("sim")
+    parts = frames_named(hub, SUPERVISORS, "calls.live")[1:]
+    assert [(p["part"], p["parts"]) for p in parts] == [(1, 3), (2, 3), (3, 3)]
+    assert [c["call_id"] for p in parts for c in p["calls"]] == live  # all, in order
+    assert all(sum(map(size, p["calls"])) <= hub_module.LIVE_PART_CHARS for p in parts)
 
 
 async def test_a_pause_made_elsewhere_during_a_call_applies_after_the_call(

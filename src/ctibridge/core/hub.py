@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -417,8 +418,9 @@ class Hub:
 
     # ------------------------------------------------------------ publication
 
-    def publish(self, name: str, data: dict[str, Any], agents: set[str] | frozenset[str]) -> None:
-        self.notifier.publish(HubEvent(name, data, frozenset(agents)))
+    def publish(self, name: str, data: dict[str, Any], agents: set[str] | frozenset[str],
+                *, supervisors: bool = True) -> None:
+        self.notifier.publish(HubEvent(name, data, frozenset(agents), supervisors))
         if self.on_event is not None:
             self.on_event(name)
 
@@ -1112,20 +1114,33 @@ class Hub:
                 self.tell_platform(agent)
 
     def _tell_live_calls(self, platform: str) -> None:
-        """Each agent on ``platform`` hears which of their calls there are live now.
+        """Each agent on ``platform`` hears which of their calls there are live now, and
+        the supervisors which calls of the platform are.
 
-        After a takeover a bar may know a call the new core does not: one the old core
-        announced but had not yet written when it died comes back from the resync under
-        a new id, and the old one would stay on the bar as a ghost. The bar drops every
-        call of this platform the list does not name (docs/protocol: ``calls.live``).
+        After a takeover a bar or a supervisor console may know a call the new core does
+        not: one the old core announced but had not yet written when it died comes back
+        from the resync under a new id, and the old one would stay on screen as a ghost.
+        Each drops every call of this platform the list does not name (docs/protocol:
+        ``calls.live``).
         """
         for agent in self.agents.values():
             if platform not in agent.devices:
                 continue
             live = [c.to_dict() for c in self.calls_of(agent.agent_id)
                     if c.platform == platform and not c.ended]
+            # Not to supervisors: an agent's list would make a console drop the calls
+            # of everyone else on the platform.
             self.publish("calls.live", {"platform": platform, "calls": live},
-                         {agent.agent_id})
+                         {agent.agent_id}, supervisors=False)
+        # Supervisors' view of a call, as in their snapshot: listeners too.
+        calls = [{**c.to_dict(), "monitors": c.monitor_list()} for c in self.calls.live()
+                 if c.platform == platform and not c.ended]
+        parts = _parts(calls, LIVE_PART_CHARS)
+        for i, part in enumerate(parts, 1):
+            data: dict[str, Any] = {"platform": platform, "calls": part}
+            if len(parts) > 1:
+                data.update(part=i, parts=len(parts))
+            self.publish("calls.live", data, frozenset())
 
     # --------------------------------------------------------------- views
 
@@ -1135,6 +1150,27 @@ class Hub:
             return []
         return [c for cid in agent.calls if (c := self.calls.get(cid)) is not None]
 
+
+# A supervisors' ``calls.live`` lists every live call of a platform: thousands in a
+# large center. Beyond this many characters of calls it comes in parts, each frame
+# well under what crosses the cluster bus (NATS's max_payload, 1 MiB by default) and
+# what a socket may have queued (server.limits.ws_send_queue_bytes).
+LIVE_PART_CHARS = 256 * 1024
+
+
+def _parts(calls: list[dict[str, Any]], limit: int) -> list[list[dict[str, Any]]]:
+    """``calls`` cut in consecutive runs of at most ``limit`` characters of JSON (a
+    call alone over it goes alone); one run, maybe empty, when they all fit."""
+    parts: list[list[dict[str, Any]]] = [[]]
+    chars = 0
+    for call in calls:
+        size = len(json.dumps(call, ensure_ascii=False, separators=(",", ":"))) + 1
+        if parts[-1] and chars + size > limit:
+            parts.append([])
+            chars = 0
+        parts[-1].append(call)
+        chars += size
+    return parts
 
 
 def _can_fail(state: ConnectionState) -> frozenset[ConnectionState]:

@@ -98,3 +98,48 @@ test("the board keeps who listens in on each call, silent listeners too, and whe
   board.applyEvent({ type: "event", seq: 8, name: "call.ended", data: { call: { ...call, ended_at: T0 } } });
   assert.deepEqual(board.monitorsOf("c1"), []);
 });
+
+test("calls.live after a takeover: a call of that platform the new core does not list leaves the board", (t) => {
+  const board = new Board();
+  const onCall = (id, agentId, platform = "sim") => ({ call_id: id, platform, direction: "inbound",
+    customer: { name: id }, created_at: T0, consult_of: null,
+    connections: [{ device: "1", state: "connected", agent_id: agentId, since: T0 }] });
+  board.applySnapshot(snapshot({ calls: [onCall("c-1", "alice"), onCall("c-9", "bob", "pbx")] }));
+  board.applyEvent({ type: "event", seq: 6, name: "call.answered", data: { call: onCall("c-2", "bob") } });
+  assert.deepEqual(board.callsOf("alice").map((c) => c.call_id), ["c-1"]);
+  // The new core took Alice's call back under another id (the old one was never written),
+  // with a supervisor listening in; Bob's is gone; the other platform's call is untouched.
+  const back = { ...onCall("c-3", "alice"), monitors: [{ device: "1090", by: "sam", mode: "listen" }] };
+  board.applyEvent({ type: "event", seq: 7, name: "calls.live", data: { platform: "sim", calls: [back] } });
+  assert.deepEqual([...board.calls.keys()].sort(), ["c-3", "c-9"]);
+  assert.deepEqual(board.live().map((r) => [r.id, r.agents.join()]), [["c-9", "bob"], ["c-3", "alice"]]);
+  assert.deepEqual(board.callsOf("alice").map((c) => c.call_id), ["c-3"]);
+  assert.deepEqual(board.agents.get("bob").calls, []);
+  assert.deepEqual(board.monitorsOf("c-3"), [{ device: "1090", by: "sam", mode: "listen" }]);
+
+  // Malformed lists are ignored, seq included: nothing is dropped for them.
+  const warn = t.mock.method(console, "warn", () => {});
+  board.applyEvent({ type: "event", seq: 8, name: "calls.live", data: { platform: "sim", calls: [{}] } });
+  board.applyEvent({ type: "event", seq: 8, name: "calls.live", data: { calls: [] } });
+  board.applyEvent({ type: "event", seq: 8, name: "calls.live", data: { platform: "sim", calls: [], part: 3, parts: 2 } });
+  assert.equal(warn.mock.calls.length, 3);
+  assert.equal(board.seq, 7);
+  assert.deepEqual([...board.calls.keys()].sort(), ["c-3", "c-9"]);
+});
+
+test("a calls.live in parts drops ghosts once its last part is in, and not after a missed part", () => {
+  const board = new Board();
+  const c = (id) => ({ call_id: id, platform: "sim", direction: "inbound", customer: {}, created_at: T0,
+    connections: [{ device: "queue:support", state: "queued" }] });
+  board.applySnapshot(snapshot({ calls: [c("c-1"), c("c-2"), c("ghost")] }));
+  const live = (seq, calls, part, parts) => board.applyEvent({ type: "event", seq, name: "calls.live",
+    data: { platform: "sim", calls, part, parts } });
+  live(6, [c("c-1")], 1, 2);
+  assert.deepEqual([...board.calls.keys()], ["c-1", "c-2", "ghost"]); // not all in yet
+  live(7, [c("c-2")], 2, 2);
+  assert.deepEqual([...board.calls.keys()], ["c-1", "c-2"]);
+  // Part 1 of the next list was missed (the socket resumed past it): part 2 alone drops nothing.
+  board.applyEvent({ type: "event", seq: 8, name: "call.queued", data: { call: c("c-4") } });
+  live(10, [c("c-2")], 2, 2);
+  assert.deepEqual([...board.calls.keys()], ["c-1", "c-2", "c-4"]);
+});

@@ -10,7 +10,9 @@ the core's node is SIGKILLed may not be in the database.
 * An offer is never written: the new core's resync finds the ringing call under a
   new call id. Bars that outlived the core knew the old one: the new core tells each
   agent which calls are live after its resync (``calls.live``) and the bar drops the
-  others, as src/ctibridge/web/agentbar/store.js does (mirrored by ``bar_view``).
+  others, as src/ctibridge/web/agentbar/store.js does (mirrored by ``bar_view``); the
+  supervisors hear every live call of the platform, and a supervisor console drops the
+  others too (src/ctibridge/web/supervisor/board.js, mirrored by ``console_view``).
 
 Same processes as test_takeover_calls.py (takeover.py): two `ctibridge serve` nodes,
 the CSTA switch peer and the CRM double in this process, outliving the core.
@@ -25,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from ..harness import AgentClient
+from ..harness import AgentClient, console_view
 from .conftest import Cluster
 from .processes import until
 from .takeover import CAMILLE, interaction_of, ready, two_nodes_and_crm
@@ -67,6 +69,7 @@ async def test_a_call_offered_or_answered_just_before_the_kill_leaves_no_ghost(
     async with two_nodes_and_crm(tmp_path, cluster.name, "FF0002000000000{:017X}") as (run, crm):
         switch, a, b = run.switch, run.a, run.b
         alice, bob = await run.bar(b, "alice"), await run.bar(b, "bob")
+        sam = await run.bar(b, "sam")  # a supervisor's console
         for agent in (alice, bob):
             await ready(agent)
 
@@ -82,7 +85,7 @@ async def test_a_call_offered_or_answered_just_before_the_kill_leaves_no_ghost(
         await bob.event("call.answered")
         await a.kill()  # no pause: the 50 ms write batch may not have run
         switch.remote_hangup(bob_ext_call)
-        marks = {agent.user: len(agent.frames) for agent in (alice, bob)}
+        marks = {agent.user: len(agent.frames) for agent in (alice, bob, sam)}
         bob_it = await interaction_of(bob, offered["call_id"],
                                       where=lambda it: it["accepted_at"])
 
@@ -111,6 +114,18 @@ async def test_a_call_offered_or_answered_just_before_the_kill_leaves_no_ghost(
             "his call ended by the new core", timeout=10, start=marks["bob"])
         assert ended["data"]["cause"] == "hub-restart"
         assert ringing["call_id"] not in views["alice"]  # a new id: the old dropped
+        # The console too: it knew the ringing call under its old id.
+        assert any(f.get("name") == "call.offered"
+                   and f["data"]["call"]["call_id"] == ringing["call_id"] for f in sam.frames)
+        await sam.wait_for(
+            lambda f: f.get("name") == "calls.live" and f["data"]["platform"] == "pbx"
+            and f["data"].get("part", 1) == f["data"].get("parts", 1),
+            "the supervisors' list of live calls", timeout=15, start=marks["sam"])
+        fresh = await run.bar(b, "sam")
+        console = console_view(sam)
+        assert set(console) == {c["call_id"] for c in fresh.snapshot["calls"]}
+        assert set(console) == set(views["alice"]), console
+        await fresh.close()
 
         # Alice's call goes on through the new core and ends (a stranger's call
         # waits for her pick of a CRM record: not logged here); Bob's is logged

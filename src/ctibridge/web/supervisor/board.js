@@ -3,11 +3,26 @@
 //
 // Emits "change" {effects: [{kind: "agent"|"queue"|"snapshot", …}]} after each frame.
 
+import { validCall } from "../agentbar/store.js";
+
 const CHANNEL_ORDER = ["voice", "chat", "email", "sms", "social"];
 const LIVE_CALL_STATES = ["connected", "held", "alerting", "initiated", "queued"];
 
 function isObj(v) {
   return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+const isStr = (v) => typeof v === "string" && v.length > 0 && v.length <= 200;
+
+/** A calls.live payload as the protocol describes it (parts: a large one cut in several). */
+function validLive(d) {
+  if (!isStr(d.platform) || !Array.isArray(d.calls) || !d.calls.every(validCall)) return false;
+  if (d.part === undefined && d.parts === undefined) return true;
+  return Number.isInteger(d.part) && Number.isInteger(d.parts) && d.part >= 1 && d.part <= d.parts;
+}
+
+function warn(what, frame) {
+  console.warn(`ctibridge: ignored ${what}`, frame);
 }
 
 export class Board extends EventTarget {
@@ -27,6 +42,7 @@ export class Board extends EventTarget {
     this.reasonCodes = [];
     this.supervision = {};          // platform -> {modes, device}: where I can listen in
     this.monitors = new Map();      // call_id -> [{device, by, mode}] (listeners too)
+    this.liveParts = new Map();     // platform -> {part, ids}: a calls.live in parts so far
   }
 
   applyHello(frame) {
@@ -51,13 +67,13 @@ export class Board extends EventTarget {
 
   applyEvent(frame) {
     // A resume may replay what the snapshot already holds.
-    if (Number.isInteger(frame.seq)) {
-      if (frame.seq <= this.seq) return;
-      this.seq = frame.seq;
-    }
+    if (Number.isInteger(frame.seq) && frame.seq <= this.seq) return;
     const data = isObj(frame.data) ? frame.data : {};
-    const effects = [];
     const name = String(frame.name ?? "");
+    // Checked before anything moves (a bad list must not drop every call of a platform).
+    if (name === "calls.live" && !validLive(data)) return warn("calls.live without a platform and valid calls", frame);
+    if (Number.isInteger(frame.seq)) this.seq = frame.seq;
+    const effects = [];
     if (name === "agent.state" && isObj(data.agent) && data.agent.agent_id) {
       const before = this.agents.get(data.agent.agent_id);
       this.agents.set(data.agent.agent_id, { ...before, ...data.agent });
@@ -79,6 +95,8 @@ export class Board extends EventTarget {
       }
       if (!this.calls.has(call.call_id)) this.monitors.delete(call.call_id);
       this._syncAgentCalls(call);
+    } else if (name === "calls.live") {
+      this._live(data);
     } else if (name.startsWith("interaction.") && isObj(data.interaction)) {
       if (name === "interaction.closed") this.interactions.delete(data.interaction.interaction_id);
       else this._interaction(data.interaction);
@@ -86,6 +104,40 @@ export class Board extends EventTarget {
       // Nothing on the board yet: the agents' states say enough.
     }
     this._emit(effects);
+  }
+
+  /**
+   * What the hub has live on a platform after its resync (a new core after a takeover):
+   * the calls listed are as it says; once the whole list is in (the last of its parts),
+   * a call of that platform it does not name is a ghost, dropped.
+   */
+  _live(data) {
+    const part = data.part ?? 1;
+    const parts = data.parts ?? 1;
+    const before = this.liveParts.get(data.platform);
+    // A part out of order (one missed): its calls are taken, nothing is dropped.
+    const ids = part === 1 ? new Set() : before?.part === part - 1 ? before.ids : null;
+    this.liveParts.delete(data.platform);
+    for (const c of data.calls) {
+      if (c.ended_at) continue;
+      ids?.add(c.call_id);
+      this.calls.set(c.call_id, c);
+      // The supervisors' view of a call lists its listeners too.
+      if (Array.isArray(c.monitors) && c.monitors.length) this.monitors.set(c.call_id, c.monitors.filter(isObj));
+      else this.monitors.delete(c.call_id);
+      this._syncAgentCalls(c);
+    }
+    if (!ids) return;
+    if (part < parts) {
+      this.liveParts.set(data.platform, { part, ids });
+      return;
+    }
+    for (const [id, c] of this.calls) {
+      if ((c.platform ?? data.platform) !== data.platform || ids.has(id)) continue;
+      this.calls.delete(id);
+      this.monitors.delete(id);
+      this._syncAgentCalls({ ...c, ended_at: c.ended_at ?? "gone-after-resync" });
+    }
   }
 
   _interaction(it) {
