@@ -24,6 +24,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import nats.errors
 import structlog
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -39,6 +40,7 @@ from .subjects import FENCE_HEADER, SEQ_HEADER, Names, token
 log = structlog.get_logger("ctibridge.cluster.owner")
 
 HELD_POLL = 0.02  # how often held frames look whether the lease was renewed
+RETRY_SECONDS = 0.1  # how often a frame NATS refused for want of a link is tried again
 
 
 class Owner:
@@ -57,6 +59,7 @@ class Owner:
         self._subs: list[Subscription] = []
         self.published = 0
         self.dropped = 0  # frames never sent: the lease was lost before they could go
+        self.too_large = 0  # frames over the bus's max_payload, never sent
         self._work: asyncio.Queue[tuple[Callable[[Msg], Awaitable[None]], Msg]] = \
             asyncio.Queue()
         self._workers_n = workers
@@ -93,7 +96,23 @@ class Owner:
                     await asyncio.sleep(HELD_POLL)  # renewed, or fenced (stop drops them)
                     continue
                 subject, data, headers = self._queue.popleft()
-                await self.nc.publish(subject, data, headers=headers)
+                try:
+                    await self.nc.publish(subject, data, headers=headers)
+                except nats.errors.MaxPayloadError:
+                    # One frame the bus cannot carry must not stop the publisher: it
+                    # is lost (its bars see the gap in seq and resume from a snapshot).
+                    self.too_large += 1
+                    log.error("cluster.frame_too_large", subject=subject, size=len(data),
+                              max_payload=self.nc.max_payload)
+                    continue
+                except (nats.errors.OutboundBufferLimitError,
+                        nats.errors.ConnectionClosedError) as exc:
+                    # NATS away: kept in order and tried again; a lease not renewed
+                    # meanwhile fences us and drops them.
+                    self._queue.appendleft((subject, data, headers))
+                    log.warning("cluster.publish_waiting", error=str(exc) or type(exc).__name__)
+                    await asyncio.sleep(RETRY_SECONDS)
+                    continue
                 self.published += 1
 
     def _drop_queue(self) -> None:

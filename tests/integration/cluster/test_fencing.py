@@ -80,6 +80,30 @@ async def test_a_core_held_past_its_lease_sends_nothing_until_it_knows(
         await nc.close()
 
 
+async def test_a_frame_too_large_for_the_bus_is_dropped_and_the_next_ones_go(
+    cluster: Cluster,
+) -> None:
+    nc = await nats.connect(NATS_URL)
+    names = Names(cluster.name)
+    seen: list[int] = []
+
+    async def got(msg: nats.aio.msg.Msg) -> None:
+        seen.append(int(msg.headers[SEQ_HEADER]))
+
+    sub = await nc.subscribe(names.stream_subject("alice"), cb=got)
+    owner = Owner(nc, SimpleNamespace(core_routes=None), 1, names)
+    try:
+        await owner.start()
+        owner.frame("alice", 1, "x" * (nc.max_payload + 1))  # thousands of calls listed
+        owner.frame("alice", 2, '{"seq":2}')
+        await _until(lambda: seen == [2], "the frame after the one too large")
+        assert owner.too_large == 1 and owner.published == 1
+    finally:
+        await owner.stop()
+        await sub.unsubscribe()
+        await nc.close()
+
+
 async def test_a_bar_whose_seq_a_new_core_reuses_starts_again(cluster: Cluster) -> None:
     """Frames of a deposed core reached this node after the new core read the stream:
     the new core numbers from below them. The bar's socket is told to start again
