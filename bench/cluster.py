@@ -251,7 +251,7 @@ class Node:
                                   "max_connections": 2 * agents + 200,
                                   "ws_compression": False}},
             "auth": {"secret_key": SECRET, "token_ttl_seconds": 6 * 3600},
-            "log": {"level": "warning"},
+            "log": {"level": args.log_level},
         }
         if not demo:
             config |= {
@@ -402,6 +402,7 @@ class Bars:
         self.frames: dict[str, int] = {}
         self.retries = 0
         self.ready_errors: dict[str, int] = {}
+        self.closed_why: dict[str, int] = {}
         self.cpu0 = 0.0
 
     async def connect(self, url: str, tokens: list[str], group: str, *, ready: bool = True
@@ -489,8 +490,11 @@ class Bars:
                 if self.recording:
                     self.frames[bar.group] = self.frames.get(bar.group, 0) + 1
                 await self._event(bar, frame, now)
-        except websockets.ConnectionClosed:
-            pass
+        except websockets.ConnectionClosed as exc:
+            # Who closed it and why: the hub's close frame, else ours or none (a reset).
+            frame = exc.rcvd or exc.sent
+            why = f"{frame.code} {frame.reason}".strip() if frame else "no close frame"
+            self.closed_why[why] = self.closed_why.get(why, 0) + 1
         bar.closed = True
 
     async def _event(self, bar: Bar, frame: dict[str, Any], now: int) -> None:
@@ -557,6 +561,7 @@ class Bars:
         return {"gaps": sum(b.gaps for b in self.bars),
                 "groups": sorted({b.group for b in self.bars}),
                 "closed": sum(1 for b in self.bars if b.closed),
+                "closed_why": dict(self.closed_why),
                 "bars": len(self.bars)}
 
     async def drain(self, seconds: float) -> dict[str, Any]:
@@ -709,7 +714,7 @@ FAULTS: list[str] = []
 def check(what: str, faults: dict[str, Any]) -> None:
     """Note (for the exit status) any bar that missed an event, and a window in which
     no bar of a node got any (the calls did not flow: nothing was measured)."""
-    bad = {k: faults[k] for k in ("gaps", "closed", "open_calls", "open_sample",
+    bad = {k: faults[k] for k in ("gaps", "closed", "closed_why", "open_calls", "open_sample",
                                   "not_ready") if faults.get(k)}
     if "frames" in faults:
         idle = sorted(g for g in faults["groups"] if not faults["frames"].get(g))
@@ -1048,6 +1053,7 @@ def main() -> None:
     p.add_argument("--profile", metavar="DIR",
                    help="run the nodes measured under cProfile, stats into DIR/<node>.prof")
     p.add_argument("--keep", action="store_true", help="keep the nodes' files and logs")
+    p.add_argument("--log-level", default="warning", help="the nodes' log level")
     p.add_argument("--lease", type=float, default=2.0,
                    help="cluster.lease_seconds in the failover trials (elsewhere: 3 s)")
     p.add_argument("--pg", default=os.environ.get(
