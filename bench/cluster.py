@@ -331,11 +331,20 @@ class Node:
         return out
 
     async def until_core(self) -> None:
-        for _ in range(300):
-            if (await self.status()).get("core"):
+        """This node runs the core and its platforms are up (/readyz 200 on the core's
+        node): bars logging in earlier get platform-down."""
+        for _ in range(1200):
+            if (await self.status()).get("core") and await self._ready_200():
                 return
             await asyncio.sleep(0.1)
         raise SystemExit(f"node {self.node_id} never took the core")
+
+    async def _ready_200(self) -> bool:
+        async with httpx.AsyncClient(base_url=self.url, timeout=5) as http:
+            with contextlib.suppress(httpx.TransportError):
+                r = await http.get("/readyz")
+                return r.status_code == 200
+        return False
 
     async def kill(self) -> None:
         assert self.proc is not None
