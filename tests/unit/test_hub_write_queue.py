@@ -9,9 +9,13 @@ from typing import Any
 
 from ctibridge.clock import FakeClock
 from ctibridge.config import Settings
+from ctibridge.core.commands import Commands
 from ctibridge.core.hub import Hub
+from ctibridge.core.permissions import Principal
+from ctibridge.model.agent import Role
 from ctibridge.model.interaction import Interaction
 from ctibridge.model.party import Channel, Direction, Party
+from ctibridge.telephony.simulator import SimulatorConnector
 
 T0 = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 
@@ -52,3 +56,45 @@ async def test_a_wrap_up_changed_during_a_write_is_written_again() -> None:
     assert store.writes == [[("i-1", None, None)], [("i-1", "resolved", "called back")]]
     await hub.persist_wraps()  # and nothing is left to write again
     assert len(store.writes) == 2
+
+
+async def test_a_command_waits_for_its_own_wrap_up_on_disk_not_for_others() -> None:
+    """In a busy center some wrap-up is always queued: Alice going on a break must not
+    wait for Bob's to be written; her saving her own wrap-up must."""
+    clock = FakeClock()
+    settings = Settings.load(None, wrap_up_seconds=0, agents=[
+        {"id": "alice", "name": "Alice", "extension": "1001"},
+        {"id": "bob", "name": "Bob", "extension": "1002"}])
+    sim = SimulatorConnector("sim", clock=clock, seed=1, devices=["1001", "1002"])
+    hub = Hub(settings, {"sim": sim}, clock=clock)
+    await hub.start()
+    for _ in range(100):  # the simulator says it is up
+        if hub.platforms["sim"].up:
+            break
+        await asyncio.sleep(0.01)
+    store = SlowStore()  # the database, busy: nothing is written until it is told
+    hub.store = store  # type: ignore[assignment]
+    commands = Commands(hub)
+    alice = Principal("alice", frozenset({Role.AGENT}), "alice")
+    try:
+        await commands.execute(alice, "agent.login", {})
+        bobs = Interaction("i-bob", Channel.VOICE, Direction.INBOUND, Party("+331"), T0,
+                           agent_id="bob", accepted_at=T0, ended_at=T0, wrapped_at=T0)
+        hub.persist_interaction(bobs)  # his wrap-up ended by its timer: queued
+        await asyncio.wait_for(commands.execute(alice, "agent.ready", {}), 2)
+        assert not store.writing.is_set()  # answered without waiting for the database
+
+        hers = Interaction("i-alice", Channel.VOICE, Direction.INBOUND, Party("+332"), T0,
+                           agent_id="alice", accepted_at=T0, ended_at=T0, wrapped_at=T0)
+        hub.interactions.keep(hers)
+        saving = asyncio.create_task(commands.execute(
+            alice, "interaction.wrap_up", {"interaction_id": "i-alice",
+                                            "disposition": settings.dispositions[0].code}))
+        await asyncio.wait_for(store.writing.wait(), 2)
+        assert not saving.done()  # her ack waits for the write
+        store.go.set()
+        await asyncio.wait_for(saving, 2)
+        assert {row[0] for row in store.writes[-1]} >= {"i-alice"}
+    finally:
+        hub.store = None
+        await hub.stop()

@@ -33,7 +33,7 @@ from ..telephony.base import (
     TelephonyConnector,
     require,
 )
-from .hub import Hub
+from .hub import WRAPPED_HERE, Hub
 from .permissions import Principal, acting_agent, check_call, check_op
 from .presence import PlatformDirective
 
@@ -117,6 +117,8 @@ class Commands:
             raise BadRequest(
                 f"unknown op {name!r}; known ops: {', '.join(sorted(OPS))}", code="unknown-op"
             )
+        wrapped: set[str] = set()
+        token = WRAPPED_HERE.set(wrapped)
         try:
             check_op(principal, name, args.get("agent_id"))
             result = await handler(self, principal, args)
@@ -130,10 +132,15 @@ class Commands:
             if self.audit is not None:
                 await self.audit(principal, name, args, exc)
             raise
+        finally:
+            WRAPPED_HERE.reset(token)
         if self.audit is not None:
             await self.audit(principal, name, args, None)
-        # A wrap-up this command ended is durable before the agent hears "ok".
-        await self.hub.persist_wraps()
+        if wrapped:
+            # A wrap-up this command ended is durable before the agent hears "ok". Only
+            # this command's: waiting for other agents' (queued all the time in a busy
+            # center) made every command wait for the database (a login burst timed out).
+            await self.hub.persist_wraps()
         return result
 
     def capabilities(self, agent: Agent, platform: str | None = None) -> dict[str, bool]:

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -59,6 +60,10 @@ from .stations import Stations
 from .sweep import Leftovers
 
 log = structlog.get_logger("ctibridge.hub")
+
+# The wrap-ups queued by the command running in this task (Commands.execute): its ack
+# waits until they are on disk, not until every other agent's are.
+WRAPPED_HERE: ContextVar[set[str] | None] = ContextVar("ctibridge_wrapped_here", default=None)
 
 _STATE_BY_NAME = {s.value: s for s in ConnectionState}
 
@@ -448,6 +453,8 @@ class Hub:
         self._writes_interactions[it.interaction_id] = it
         self._write_marks[it.interaction_id] = self._write_marks.get(it.interaction_id, 0) + 1
         self._write_wakeup.set()
+        if it.wrapped_at is not None and (here := WRAPPED_HERE.get()) is not None:
+            here.add(it.interaction_id)
 
     def _persist_state(self, agent: Agent) -> None:
         if self.store is None:
