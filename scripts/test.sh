@@ -55,7 +55,8 @@ fi
 export CTIBRIDGE_FUZZ_FRAMES="${CTIBRIDGE_FUZZ_FRAMES:-100000}"
 
 set +e
-.venv/bin/python -m pytest "$@"
+# The slowest tests are listed at the end: the suite has a 15-minute budget.
+.venv/bin/python -m pytest --durations=15 "$@"
 rc=$?
 set -e
 if [ "$rc" -eq 5 ]; then

@@ -65,16 +65,18 @@ async def http_as(h: RunningHub, user: str) -> httpx.AsyncClient:
                              timeout=10)
 
 
-async def row(h: RunningHub, iid: str, status: str | None = None, within: float = 10
-              ) -> dict[str, Any]:
-    """The outbox row of ``iid`` once it is in ``status`` (and settled)."""
+async def row(h: RunningHub, iid: str, status: str | None = None, within: float = 10,
+              *, attempted: bool = False) -> dict[str, Any]:
+    """The outbox row of ``iid`` once it is in ``status`` (and settled); ``attempted``:
+    and tried at least once (a new row is pending before the worker takes it)."""
     found: dict[str, Any] = {}
 
     async def check() -> bool:
         got = await h.hub.store.outbox.get(iid)
         if got is not None and got.lease_owner is None:
             found.update(got.to_dict())
-            return status is None or got.status == status
+            return (status is None or got.status == status) and (
+                not attempted or got.attempts > 0)
         return False
 
     loop_deadline = within

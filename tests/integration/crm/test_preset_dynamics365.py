@@ -81,7 +81,7 @@ async def test_a_lost_answer_is_sent_again_and_the_upsert_keeps_one_phonecall(
         await ready(alice)
         org.cut_next_log = True
         iid = await call(h, alice, CAMILLE)
-        assert (await row(h, iid, "pending"))["in_doubt"]
+        assert (await row(h, iid, "pending", attempted=True))["in_doubt"]
         await later(h, 60)
         await row(h, iid, "delivered")
         assert org.phonecall_writes == 2 and len(org.phonecalls) == 1

@@ -83,7 +83,7 @@ async def test_a_cut_answer_is_found_by_search_once_hubspot_indexed_it(
         await ready(alice)
         portal.cut_next_log = True
         iid = await call(h, alice, CAMILLE)
-        assert (await row(h, iid, "pending"))["in_doubt"]
+        assert (await row(h, iid, "pending", attempted=True))["in_doubt"]
         posts = portal.call_posts
         await asyncio.sleep(0.4)  # real time: HubSpot's index catches up
         await later(h, 11)

@@ -103,7 +103,7 @@ async def test_an_answer_cut_after_the_task_exists_is_checked_by_call_object(
         await ready(alice)
         org.cut_next_log = True
         iid = await call(h, alice, CAMILLE)
-        got = await row(h, iid, "pending")
+        got = await row(h, iid, "pending", attempted=True)
         assert got["in_doubt"], got
         posts = org.task_posts
         await later(h, 11)

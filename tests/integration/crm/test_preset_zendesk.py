@@ -83,7 +83,7 @@ async def test_a_cut_answer_is_checked_by_external_id_not_resent(
         await ready(alice)
         account.cut_next_log = True
         iid = await call(h, alice, CAMILLE)
-        assert (await row(h, iid, "pending"))["in_doubt"]
+        assert (await row(h, iid, "pending", attempted=True))["in_doubt"]
         posts = account.ticket_posts
         await later(h, 11)
         await row(h, iid, "delivered")
