@@ -99,7 +99,7 @@ async def test_a_revoked_token_is_renewed_and_a_wrong_secret_says_so(
     async with crm_hub(tmp_path / "bad", preset(org, secret="wrong"), wrap_up_seconds=0) as h:
         alice = await h.agent("alice")
         await ready(alice)
-        failed = await row(h, await call(h, alice, CAMILLE))
+        failed = await row(h, await call(h, alice, CAMILLE), attempted=True)
         assert "invalid_client" in (failed["last_error"] or ""), failed
 
 

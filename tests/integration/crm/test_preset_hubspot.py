@@ -97,7 +97,7 @@ async def test_a_portal_without_the_key_property_says_what_to_create(
     async with crm_hub(tmp_path, preset(portal), wrap_up_seconds=0) as h:
         alice = await h.agent("alice")
         await ready(alice)
-        failed = await row(h, await call(h, alice, CAMILLE))
+        failed = await row(h, await call(h, alice, CAMILLE), attempted=True)
         assert failed["last_status"] == 400
         assert "ctibridge_key" in failed["last_error"] and "PROPERTY_DOESNT_EXIST" in \
             failed["last_error"]

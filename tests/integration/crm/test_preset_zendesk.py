@@ -96,7 +96,7 @@ async def test_without_talk_partner_edition_the_log_fails_with_zendesks_reason(
     async with crm_hub(tmp_path, preset(account), wrap_up_seconds=0) as h:
         alice = await h.agent("alice")
         await ready(alice)
-        failed = await row(h, await call(h, alice, CAMILLE))
+        failed = await row(h, await call(h, alice, CAMILLE), attempted=True)
         assert failed["last_status"] == 403 and "do not have access" in failed["last_error"]
         assert account.tickets == {}
 
